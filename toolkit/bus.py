@@ -1,0 +1,131 @@
+"""The in-process message bus: direct sends, broadcasts and topics between participants.
+
+Every delivery is a traced ``message_sent`` event whose envelope names the sender and
+the recipient, so the message flow of a run is recorded, never guessed. Each
+participant has a mailbox; handlers may also subscribe to a participant, a topic or
+everything. The bus lives for one run and is reached by agents through
+``directive.session``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from toolkit.events import Envelope
+from toolkit.tracing import Tracer
+
+__all__ = ["MessageBus"]
+
+Handler = Callable[[Envelope], Awaitable[None] | None]
+
+
+class MessageBus:
+    """Publish/subscribe, direct send and broadcast, traced.
+
+    Args:
+        tracer: The run's tracer; every delivery becomes an event.
+        participants: Names that get a mailbox (and receive broadcasts).
+    """
+
+    def __init__(self, tracer: Tracer, participants: list[str]) -> None:
+        self.tracer = tracer
+        self.participants = list(participants)
+        self._mailboxes: dict[str, deque[Envelope]] = {name: deque() for name in participants}
+        self._arrivals: dict[str, anyio.Event] = {}
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._conversation = tracer.ids.span_id()
+
+    def subscribe(self, target: str, handler: Handler) -> Callable[[], None]:
+        """Call ``handler`` for each message to ``target``.
+
+        ``target`` is a participant's name, ``topic:<name>`` for a topic, or ``*`` for
+        every message. Returns a function that unsubscribes.
+        """
+        self._handlers[target].append(handler)
+        return lambda: self._handlers[target].remove(handler)
+
+    async def send(self, sender: str, recipient: str, payload: Any, *, kind: str = "a2a", task_id: str | None = None, priority: int = 0, parent_id: str | None = None) -> Envelope:
+        """Send ``payload`` from ``sender`` to one ``recipient``.
+
+        Raises:
+            KeyError: when the recipient is not a participant of the run.
+        """
+        if recipient not in self._mailboxes:
+            raise KeyError(f"unknown recipient {recipient!r} (participants: {', '.join(self.participants)})")
+        envelope = self._trace(sender, recipient, kind, payload, task_id, priority, parent_id)
+        self._deliver(recipient, envelope)
+        await self._notify(recipient, envelope)
+        return envelope
+
+    async def broadcast(self, sender: str, payload: Any, *, task_id: str | None = None, priority: int = 0) -> Envelope:
+        """Send ``payload`` to every participant but the sender; one traced message."""
+        envelope = self._trace(sender, "*", "broadcast", payload, task_id, priority, None)
+        for name in self.participants:
+            if name != sender:
+                self._deliver(name, envelope)
+        await self._notify("*", envelope)
+        return envelope
+
+    async def publish(self, sender: str, topic: str, payload: Any, *, task_id: str | None = None, priority: int = 0) -> Envelope:
+        """Publish ``payload`` on ``topic``; subscribers of ``topic:<topic>`` get it."""
+        envelope = self._trace(sender, f"topic:{topic}", "broadcast", payload, task_id, priority, None, topic)
+        await self._notify(f"topic:{topic}", envelope)
+        return envelope
+
+    def pending(self, name: str) -> list[Envelope]:
+        """Messages waiting in ``name``'s mailbox, oldest first, without taking them."""
+        return list(self._mailboxes.get(name, ()))
+
+    def take(self, name: str) -> list[Envelope]:
+        """Take every message waiting in ``name``'s mailbox."""
+        box = self._mailboxes.get(name)
+        if not box:
+            return []
+        messages = list(box)
+        box.clear()
+        return messages
+
+    async def receive(self, name: str, timeout_s: float | None = None) -> Envelope:
+        """Wait for the next message to ``name``.
+
+        Raises:
+            TimeoutError: when nothing arrives within ``timeout_s``.
+        """
+        box = self._mailboxes[name]
+        with anyio.fail_after(timeout_s):
+            while not box:
+                event = self._arrivals.setdefault(name, anyio.Event())
+                await event.wait()
+        return box.popleft()
+
+    def _trace(self, sender: str, recipient: str, kind: str, payload: Any, task_id: str | None, priority: int, parent_id: str | None, topic: str | None = None) -> Envelope:
+        return self.tracer.message(
+            sender,
+            recipient,
+            kind,
+            payload,
+            span_id=self.tracer.ids.span_id(),
+            conversation_id=self._conversation,
+            parent_id=parent_id,
+            task_id=task_id,
+            topic=topic,
+            priority=priority,
+        )
+
+    def _deliver(self, name: str, envelope: Envelope) -> None:
+        self._mailboxes[name].append(envelope)
+        event = self._arrivals.pop(name, None)
+        if event is not None:
+            event.set()
+
+    async def _notify(self, target: str, envelope: Envelope) -> None:
+        for key in (target, "*") if target != "*" else ("*",):
+            for handler in list(self._handlers.get(key, ())):
+                result = handler(envelope)
+                if inspect.isawaitable(result):
+                    await result

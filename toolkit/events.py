@@ -1,0 +1,326 @@
+"""Trace events: the one stream every reader of Switchboard consumes.
+
+Everything the orchestrator does becomes one of the small models below, joined in
+the ``TraceEvent`` discriminated union on the ``kind`` tag. The TUI, the notebook
+widgets, the metrics and the recorders read nothing else, so a recorded run replays
+exactly as it was seen live.
+
+Every event has ``run_id``, a per-run monotonic ``seq``, ``ts`` (Unix epoch seconds,
+UTC) and the trace/span/parent-span ids of the step that produced it. The schema is
+versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AgentState",
+    "AgentStateChanged",
+    "Envelope",
+    "EventBase",
+    "LLMCall",
+    "LLMDelta",
+    "Log",
+    "MessageKind",
+    "MessageSent",
+    "PlanCreated",
+    "PlanUpdated",
+    "ReviewVerdict",
+    "RunFinished",
+    "RunStarted",
+    "RunStatus",
+    "Snapshot",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskRetried",
+    "TaskSkipped",
+    "TaskStarted",
+    "ToolCall",
+    "TraceEvent",
+    "event_adapter",
+    "event_json_schema",
+    "parse_event",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the event schema; bumped on any incompatible change."""
+
+MessageKind = Literal["directive", "result", "error", "a2a", "broadcast"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
+AgentState = Literal["idle", "working", "waiting", "failed"]
+
+ORCHESTRATOR = "orchestrator"
+"""The orchestrator is a participant of every run, under this name."""
+USER = "user"
+"""Who asked: the sender of the request and the recipient of the answer."""
+
+_frozen = ConfigDict(frozen=True, extra="forbid")
+
+
+class Envelope(BaseModel):
+    """One message on the wire, with both ends always named."""
+
+    model_config = _frozen
+
+    message_id: str
+    """Unique id of this message."""
+    conversation_id: str
+    """Groups the messages of one exchange (a task and its attempts, a chat)."""
+    trace_id: str
+    """The run's trace id (OpenTelemetry-compatible, 32 hex digits)."""
+    span_id: str
+    """The span that sent the message (16 hex digits)."""
+    parent_id: str | None = None
+    """The message this one answers or follows, if any."""
+    sender: str
+    """Who sent it: ``orchestrator``, ``user`` or an agent's name."""
+    recipient: str
+    """Who receives it: a participant's name, ``*`` for a broadcast, or ``topic:<name>``."""
+    kind: MessageKind
+    """directive, result, error, a2a (agent to agent) or broadcast."""
+    payload: Any = None
+    """The content: text or any JSON value. Untrusted: render it literally."""
+    priority: int = 0
+    """Higher is more urgent; informational for in-process delivery."""
+    task_id: str | None = None
+    """The plan task this message belongs to, if any."""
+    attempt: int = 1
+    """Attempt number of the task when sent (a retry's directive has attempt > 1)."""
+    topic: str | None = None
+    """The bus topic for published messages."""
+    sent_at: float
+    """When it was sent (Unix epoch seconds, UTC)."""
+    delivered_at: float | None = None
+    """When it was handed to the recipient, if known."""
+    usage: dict[str, Any] | None = None
+    """On results and errors of agent calls: ``duration_s``, ``tokens_in``,
+    ``tokens_out``, ``cost_usd`` and ``model`` of the call that produced it."""
+
+
+class EventBase(BaseModel):
+    """Fields every trace event carries."""
+
+    model_config = _frozen
+
+    run_id: str
+    """The run this event belongs to."""
+    seq: int
+    """Position in the run: 0, 1, 2, … with no gaps."""
+    ts: float
+    """When it happened (Unix epoch seconds, UTC)."""
+    trace_id: str
+    """The run's trace id."""
+    span_id: str
+    """The span of the step that emitted the event."""
+    parent_span_id: str | None = None
+    """The enclosing span (the run's span for a task; the task's for a message)."""
+
+
+class RunStarted(EventBase):
+    kind: Literal["run_started"] = "run_started"
+    name: str
+    """Name of the workflow or run."""
+    request: str = ""
+    """The user's request (the workflow ``input``)."""
+    agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Each agent's public description: kind, description, skills."""
+    seed: int | None = None
+    schema_version: int = SCHEMA_VERSION
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunFinished(EventBase):
+    kind: Literal["run_finished"] = "run_finished"
+    status: RunStatus
+    output: Any = None
+    """The synthesized answer."""
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+class PlanCreated(EventBase):
+    kind: Literal["plan_created"] = "plan_created"
+    plan: dict[str, Any]
+    """The whole plan (``Plan.model_dump()``), so a trace stands on its own."""
+    planner: str = ""
+    """Which planner or pattern produced it."""
+
+
+class PlanUpdated(EventBase):
+    kind: Literal["plan_updated"] = "plan_updated"
+    added: list[dict[str, Any]] = Field(default_factory=list)
+    """Tasks added while the run went on (for example a replanning step)."""
+    reason: str = ""
+
+
+class TaskStarted(EventBase):
+    kind: Literal["task_started"] = "task_started"
+    task_id: str
+    agent: str
+    attempt: int = 1
+    round: int = 1
+    """Round of a review loop (1 outside loops)."""
+
+
+class TaskFinished(EventBase):
+    kind: Literal["task_finished"] = "task_finished"
+    task_id: str
+    agent: str
+    attempt: int = 1
+    output: Any = None
+    duration_s: float
+    """Wall time of the whole task, all attempts and rounds included."""
+    rounds: int = 1
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+class TaskFailed(EventBase):
+    kind: Literal["task_failed"] = "task_failed"
+    task_id: str
+    agent: str
+    attempt: int = 1
+    error: str
+    error_type: str = "error"
+    """``exception``, ``timeout``, ``malformed``, ``cancelled`` or ``error``."""
+    final: bool = True
+    """False when a retry or a fallback follows."""
+    duration_s: float = 0.0
+
+
+class TaskRetried(EventBase):
+    kind: Literal["task_retried"] = "task_retried"
+    task_id: str
+    agent: str
+    """The agent of the next attempt (the fallback agent when ``fallback`` is set)."""
+    attempt: int
+    """The number of the attempt about to start."""
+    delay_s: float = 0.0
+    reason: str = ""
+    fallback: bool = False
+
+
+class TaskSkipped(EventBase):
+    kind: Literal["task_skipped"] = "task_skipped"
+    task_id: str
+    agent: str
+    reason: str
+
+
+class MessageSent(EventBase):
+    kind: Literal["message_sent"] = "message_sent"
+    envelope: Envelope
+
+
+class AgentStateChanged(EventBase):
+    kind: Literal["agent_state"] = "agent_state"
+    agent: str
+    state: AgentState
+    task_id: str | None = None
+
+
+class ReviewVerdict(EventBase):
+    kind: Literal["review_verdict"] = "review_verdict"
+    task_id: str
+    reviewer: str
+    worker: str
+    round: int
+    approved: bool
+    feedback: str = ""
+
+
+class Log(EventBase):
+    kind: Literal["log"] = "log"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    message: str
+    agent: str | None = None
+    task_id: str | None = None
+
+
+class LLMCall(EventBase):
+    kind: Literal["llm_call"] = "llm_call"
+    agent: str
+    model: str
+    task_id: str | None = None
+    purpose: str = "agent"
+    """``agent``, ``planner`` or ``synthesizer``."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    attempts: int = 1
+
+
+class LLMDelta(EventBase):
+    kind: Literal["llm_delta"] = "llm_delta"
+    agent: str
+    task_id: str | None = None
+    text: str
+    """A chunk of streamed completion text."""
+
+
+class ToolCall(EventBase):
+    kind: Literal["tool_call"] = "tool_call"
+    agent: str
+    tool: str
+    task_id: str | None = None
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    ok: bool = True
+    duration_s: float = 0.0
+
+
+class Snapshot(EventBase):
+    kind: Literal["snapshot"] = "snapshot"
+    state: dict[str, Any]
+    """A summary of the run state at this point, for fast seeking in long runs."""
+
+
+TraceEvent = Annotated[
+    RunStarted
+    | RunFinished
+    | PlanCreated
+    | PlanUpdated
+    | TaskStarted
+    | TaskFinished
+    | TaskFailed
+    | TaskRetried
+    | TaskSkipped
+    | MessageSent
+    | AgentStateChanged
+    | ReviewVerdict
+    | Log
+    | LLMCall
+    | LLMDelta
+    | ToolCall
+    | Snapshot,
+    Discriminator("kind"),
+]
+"""Any trace event; discriminated on ``kind``."""
+
+event_adapter: TypeAdapter[TraceEvent] = TypeAdapter(TraceEvent)
+"""Validates and serializes any trace event."""
+
+
+def parse_event(line: str | bytes) -> TraceEvent:
+    """Parse one JSON-encoded event (one JSONL line).
+
+    Raises:
+        pydantic.ValidationError: when the line is not a valid event.
+    """
+    return event_adapter.validate_json(line)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``TraceEvent``, with the schema version."""
+    schema = event_adapter.json_schema()
+    schema["title"] = "Switchboard TraceEvent"
+    schema["$comment"] = f"schema_version {SCHEMA_VERSION}"
+    return schema

@@ -1,0 +1,74 @@
+"""Planners: turn a request into a plan (orchestrator-led decomposition).
+
+``RuleBasedPlanner`` needs no model: it finds which agents' skills the request asks
+for, in the order the request mentions them, and chains them (a pipeline), or runs
+them side by side when the request says so. The LLM planner (``toolkit.llm``) has
+the same interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from toolkit.agents import Agent
+from toolkit.patterns import _stem, route
+from toolkit.plan import Plan, Task
+
+__all__ = ["PlanningError", "RuleBasedPlanner", "RouterPlanner"]
+
+
+class PlanningError(ValueError):
+    """The planner could not make a plan from the request."""
+
+
+@dataclass
+class RuleBasedPlanner:
+    """Decompose a request by matching its words against agents' skills.
+
+    Each agent whose skill (or name) appears in the request gets a task, ordered by
+    where the request first mentions it. Tasks form a pipeline, or run in parallel
+    and feed a final agent when the request contains ``parallel``/``at the same
+    time``/``in parallel``. With no match, the best-routed agent does the whole request.
+    """
+
+    name: str = "rule-based"
+
+    async def plan(self, request: str, agents: Sequence[Agent]) -> Plan:
+        if not agents:
+            raise PlanningError("no agents are registered: add agents before planning")
+        text = request.lower()
+        words = [(m.start(), _stem(m.group())) for m in re.finditer(r"[a-z0-9]+", text)]
+        found: list[tuple[int, Agent, str]] = []
+        for agent in agents:
+            keys = {_stem(k.lower()) for k in (*agent.skills, agent.name)}
+            hits = [(pos, w) for pos, w in words if w in keys]
+            if hits:
+                found.append((hits[0][0], agent, hits[0][1]))
+        found.sort(key=lambda item: item[0])
+        if not found:
+            best, _ = route(request, agents)
+            return Plan(name="plan", tasks=[Task(id=best.name, agent=best.name, goal=request[:80], prompt="{{input}}")])
+        side_by_side = any(k in text for k in ("in parallel", "at the same time", "parallel", "simultaneously"))
+        tasks: list[Task] = []
+        for i, (_, agent, skill) in enumerate(found):
+            task_id = f"{i + 1}-{skill}"
+            if side_by_side or not tasks:
+                tasks.append(Task(id=task_id, agent=agent.name, goal=f"{skill}: {request[:60]}", prompt="{{input}}"))
+            else:
+                prev = tasks[-1].id
+                tasks.append(Task(id=task_id, agent=agent.name, goal=f"{skill} the result", prompt="{{input}}\n\n{{" + prev + "}}"))
+        return Plan(name="plan", tasks=tasks, synthesize="all" if side_by_side else "last")
+
+
+@dataclass
+class RouterPlanner:
+    """Send the whole request to the one best-matching specialist."""
+
+    name: str = "router"
+
+    async def plan(self, request: str, agents: Sequence[Agent]) -> Plan:
+        from toolkit.patterns import router
+
+        return router(request, agents)

@@ -1,0 +1,231 @@
+"""JSONL traces: a lossless recorder, and a reader that never silently drops a line.
+
+The recorder keeps serialization off the agents' path: ``emit`` only appends the
+event to a buffer; a background thread writes the buffer every ``flush_s`` seconds
+(and ``emit`` writes inline once ``batch`` events are waiting). Each write is whole
+lines in one ``write`` call, and ``close`` writes what is left, so a run that fails
+or is cancelled still leaves a complete trace.
+
+The reader parses every line it can; a corrupt line (garbage, a truncated last line,
+an unknown event kind) is skipped, counted and reported in ``TraceFile.problems``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from pydantic import ValidationError
+
+from toolkit.events import TraceEvent, parse_event
+
+__all__ = [
+    "BufferedSink",
+    "JsonlRecorder",
+    "TraceFile",
+    "TraceReadError",
+    "follow_trace",
+    "read_trace",
+    "write_trace",
+]
+
+
+class TraceReadError(OSError):
+    """A trace file that cannot be read at all (missing, a directory, unreadable)."""
+
+
+class BufferedSink:
+    """Base of sinks that write events in batches from a background thread.
+
+    Subclasses implement ``_write(batch)``; it runs with the sink's lock held, on the
+    flusher thread or on the run's thread when the buffer fills up.
+    """
+
+    def __init__(self, flush_s: float = 0.1, batch: int = 2048) -> None:
+        self._buffer: list[TraceEvent] = []
+        self._lock = threading.Lock()
+        self._batch = batch
+        self._flush_s = flush_s
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        """Events written so far."""
+
+    def emit(self, event: TraceEvent) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        buffer = self._buffer
+        buffer.append(event)
+        if len(buffer) >= self._batch:
+            self.flush()
+        elif self._thread is None:
+            self._thread = threading.Thread(target=self._flusher, name=f"{type(self).__name__}-flush", daemon=True)
+            self._thread.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+            if batch:
+                self._write(batch)
+                self.written += len(batch)
+
+    def _flusher(self) -> None:
+        while not self._stop.wait(self._flush_s):
+            self.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+        self._closed = True
+        self._release()
+
+    def _write(self, batch: list[TraceEvent]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        pass
+
+
+class JsonlRecorder(BufferedSink):
+    """Records every event of a run as one JSON line.
+
+    Args:
+        path: The trace file; its parent folders are created.
+        append: Append to an existing file instead of replacing it.
+    """
+
+    def __init__(self, path: str | Path, *, append: bool = False, flush_s: float = 0.1, batch: int = 2048) -> None:
+        super().__init__(flush_s, batch)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] = open(self.path, "ab" if append else "wb")  # noqa: SIM115 (held for the run)
+
+    def _write(self, batch: list[TraceEvent]) -> None:
+        self._file.write(b"".join(e.__pydantic_serializer__.to_json(e) + b"\n" for e in batch))
+        self._file.flush()
+
+    def _release(self) -> None:
+        self._file.close()
+
+
+def write_trace(path: str | Path, events: Iterable[TraceEvent]) -> Path:
+    """Write events to a JSONL file at once."""
+    recorder = JsonlRecorder(path)
+    for event in events:
+        recorder._buffer.append(event)
+    recorder.close()
+    return recorder.path
+
+
+@dataclass
+class TraceFile:
+    """The events read from a trace, and what could not be read."""
+
+    path: Path
+    events: list[TraceEvent] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """One line per skipped line: ``line N: reason``."""
+
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
+    def report(self) -> str | None:
+        """A one-line summary of skipped lines, or None when all were read."""
+        if not self.problems:
+            return None
+        first = "; ".join(self.problems[:3])
+        more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+        return f"{self.path}: skipped {self.skipped} corrupt line(s): {first}{more}"
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "line"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def _parse_lines(lines: Iterable[tuple[int, bytes]], trace: TraceFile) -> None:
+    for number, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            trace.events.append(parse_event(raw))
+        except ValidationError as exc:
+            trace.problems.append(f"line {number}: {_describe(exc)}")
+        except ValueError as exc:
+            trace.problems.append(f"line {number}: {exc}")
+
+
+def read_trace(path: str | Path) -> TraceFile:
+    """Read a JSONL trace, skipping (and reporting) corrupt lines.
+
+    Raises:
+        TraceReadError: when the file is missing or cannot be read.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TraceReadError(f"{path}: no such trace file") from None
+    except IsADirectoryError:
+        raise TraceReadError(f"{path}: is a directory, not a trace file") from None
+    except OSError as exc:
+        raise TraceReadError(f"{path}: cannot read: {exc.strerror}") from None
+    trace = TraceFile(path)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines and data:
+        # no newline at the end: the writer was cut off mid-line, if the line is broken
+        pass
+    _parse_lines(enumerate(lines, 1), trace)
+    if data and not trace.events and trace.problems and len(trace.problems) == len([ln for ln in lines if ln.strip()]):
+        trace.problems.insert(0, "no valid event in the file: is it a Switchboard trace?")
+    return trace
+
+
+def follow_trace(path: str | Path, *, poll_s: float = 0.1, stop: threading.Event | None = None, idle_timeout_s: float | None = None) -> Iterator[list[TraceEvent] | str]:
+    """Tail a trace another process is writing; yields batches of new events.
+
+    A corrupt line is yielded as a ``str`` problem report (``line N: reason``). A line
+    without its newline yet is held back until it is complete. Stops after the
+    ``run_finished`` event, when ``stop`` is set, or after ``idle_timeout_s`` with no
+    new data.
+    """
+    path = Path(path)
+    position, number, pending = 0, 0, b""
+    last_data = time.monotonic()
+    while stop is None or not stop.is_set():
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(position)
+                chunk = fh.read()
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            last_data = time.monotonic()
+            position += len(chunk)
+            data = pending + chunk
+            *complete, pending = data.split(b"\n")
+            trace = TraceFile(path)
+            _parse_lines(((number + i + 1, line) for i, line in enumerate(complete)), trace)
+            number += len(complete)
+            yield from trace.problems
+            if trace.events:
+                yield trace.events
+                if trace.events[-1].kind == "run_finished":
+                    return
+        elif idle_timeout_s is not None and time.monotonic() - last_data > idle_timeout_s:
+            return
+        else:
+            time.sleep(poll_s)

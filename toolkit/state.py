@@ -1,0 +1,316 @@
+"""The fold: ``RunState = reduce(apply, events)``.
+
+One fold serves the TUI, the notebook widgets and the metrics. It is incremental
+(``apply`` one event at a time, so a live view stays current) and pure (the same
+events always give the same state), which is what makes a replayed run look exactly
+like the live one. Views render a ``RunState``; they never call the orchestrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolkit.events import ORCHESTRATOR, USER, Envelope, TraceEvent
+
+__all__ = ["AgentView", "RunState", "TaskView", "fold"]
+
+TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped")
+
+
+@dataclass(slots=True)
+class TaskView:
+    """A plan task as the run has seen it so far."""
+
+    id: str
+    agent: str
+    goal: str = ""
+    depends_on: list[str] = field(default_factory=list)
+    status: str = "waiting"
+    """waiting, running, done, failed, retrying or skipped."""
+    attempt: int = 0
+    round: int = 0
+    max_rounds: int = 1
+    reviewer: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_s: float | None = None
+    output: Any = None
+    error: str | None = None
+    retries: int = 0
+    fallback_used: bool = False
+    verdicts: list[tuple[int, bool, str]] = field(default_factory=list)
+    """(round, approved, feedback) of each review."""
+
+
+@dataclass(slots=True)
+class AgentView:
+    """An agent's status and counters."""
+
+    name: str
+    kind: str = "agent"
+    description: str = ""
+    skills: list[str] = field(default_factory=list)
+    state: str = "idle"
+    """idle, working, waiting or failed."""
+    current_task: str | None = None
+    tasks: int = 0
+    """Tasks finished by this agent (succeeded or finally failed)."""
+    succeeded: int = 0
+    failed: int = 0
+    """Failed attempts (each failed attempt counts)."""
+    retries: int = 0
+    calls: int = 0
+    """Calls answered (results and errors sent back to the orchestrator)."""
+    durations: list[float] = field(default_factory=list)
+    """Duration of each call this agent answered, in seconds."""
+    messages_in: int = 0
+    messages_out: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    llm_calls: int = 0
+    tool_calls: int = 0
+    streaming: str = ""
+    """Text streamed by the agent's current LLM call (the "typing" view)."""
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything a view shows about one run, folded from its events."""
+
+    run_id: str = ""
+    name: str = ""
+    request: str = ""
+    status: str = "pending"
+    """pending, running, succeeded, failed or cancelled."""
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_ts: float | None = None
+    output: Any = None
+    error: str | None = None
+    seed: int | None = None
+    planner: str = ""
+    tasks: dict[str, TaskView] = field(default_factory=dict)
+    agents: dict[str, AgentView] = field(default_factory=dict)
+    participants: list[str] = field(default_factory=list)
+    """Message-flow lanes in order of first appearance: user, orchestrator, agents."""
+    messages: list[Envelope] = field(default_factory=list)
+    event_count: int = 0
+    last_seq: int = -1
+    counts: dict[str, int] = field(default_factory=dict)
+    """Events seen, by kind."""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    logs: list[tuple[float, str, str]] = field(default_factory=list)
+    """(ts, level, message) of log events."""
+
+    # -- reading -----------------------------------------------------------------
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at or self.last_ts or self.started_at
+        return max(0.0, end - self.started_at)
+
+    def task_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(TASK_STATUSES, 0)
+        for task in self.tasks.values():
+            counts[task.status] = counts.get(task.status, 0) + 1
+        return counts
+
+    # -- folding -----------------------------------------------------------------
+    def apply(self, event: TraceEvent) -> None:
+        """Fold one event into the state."""
+        self.event_count += 1
+        self.last_seq = event.seq
+        self.last_ts = event.ts
+        self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is not None:
+            handler(event)
+
+    def apply_all(self, events: Iterable[TraceEvent]) -> RunState:
+        for event in events:
+            self.apply(event)
+        return self
+
+    def _participant(self, name: str) -> None:
+        if name not in self.participants and name != "*" and not name.startswith("topic:"):
+            self.participants.append(name)
+
+    def _agent(self, name: str) -> AgentView:
+        agent = self.agents.get(name)
+        if agent is None:
+            agent = self.agents[name] = AgentView(name=name)
+        return agent
+
+    def _on_run_started(self, e: Any) -> None:
+        self.run_id, self.name, self.request, self.seed = e.run_id, e.name, e.request, e.seed
+        self.status, self.started_at = "running", e.ts
+        self._participant(USER)
+        self._participant(ORCHESTRATOR)
+        for name, card in e.agents.items():
+            agent = self._agent(name)
+            agent.kind = card.get("kind", "agent")
+            agent.description = card.get("description", "")
+            agent.skills = list(card.get("skills", []))
+
+    def _on_run_finished(self, e: Any) -> None:
+        self.status, self.finished_at = e.status, e.ts
+        self.output, self.error = e.output, e.error
+        for agent in self.agents.values():
+            if agent.state in ("working", "waiting"):
+                agent.state, agent.current_task = "idle", None
+
+    def _add_tasks(self, tasks: list[dict[str, Any]]) -> None:
+        for t in tasks:
+            review = t.get("review") or {}
+            self.tasks[t["id"]] = TaskView(
+                id=t["id"],
+                agent=t["agent"],
+                goal=t.get("goal", ""),
+                depends_on=_dependencies(t),
+                max_rounds=review.get("max_rounds", 1),
+                reviewer=review.get("reviewer"),
+            )
+            self._agent(t["agent"])
+
+    def _on_plan_created(self, e: Any) -> None:
+        self.planner = e.planner
+        self._add_tasks(e.plan.get("tasks", []))
+
+    def _on_plan_updated(self, e: Any) -> None:
+        self._add_tasks(e.added)
+
+    def _on_task_started(self, e: Any) -> None:
+        task = self.tasks.get(e.task_id)
+        if task is None:
+            task = self.tasks[e.task_id] = TaskView(id=e.task_id, agent=e.agent)
+        if task.started_at is None:
+            task.started_at = e.ts
+        task.status, task.attempt, task.round = "running", e.attempt, e.round
+        if task.agent != e.agent:
+            task.fallback_used = True
+        agent = self._agent(e.agent)
+        agent.state, agent.current_task = "working", e.task_id
+
+    def _end_attempt(self, agent_name: str) -> AgentView:
+        agent = self._agent(agent_name)
+        agent.state, agent.current_task = "idle", None
+        agent.streaming = ""
+        return agent
+
+    def _on_task_finished(self, e: Any) -> None:
+        task = self.tasks[e.task_id]
+        task.status, task.finished_at, task.duration_s = "done", e.ts, e.duration_s
+        task.output, task.error = e.output, None
+        agent = self._end_attempt(e.agent)
+        agent.tasks += 1
+        agent.succeeded += 1
+
+    def _on_task_failed(self, e: Any) -> None:
+        task = self.tasks[e.task_id]
+        task.error = e.error
+        agent = self._end_attempt(e.agent)
+        agent.failed += 1
+        if e.final:
+            task.status, task.finished_at = "failed", e.ts
+            task.duration_s = e.duration_s
+            agent.tasks += 1
+            agent.state = "failed"
+        else:
+            task.status = "retrying"
+
+    def _on_task_retried(self, e: Any) -> None:
+        task = self.tasks[e.task_id]
+        task.status = "retrying"
+        task.retries += 1
+        self._agent(e.agent).retries += 1
+
+    def _on_task_skipped(self, e: Any) -> None:
+        task = self.tasks.get(e.task_id)
+        if task is None:
+            task = self.tasks[e.task_id] = TaskView(id=e.task_id, agent=e.agent)
+        task.status, task.error, task.finished_at = "skipped", e.reason, e.ts
+
+    def _on_message_sent(self, e: Any) -> None:
+        env: Envelope = e.envelope
+        self.messages.append(env)
+        self._participant(env.sender)
+        self._participant(env.recipient)
+        sender = self.agents.get(env.sender)
+        if sender is not None:
+            sender.messages_out += 1
+            if env.usage is not None:
+                usage = env.usage
+                sender.calls += 1
+                sender.durations.append(usage.get("duration_s", 0.0))
+                self.add_usage(
+                    env.sender, usage.get("tokens_in", 0), usage.get("tokens_out", 0), usage.get("cost_usd", 0.0)
+                )
+        if env.recipient in self.agents:
+            self.agents[env.recipient].messages_in += 1
+        elif env.recipient == "*":
+            for name, agent in self.agents.items():
+                if name != env.sender:
+                    agent.messages_in += 1
+
+    def _on_agent_state(self, e: Any) -> None:
+        agent = self._agent(e.agent)
+        agent.state = e.state
+        agent.current_task = e.task_id if e.state in ("working", "waiting") else None
+
+    def _on_review_verdict(self, e: Any) -> None:
+        task = self.tasks.get(e.task_id)
+        if task is not None:
+            task.verdicts.append((e.round, e.approved, e.feedback))
+            task.round = e.round
+
+    def _on_log(self, e: Any) -> None:
+        self.logs.append((e.ts, e.level, e.message))
+
+    def _on_llm_call(self, e: Any) -> None:
+        agent = self._agent(e.agent)
+        agent.llm_calls += 1
+        if e.purpose != "agent":
+            # planner/synthesizer calls are not part of a task reply: count them here
+            agent.tokens_in += e.prompt_tokens
+            agent.tokens_out += e.completion_tokens
+            agent.cost_usd += e.cost_usd
+            self.tokens_in += e.prompt_tokens
+            self.tokens_out += e.completion_tokens
+            self.cost_usd += e.cost_usd
+
+    def _on_llm_delta(self, e: Any) -> None:
+        agent = self._agent(e.agent)
+        agent.streaming = (agent.streaming + e.text)[-2000:]
+
+    def _on_tool_call(self, e: Any) -> None:
+        self._agent(e.agent).tool_calls += 1
+
+    def add_usage(self, agent_name: str, tokens_in: int, tokens_out: int, cost: float) -> None:
+        agent = self._agent(agent_name)
+        agent.tokens_in += tokens_in
+        agent.tokens_out += tokens_out
+        agent.cost_usd += cost
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.cost_usd += cost
+
+
+def _dependencies(task: dict[str, Any]) -> list[str]:
+    from toolkit.plan import references
+
+    deps = dict.fromkeys(task.get("depends_on", []))
+    for ref in references(task.get("prompt", "")):
+        if ref != "input":
+            deps.setdefault(ref, None)
+    return list(deps)
+
+
+def fold(events: Iterable[TraceEvent]) -> RunState:
+    """Fold events into a fresh ``RunState``."""
+    return RunState().apply_all(events)

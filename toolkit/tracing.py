@@ -1,0 +1,168 @@
+"""The tracer: turns what the orchestrator does into numbered events and hands them to sinks.
+
+One ``Tracer`` per run. It stamps each event with the run id, the next ``seq`` and
+the time, keeps the events in memory for the run's result, and calls every sink's
+``emit``. Sinks must be cheap and must not block: recorders buffer and write in
+batches, live views coalesce. A sink that raises is detached and reported in a log
+event, never allowed to break the run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
+
+from toolkit.events import Envelope, Log, MessageSent, TraceEvent
+
+__all__ = ["CallbackSink", "IdFactory", "Sink", "Tracer"]
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A consumer of events.
+
+    ``emit`` is called synchronously, in order, for every event of a run, on the
+    run's thread; it must return quickly. ``close`` is called once when the run has
+    ended (also after a failure or cancellation), after the last event.
+    """
+
+    def emit(self, event: TraceEvent) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CallbackSink:
+    """A sink that calls a function for each event."""
+
+    def __init__(self, fn: Callable[[TraceEvent], Any]) -> None:
+        self.fn = fn
+
+    def emit(self, event: TraceEvent) -> None:
+        self.fn(event)
+
+    def close(self) -> None:
+        pass
+
+
+class IdFactory:
+    """Trace, span and message ids; reproducible for a seeded run."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
+
+    def trace_id(self) -> str:
+        return f"{self._rng.getrandbits(128):032x}"
+
+    def span_id(self) -> str:
+        return f"{self._rng.getrandbits(64):016x}"
+
+    def run_id(self) -> str:
+        return f"run-{self._rng.getrandbits(48):012x}"
+
+
+class Tracer:
+    """Emits the events of one run.
+
+    Args:
+        run_id: The run's id.
+        trace_id: The run's trace id.
+        sinks: Consumers of every event.
+        ids: Id source for spans and messages.
+        keep: Keep the events in memory (``events``); on for normal runs.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        trace_id: str,
+        sinks: Iterable[Sink] = (),
+        ids: IdFactory | None = None,
+        keep: bool = True,
+    ) -> None:
+        self.run_id = run_id
+        self.trace_id = trace_id
+        self.sinks: list[Sink] = list(sinks)
+        self.ids = ids or IdFactory()
+        self.root_span = self.ids.span_id()
+        self.events: list[TraceEvent] = []
+        self._keep = keep
+        self._seq = 0
+        self._clock = time.time
+
+    def now(self) -> float:
+        return self._clock()
+
+    def emit(self, cls: type[TraceEvent], span_id: str | None = None, parent_span_id: str | None = None, **fields: Any) -> TraceEvent:  # type: ignore[valid-type]
+        """Build the next event of kind ``cls`` and hand it to every sink."""
+        event = cls(
+            run_id=self.run_id,
+            seq=self._seq,
+            ts=self._clock(),
+            trace_id=self.trace_id,
+            span_id=span_id or self.root_span,
+            parent_span_id=parent_span_id,
+            **fields,
+        )
+        self._seq += 1
+        if self._keep:
+            self.events.append(event)
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a broken view must never break the run
+                self.sinks.remove(sink)
+                self.emit(Log, level="error", message=f"sink {type(sink).__name__} failed and was detached: {exc!r}")
+                break
+        return event
+
+    def message(
+        self,
+        sender: str,
+        recipient: str,
+        kind: str,
+        payload: Any,
+        *,
+        span_id: str,
+        conversation_id: str,
+        parent_id: str | None = None,
+        task_id: str | None = None,
+        attempt: int = 1,
+        topic: str | None = None,
+        priority: int = 0,
+        usage: dict[str, Any] | None = None,
+    ) -> Envelope:
+        """Trace one message from ``sender`` to ``recipient`` and return its envelope."""
+        now = self._clock()
+        envelope = Envelope(
+            message_id=self.ids.span_id(),
+            conversation_id=conversation_id,
+            trace_id=self.trace_id,
+            span_id=span_id,
+            parent_id=parent_id,
+            sender=sender,
+            recipient=recipient,
+            kind=kind,  # type: ignore[arg-type]
+            payload=payload,
+            priority=priority,
+            task_id=task_id,
+            attempt=attempt,
+            topic=topic,
+            sent_at=now,
+            delivered_at=now,
+            usage=usage,
+        )
+        self.emit(MessageSent, span_id=span_id, parent_span_id=self.root_span, envelope=envelope)
+        return envelope
+
+    def close_sinks(self) -> list[str]:
+        """Close every sink; return the errors of those that failed to close."""
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                errors.append(f"{type(sink).__name__}: {exc!r}")
+        return errors
