@@ -63,7 +63,51 @@ _EXPORTS: dict[str, str] = {
     "WorkflowError": "toolkit.workflow",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Agent",
+    "AgentError",
+    "CallbackSink",
+    "Directive",
+    "Envelope",
+    "FailureSpec",
+    "FunctionAgent",
+    "JsonlRecorder",
+    "LatencySpec",
+    "MessageBus",
+    "MockAgent",
+    "Orchestrator",
+    "Plan",
+    "PlanError",
+    "Reply",
+    "ReviewSpec",
+    "RouterPlanner",
+    "RuleBasedPlanner",
+    "Run",
+    "RunResult",
+    "RunState",
+    "RunStore",
+    "SCHEMA_VERSION",
+    "Sink",
+    "Task",
+    "TraceEvent",
+    "Workflow",
+    "WorkflowError",
+    "agent_metrics",
+    "event_json_schema",
+    "fold",
+    "follow_trace",
+    "load_workflow",
+    "parallel",
+    "parse_event",
+    "pipeline",
+    "read_trace",
+    "review_loop",
+    "route",
+    "router",
+    "scatter_gather",
+    "task_metrics",
+    "timeline",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -80,7 +124,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from toolkit.agents import Agent, AgentError, Directive, FailureSpec, FunctionAgent, LatencySpec, MockAgent, Reply
+    from toolkit.agents import (
+        Agent,
+        AgentError,
+        Directive,
+        FailureSpec,
+        FunctionAgent,
+        LatencySpec,
+        MockAgent,
+        Reply,
+    )
     from toolkit.bus import MessageBus
     from toolkit.events import SCHEMA_VERSION, Envelope, TraceEvent, event_json_schema, parse_event
     from toolkit.metrics import agent_metrics, task_metrics, timeline

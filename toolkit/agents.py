@@ -151,7 +151,11 @@ class FailureSpec(BaseModel):
         if attempt in self.fail_attempts:
             return "exception"
         roll = rng.random()
-        for mode, rate in (("exception", self.exception), ("hang", self.hang), ("malformed", self.malformed)):
+        for mode, rate in (
+            ("exception", self.exception),
+            ("hang", self.hang),
+            ("malformed", self.malformed),
+        ):
             if roll < rate:
                 return mode
             roll -= rate
@@ -213,7 +217,9 @@ class MockAgent(Agent):
         self.description = description or f"mock agent {name}"
         self.skills = tuple(skills)
         self.reply = reply
-        self.latency = latency if isinstance(latency, LatencySpec) else LatencySpec(mean=float(latency))
+        self.latency = (
+            latency if isinstance(latency, LatencySpec) else LatencySpec(mean=float(latency))
+        )
         self.failures = failures or FailureSpec()
         self.seed = seed
         self.price_per_1k_tokens = price_per_1k_tokens
@@ -224,11 +230,13 @@ class MockAgent(Agent):
 
     def _rng(self, directive: Directive) -> random.Random:
         seed = self.seed if self.seed is not None else directive.meta.get("seed", 0)
-        return random.Random(f"{seed}:{self.name}:{directive.task_id}:{directive.attempt}:{directive.round}")
+        return random.Random(
+            f"{seed}:{self.name}:{directive.task_id}:{directive.attempt}:{directive.round}"
+        )
 
     def _format(self, template: str, directive: Directive) -> str:
         return template.format_map(
-                _Defaults(
+            _Defaults(
                 name=self.name,
                 goal=directive.goal,
                 prompt=directive.prompt,
@@ -264,7 +272,9 @@ class MockAgent(Agent):
             if delay:
                 await anyio.sleep(delay)
             if mode == "exception":
-                raise AgentError(f"{self.failures.message} ({self.name}, attempt {directive.attempt})")
+                raise AgentError(
+                    f"{self.failures.message} ({self.name}, attempt {directive.attempt})"
+                )
             if mode == "hang":
                 await anyio.sleep_forever()
             if mode == "malformed":
@@ -277,7 +287,9 @@ class MockAgent(Agent):
             output = {"agent": self.name, "output": output}
         tokens_in, tokens_out = _words(directive.prompt) + _words(directive.context), _words(output)
         cost = (tokens_in + tokens_out) * self.price_per_1k_tokens / 1000
-        return Reply(output=output, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, model="mock")
+        return Reply(
+            output=output, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, model="mock"
+        )
 
 
 class _Defaults(dict[str, Any]):

@@ -49,20 +49,34 @@ class MessageBus:
         self._handlers[target].append(handler)
         return lambda: self._handlers[target].remove(handler)
 
-    async def send(self, sender: str, recipient: str, payload: Any, *, kind: str = "a2a", task_id: str | None = None, priority: int = 0, parent_id: str | None = None) -> Envelope:
+    async def send(
+        self,
+        sender: str,
+        recipient: str,
+        payload: Any,
+        *,
+        kind: str = "a2a",
+        task_id: str | None = None,
+        priority: int = 0,
+        parent_id: str | None = None,
+    ) -> Envelope:
         """Send ``payload`` from ``sender`` to one ``recipient``.
 
         Raises:
             KeyError: when the recipient is not a participant of the run.
         """
         if recipient not in self._mailboxes:
-            raise KeyError(f"unknown recipient {recipient!r} (participants: {', '.join(self.participants)})")
+            raise KeyError(
+                f"unknown recipient {recipient!r} (participants: {', '.join(self.participants)})"
+            )
         envelope = self._trace(sender, recipient, kind, payload, task_id, priority, parent_id)
         self._deliver(recipient, envelope)
         await self._notify(recipient, envelope)
         return envelope
 
-    async def broadcast(self, sender: str, payload: Any, *, task_id: str | None = None, priority: int = 0) -> Envelope:
+    async def broadcast(
+        self, sender: str, payload: Any, *, task_id: str | None = None, priority: int = 0
+    ) -> Envelope:
         """Send ``payload`` to every participant but the sender; one traced message."""
         envelope = self._trace(sender, "*", "broadcast", payload, task_id, priority, None)
         for name in self.participants:
@@ -71,9 +85,19 @@ class MessageBus:
         await self._notify("*", envelope)
         return envelope
 
-    async def publish(self, sender: str, topic: str, payload: Any, *, task_id: str | None = None, priority: int = 0) -> Envelope:
+    async def publish(
+        self,
+        sender: str,
+        topic: str,
+        payload: Any,
+        *,
+        task_id: str | None = None,
+        priority: int = 0,
+    ) -> Envelope:
         """Publish ``payload`` on ``topic``; subscribers of ``topic:<topic>`` get it."""
-        envelope = self._trace(sender, f"topic:{topic}", "broadcast", payload, task_id, priority, None, topic)
+        envelope = self._trace(
+            sender, f"topic:{topic}", "broadcast", payload, task_id, priority, None, topic
+        )
         await self._notify(f"topic:{topic}", envelope)
         return envelope
 
@@ -103,7 +127,17 @@ class MessageBus:
                 await event.wait()
         return box.popleft()
 
-    def _trace(self, sender: str, recipient: str, kind: str, payload: Any, task_id: str | None, priority: int, parent_id: str | None, topic: str | None = None) -> Envelope:
+    def _trace(
+        self,
+        sender: str,
+        recipient: str,
+        kind: str,
+        payload: Any,
+        task_id: str | None,
+        priority: int,
+        parent_id: str | None,
+        topic: str | None = None,
+    ) -> Envelope:
         return self.tracer.message(
             sender,
             recipient,

@@ -73,7 +73,9 @@ def agent_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows, columns=AGENT_COLUMNS)
-    return frame.astype({c: "int64" for c in AGENT_COLUMNS if c not in ("agent", "mean_s", "p95_s", "cost_usd")})
+    return frame.astype(
+        {c: "int64" for c in AGENT_COLUMNS if c not in ("agent", "mean_s", "p95_s", "cost_usd")}
+    )
 
 
 def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
@@ -96,7 +98,22 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
         }
         for t in state.tasks.values()
     ]
-    return pd.DataFrame(rows, columns=["task", "agent", "status", "attempts", "rounds", "retries", "fallback_used", "start_s", "end_s", "duration_s", "error"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "task",
+            "agent",
+            "status",
+            "attempts",
+            "rounds",
+            "retries",
+            "fallback_used",
+            "start_s",
+            "end_s",
+            "duration_s",
+            "error",
+        ],
+    )
 
 
 def timeline(events: Iterable[TraceEvent]) -> pd.DataFrame:
@@ -129,5 +146,17 @@ def timeline(events: Iterable[TraceEvent]) -> pd.DataFrame:
                 }
             )
     for agent, task, attempt, start in open_calls.values():
-        rows.append({"agent": agent, "task": task, "attempt": attempt, "start_s": start - t0, "end_s": None, "duration_s": None, "outcome": "unfinished"})
-    return pd.DataFrame(rows, columns=["agent", "task", "attempt", "start_s", "end_s", "duration_s", "outcome"])
+        rows.append(
+            {
+                "agent": agent,
+                "task": task,
+                "attempt": attempt,
+                "start_s": start - t0,
+                "end_s": None,
+                "duration_s": None,
+                "outcome": "unfinished",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["agent", "task", "attempt", "start_s", "end_s", "duration_s", "outcome"]
+    )

@@ -65,10 +65,14 @@ class Planner(Protocol):
 class Synthesizer(Protocol):
     """Makes the run's answer from the tasks' results."""
 
-    async def __call__(self, request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession) -> Any: ...
+    async def __call__(
+        self, request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession
+    ) -> Any: ...
 
 
-async def default_synthesizer(request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession) -> Any:
+async def default_synthesizer(
+    request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession
+) -> Any:
     """The sink tasks' outputs (``synthesize: last``) or every output (``all``).
 
     One output is the answer as it is; several are joined under ``## <task id>`` headings.
@@ -238,7 +242,16 @@ class Orchestrator:
             all_sinks.append(store if isinstance(store, RunStore) else RunStore(store))
         if on_event is not None:
             all_sinks.append(CallbackSink(on_event))
-        return Run(self, request, plan, name, all_sinks, trace_path, self.seed if seed is None else seed, keep_events)
+        return Run(
+            self,
+            request,
+            plan,
+            name,
+            all_sinks,
+            trace_path,
+            self.seed if seed is None else seed,
+            keep_events,
+        )
 
     async def run(self, request: str = "", plan: Plan | None = None, **options: Any) -> RunResult:
         """Run a request or a plan and wait for the result (see ``prepare`` for options)."""
@@ -355,7 +368,14 @@ class Run:
             seed=self.seed,
         )
         conversation = tracer.ids.span_id()
-        request_msg = tracer.message(USER, ORCHESTRATOR, "directive", self.request, span_id=tracer.root_span, conversation_id=conversation)
+        request_msg = tracer.message(
+            USER,
+            ORCHESTRATOR,
+            "directive",
+            self.request,
+            span_id=tracer.root_span,
+            conversation_id=conversation,
+        )
         self._bus = MessageBus(tracer, [ORCHESTRATOR, *orch.agents])
         try:
             with anyio.CancelScope() as scope:
@@ -366,9 +386,20 @@ class Run:
                 await self._schedule(plan)
                 session = AgentSession(tracer, self._bus, ORCHESTRATOR, None, tracer.root_span)
                 output = await orch.synthesizer(self.request, plan, self._results, session)
-                tracer.message(ORCHESTRATOR, USER, "result", output, span_id=tracer.root_span, conversation_id=conversation, parent_id=request_msg.message_id)
+                tracer.message(
+                    ORCHESTRATOR,
+                    USER,
+                    "result",
+                    output,
+                    span_id=tracer.root_span,
+                    conversation_id=conversation,
+                    parent_id=request_msg.message_id,
+                )
                 if self._failed:
-                    status, error = "failed", f"{len(self._failed)} task(s) failed: {', '.join(sorted(self._failed))}"
+                    status, error = (
+                        "failed",
+                        f"{len(self._failed)} task(s) failed: {', '.join(sorted(self._failed))}",
+                    )
                 else:
                     status = "succeeded"
             if scope.cancelled_caught or self._cancel_requested:
@@ -390,16 +421,22 @@ class Run:
 
     def _finish(self, status: str, output: Any, error: str | None, t0: float) -> RunResult:
         tracer = self.tracer
-        tracer.emit(RunFinished, status=status, output=output, error=error, duration_s=tracer.now() - t0)
+        tracer.emit(
+            RunFinished, status=status, output=output, error=error, duration_s=tracer.now() - t0
+        )
         problems = tracer.close_sinks()
         if problems:
             error = (error + "; " if error else "") + "recording failed: " + "; ".join(problems)
-        self.result = RunResult(self.run_id, self.name, status, output, error, tracer.events, self.trace_path)
+        self.result = RunResult(
+            self.run_id, self.name, status, output, error, tracer.events, self.trace_path
+        )
         return self.result
 
     def _skip_unfinished(self, reason: str) -> None:
         for task_id, agent in list(self._running.items()):
-            self.tracer.emit(TaskFailed, task_id=task_id, agent=agent, error=reason, error_type="cancelled")
+            self.tracer.emit(
+                TaskFailed, task_id=task_id, agent=agent, error=reason, error_type="cancelled"
+            )
         self._running.clear()
         for task in self._tasks.values():
             if task.id not in self._results and task.id not in self._failed:
@@ -484,7 +521,12 @@ class Run:
             if dep_id in self._failed:
                 continue
             self._failed.add(dep_id)
-            self.tracer.emit(TaskSkipped, task_id=dep_id, agent=self._tasks[dep_id].agent, reason=f"dependency {cause!r} failed")
+            self.tracer.emit(
+                TaskSkipped,
+                task_id=dep_id,
+                agent=self._tasks[dep_id].agent,
+                reason=f"dependency {cause!r} failed",
+            )
             stack.extend((d, dep_id) for d in self._dependents[dep_id])
 
     # -- one task ----------------------------------------------------------------
@@ -494,7 +536,9 @@ class Run:
             return task.goal or self.request
         for ref in references(text):
             value = self.request if ref == "input" else self._results.get(ref, "")
-            text = text.replace("{{" + ref + "}}", _text(value)).replace("{{ " + ref + " }}", _text(value))
+            text = text.replace("{{" + ref + "}}", _text(value)).replace(
+                "{{ " + ref + " }}", _text(value)
+            )
         return text
 
     async def _run_task(self, task: Task) -> Any:
@@ -530,7 +574,15 @@ class Run:
         )
         return draft
 
-    async def _work(self, task: Task, prompt: str, context: dict[str, Any], round_: int, conversation: str, state: dict[str, Any]) -> Any:
+    async def _work(
+        self,
+        task: Task,
+        prompt: str,
+        context: dict[str, Any],
+        round_: int,
+        conversation: str,
+        state: dict[str, Any],
+    ) -> Any:
         """Get one accepted output from the task's agent: attempts, retries, fallback."""
         tracer = self.tracer
         t0 = tracer.now()
@@ -540,18 +592,54 @@ class Run:
         while True:
             agent_name, attempt = state["agent"], state["attempt"]
             span = tracer.ids.span_id()
-            tracer.emit(TaskStarted, span_id=span, parent_span_id=tracer.root_span, task_id=task.id, agent=agent_name, attempt=attempt, round=round_)
+            tracer.emit(
+                TaskStarted,
+                span_id=span,
+                parent_span_id=tracer.root_span,
+                task_id=task.id,
+                agent=agent_name,
+                attempt=attempt,
+                round=round_,
+            )
             self._running[task.id] = agent_name
             try:
-                output = await self._call(task, agent_name, prompt, context, attempt, round_, span, conversation, timeout, state)
+                output = await self._call(
+                    task,
+                    agent_name,
+                    prompt,
+                    context,
+                    attempt,
+                    round_,
+                    span,
+                    conversation,
+                    timeout,
+                    state,
+                )
                 self._running.pop(task.id, None)
                 return output
             except _AttemptError as exc:
                 self._running.pop(task.id, None)
                 if retries_left > 0:
                     retries_left -= 1
-                    tracer.emit(TaskFailed, span_id=span, task_id=task.id, agent=agent_name, attempt=attempt, error=str(exc), error_type=exc.error_type, final=False)
-                    tracer.emit(TaskRetried, span_id=span, task_id=task.id, agent=agent_name, attempt=attempt + 1, delay_s=delay, reason=str(exc))
+                    tracer.emit(
+                        TaskFailed,
+                        span_id=span,
+                        task_id=task.id,
+                        agent=agent_name,
+                        attempt=attempt,
+                        error=str(exc),
+                        error_type=exc.error_type,
+                        final=False,
+                    )
+                    tracer.emit(
+                        TaskRetried,
+                        span_id=span,
+                        task_id=task.id,
+                        agent=agent_name,
+                        attempt=attempt + 1,
+                        delay_s=delay,
+                        reason=str(exc),
+                    )
                     state["attempt"] += 1
                     if delay:
                         await anyio.sleep(delay)
@@ -559,20 +647,77 @@ class Run:
                     continue
                 if task.fallback and not state["fallback_used"] and task.fallback != agent_name:
                     state["fallback_used"] = True
-                    tracer.emit(TaskFailed, span_id=span, task_id=task.id, agent=agent_name, attempt=attempt, error=str(exc), error_type=exc.error_type, final=False)
-                    tracer.emit(TaskRetried, span_id=span, task_id=task.id, agent=task.fallback, attempt=attempt + 1, reason=f"fallback after: {exc}", fallback=True)
+                    tracer.emit(
+                        TaskFailed,
+                        span_id=span,
+                        task_id=task.id,
+                        agent=agent_name,
+                        attempt=attempt,
+                        error=str(exc),
+                        error_type=exc.error_type,
+                        final=False,
+                    )
+                    tracer.emit(
+                        TaskRetried,
+                        span_id=span,
+                        task_id=task.id,
+                        agent=task.fallback,
+                        attempt=attempt + 1,
+                        reason=f"fallback after: {exc}",
+                        fallback=True,
+                    )
                     state["agent"], state["attempt"] = task.fallback, attempt + 1
                     continue
-                tracer.emit(TaskFailed, span_id=span, task_id=task.id, agent=agent_name, attempt=attempt, error=str(exc), error_type=exc.error_type, final=True, duration_s=tracer.now() - t0)
+                tracer.emit(
+                    TaskFailed,
+                    span_id=span,
+                    task_id=task.id,
+                    agent=agent_name,
+                    attempt=attempt,
+                    error=str(exc),
+                    error_type=exc.error_type,
+                    final=True,
+                    duration_s=tracer.now() - t0,
+                )
                 raise _TaskFailure(task.id) from exc
 
-    async def _call(self, task: Task, agent_name: str, prompt: str, context: dict[str, Any], attempt: int, round_: int, span: str, conversation: str, timeout: float | None, state: dict[str, Any]) -> Any:
+    async def _call(
+        self,
+        task: Task,
+        agent_name: str,
+        prompt: str,
+        context: dict[str, Any],
+        attempt: int,
+        round_: int,
+        span: str,
+        conversation: str,
+        timeout: float | None,
+        state: dict[str, Any],
+    ) -> Any:
         """One traced call: directive out, result (or error) back."""
         tracer = self.tracer
         agent = self.orch.agents[agent_name]
-        directive = Directive(agent=agent_name, task_id=task.id, goal=task.goal, prompt=prompt, context=context, attempt=attempt, round=round_, meta={**task.meta, "seed": self.seed})
+        directive = Directive(
+            agent=agent_name,
+            task_id=task.id,
+            goal=task.goal,
+            prompt=prompt,
+            context=context,
+            attempt=attempt,
+            round=round_,
+            meta={**task.meta, "seed": self.seed},
+        )
         directive._session = AgentSession(tracer, self._bus, agent_name, task.id, span)  # type: ignore[arg-type]
-        sent = tracer.message(ORCHESTRATOR, agent_name, "directive", prompt, span_id=span, conversation_id=conversation, task_id=task.id, attempt=attempt)
+        sent = tracer.message(
+            ORCHESTRATOR,
+            agent_name,
+            "directive",
+            prompt,
+            span_id=span,
+            conversation_id=conversation,
+            task_id=task.id,
+            attempt=attempt,
+        )
         t0 = tracer.now()
         try:
             if timeout is None:
@@ -593,13 +738,37 @@ class Run:
             acc[0] += usage["tokens_in"]
             acc[1] += usage["tokens_out"]
             acc[2] += usage["cost_usd"]
-            tracer.message(agent_name, ORCHESTRATOR, "result", output, span_id=span, conversation_id=conversation, parent_id=sent.message_id, task_id=task.id, attempt=attempt, usage=usage)
+            tracer.message(
+                agent_name,
+                ORCHESTRATOR,
+                "result",
+                output,
+                span_id=span,
+                conversation_id=conversation,
+                parent_id=sent.message_id,
+                task_id=task.id,
+                attempt=attempt,
+                usage=usage,
+            )
             return output
         usage = {"duration_s": tracer.now() - t0}
-        tracer.message(agent_name, ORCHESTRATOR, "error", str(error), span_id=span, conversation_id=conversation, parent_id=sent.message_id, task_id=task.id, attempt=attempt, usage=usage)
+        tracer.message(
+            agent_name,
+            ORCHESTRATOR,
+            "error",
+            str(error),
+            span_id=span,
+            conversation_id=conversation,
+            parent_id=sent.message_id,
+            task_id=task.id,
+            attempt=attempt,
+            usage=usage,
+        )
         raise error
 
-    async def _review(self, task: Task, draft: Any, round_: int, conversation: str, state: dict[str, Any]) -> tuple[bool, str]:
+    async def _review(
+        self, task: Task, draft: Any, round_: int, conversation: str, state: dict[str, Any]
+    ) -> tuple[bool, str]:
         review = task.review
         assert review is not None
         tracer = self.tracer
@@ -608,16 +777,49 @@ class Run:
         span = tracer.ids.span_id()
         prompt = review.prompt.replace("{{draft}}", _text(draft)).replace("{{input}}", self.request)
         tracer.emit(AgentStateChanged, span_id=span, agent=worker, state="waiting", task_id=task.id)
-        tracer.emit(AgentStateChanged, span_id=span, agent=reviewer, state="working", task_id=task.id)
+        tracer.emit(
+            AgentStateChanged, span_id=span, agent=reviewer, state="working", task_id=task.id
+        )
         try:
-            verdict = await self._call(task, reviewer, prompt, {"draft": draft}, 1, round_, span, conversation, task.timeout_s or self.orch.default_timeout_s, state)
+            verdict = await self._call(
+                task,
+                reviewer,
+                prompt,
+                {"draft": draft},
+                1,
+                round_,
+                span,
+                conversation,
+                task.timeout_s or self.orch.default_timeout_s,
+                state,
+            )
         except _AttemptError as exc:
-            tracer.emit(AgentStateChanged, span_id=span, agent=reviewer, state="failed", task_id=task.id)
-            tracer.emit(TaskFailed, span_id=span, task_id=task.id, agent=reviewer, attempt=state["attempt"], error=f"reviewer failed: {exc}", error_type=exc.error_type, final=True)
+            tracer.emit(
+                AgentStateChanged, span_id=span, agent=reviewer, state="failed", task_id=task.id
+            )
+            tracer.emit(
+                TaskFailed,
+                span_id=span,
+                task_id=task.id,
+                agent=reviewer,
+                attempt=state["attempt"],
+                error=f"reviewer failed: {exc}",
+                error_type=exc.error_type,
+                final=True,
+            )
             raise _TaskFailure(task.id) from exc
         tracer.emit(AgentStateChanged, span_id=span, agent=reviewer, state="idle")
         approved, feedback = _verdict(verdict)
-        tracer.emit(ReviewVerdict, span_id=span, task_id=task.id, reviewer=reviewer, worker=worker, round=round_, approved=approved, feedback=feedback)
+        tracer.emit(
+            ReviewVerdict,
+            span_id=span,
+            task_id=task.id,
+            reviewer=reviewer,
+            worker=worker,
+            round=round_,
+            approved=approved,
+            feedback=feedback,
+        )
         return approved, feedback
 
 
@@ -637,19 +839,29 @@ def _accept(raw: Any, output_format: str) -> tuple[Any, dict[str, Any]]:
     """Check an agent's reply and split it into output and usage."""
     if isinstance(raw, Reply):
         output = raw.output
-        usage = {"tokens_in": raw.tokens_in, "tokens_out": raw.tokens_out, "cost_usd": raw.cost_usd, "model": raw.model}
+        usage = {
+            "tokens_in": raw.tokens_in,
+            "tokens_out": raw.tokens_out,
+            "cost_usd": raw.cost_usd,
+            "model": raw.model,
+        }
     else:
         output = raw
         usage = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "model": None}
     if output is None or (isinstance(output, str) and not output.strip()):
         raise _AttemptError("malformed output: the agent returned nothing", "malformed")
     if isinstance(output, bytes):
-        raise _AttemptError("malformed output: the agent returned bytes, not text or JSON", "malformed")
+        raise _AttemptError(
+            "malformed output: the agent returned bytes, not text or JSON", "malformed"
+        )
     if output_format == "json" and isinstance(output, str):
         try:
             output = json.loads(output)
         except json.JSONDecodeError as exc:
-            raise _AttemptError(f"malformed output: not valid JSON ({exc.msg} at char {exc.pos}): {output[:80]!r}", "malformed") from None
+            raise _AttemptError(
+                f"malformed output: not valid JSON ({exc.msg} at char {exc.pos}): {output[:80]!r}",
+                "malformed",
+            ) from None
     if isinstance(output, float) and not math.isfinite(output):
         raise _AttemptError("malformed output: a non-finite number", "malformed")
     return output, usage

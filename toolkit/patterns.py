@@ -45,7 +45,9 @@ def pipeline(*steps: Step, name: str = "pipeline", **task_options: Any) -> Plan:
     return Plan(name=name, tasks=tasks)
 
 
-def parallel(*steps: Step, join: Step | None = None, name: str = "parallel", **task_options: Any) -> Plan:
+def parallel(
+    *steps: Step, join: Step | None = None, name: str = "parallel", **task_options: Any
+) -> Plan:
     """Every step works on the request at once; an optional ``join`` step gets all outputs."""
     tasks = [_task(step, i, "{{input}}", **task_options) for i, step in enumerate(steps)]
     plan_tasks = list(tasks)
@@ -77,21 +79,50 @@ def scatter_gather(
     """
     tasks: list[Task] = []
     if split is not None:
-        tasks.append(Task(id="split", agent=split, goal="split the work", prompt="{{input}}", **task_options))
+        tasks.append(
+            Task(id="split", agent=split, goal="split the work", prompt="{{input}}", **task_options)
+        )
     maps = []
     for i, item in enumerate(items):
         deps = ["split"] if split is not None else []
-        maps.append(Task(id=f"map-{i + 1}", agent=mapper, goal=goal, prompt=str(item), depends_on=deps, meta={"chunk": i}, **task_options))
+        maps.append(
+            Task(
+                id=f"map-{i + 1}",
+                agent=mapper,
+                goal=goal,
+                prompt=str(item),
+                depends_on=deps,
+                meta={"chunk": i},
+                **task_options,
+            )
+        )
     tasks.extend(maps)
     reduce_prompt = "\n".join(f"{{{{{t.id}}}}}" for t in maps)
-    tasks.append(Task(id="reduce", agent=reducer, goal=reduce_goal, prompt=reduce_prompt, **task_options))
+    tasks.append(
+        Task(id="reduce", agent=reducer, goal=reduce_goal, prompt=reduce_prompt, **task_options)
+    )
     return Plan(name=name, tasks=tasks)
 
 
-def review_loop(worker: str, reviewer: str, *, goal: str = "do the work", max_rounds: int = 3, prompt: str = "{{input}}", task_id: str = "work", name: str = "review-loop", **task_options: Any) -> Plan:
+def review_loop(
+    worker: str,
+    reviewer: str,
+    *,
+    goal: str = "do the work",
+    max_rounds: int = 3,
+    prompt: str = "{{input}}",
+    task_id: str = "work",
+    name: str = "review-loop",
+    **task_options: Any,
+) -> Plan:
     """The worker drafts, the reviewer judges; repeat until approved or ``max_rounds``."""
     review = ReviewSpec(reviewer=reviewer, max_rounds=max_rounds)
-    return Plan(name=name, tasks=[Task(id=task_id, agent=worker, goal=goal, prompt=prompt, review=review, **task_options)])
+    return Plan(
+        name=name,
+        tasks=[
+            Task(id=task_id, agent=worker, goal=goal, prompt=prompt, review=review, **task_options)
+        ],
+    )
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -124,8 +155,17 @@ def route(request: str, agents: Sequence[Agent]) -> tuple[Agent, dict[str, float
     return best, scores
 
 
-def router(request: str, agents: Sequence[Agent], *, name: str = "router", **task_options: Any) -> Plan:
+def router(
+    request: str, agents: Sequence[Agent], *, name: str = "router", **task_options: Any
+) -> Plan:
     """A one-task plan for the best-matching specialist; the scores go into the task's meta."""
     best, scores = route(request, agents)
-    task = Task(id="route", agent=best.name, goal=f"answer as the {best.name}", prompt="{{input}}", meta={"route_scores": scores}, **task_options)
+    task = Task(
+        id="route",
+        agent=best.name,
+        goal=f"answer as the {best.name}",
+        prompt="{{input}}",
+        meta={"route_scores": scores},
+        **task_options,
+    )
     return Plan(name=name, tasks=[task])

@@ -16,7 +16,7 @@ from toolkit.agents import Agent
 from toolkit.patterns import _stem, route
 from toolkit.plan import Plan, Task
 
-__all__ = ["PlanningError", "RuleBasedPlanner", "RouterPlanner"]
+__all__ = ["PlanningError", "RouterPlanner", "RuleBasedPlanner"]
 
 
 class PlanningError(ValueError):
@@ -49,16 +49,35 @@ class RuleBasedPlanner:
         found.sort(key=lambda item: item[0])
         if not found:
             best, _ = route(request, agents)
-            return Plan(name="plan", tasks=[Task(id=best.name, agent=best.name, goal=request[:80], prompt="{{input}}")])
-        side_by_side = any(k in text for k in ("in parallel", "at the same time", "parallel", "simultaneously"))
+            return Plan(
+                name="plan",
+                tasks=[Task(id=best.name, agent=best.name, goal=request[:80], prompt="{{input}}")],
+            )
+        side_by_side = any(
+            k in text for k in ("in parallel", "at the same time", "parallel", "simultaneously")
+        )
         tasks: list[Task] = []
         for i, (_, agent, skill) in enumerate(found):
             task_id = f"{i + 1}-{skill}"
             if side_by_side or not tasks:
-                tasks.append(Task(id=task_id, agent=agent.name, goal=f"{skill}: {request[:60]}", prompt="{{input}}"))
+                tasks.append(
+                    Task(
+                        id=task_id,
+                        agent=agent.name,
+                        goal=f"{skill}: {request[:60]}",
+                        prompt="{{input}}",
+                    )
+                )
             else:
                 prev = tasks[-1].id
-                tasks.append(Task(id=task_id, agent=agent.name, goal=f"{skill} the result", prompt="{{input}}\n\n{{" + prev + "}}"))
+                tasks.append(
+                    Task(
+                        id=task_id,
+                        agent=agent.name,
+                        goal=f"{skill} the result",
+                        prompt="{{input}}\n\n{{" + prev + "}}",
+                    )
+                )
         return Plan(name="plan", tasks=tasks, synthesize="all" if side_by_side else "last")
 
 

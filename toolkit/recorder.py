@@ -64,7 +64,9 @@ class BufferedSink:
         if len(buffer) >= self._batch:
             self.flush()
         elif self._thread is None:
-            self._thread = threading.Thread(target=self._flusher, name=f"{type(self).__name__}-flush", daemon=True)
+            self._thread = threading.Thread(
+                target=self._flusher, name=f"{type(self).__name__}-flush", daemon=True
+            )
             self._thread.start()
 
     def flush(self) -> None:
@@ -103,7 +105,9 @@ class JsonlRecorder(BufferedSink):
         append: Append to an existing file instead of replacing it.
     """
 
-    def __init__(self, path: str | Path, *, append: bool = False, flush_s: float = 0.1, batch: int = 2048) -> None:
+    def __init__(
+        self, path: str | Path, *, append: bool = False, flush_s: float = 0.1, batch: int = 2048
+    ) -> None:
         super().__init__(flush_s, batch)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,12 +193,23 @@ def read_trace(path: str | Path) -> TraceFile:
         # no newline at the end: the writer was cut off mid-line, if the line is broken
         pass
     _parse_lines(enumerate(lines, 1), trace)
-    if data and not trace.events and trace.problems and len(trace.problems) == len([ln for ln in lines if ln.strip()]):
+    if (
+        data
+        and not trace.events
+        and trace.problems
+        and len(trace.problems) == len([ln for ln in lines if ln.strip()])
+    ):
         trace.problems.insert(0, "no valid event in the file: is it a Switchboard trace?")
     return trace
 
 
-def follow_trace(path: str | Path, *, poll_s: float = 0.1, stop: threading.Event | None = None, idle_timeout_s: float | None = None) -> Iterator[list[TraceEvent] | str]:
+def follow_trace(
+    path: str | Path,
+    *,
+    poll_s: float = 0.1,
+    stop: threading.Event | None = None,
+    idle_timeout_s: float | None = None,
+) -> Iterator[list[TraceEvent] | str]:
     """Tail a trace another process is writing; yields batches of new events.
 
     A corrupt line is yielded as a ``str`` problem report (``line N: reason``). A line

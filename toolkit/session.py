@@ -19,7 +19,9 @@ __all__ = ["AgentSession"]
 class AgentSession:
     """What an agent may do within its run, on behalf of ``agent`` for ``task_id``."""
 
-    def __init__(self, tracer: Tracer, bus: MessageBus, agent: str, task_id: str | None, span_id: str) -> None:
+    def __init__(
+        self, tracer: Tracer, bus: MessageBus, agent: str, task_id: str | None, span_id: str
+    ) -> None:
         self.tracer = tracer
         self.bus = bus
         self.agent = agent
@@ -28,7 +30,9 @@ class AgentSession:
 
     async def send(self, recipient: str, payload: Any, *, priority: int = 0) -> Envelope:
         """Send a message to another participant (an ``a2a`` message)."""
-        return await self.bus.send(self.agent, recipient, payload, task_id=self.task_id, priority=priority)
+        return await self.bus.send(
+            self.agent, recipient, payload, task_id=self.task_id, priority=priority
+        )
 
     async def broadcast(self, payload: Any) -> Envelope:
         """Send a message to every other participant."""
@@ -47,9 +51,24 @@ class AgentSession:
         return await self.bus.receive(self.agent, timeout_s)
 
     def log(self, message: str, level: str = "info") -> None:
-        self.tracer.emit(Log, span_id=self.span_id, level=level, message=message, agent=self.agent, task_id=self.task_id)
+        self.tracer.emit(
+            Log,
+            span_id=self.span_id,
+            level=level,
+            message=message,
+            agent=self.agent,
+            task_id=self.task_id,
+        )
 
-    def tool_call(self, tool: str, arguments: dict[str, Any], result: Any, *, ok: bool = True, duration_s: float = 0.0) -> None:
+    def tool_call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        result: Any,
+        *,
+        ok: bool = True,
+        duration_s: float = 0.0,
+    ) -> None:
         """Record one tool call the agent made."""
         self.tracer.emit(
             ToolCall,
@@ -66,10 +85,14 @@ class AgentSession:
 
     def llm_delta(self, text: str) -> None:
         """Record a chunk of streamed model output."""
-        self.tracer.emit(LLMDelta, span_id=self.span_id, agent=self.agent, task_id=self.task_id, text=text)
+        self.tracer.emit(
+            LLMDelta, span_id=self.span_id, agent=self.agent, task_id=self.task_id, text=text
+        )
 
     def llm_call(self, **fields: Any) -> None:
         """Record one model call (model, tokens, latency, cost, status)."""
         fields.setdefault("agent", self.agent)
         fields.setdefault("task_id", self.task_id)
-        self.tracer.emit(LLMCall, span_id=self.tracer.ids.span_id(), parent_span_id=self.span_id, **fields)
+        self.tracer.emit(
+            LLMCall, span_id=self.tracer.ids.span_id(), parent_span_id=self.span_id, **fields
+        )

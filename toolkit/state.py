@@ -40,6 +40,8 @@ class TaskView:
     error: str | None = None
     retries: int = 0
     fallback_used: bool = False
+    last_agent: str | None = None
+    """The agent of the latest attempt (differs from ``agent`` after a fallback)."""
     verdicts: list[tuple[int, bool, str]] = field(default_factory=list)
     """(round, approved, feedback) of each review."""
 
@@ -194,6 +196,7 @@ class RunState:
         task.status, task.attempt, task.round = "running", e.attempt, e.round
         if task.agent != e.agent:
             task.fallback_used = True
+        task.last_agent = e.agent
         agent = self._agent(e.agent)
         agent.state, agent.current_task = "working", e.task_id
 
@@ -228,7 +231,8 @@ class RunState:
         task = self.tasks[e.task_id]
         task.status = "retrying"
         task.retries += 1
-        self._agent(e.agent).retries += 1
+        # the retry counts against the agent whose attempt failed, not the fallback
+        self._agent(task.last_agent or e.agent).retries += 1
 
     def _on_task_skipped(self, e: Any) -> None:
         task = self.tasks.get(e.task_id)
@@ -249,7 +253,10 @@ class RunState:
                 sender.calls += 1
                 sender.durations.append(usage.get("duration_s", 0.0))
                 self.add_usage(
-                    env.sender, usage.get("tokens_in", 0), usage.get("tokens_out", 0), usage.get("cost_usd", 0.0)
+                    env.sender,
+                    usage.get("tokens_in", 0),
+                    usage.get("tokens_out", 0),
+                    usage.get("cost_usd", 0.0),
                 )
         if env.recipient in self.agents:
             self.agents[env.recipient].messages_in += 1

@@ -90,7 +90,10 @@ class RunStore(BufferedSink):
     # -- as a sink -------------------------------------------------------------
     def _write(self, batch: list[TraceEvent]) -> None:
         db = self._db
-        rows = [(e.run_id, e.seq, e.kind, e.ts, e.__pydantic_serializer__.to_json(e).decode()) for e in batch]
+        rows = [
+            (e.run_id, e.seq, e.kind, e.ts, e.__pydantic_serializer__.to_json(e).decode())
+            for e in batch
+        ]
         db.execute("BEGIN")
         try:
             db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)", rows)
@@ -109,9 +112,15 @@ class RunStore(BufferedSink):
                         (e.status, e.ts, e.duration_s, e.error, e.seq + 1, e.run_id),
                     )
                     if self._state is not None:
-                        db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (e.run_id, e.seq, json.dumps(summary(self._state), default=str)))
+                        db.execute(
+                            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
+                            (e.run_id, e.seq, json.dumps(summary(self._state), default=str)),
+                        )
             last = batch[-1]
-            db.execute("UPDATE runs SET event_count=MAX(event_count, ?) WHERE run_id=?", (last.seq + 1, last.run_id))
+            db.execute(
+                "UPDATE runs SET event_count=MAX(event_count, ?) WHERE run_id=?",
+                (last.seq + 1, last.run_id),
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -139,7 +148,9 @@ class RunStore(BufferedSink):
             StoreError: when the run is not in the store.
         """
         self.flush()
-        rows = self._db.execute("SELECT data FROM events WHERE run_id=? ORDER BY seq", (run_id,)).fetchall()
+        rows = self._db.execute(
+            "SELECT data FROM events WHERE run_id=? ORDER BY seq", (run_id,)
+        ).fetchall()
         if not rows:
             known = [r.run_id for r in self.runs()[:5]]
             hint = f" (recent: {', '.join(known)})" if known else " (the store has no runs)"
@@ -148,7 +159,9 @@ class RunStore(BufferedSink):
 
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
         """The last stored snapshot of a run's state, if any."""
-        row = self._db.execute("SELECT state FROM snapshots WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT state FROM snapshots WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def latest(self) -> str:
@@ -178,6 +191,23 @@ def summary(state: RunState) -> dict[str, Any]:
         "tokens_in": state.tokens_in,
         "tokens_out": state.tokens_out,
         "cost_usd": state.cost_usd,
-        "tasks": {t.id: {"agent": t.agent, "status": t.status, "attempt": t.attempt, "duration_s": t.duration_s} for t in state.tasks.values()},
-        "agents": {a.name: {"state": a.state, "tasks": a.tasks, "succeeded": a.succeeded, "failed": a.failed, "retries": a.retries} for a in state.agents.values()},
+        "tasks": {
+            t.id: {
+                "agent": t.agent,
+                "status": t.status,
+                "attempt": t.attempt,
+                "duration_s": t.duration_s,
+            }
+            for t in state.tasks.values()
+        },
+        "agents": {
+            a.name: {
+                "state": a.state,
+                "tasks": a.tasks,
+                "succeeded": a.succeeded,
+                "failed": a.failed,
+                "retries": a.retries,
+            }
+            for a in state.agents.values()
+        },
     }

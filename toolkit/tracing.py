@@ -95,7 +95,13 @@ class Tracer:
     def now(self) -> float:
         return self._clock()
 
-    def emit(self, cls: type[TraceEvent], span_id: str | None = None, parent_span_id: str | None = None, **fields: Any) -> TraceEvent:  # type: ignore[valid-type]
+    def emit(
+        self,
+        cls: type[TraceEvent],
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
+        **fields: Any,
+    ) -> TraceEvent:  # type: ignore[valid-type]
         """Build the next event of kind ``cls`` and hand it to every sink."""
         event = cls(
             run_id=self.run_id,
@@ -114,7 +120,11 @@ class Tracer:
                 sink.emit(event)
             except Exception as exc:  # a broken view must never break the run
                 self.sinks.remove(sink)
-                self.emit(Log, level="error", message=f"sink {type(sink).__name__} failed and was detached: {exc!r}")
+                self.emit(
+                    Log,
+                    level="error",
+                    message=f"sink {type(sink).__name__} failed and was detached: {exc!r}",
+                )
                 break
         return event
 

@@ -1,0 +1,43 @@
+# Two entry points: `make demo` (the TUI on the built-in demo, mock agents, no key)
+# and `make test` (the whole suite). Both set everything up first, idempotently.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup browser lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/switchboard demo
+
+# Headless Chromium for the widget tests in a real browser (Debian's package; the
+# test driver is Playwright's Python client, pointed at /usr/bin/chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux >/dev/null; fi; }
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq tmux >/dev/null; else sudo apt-get install -y -qq tmux >/dev/null; fi; }
+
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check toolkit tui sample_agents tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_orchestrator.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

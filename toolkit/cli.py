@@ -1,0 +1,322 @@
+"""The ``switchboard`` command line: run, replay, metrics, schema, runs, validate.
+
+Subcommands of packages outside the core (the terminal app's ``demo`` and ``tui``)
+plug in through the ``switchboard.commands`` entry-point group, so the core never
+imports the UI. A user error is one line on stderr and exit code 2, never a
+traceback; a run that fails exits 1; an interrupted run is recorded as cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["CLIError", "main"]
+
+
+class CLIError(Exception):
+    """A user error: printed as one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(message)
+
+
+def _events(path: str | None, store: str | None = None, run_id: str | None = None) -> list[Any]:
+    """Events of a trace file, or of a stored run; corrupt lines reported on stderr."""
+    if store is not None:
+        from toolkit.store import RunStore, StoreError
+
+        if not Path(store).exists():
+            raise CLIError(f"{store}: no such run store")
+        try:
+            db = RunStore(store)
+            return db.events(run_id or db.latest())
+        except StoreError as exc:
+            raise CLIError(str(exc)) from None
+    if path is None:
+        raise CLIError("give a trace file (run.jsonl) or --store DB")
+    from toolkit.recorder import TraceReadError, read_trace
+
+    try:
+        trace = read_trace(path)
+    except TraceReadError as exc:
+        raise CLIError(str(exc)) from None
+    report = trace.report()
+    if not trace.events:
+        raise CLIError(report or f"{path}: the trace holds no events")
+    if report:
+        print(f"switchboard: warning: {report}", file=sys.stderr)
+    return trace.events
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import anyio
+
+    from toolkit.text import safe_line
+    from toolkit.workflow import WorkflowError, load_workflow
+
+    try:
+        workflow = load_workflow(args.workflow)
+        run = workflow.prepare(
+            args.input, seed=args.seed, mock=args.mock, trace=args.trace, store=args.store
+        )
+    except WorkflowError as exc:
+        raise CLIError(str(exc)) from None
+    except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
+        raise CLIError(f"{args.workflow}: {exc}") from None
+    try:
+        result = anyio.run(run.execute)
+    except KeyboardInterrupt:
+        print(
+            "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
+        )
+        return 130
+    out = sys.stdout
+    print(f"run {result.run_id} ({result.name}): {result.status}", file=out)
+    if result.error:
+        print(f"error: {safe_line(result.error, 300)}", file=out)
+    print("", file=out)
+    print(_summary_table(result.metrics()), file=out)
+    print("", file=out)
+    print("result:", file=out)
+    output = (
+        result.output
+        if isinstance(result.output, str)
+        else json.dumps(result.output, indent=2, ensure_ascii=False, default=str)
+    )
+    from toolkit.text import visible_controls
+
+    print(visible_controls(output or "", keep_newlines=True), file=out)
+    if args.trace:
+        print(f"\ntrace: {args.trace}", file=out)
+    return 0 if result.status == "succeeded" else 1
+
+
+def _summary_table(frame: Any) -> str:
+    from toolkit.text import safe_line
+
+    cols = [
+        "agent",
+        "tasks",
+        "succeeded",
+        "failed",
+        "retries",
+        "mean_s",
+        "p95_s",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+    ]
+    rows = [
+        [safe_line(v, 24) if isinstance(v, str) else _num(v) for v in row]
+        for row in frame[cols].itertuples(index=False)
+    ]
+    widths = [
+        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)
+    ]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+        )
+    ]
+    for r in rows:
+        lines.append(
+            "  ".join(
+                v.ljust(w) if i == 0 else v.rjust(w)
+                for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from toolkit.text import safe_line
+
+    events = _events(args.trace, args.store, args.run)
+    width = max(20, args.width)
+    for e in events:
+        if e.kind == "message_sent":
+            env = e.envelope
+            extra = f" (attempt {env.attempt})" if env.attempt > 1 else ""
+            print(
+                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {env.kind}{extra}  {safe_line(env.payload, width)}"
+            )
+        elif args.all:
+            print(f"{e.seq:>6}  {e.kind}  {safe_line(_event_detail(e), width)}")
+    return 0
+
+
+def _event_detail(e: Any) -> str:
+    data = e.model_dump(
+        exclude={"run_id", "seq", "ts", "trace_id", "span_id", "parent_span_id", "kind"}
+    )
+    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from toolkit.metrics import agent_metrics
+
+    frame = agent_metrics(_events(args.trace, args.store, args.run))
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif args.format == "json":
+        print(frame.to_json(orient="records", indent=2))
+    else:
+        print(_summary_table(frame) if not args.wide else frame.to_string(index=False))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from toolkit.events import event_json_schema
+
+    print(json.dumps(event_json_schema(), indent=2))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from toolkit.store import RunStore, StoreError
+    from toolkit.text import safe_line
+
+    if not Path(args.store).exists():
+        raise CLIError(f"{args.store}: no such run store")
+    try:
+        runs = RunStore(args.store).runs()
+    except StoreError as exc:
+        raise CLIError(str(exc)) from None
+    if not runs:
+        print(f"{args.store}: no runs yet")
+        return 0
+    print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
+    for r in runs:
+        started = (
+            datetime.fromtimestamp(r.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            if r.started_at
+            else "-"
+        )
+        secs = f"{r.duration_s:.2f}" if r.duration_s is not None else "-"
+        print(
+            f"{r.run_id:<18}  {started:<19}  {r.status:<9}  {r.event_count:>6}  {secs:>7}  {safe_line(r.name, 40)}"
+        )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from toolkit.workflow import WorkflowError, load_workflow
+
+    try:
+        workflow = load_workflow(args.workflow)
+    except WorkflowError as exc:
+        print(f"{exc.source}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    plan = workflow.plan()
+    steps = f"{len(plan.tasks)} step(s)" if plan is not None else "steps planned at run time"
+    print(f"{args.workflow}: ok ({len(workflow.agents)} agent(s), {steps})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="switchboard", description="Build, watch and teach multi-agent orchestration."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "run", help="run a workflow file headless; print the result and per-agent metrics"
+    )
+    p.add_argument("workflow", help="a workflow file (.yaml, .yml or .json)")
+    p.add_argument("--input", help="the request (overrides the workflow's input)")
+    p.add_argument("--trace", help="record the run to this JSONL file")
+    p.add_argument("--store", help="record the run to this SQLite run store")
+    p.add_argument("--seed", type=int, help="seed for mock agents and ids")
+    p.add_argument(
+        "--mock", action="store_true", help="replace every real agent by its mock stand-in"
+    )
+    p.set_defaults(func=cmd_run)
+
+    for name, helptext, func in (
+        (
+            "replay",
+            "print a recorded run's message flow (sender → recipient, kind, payload)",
+            cmd_replay,
+        ),
+        ("metrics", "print a recorded run's per-agent metrics", cmd_metrics),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("trace", nargs="?", help="a JSONL trace file")
+        p.add_argument("--store", help="read the run from this SQLite run store instead")
+        p.add_argument("--run", help="the run id in the store (default: the newest)")
+        if name == "replay":
+            p.add_argument(
+                "--all", action="store_true", help="also print the events that are not messages"
+            )
+            p.add_argument(
+                "--width", type=int, default=70, help="payload characters per line (default 70)"
+            )
+        else:
+            p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+            p.add_argument("--wide", action="store_true", help="table with every column")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the trace events")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("runs", help="list the runs in a run store")
+    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("validate", help="check a workflow file and list every problem")
+    p.add_argument("workflow")
+    p.set_defaults(func=cmd_validate)
+
+    for ep in entry_points(group="switchboard.commands"):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plug-in must not break the core commands
+            print(
+                f"switchboard: warning: commands from {ep.value!r} unavailable: {exc}",
+                file=sys.stderr,
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` console script."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"switchboard: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("switchboard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

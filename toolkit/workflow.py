@@ -1,0 +1,592 @@
+"""Workflow files: a run described in YAML or JSON, validated before anything runs.
+
+Everything a user can do in Python they can do from a workflow file and the command
+line. A workflow names its agents (``mock``, ``function``, ``tool``, ``llm``), its
+steps (or a pattern, or a planner) and its input. Every problem is reported at once,
+each with its location: ``steps[2].agent: unknown agent 'writr' (known: editor, writer)``.
+
+Prompts use ``{{input}}`` and ``{{<step id>}}``; a reference to a step implies the
+dependency.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
+
+from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
+from toolkit.plan import Plan, ReviewSpec, Task, references
+
+__all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
+
+RESERVED = ("orchestrator", "user", "*")
+
+
+class WorkflowError(ValueError):
+    """A workflow that cannot run; ``problems`` lists every problem with its location."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{source}: {count}: " + "; ".join(problems))
+
+
+_strict = ConfigDict(extra="forbid")
+
+
+class MockSpec(BaseModel):
+    """A mock agent (also the stand-in of a real agent under ``--mock``)."""
+
+    model_config = _strict
+    kind: Literal["mock"] = "mock"
+    description: str = ""
+    skills: list[str] = Field(default_factory=list)
+    reply: str | list[Any] | dict[str, Any] = "{name}: {summary}"
+    latency: float | LatencySpec = 0.0
+    failures: FailureSpec | None = None
+    seed: int | None = None
+    price_per_1k_tokens: float = 0.0
+    output_json: bool = False
+
+    def build(self, name: str) -> Agent:
+        return MockAgent(
+            name,
+            self.description,
+            self.skills,
+            reply=self.reply,
+            latency=self.latency,
+            failures=self.failures,
+            seed=self.seed,
+            price_per_1k_tokens=self.price_per_1k_tokens,
+            output_json=self.output_json,
+        )
+
+
+def _import(ref: str, where: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"{where}: expected 'package.module:name', got {ref!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"{where}: cannot import {module_name!r} ({exc})") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ValueError(f"{where}: {module_name!r} has no {attr!r}") from None
+
+
+class _RealSpec(BaseModel):
+    model_config = _strict
+    description: str = ""
+    skills: list[str] = Field(default_factory=list)
+    mock: MockSpec | None = None
+    """The stand-in used when the workflow runs with ``--mock``."""
+
+    def stand_in(self, name: str) -> Agent:
+        spec = self.mock or MockSpec(description=self.description, skills=self.skills)
+        if not spec.description:
+            spec = spec.model_copy(
+                update={"description": self.description, "skills": spec.skills or self.skills}
+            )
+        return spec.build(name)
+
+
+class FunctionSpec(_RealSpec):
+    """A Python callable as an agent: ``function: package.module:callable``."""
+
+    kind: Literal["function"] = "function"
+    function: str
+
+    def build(self, name: str) -> Agent:
+        fn = _import(self.function, f"agents.{name}.function")
+        return FunctionAgent(fn, name, self.description, self.skills)
+
+
+class ToolSpec(_RealSpec):
+    """An agent class or factory: ``factory: package.module:Class`` called with ``options``."""
+
+    kind: Literal["tool"] = "tool"
+    factory: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def build(self, name: str) -> Agent:
+        factory = _import(self.factory, f"agents.{name}.factory")
+        try:
+            agent = factory(name=name, **self.options)
+        except TypeError as exc:
+            raise ValueError(f"agents.{name}.options: {exc}") from None
+        if self.description:
+            agent.description = self.description
+        if self.skills:
+            agent.skills = tuple(self.skills)
+        return agent
+
+
+class LLMSpec(_RealSpec):
+    """An LLM agent on an OpenAI-compatible endpoint. The key is read from ``api_key_env``."""
+
+    kind: Literal["llm"] = "llm"
+    model: str
+    system: str | None = None
+    temperature: float | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_tokens: int | None = None
+    stream: bool = True
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    prices: dict[str, float] | None = None
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value.startswith(("sk-", "Bearer ")) or len(value) > 64:
+            raise ValueError(
+                "api_key_env names the environment variable that holds the key; never put the key itself in a workflow"
+            )
+        return value
+
+    def build(self, name: str) -> Agent:
+        from toolkit.llm import LLMAgent
+
+        options = self.model_dump(exclude={"kind", "mock", "description", "skills"})
+        return LLMAgent(name, description=self.description, skills=tuple(self.skills), **options)
+
+
+def _agent_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "mock"))
+    return str(getattr(value, "kind", "mock"))
+
+
+AgentSpec = Annotated[
+    Annotated[MockSpec, Tag("mock")]
+    | Annotated[FunctionSpec, Tag("function")]
+    | Annotated[ToolSpec, Tag("tool")]
+    | Annotated[LLMSpec, Tag("llm")],
+    Discriminator(
+        _agent_kind,
+        custom_error_type="agent_kind",
+        custom_error_message="kind must be one of: mock, function, tool, llm",
+    ),
+]
+
+
+class StepSpec(BaseModel):
+    """One step of a workflow (a plan task)."""
+
+    model_config = _strict
+    id: str = Field(min_length=1)
+    agent: str
+    goal: str = ""
+    prompt: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    retries: int = Field(default=0, ge=0)
+    backoff_s: float = Field(default=0.0, ge=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+    fallback: str | None = None
+    output_format: Literal["text", "json"] = "text"
+    review: ReviewSpec | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScatterSpec(BaseModel):
+    model_config = _strict
+    kind: Literal["scatter_gather"] = "scatter_gather"
+    items: list[Any] = Field(min_length=1)
+    mapper: str
+    reducer: str
+    split: str | None = None
+    goal: str = "process a chunk"
+    reduce_goal: str = "combine the results"
+    retries: int = Field(default=0, ge=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class ReviewLoopSpec(BaseModel):
+    model_config = _strict
+    kind: Literal["review_loop"] = "review_loop"
+    worker: str
+    reviewer: str
+    goal: str = "do the work"
+    max_rounds: int = Field(default=3, ge=1, le=50)
+    retries: int = Field(default=0, ge=0)
+    fallback: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class SimplePattern(BaseModel):
+    model_config = _strict
+    kind: Literal["pipeline", "parallel", "router", "planner", "dag"]
+
+
+def _pattern_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("kind", "?"))
+    return str(getattr(value, "kind", "?"))
+
+
+PatternSpec = Annotated[
+    Annotated[ScatterSpec, Tag("scatter_gather")]
+    | Annotated[ReviewLoopSpec, Tag("review_loop")]
+    | Annotated[SimplePattern, Tag("pipeline")]
+    | Annotated[SimplePattern, Tag("parallel")]
+    | Annotated[SimplePattern, Tag("router")]
+    | Annotated[SimplePattern, Tag("planner")]
+    | Annotated[SimplePattern, Tag("dag")],
+    Discriminator(
+        _pattern_kind,
+        custom_error_type="pattern_kind",
+        custom_error_message="pattern must be one of: dag, pipeline, parallel, scatter_gather, review_loop, router, planner",
+    ),
+]
+
+
+class PlannerSpec(BaseModel):
+    model_config = _strict
+    kind: Literal["rule-based", "router", "llm"] = "rule-based"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class Workflow(BaseModel):
+    """A workflow file's content."""
+
+    model_config = _strict
+    name: str = "workflow"
+    description: str = ""
+    input: str = ""
+    """The request; fills ``{{input}}``; ``--input`` overrides it."""
+    seed: int | None = None
+    concurrency: int = Field(default=16, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Attempt time limit for steps that set none."""
+    agents: dict[str, AgentSpec] = Field(min_length=1)
+    steps: list[StepSpec] = Field(default_factory=list)
+    pattern: PatternSpec | None = None
+    planner: PlannerSpec | None = None
+    synthesize: Literal["last", "all", "none"] = "last"
+
+    @field_validator("pattern", mode="before")
+    @classmethod
+    def _pattern_string(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+    # -- checks beyond the schema -------------------------------------------------
+    def problems(self) -> list[str]:
+        """Every problem that the schema alone cannot see, with its location."""
+        problems: list[str] = []
+        known = sorted(self.agents)
+        known_text = ", ".join(known)
+
+        def agent_ref(where: str, name: str | None) -> None:
+            if name is not None and name not in self.agents:
+                problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
+
+        for name in self.agents:
+            if name in RESERVED:
+                problems.append(f"agents.{name}: {name!r} is a reserved participant name")
+        kind = self.pattern.kind if self.pattern is not None else "dag"
+        if kind in ("scatter_gather", "review_loop"):
+            if self.steps:
+                problems.append(f"steps: pattern {kind} builds its own steps; remove 'steps'")
+        elif kind in ("router", "planner"):
+            if self.steps:
+                problems.append(
+                    f"steps: pattern {kind} decides the steps at run time; remove 'steps'"
+                )
+        elif not self.steps:
+            problems.append(
+                "steps: a workflow needs steps (or a pattern: scatter_gather, review_loop, router, planner)"
+            )
+        if isinstance(self.pattern, ScatterSpec):
+            for field in ("mapper", "reducer", "split"):
+                agent_ref(f"pattern.{field}", getattr(self.pattern, field))
+        if isinstance(self.pattern, ReviewLoopSpec):
+            for field in ("worker", "reviewer", "fallback"):
+                agent_ref(f"pattern.{field}", getattr(self.pattern, field))
+        ids = [s.id for s in self.steps]
+        for i, step in enumerate(self.steps):
+            where = f"steps[{i}]"
+            if ids.index(step.id) != i:
+                problems.append(f"{where}.id: duplicate step id {step.id!r}")
+            agent_ref(f"{where}.agent", step.agent)
+            agent_ref(f"{where}.fallback", step.fallback)
+            if step.review is not None:
+                agent_ref(f"{where}.review.reviewer", step.review.reviewer)
+            for j, dep in enumerate(step.depends_on):
+                if dep not in ids:
+                    problems.append(
+                        f"{where}.depends_on[{j}]: unknown step {dep!r} (known: {', '.join(ids)})"
+                    )
+                elif dep == step.id:
+                    problems.append(f"{where}.depends_on[{j}]: a step cannot depend on itself")
+            for ref in references(step.prompt):
+                if ref != "input" and ref not in ids:
+                    problems.append(
+                        f"{where}.prompt: unknown reference {{{{{ref}}}}} (use {{{{input}}}} or a step id: {', '.join(ids)})"
+                    )
+                elif ref == step.id:
+                    problems.append(f"{where}.prompt: a step cannot reference its own output")
+        if not problems and self.steps and kind in ("dag", "pipeline", "parallel"):
+            cycle = self._plan_from_steps().find_cycle()
+            if cycle:
+                problems.append(f"steps: dependency cycle {' -> '.join(cycle)}")
+        if self.planner is not None and self.planner.kind == "llm" and not self.planner.model:
+            problems.append("planner.model: the llm planner needs a model")
+        return problems
+
+    # -- building ---------------------------------------------------------------
+    def _plan_from_steps(self) -> Plan:
+        tasks = []
+        pipeline = self.pattern is not None and self.pattern.kind == "pipeline"
+        for i, step in enumerate(self.steps):
+            fields = step.model_dump(exclude_none=False)
+            if (
+                pipeline
+                and i > 0
+                and not step.depends_on
+                and not [r for r in references(step.prompt) if r != "input"]
+            ):
+                prev = self.steps[i - 1].id
+                fields["depends_on"] = [prev]
+                if not step.prompt:
+                    fields["prompt"] = "{{" + prev + "}}"
+            if not fields["prompt"] and (i == 0 or not pipeline):
+                fields["prompt"] = "{{input}}" if not step.goal else f"{step.goal}\n\n{{{{input}}}}"
+            tasks.append(Task(**fields))
+        synth = (
+            self.synthesize
+            if not (self.pattern and self.pattern.kind == "parallel" and self.synthesize == "last")
+            else "all"
+        )
+        return Plan(name=self.name, tasks=tasks, synthesize=synth)
+
+    def plan(self) -> Plan | None:
+        """The plan this workflow runs, or None when a planner makes it at run time."""
+        from toolkit import patterns
+
+        p = self.pattern
+        if isinstance(p, ScatterSpec):
+            plan = patterns.scatter_gather(
+                p.items,
+                p.mapper,
+                p.reducer,
+                split=p.split,
+                goal=p.goal,
+                reduce_goal=p.reduce_goal,
+                name=self.name,
+                retries=p.retries,
+                timeout_s=p.timeout_s,
+            )
+        elif isinstance(p, ReviewLoopSpec):
+            plan = patterns.review_loop(
+                p.worker,
+                p.reviewer,
+                goal=p.goal,
+                max_rounds=p.max_rounds,
+                name=self.name,
+                retries=p.retries,
+                fallback=p.fallback,
+                timeout_s=p.timeout_s,
+            )
+        elif p is not None and p.kind in ("router", "planner"):
+            return None
+        else:
+            return self._plan_from_steps()
+        plan.synthesize = self.synthesize
+        return plan
+
+    def build_agents(self, mock: bool = False) -> list[Agent]:
+        """The workflow's agents; with ``mock`` every real agent is replaced by its stand-in.
+
+        Raises:
+            WorkflowError: when an agent cannot be built (a bad import, bad options).
+        """
+        agents, problems = [], []
+        for name, spec in self.agents.items():
+            try:
+                if mock and not isinstance(spec, MockSpec):
+                    agents.append(spec.stand_in(name))
+                else:
+                    agents.append(spec.build(name))
+            except ValueError as exc:
+                problems.append(str(exc))
+            except Exception as exc:
+                problems.append(f"agents.{name}: {type(exc).__name__}: {exc}")
+        if problems:
+            raise WorkflowError(self.name, problems)
+        return agents
+
+    def orchestrator(
+        self, *, seed: int | None = None, mock: bool = False, sinks: Iterable[Any] = ()
+    ) -> Any:
+        """An ``Orchestrator`` with this workflow's agents, planner and limits."""
+        from toolkit.orchestrator import Orchestrator
+        from toolkit.planning import RouterPlanner, RuleBasedPlanner
+
+        agents = self.build_agents(mock)
+        planner: Any = None
+        kind = (
+            self.planner.kind
+            if self.planner is not None
+            else (
+                "router"
+                if self.pattern is not None and self.pattern.kind == "router"
+                else "rule-based"
+            )
+        )
+        if kind == "router":
+            planner = RouterPlanner()
+        elif kind == "llm" and self.planner is not None and not mock:
+            from toolkit.llm import LLMPlanner
+
+            planner = LLMPlanner(
+                model=self.planner.model,
+                base_url=self.planner.base_url,
+                api_key_env=self.planner.api_key_env,
+                max_attempts=self.planner.max_attempts,
+            )
+        else:
+            planner = RuleBasedPlanner()
+        return Orchestrator(
+            agents,
+            planner=planner,
+            concurrency=self.concurrency,
+            seed=self.seed if seed is None else seed,
+            default_timeout_s=self.timeout_s,
+            sinks=sinks,
+        )
+
+    def prepare(
+        self,
+        input: str | None = None,
+        *,
+        seed: int | None = None,
+        mock: bool = False,
+        sinks: Iterable[Any] = (),
+        trace: str | Path | None = None,
+        store: Any = None,
+    ) -> Any:
+        """A ready ``Run`` of this workflow (execute it with ``await run.execute()``)."""
+        orch = self.orchestrator(seed=seed, mock=mock)
+        return orch.prepare(
+            self.input if input is None else input,
+            self.plan(),
+            name=self.name,
+            sinks=sinks,
+            trace=trace,
+            store=store,
+        )
+
+    async def run(self, input: str | None = None, **options: Any) -> Any:
+        """Run the workflow and return the ``RunResult``."""
+        return await self.prepare(input, **options).execute()
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in (
+            "mock",
+            "function",
+            "tool",
+            "llm",
+            "scatter_gather",
+            "review_loop",
+            "pipeline",
+            "parallel",
+            "router",
+            "planner",
+            "dag",
+        ) and out.startswith(("agents", "pattern")):
+            continue  # the union's tag, not a place in the file
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _schema_problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(f"{_location(tuple(err['loc']))}: {msg}")
+    return problems
+
+
+def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
+    """Validate workflow data (already parsed from YAML/JSON).
+
+    Raises:
+        WorkflowError: listing every problem with its location.
+    """
+    if not isinstance(data, dict):
+        raise WorkflowError(
+            source,
+            [f"(top level): expected a mapping of workflow fields, got {type(data).__name__}"],
+        )
+    try:
+        workflow = Workflow.model_validate(data)
+    except ValidationError as exc:
+        raise WorkflowError(source, _schema_problems(exc)) from None
+    problems = workflow.problems()
+    if problems:
+        raise WorkflowError(source, problems)
+    return workflow
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Read and validate a workflow file (``.yaml``, ``.yml`` or ``.json``).
+
+    Raises:
+        WorkflowError: when the file is missing, unparsable or invalid; every problem listed.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowError(source, ["no such file"]) from None
+    except IsADirectoryError:
+        raise WorkflowError(source, ["is a directory, not a workflow file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowError(source, [f"cannot read: {exc}"]) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise WorkflowError(
+            source, [f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+        raise WorkflowError(
+            source, [f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]
+        ) from None
+    return parse_workflow(data, source)
