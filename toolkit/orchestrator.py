@@ -452,7 +452,15 @@ class Run:
 
                 planner = RuleBasedPlanner()
             planner_name = planner.name
-            plan = await planner.plan(self.request, list(self.orch.agents.values()))
+            agents = list(self.orch.agents.values())
+            import inspect
+
+            if "session" in inspect.signature(planner.plan).parameters:
+                # a planner that calls a model (toolkit.llm) traces its calls as the "planner"
+                session = AgentSession(self.tracer, self._bus, "planner", None, self.tracer.root_span)  # type: ignore[arg-type]
+                plan = await planner.plan(self.request, agents, session=session)
+            else:
+                plan = await planner.plan(self.request, agents)
             plan.validate_for(self.orch.agents)
         self.plan = plan
         self.tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)

@@ -34,6 +34,7 @@ __all__ = [
     "Exchange",
     "Step",
     "active_cassette",
+    "as_cassette",
     "request_key",
     "use_cassette",
 ]
@@ -277,10 +278,8 @@ def active_cassette() -> Cassette | None:
         return cassette
 
 
-def resolve_cassette(value: str | Path | Cassette | None) -> Cassette | None:
-    """An agent's ``cassette=`` argument as a ``Cassette`` (a path means replay), else the active one."""
-    if value is None:
-        return active_cassette()
-    if isinstance(value, Cassette):
+def as_cassette(value: str | Path | Cassette | None) -> Cassette | None:
+    """A ``cassette=`` argument as a ``Cassette``: a path means replay from that file."""
+    if value is None or isinstance(value, Cassette):
         return value
     return Cassette(value, "replay")

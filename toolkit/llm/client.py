@@ -1,0 +1,466 @@
+"""One model call over the OpenAI-compatible chat completions API, traced and recorded.
+
+Agents, the planner and the synthesizer all call models through ``ModelClient``. It
+resolves the endpoint (``base_url`` or ``OPENAI_BASE_URL``, the key from the named
+environment variable, no key needed on localhost), calls the server with the
+``openai`` client (its own retries off: retries happen here, so each one is traced
+and recorded), streams chunks as ``llm_delta`` events, and ends every call with one
+``llm_call`` event: model, tokens, latency, cost, status, attempts.
+
+With a cassette it records each exchange or answers from it without any network; the
+same events come out either way, so a replayed run has the same trace.
+
+Secrets: the key is handed to the HTTP client and nowhere else. Error messages and
+retry notes are scrubbed of it (and of anything that looks like a bearer token)
+before they reach an exception, a trace event or a cassette.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+
+from toolkit.events import LLMCall, LLMDelta, Log
+from toolkit.llm.cassette import Cassette, Exchange, Step, active_cassette, request_key
+from toolkit.llm.pricing import PriceOverride, cost_usd
+
+if TYPE_CHECKING:
+    from toolkit.session import AgentSession
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "Endpoint",
+    "LLMConfigError",
+    "LLMError",
+    "ModelClient",
+    "Reporter",
+    "redact",
+    "resolve_endpoint",
+    "safe_url",
+]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+LOCAL_KEY = "not-needed"
+"""Sent to local servers that want no key (the client insists on one); never recorded."""
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+class LLMConfigError(ValueError):
+    """No endpoint or no key is configured; the message names what to set."""
+
+
+class LLMError(RuntimeError):
+    """A model call failed for good (after its retries). The message holds no secrets."""
+
+    def __init__(self, message: str, *, error_type: str = "error", attempts: int = 1) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.attempts = attempts
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user info, query or fragment (where credentials may hide)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _is_local(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in _LOCAL_HOSTS
+
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",}]+")
+_SK = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every given secret and anything like a bearer token or ``sk-`` key masked."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret != LOCAL_KEY:
+            text = text.replace(secret, "***")
+    text = _BEARER.sub(r"\1***", text)
+    return _SK.sub("sk-***", text)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where calls go, and the key they carry (never shown in ``repr``)."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    key_env: str = "OPENAI_API_KEY"
+
+
+def resolve_endpoint(base_url: str | None, api_key_env: str = "OPENAI_API_KEY") -> Endpoint:
+    """The endpoint to call: ``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's.
+
+    The key comes from the environment variable ``api_key_env``. A server on
+    localhost needs none.
+
+    Raises:
+        LLMConfigError: no key is set for a remote endpoint; the message names the
+            variable to set.
+    """
+    url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    key = os.environ.get(api_key_env) or None
+    if key:
+        return Endpoint(url or DEFAULT_BASE_URL, key, api_key_env)
+    if url and _is_local(url):
+        return Endpoint(url, LOCAL_KEY, api_key_env)
+    if url:
+        raise LLMConfigError(f"no API key for {safe_url(url)}: set {api_key_env} (a server on localhost needs none)")
+    raise LLMConfigError(
+        f"no API key: set {api_key_env} (or give base_url of a local server, "
+        "e.g. http://localhost:11434/v1 for Ollama)"
+    )
+
+
+class Reporter:
+    """Turns one call's progress into trace events on behalf of ``agent``.
+
+    Streamed chunks are coalesced into ``llm_delta`` events of at least
+    ``delta_chars`` characters (or up to a newline), so a fast stream does not flood
+    the trace; the rule depends only on the chunks, so replay gives the same events.
+    With no session it reports nothing.
+    """
+
+    def __init__(self, session: AgentSession | None, agent: str, purpose: str, delta_chars: int = 24) -> None:
+        self.session = session
+        self.agent = agent
+        self.purpose = purpose
+        self.delta_chars = delta_chars
+        self._buffer: list[str] = []
+        self._size = 0
+
+    def chunk(self, text: str) -> None:
+        if self.session is None or not text:
+            return
+        self._buffer.append(text)
+        self._size += len(text)
+        if self._size >= self.delta_chars or "\n" in text:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer or self.session is None:
+            return
+        s = self.session
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        self._size = 0
+        s.tracer.emit(LLMDelta, span_id=s.span_id, agent=self.agent, task_id=s.task_id, text=text)
+
+    def retry(self, note: str) -> None:
+        self.flush()
+        if self.session is not None:
+            s = self.session
+            s.tracer.emit(Log, span_id=s.span_id, level="warning", message=f"{self.purpose} model call: {note}", agent=self.agent, task_id=s.task_id)
+
+    def finished(self, model: str, exchange: Exchange, cost: float) -> None:
+        self.flush()
+        if self.session is None:
+            return
+        s = self.session
+        s.tracer.emit(
+            LLMCall,
+            span_id=s.tracer.ids.span_id(),
+            parent_span_id=s.span_id,
+            agent=self.agent,
+            model=model,
+            task_id=s.task_id,
+            purpose=self.purpose,
+            prompt_tokens=exchange.prompt_tokens,
+            completion_tokens=exchange.completion_tokens,
+            latency_s=exchange.latency_s,
+            cost_usd=cost,
+            status=exchange.status,
+            error=exchange.error,
+            attempts=exchange.attempts,
+        )
+
+
+@dataclass
+class _Attempt:
+    text: str = ""
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: tuple[int, int] | None = None
+
+
+def _estimate_tokens(text: str) -> int:
+    # about four characters per token for English text: used only when the server reports no usage
+    return max(1, round(len(text) / 4)) if text else 0
+
+
+class ModelClient:
+    """Calls one model on an OpenAI-compatible endpoint, with retries, tracing and cassettes.
+
+    Args:
+        model: The model name the server knows (``gpt-4o-mini``, ``llama3.2``, …).
+        base_url: The endpoint (``http://localhost:11434/v1``); default ``OPENAI_BASE_URL`` or OpenAI.
+        api_key_env: The environment variable holding the key.
+        timeout_s: Limit for connecting and for each wait for data from the server.
+        max_retries: Retries after a 429, a 5xx, a timeout or a lost connection.
+        backoff_s: Delay before the first retry; doubles each time. A ``Retry-After``
+            header from the server takes precedence.
+        max_backoff_s: Longest delay between attempts.
+        prices: Price override (``{"in": USD per 1M, "out": USD per 1M}``).
+        cassette: Record exchanges to it or replay them from it; default: the active
+            one (``use_cassette`` or ``SWITCHBOARD_CASSETTE``), if any.
+        stream_usage: Ask for usage in streamed responses (``stream_options``); turn
+            off for servers that reject it.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout_s: float = 60.0,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 20.0,
+        prices: PriceOverride | None = None,
+        cassette: Cassette | None = None,
+        stream_usage: bool = True,
+    ) -> None:
+        if not model:
+            raise LLMConfigError("no model given: name the model the server serves (for example gpt-4o-mini or llama3.2)")
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.prices = prices
+        self.cassette = cassette
+        self.stream_usage = stream_usage
+
+    def endpoint(self) -> Endpoint:
+        """Resolve the endpoint now (raises ``LLMConfigError`` when none is configured)."""
+        return resolve_endpoint(self.base_url, self.api_key_env)
+
+    def public_url(self) -> str | None:
+        """The endpoint URL as it may be shown (no credentials), or None if unset."""
+        url = self.base_url or os.environ.get("OPENAI_BASE_URL")
+        return safe_url(url) if url else None
+
+    def body(self, messages: list[dict[str, Any]], *, temperature: float | None = None, max_tokens: int | None = None, stream: bool = True, response_format: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A chat completions request body (what is hashed and recorded)."""
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": stream}
+        if temperature is not None:
+            body["temperature"] = temperature
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if response_format is not None:
+            body["response_format"] = dict(response_format)
+        return body
+
+    async def complete(self, body: dict[str, Any], reporter: Reporter) -> Exchange:
+        """Make one call (or replay it) and trace it; return the exchange.
+
+        Raises:
+            LLMError: the call failed for good (its ``llm_call`` event is emitted first).
+            LLMConfigError: no endpoint or key, and no cassette recording to use.
+            CassetteMiss: a replay-only cassette has no recording of this request.
+        """
+        key = request_key(body)
+        cassette = self.cassette if self.cassette is not None else active_cassette()
+        exchange: Exchange | None = None
+        if cassette is not None:
+            occurrence = cassette.next_occurrence(key)
+            exchange = cassette.find(key, occurrence)
+            if exchange is not None:
+                for step in exchange.steps:
+                    if step.chunk is not None:
+                        reporter.chunk(step.chunk)
+                    if step.retry is not None:
+                        reporter.retry(step.retry)
+            elif not cassette.can_record():
+                raise cassette.miss(body, key, occurrence)
+        if exchange is None:
+            endpoint = self.endpoint()
+            exchange = await self._call(body, endpoint, reporter)
+            exchange.key = key
+            exchange.purpose = reporter.purpose
+            exchange.agent = reporter.agent
+            if cassette is not None:
+                exchange.occurrence = occurrence
+                cassette.add(exchange)
+        cost = cost_usd(self.model, exchange.prompt_tokens, exchange.completion_tokens, self.prices)
+        reporter.finished(self.model, exchange, cost)
+        if exchange.status == "error":
+            raise LLMError(exchange.error or "model call failed", error_type=exchange.error_type or "error", attempts=exchange.attempts)
+        return exchange
+
+    # -- the network -------------------------------------------------------------
+    async def _call(self, body: dict[str, Any], endpoint: Endpoint, reporter: Reporter) -> Exchange:
+        import openai
+
+        t0 = time.perf_counter()
+        steps: list[Step] = []
+        attempts = 0
+        client = openai.AsyncOpenAI(api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0, timeout=self.timeout_s)
+        try:
+            while True:
+                attempts += 1
+                try:
+                    got = await self._attempt(client, body, steps, reporter)
+                    break
+                except Exception as exc:
+                    failure = self._classify(exc, endpoint)
+                    if failure is None:
+                        raise
+                    message, error_type, retryable, hint = failure
+                    if retryable and attempts <= self.max_retries:
+                        delay = min(self.max_backoff_s, hint if hint is not None else self.backoff_s * 2 ** (attempts - 1))
+                        note = f"{message}; retry {attempts} of {self.max_retries} in {delay:.2f}s"
+                        steps.append(Step(retry=note))
+                        reporter.retry(note)
+                        await anyio.sleep(delay)
+                        continue
+                    return Exchange(
+                        key="",
+                        request=body,
+                        status="error",
+                        text="".join(s.chunk for s in steps if s.chunk),
+                        steps=steps,
+                        attempts=attempts,
+                        latency_s=time.perf_counter() - t0,
+                        error=f"{message} (model {self.model!r}, {attempts} attempt(s))",
+                        error_type=error_type,
+                    )
+        finally:
+            await client.close()
+        estimated = got.usage is None
+        if got.usage is None:
+            prompt_text = "".join(str(m.get("content", "")) for m in body.get("messages", []))
+            usage = (_estimate_tokens(prompt_text), _estimate_tokens(got.text))
+        else:
+            usage = got.usage
+        return Exchange(
+            key="",
+            request=body,
+            text=got.text,
+            steps=steps,
+            response_model=got.model,
+            finish_reason=got.finish_reason,
+            prompt_tokens=usage[0],
+            completion_tokens=usage[1],
+            usage_estimated=estimated,
+            attempts=attempts,
+            latency_s=time.perf_counter() - t0,
+        )
+
+    async def _attempt(self, client: Any, body: dict[str, Any], steps: list[Step], reporter: Reporter) -> _Attempt:
+        got = _Attempt()
+        if not body.get("stream"):
+            response = await client.chat.completions.create(**body)
+            choice = response.choices[0] if response.choices else None
+            got.text = (choice.message.content or "") if choice is not None else ""
+            got.finish_reason = choice.finish_reason if choice is not None else None
+            got.model = response.model
+            if response.usage is not None:
+                got.usage = (response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
+            return got
+        extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
+        stream = await client.chat.completions.create(**body, **extra)
+        parts: list[str] = []
+        async for chunk in stream:
+            got.model = chunk.model or got.model
+            if chunk.usage is not None:
+                got.usage = (chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+            for choice in chunk.choices[:1]:
+                text = choice.delta.content if choice.delta is not None else None
+                if text:
+                    parts.append(text)
+                    steps.append(Step(chunk=text))
+                    reporter.chunk(text)
+                if choice.finish_reason:
+                    got.finish_reason = choice.finish_reason
+        got.text = "".join(parts)
+        return got
+
+    def _classify(self, exc: Exception, endpoint: Endpoint) -> tuple[str, str, bool, float | None] | None:
+        """(message, error type, retryable, server's retry delay) of a failed attempt; None if not a model error."""
+        import httpx2
+        import openai
+
+        where = safe_url(endpoint.base_url)
+        if isinstance(exc, openai.APITimeoutError):
+            return f"timed out after {self.timeout_s:g}s waiting for {where}", "timeout", True, None
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot connect to {where}", "connection", True, None
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = _server_message(exc, endpoint.api_key)
+            if status == 401:
+                return f"authentication failed (401) at {where}: check the key in {endpoint.key_env}", "auth", False, None
+            if status == 429:
+                return f"rate limited (429) by {where}{detail}", "rate_limit", True, _retry_after(exc)
+            if status >= 500 or status in (408, 409):
+                return f"server error ({status}) from {where}{detail}", "server", True, _retry_after(exc)
+            return f"request rejected ({status}) by {where}{detail}", "rejected", False, None
+        if isinstance(exc, openai.APIError | httpx2.HTTPError):
+            return f"connection to {where} failed: {redact(_clip(str(exc)), endpoint.api_key)}", "connection", True, None
+        return None
+
+
+def _clip(text: str, n: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _server_message(exc: Any, key: str) -> str:
+    body = getattr(exc, "body", None)
+    message: Any = None
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, Mapping) else inner
+    if not message:
+        message = getattr(exc, "message", "") or ""
+    text = redact(_clip(str(message)), key)
+    return f": {text}" if text else ""
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None
+    return None
+
+
+def parse_json_text(text: str) -> Any:
+    """JSON from a model's reply, tolerating a ```json fence or prose around one object."""
+    stripped = text.strip()
+    fence = re.search(r"```(?:json)?\s*(.*?)```", stripped, re.DOTALL)
+    if fence:
+        stripped = fence.group(1).strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        start, end = stripped.find("{"), stripped.rfind("}")
+        if 0 <= start < end:
+            return json.loads(stripped[start : end + 1])
+        raise
