@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Agent",
     "AgentError",
     "CallbackSink",
@@ -86,7 +87,6 @@ __all__ = [
     "RunResult",
     "RunState",
     "RunStore",
-    "SCHEMA_VERSION",
     "Sink",
     "Task",
     "TraceEvent",

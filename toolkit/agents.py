@@ -54,7 +54,10 @@ class Directive(BaseModel):
     """Results of the task's dependencies by task id (and review feedback in loops)."""
     attempt: int = 1
     round: int = 1
+    seed: int | None = None
+    """The run's seed (mock agents derive their randomness from it)."""
     meta: dict[str, Any] = Field(default_factory=dict)
+    """The task's free-form data (read-only)."""
 
     _session: AgentSession | None = PrivateAttr(default=None)
 
@@ -229,7 +232,7 @@ class MockAgent(Agent):
         self._quiet = self.latency.mean == 0.0 and self.latency.dist == "fixed" and failures is None
 
     def _rng(self, directive: Directive) -> random.Random:
-        seed = self.seed if self.seed is not None else directive.meta.get("seed", 0)
+        seed = self.seed if self.seed is not None else (directive.seed or 0)
         return random.Random(
             f"{seed}:{self.name}:{directive.task_id}:{directive.attempt}:{directive.round}"
         )

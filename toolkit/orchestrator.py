@@ -42,6 +42,7 @@ from toolkit.events import (
     TaskSkipped,
     TaskStarted,
     TraceEvent,
+    fast_factory,
 )
 from toolkit.plan import Plan, PlanError, Task, references
 from toolkit.session import AgentSession
@@ -90,6 +91,9 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+_make_directive = fast_factory(Directive)  # the orchestrator's own, known-good values
 
 
 class _TaskFailure(Exception):
@@ -327,6 +331,7 @@ class Run:
         self._tg: Any = None
         self._waiting: dict[str, int] = {}
         self._dependents: dict[str, list[str]] = {}
+        self._deps: dict[str, list[str]] = {}
         self._tasks: dict[str, Task] = {}
         self._running: dict[str, str] = {}
         self._bus: MessageBus | None = None
@@ -457,7 +462,9 @@ class Run:
 
             if "session" in inspect.signature(planner.plan).parameters:
                 # a planner that calls a model (toolkit.llm) traces its calls as the "planner"
-                session = AgentSession(self.tracer, self._bus, "planner", None, self.tracer.root_span)  # type: ignore[arg-type]
+                session = AgentSession(
+                    self.tracer, self._bus, "planner", None, self.tracer.root_span
+                )  # type: ignore[arg-type]
                 plan = await planner.plan(self.request, agents, session=session)
             else:
                 plan = await planner.plan(self.request, agents)
@@ -470,8 +477,9 @@ class Run:
     async def _schedule(self, plan: Plan) -> None:
         self._tasks = {t.id: t for t in plan.tasks}
         self._dependents = {t.id: [] for t in plan.tasks}
+        self._deps = plan.dependency_map()
         for t in plan.tasks:
-            deps = t.all_dependencies()
+            deps = self._deps[t.id]
             self._waiting[t.id] = len(deps)
             for dep in deps:
                 self._dependents[dep].append(t.id)
@@ -552,7 +560,7 @@ class Run:
     async def _run_task(self, task: Task) -> Any:
         t0 = self.tracer.now()
         conversation = self.tracer.ids.span_id()
-        context = {dep: self._results.get(dep) for dep in task.all_dependencies()}
+        context = {dep: self._results.get(dep) for dep in self._deps[task.id]}
         state = {"agent": task.agent, "attempt": 1, "fallback_used": False, "usage": [0, 0, 0.0]}
         prompt = self._prompt(task)
         draft = await self._work(task, prompt, context, 1, conversation, state)
@@ -705,7 +713,7 @@ class Run:
         """One traced call: directive out, result (or error) back."""
         tracer = self.tracer
         agent = self.orch.agents[agent_name]
-        directive = Directive(
+        directive = _make_directive(
             agent=agent_name,
             task_id=task.id,
             goal=task.goal,
@@ -713,9 +721,11 @@ class Run:
             context=context,
             attempt=attempt,
             round=round_,
-            meta={**task.meta, "seed": self.seed},
+            seed=self.seed,
+            meta=task.meta,
         )
-        directive._session = AgentSession(tracer, self._bus, agent_name, task.id, span)  # type: ignore[arg-type]
+        session = AgentSession(tracer, self._bus, agent_name, task.id, span)  # type: ignore[arg-type]
+        object.__setattr__(directive, "__pydantic_private__", {"_session": session})
         sent = tracer.message(
             ORCHESTRATOR,
             agent_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -26,10 +27,13 @@ _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 
 def references(text: str) -> list[str]:
     """Names referenced as ``{{name}}`` in a prompt, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for match in _REF.finditer(text):
-        seen.setdefault(match.group(1), None)
-    return list(seen)
+    return list(_references(text))
+
+
+@lru_cache(maxsize=16384)
+def _references(text: str) -> tuple[str, ...]:
+    # plans of thousands of tasks reuse a handful of prompt shapes; parse each once
+    return tuple(dict.fromkeys(m.group(1) for m in _REF.finditer(text)))
 
 
 class PlanError(ValueError):
@@ -124,6 +128,7 @@ class Plan(BaseModel):
         problems: list[str] = []
         if not self.tasks:
             problems.append("tasks: the plan has no tasks")
+        deps_map = self.dependency_map()
         for i, t in enumerate(self.tasks):
             where = f"tasks[{i}] ({t.id})"
             if known_agents is not None:
@@ -137,14 +142,14 @@ class Plan(BaseModel):
                         f"{where}.review.reviewer: unknown agent {t.review.reviewer!r} "
                         f"(known: {', '.join(known_agents)})"
                     )
-            for dep in t.all_dependencies():
+            for dep in deps_map[t.id]:
                 if dep == t.id:
                     problems.append(f"{where}.depends_on: a task cannot depend on itself")
                 elif dep not in ids:
                     problems.append(
                         f"{where}.depends_on: unknown task {dep!r} (known: {', '.join(sorted(ids))})"
                     )
-        cycle = self.find_cycle()
+        cycle = self.find_cycle(deps_map)
         if cycle:
             problems.append(f"tasks: dependency cycle {' -> '.join(cycle)}")
         return problems
@@ -155,29 +160,41 @@ class Plan(BaseModel):
         if problems:
             raise PlanError(problems)
 
-    def find_cycle(self) -> list[str] | None:
-        """A dependency cycle as a list of task ids (first id repeated at the end), or None."""
-        deps = {t.id: [d for d in t.all_dependencies() if d != t.id] for t in self.tasks}
+    def dependency_map(self) -> dict[str, list[str]]:
+        """Each task's dependencies (declared and referenced), by task id."""
+        return {t.id: t.all_dependencies() for t in self.tasks}
+
+    def find_cycle(self, deps: dict[str, list[str]] | None = None) -> list[str] | None:
+        """A dependency cycle as a list of task ids (first id repeated at the end), or None.
+
+        Iterative, so a 100,000-step pipeline does not hit the recursion limit.
+        """
+        deps = deps if deps is not None else self.dependency_map()
         state: dict[str, int] = {}
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str] | None:
-            state[node] = 1
-            stack.append(node)
-            for dep in deps.get(node, ()):
-                if dep not in deps:
-                    continue
-                if state.get(dep) == 1:
-                    return [*stack[stack.index(dep) :], dep]
-                if dep not in state and (found := visit(dep)):
-                    return found
-            stack.pop()
-            state[node] = 2
-            return None
-
-        for t in self.tasks:
-            if t.id not in state and (found := visit(t.id)):
-                return found
+        for root in deps:
+            if root in state:
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            path: list[str] = [root]
+            state[root] = 1
+            while stack:
+                node, index = stack[-1]
+                children = deps[node]
+                if index < len(children):
+                    stack[-1] = (node, index + 1)
+                    child = children[index]
+                    if child not in deps or child == node:
+                        continue
+                    if state.get(child) == 1:
+                        return [*path[path.index(child) :], child]
+                    if child not in state:
+                        state[child] = 1
+                        stack.append((child, 0))
+                        path.append(child)
+                else:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
         return None
 
     def order(self) -> list[str]:

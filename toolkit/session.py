@@ -19,6 +19,8 @@ __all__ = ["AgentSession"]
 class AgentSession:
     """What an agent may do within its run, on behalf of ``agent`` for ``task_id``."""
 
+    __slots__ = ("agent", "bus", "span_id", "task_id", "tracer")
+
     def __init__(
         self, tracer: Tracer, bus: MessageBus, agent: str, task_id: str | None, span_id: str
     ) -> None:

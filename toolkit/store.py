@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.events import RunFinished, RunStarted, TraceEvent, parse_event
+from toolkit.events import RunFinished, RunStarted, TraceEvent, dump_event, parse_event
 from toolkit.recorder import BufferedSink
 from toolkit.state import RunState
 
@@ -90,10 +90,7 @@ class RunStore(BufferedSink):
     # -- as a sink -------------------------------------------------------------
     def _write(self, batch: list[TraceEvent]) -> None:
         db = self._db
-        rows = [
-            (e.run_id, e.seq, e.kind, e.ts, e.__pydantic_serializer__.to_json(e).decode())
-            for e in batch
-        ]
+        rows = [(e.run_id, e.seq, e.kind, e.ts, dump_event(e).decode()) for e in batch]
         db.execute("BEGIN")
         try:
             db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)", rows)

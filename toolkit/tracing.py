@@ -9,13 +9,14 @@ event, never allowed to break the run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from toolkit.events import Envelope, Log, MessageSent, TraceEvent
+from toolkit.events import Envelope, Log, MessageSent, TraceEvent, fast_factory
 
 __all__ = ["CallbackSink", "IdFactory", "Sink", "Tracer"]
 
@@ -47,17 +48,25 @@ class CallbackSink:
         pass
 
 
+_FACTORIES: dict[type, Any] = {}
+_make_envelope = fast_factory(Envelope)
+
+
 class IdFactory:
     """Trace, span and message ids; reproducible for a seeded run."""
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
+        # span and message ids: a random per-run prefix and a counter, unique within
+        # the run and cheap (an agent step takes four)
+        self._prefix = f"{self._rng.getrandbits(32):08x}"
+        self._next = itertools.count(1).__next__
 
     def trace_id(self) -> str:
         return f"{self._rng.getrandbits(128):032x}"
 
     def span_id(self) -> str:
-        return f"{self._rng.getrandbits(64):016x}"
+        return f"{self._prefix}{self._next():08x}"
 
     def run_id(self) -> str:
         return f"run-{self._rng.getrandbits(48):012x}"
@@ -102,8 +111,14 @@ class Tracer:
         parent_span_id: str | None = None,
         **fields: Any,
     ) -> TraceEvent:  # type: ignore[valid-type]
-        """Build the next event of kind ``cls`` and hand it to every sink."""
-        event = cls(
+        """Build the next event of kind ``cls`` and hand it to every sink.
+
+        Fields given here are trusted (unvalidated): pass values of the declared types.
+        """
+        make = _FACTORIES.get(cls)
+        if make is None:
+            make = _FACTORIES[cls] = fast_factory(cls)
+        event = make(
             run_id=self.run_id,
             seq=self._seq,
             ts=self._clock(),
@@ -146,7 +161,7 @@ class Tracer:
     ) -> Envelope:
         """Trace one message from ``sender`` to ``recipient`` and return its envelope."""
         now = self._clock()
-        envelope = Envelope(
+        envelope = _make_envelope(
             message_id=self.ids.span_id(),
             conversation_id=conversation_id,
             trace_id=self.trace_id,

@@ -130,13 +130,23 @@ class LLMAgent(Agent):
     async def run(self, directive: Directive) -> Reply:
         client = self.client
         reporter = Reporter(directive._session, self.name, "agent")
-        body = client.body(self.messages(directive), temperature=self.temperature, max_tokens=self.max_tokens, stream=self.stream)
+        body = client.body(
+            self.messages(directive),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stream=self.stream,
+        )
         exchange = await client.complete(body, reporter)
         return Reply(
             output=exchange.text,
             tokens_in=exchange.prompt_tokens,
             tokens_out=exchange.completion_tokens,
-            cost_usd=cost_usd(self.model, exchange.prompt_tokens, exchange.completion_tokens, client.prices),
+            cost_usd=cost_usd(
+                self.model, exchange.prompt_tokens, exchange.completion_tokens, client.prices
+            ),
             model=self.model,
-            meta={"attempts": exchange.attempts, **({"usage": "estimated"} if exchange.usage_estimated else {})},
+            meta={
+                "attempts": exchange.attempts,
+                **({"usage": "estimated"} if exchange.usage_estimated else {}),
+            },
         )

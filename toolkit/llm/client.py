@@ -118,7 +118,9 @@ def resolve_endpoint(base_url: str | None, api_key_env: str = "OPENAI_API_KEY") 
     if url and _is_local(url):
         return Endpoint(url, LOCAL_KEY, api_key_env)
     if url:
-        raise LLMConfigError(f"no API key for {safe_url(url)}: set {api_key_env} (a server on localhost needs none)")
+        raise LLMConfigError(
+            f"no API key for {safe_url(url)}: set {api_key_env} (a server on localhost needs none)"
+        )
     raise LLMConfigError(
         f"no API key: set {api_key_env} (or give base_url of a local server, "
         "e.g. http://localhost:11434/v1 for Ollama)"
@@ -134,7 +136,9 @@ class Reporter:
     With no session it reports nothing.
     """
 
-    def __init__(self, session: AgentSession | None, agent: str, purpose: str, delta_chars: int = 24) -> None:
+    def __init__(
+        self, session: AgentSession | None, agent: str, purpose: str, delta_chars: int = 24
+    ) -> None:
         self.session = session
         self.agent = agent
         self.purpose = purpose
@@ -163,7 +167,14 @@ class Reporter:
         self.flush()
         if self.session is not None:
             s = self.session
-            s.tracer.emit(Log, span_id=s.span_id, level="warning", message=f"{self.purpose} model call: {note}", agent=self.agent, task_id=s.task_id)
+            s.tracer.emit(
+                Log,
+                span_id=s.span_id,
+                level="warning",
+                message=f"{self.purpose} model call: {note}",
+                agent=self.agent,
+                task_id=s.task_id,
+            )
 
     def finished(self, model: str, exchange: Exchange, cost: float) -> None:
         self.flush()
@@ -235,7 +246,9 @@ class ModelClient:
         stream_usage: bool = True,
     ) -> None:
         if not model:
-            raise LLMConfigError("no model given: name the model the server serves (for example gpt-4o-mini or llama3.2)")
+            raise LLMConfigError(
+                "no model given: name the model the server serves (for example gpt-4o-mini or llama3.2)"
+            )
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         self.model = model
@@ -258,7 +271,15 @@ class ModelClient:
         url = self.base_url or os.environ.get("OPENAI_BASE_URL")
         return safe_url(url) if url else None
 
-    def body(self, messages: list[dict[str, Any]], *, temperature: float | None = None, max_tokens: int | None = None, stream: bool = True, response_format: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def body(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A chat completions request body (what is hashed and recorded)."""
         body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": stream}
         if temperature is not None:
@@ -303,7 +324,11 @@ class ModelClient:
         cost = cost_usd(self.model, exchange.prompt_tokens, exchange.completion_tokens, self.prices)
         reporter.finished(self.model, exchange, cost)
         if exchange.status == "error":
-            raise LLMError(exchange.error or "model call failed", error_type=exchange.error_type or "error", attempts=exchange.attempts)
+            raise LLMError(
+                exchange.error or "model call failed",
+                error_type=exchange.error_type or "error",
+                attempts=exchange.attempts,
+            )
         return exchange
 
     # -- the network -------------------------------------------------------------
@@ -313,7 +338,12 @@ class ModelClient:
         t0 = time.perf_counter()
         steps: list[Step] = []
         attempts = 0
-        client = openai.AsyncOpenAI(api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0, timeout=self.timeout_s)
+        client = openai.AsyncOpenAI(
+            api_key=endpoint.api_key,
+            base_url=endpoint.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+        )
         try:
             while True:
                 attempts += 1
@@ -326,7 +356,10 @@ class ModelClient:
                         raise
                     message, error_type, retryable, hint = failure
                     if retryable and attempts <= self.max_retries:
-                        delay = min(self.max_backoff_s, hint if hint is not None else self.backoff_s * 2 ** (attempts - 1))
+                        delay = min(
+                            self.max_backoff_s,
+                            hint if hint is not None else self.backoff_s * 2 ** (attempts - 1),
+                        )
                         note = f"{message}; retry {attempts} of {self.max_retries} in {delay:.2f}s"
                         steps.append(Step(retry=note))
                         reporter.retry(note)
@@ -365,7 +398,9 @@ class ModelClient:
             latency_s=time.perf_counter() - t0,
         )
 
-    async def _attempt(self, client: Any, body: dict[str, Any], steps: list[Step], reporter: Reporter) -> _Attempt:
+    async def _attempt(
+        self, client: Any, body: dict[str, Any], steps: list[Step], reporter: Reporter
+    ) -> _Attempt:
         got = _Attempt()
         if not body.get("stream"):
             response = await client.chat.completions.create(**body)
@@ -374,7 +409,10 @@ class ModelClient:
             got.finish_reason = choice.finish_reason if choice is not None else None
             got.model = response.model
             if response.usage is not None:
-                got.usage = (response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
+                got.usage = (
+                    response.usage.prompt_tokens or 0,
+                    response.usage.completion_tokens or 0,
+                )
             return got
         extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
         stream = await client.chat.completions.create(**body, **extra)
@@ -394,7 +432,9 @@ class ModelClient:
         got.text = "".join(parts)
         return got
 
-    def _classify(self, exc: Exception, endpoint: Endpoint) -> tuple[str, str, bool, float | None] | None:
+    def _classify(
+        self, exc: Exception, endpoint: Endpoint
+    ) -> tuple[str, str, bool, float | None] | None:
         """(message, error type, retryable, server's retry delay) of a failed attempt; None if not a model error."""
         import httpx2
         import openai
@@ -408,14 +448,34 @@ class ModelClient:
             status = exc.status_code
             detail = _server_message(exc, endpoint.api_key)
             if status == 401:
-                return f"authentication failed (401) at {where}: check the key in {endpoint.key_env}", "auth", False, None
+                return (
+                    f"authentication failed (401) at {where}: check the key in {endpoint.key_env}",
+                    "auth",
+                    False,
+                    None,
+                )
             if status == 429:
-                return f"rate limited (429) by {where}{detail}", "rate_limit", True, _retry_after(exc)
+                return (
+                    f"rate limited (429) by {where}{detail}",
+                    "rate_limit",
+                    True,
+                    _retry_after(exc),
+                )
             if status >= 500 or status in (408, 409):
-                return f"server error ({status}) from {where}{detail}", "server", True, _retry_after(exc)
+                return (
+                    f"server error ({status}) from {where}{detail}",
+                    "server",
+                    True,
+                    _retry_after(exc),
+                )
             return f"request rejected ({status}) by {where}{detail}", "rejected", False, None
         if isinstance(exc, openai.APIError | httpx2.HTTPError):
-            return f"connection to {where} failed: {redact(_clip(str(exc)), endpoint.api_key)}", "connection", True, None
+            return (
+                f"connection to {where} failed: {redact(_clip(str(exc)), endpoint.api_key)}",
+                "connection",
+                True,
+                None,
+            )
         return None
 
 

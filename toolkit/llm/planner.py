@@ -112,7 +112,10 @@ def describe_agents(agents: Sequence[Agent]) -> str:
     lines = []
     for agent in agents:
         skills = ", ".join(agent.skills)
-        lines.append(f"- {agent.name}: {agent.description or '(no description)'}" + (f" (skills: {skills})" if skills else ""))
+        lines.append(
+            f"- {agent.name}: {agent.description or '(no description)'}"
+            + (f" (skills: {skills})" if skills else "")
+        )
     return "\n".join(lines)
 
 
@@ -177,7 +180,9 @@ class LLMPlanner:
         user = f"Agents:\n{describe_agents(agents)}\n\nRequest:\n{request}"
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
-    async def plan(self, request: str, agents: Sequence[Agent], session: AgentSession | None = None) -> Plan:
+    async def plan(
+        self, request: str, agents: Sequence[Agent], session: AgentSession | None = None
+    ) -> Plan:
         """A checked plan for ``request`` using ``agents``.
 
         Args:
@@ -198,7 +203,12 @@ class LLMPlanner:
         tried: list[tuple[str, list[str]]] = []
         for attempt in range(1, self.max_attempts + 1):
             reporter = Reporter(session, "planner", "planner")
-            body = self.client.body(messages, temperature=self.temperature, stream=self.stream, response_format=response_format)
+            body = self.client.body(
+                messages,
+                temperature=self.temperature,
+                stream=self.stream,
+                response_format=response_format,
+            )
             exchange = await self.client.complete(body, reporter)
             plan, errors = check_plan(exchange.text, names)
             if plan is not None:
@@ -215,7 +225,12 @@ class LLMPlanner:
             messages = [
                 *messages,
                 {"role": "assistant", "content": exchange.text},
-                {"role": "user", "content": "That plan was rejected:\n" + "\n".join(f"- {e}" for e in errors) + "\nReply with the corrected JSON plan only."},
+                {
+                    "role": "user",
+                    "content": "That plan was rejected:\n"
+                    + "\n".join(f"- {e}" for e in errors)
+                    + "\nReply with the corrected JSON plan only.",
+                },
             ]
         raise PlanningFailed(self.model, tried)
 

@@ -77,21 +77,34 @@ class LLMSynthesizer:
             cassette=as_cassette(cassette),
         )
 
-    def messages(self, request: str, plan: Plan, results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def messages(
+        self, request: str, plan: Plan, results: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         """The messages: instructions, then the request and every task's result in plan order."""
         parts = []
         for task in plan.tasks:
             head = f"## {task.id} ({task.agent}{': ' + task.goal if task.goal else ''})"
-            body = _as_text(results[task.id]) if task.id in results else "(no result: the task failed or was skipped)"
+            body = (
+                _as_text(results[task.id])
+                if task.id in results
+                else "(no result: the task failed or was skipped)"
+            )
             parts.append(f"{head}\n{body}")
         user = f"Request:\n{request}\n\nResults:\n\n" + "\n\n".join(parts)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
-    async def __call__(self, request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession | None) -> Any:
+    async def __call__(
+        self, request: str, plan: Plan, results: Mapping[str, Any], session: AgentSession | None
+    ) -> Any:
         """The final answer (None when the plan says ``synthesize: none``)."""
         if plan.synthesize == "none":
             return None
         reporter = Reporter(session, "synthesizer", "synthesizer")
-        body = self.client.body(self.messages(request, plan, results), temperature=self.temperature, max_tokens=self.max_tokens, stream=self.stream)
+        body = self.client.body(
+            self.messages(request, plan, results),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stream=self.stream,
+        )
         exchange = await self.client.complete(body, reporter)
         return exchange.text

@@ -79,19 +79,33 @@ def _who(event: Any) -> str:
 
 _DESCRIBE: dict[str, Callable[[Any], str]] = {
     "run_started": lambda e: f"run {e.name!r} started: {e.request}",
-    "run_finished": lambda e: f"{e.status} after {e.duration_s:.3f}s" + (f": {e.error}" if e.error else ""),
-    "plan_created": lambda e: f"plan {e.plan.get('name', '')!r}: {len(e.plan.get('tasks', []))} task(s) ({e.planner})",
+    "run_finished": lambda e: (
+        f"{e.status} after {e.duration_s:.3f}s" + (f": {e.error}" if e.error else "")
+    ),
+    "plan_created": lambda e: (
+        f"plan {e.plan.get('name', '')!r}: {len(e.plan.get('tasks', []))} task(s) ({e.planner})"
+    ),
     "plan_updated": lambda e: f"+{len(e.added)} task(s): {e.reason}",
     "task_started": lambda e: f"{e.task_id} attempt {e.attempt} round {e.round}",
     "task_finished": lambda e: f"{e.task_id} done in {e.duration_s:.3f}s",
-    "task_failed": lambda e: f"{e.task_id} attempt {e.attempt} {'failed' if e.final else 'failed, will retry'}: {e.error}",
-    "task_retried": lambda e: f"{e.task_id} attempt {e.attempt}" + (" (fallback)" if e.fallback else "") + f": {e.reason}",
+    "task_failed": lambda e: (
+        f"{e.task_id} attempt {e.attempt} {'failed' if e.final else 'failed, will retry'}: {e.error}"
+    ),
+    "task_retried": lambda e: (
+        f"{e.task_id} attempt {e.attempt}" + (" (fallback)" if e.fallback else "") + f": {e.reason}"
+    ),
     "task_skipped": lambda e: f"{e.task_id} skipped: {e.reason}",
-    "message_sent": lambda e: f"→ {e.envelope.recipient} [{e.envelope.kind}] {_text(e.envelope.payload)}",
+    "message_sent": lambda e: (
+        f"→ {e.envelope.recipient} [{e.envelope.kind}] {_text(e.envelope.payload)}"
+    ),
     "agent_state": lambda e: e.state + (f" on {e.task_id}" if e.task_id else ""),
-    "review_verdict": lambda e: f"{e.task_id} round {e.round}: {'approved' if e.approved else 'changes requested'}: {e.feedback}",
+    "review_verdict": lambda e: (
+        f"{e.task_id} round {e.round}: {'approved' if e.approved else 'changes requested'}: {e.feedback}"
+    ),
     "log": lambda e: f"{e.level}: {e.message}",
-    "llm_call": lambda e: f"{e.model} ({e.purpose}) {e.prompt_tokens}+{e.completion_tokens} tokens, {e.status}",
+    "llm_call": lambda e: (
+        f"{e.model} ({e.purpose}) {e.prompt_tokens}+{e.completion_tokens} tokens, {e.status}"
+    ),
     "llm_delta": lambda e: e.text,
     "tool_call": lambda e: f"{e.tool}({_text(e.arguments)}) → {_text(e.result)}",
     "snapshot": lambda e: "state snapshot",
@@ -102,7 +116,13 @@ def log_row(event: TraceEvent, t0: float | None) -> dict[str, Any]:
     """The event-log row of any event: seq, time since start, kind, who, a summary."""
     describe = _DESCRIBE.get(event.kind)
     text = describe(event) if describe is not None else event.kind
-    return {"seq": event.seq, "t": _rel(event.ts, t0), "kind": event.kind, "who": _who(event), "text": clip(text)}
+    return {
+        "seq": event.seq,
+        "t": _rel(event.ts, t0),
+        "kind": event.kind,
+        "who": _who(event),
+        "text": clip(text),
+    }
 
 
 def event_detail(event: TraceEvent) -> str:

@@ -1,0 +1,58 @@
+"""A run's dashboard as one standalone HTML file: shareable, no kernel needed.
+
+The page inlines the same ES module the notebook widget runs, the stylesheet, and the
+view's data. The data goes in a ``<script type="application/json">`` element with
+``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e`` and ``\\u0026``, so no payload
+can close the element or open a tag; the module reads it with ``JSON.parse`` and
+draws every string with ``textContent``. Nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["embed_json", "render_html"]
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe to place inside an HTML ``<script>`` element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _module_source() -> str:
+    source = (_STATIC / "dashboard.js").read_text(encoding="utf-8")
+    if "</script" in source.lower():  # pragma: no cover - guards future edits of the module
+        raise ValueError("dashboard.js must not contain '</script'")
+    return source
+
+
+def render_html(data: dict[str, Any], *, title: str) -> str:
+    """The standalone page for a view's exported data (``view.export_data()``)."""
+    css = (_STATIC / "dashboard.css").read_text(encoding="utf-8")
+    if "</style" in css.lower():  # pragma: no cover
+        raise ValueError("dashboard.css must not contain '</style'")
+    boot = 'mountStatic(document.getElementById("sb-root"), JSON.parse(document.getElementById("sb-data").textContent));'
+    return (
+        "<!doctype html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'none'\">\n"
+        f"<title>{html.escape(title)}</title>\n"
+        f"<style>\n{css}\n</style>\n</head>\n<body>\n"
+        '<div id="sb-root"></div>\n'
+        f'<script type="application/json" id="sb-data">{embed_json(data)}</script>\n'
+        f'<script type="module">\n{_module_source()}\n{boot}\n</script>\n'
+        "</body>\n</html>\n"
+    )

@@ -1,0 +1,218 @@
+"""A run's whole history for the dashboard: every event, the live fold, replay.
+
+The widget keeps everything here and sends the browser only windows of it. Appending
+an event is cheap (a list append and one ``RunState.apply``); rows for the front end
+are built lazily, at push time, for the events that are about to be shown. Replay
+asks for the state after the first ``cursor`` events: that is the fold of
+``events[:cursor]``, resumed from the nearest checkpoint so scrubbing a 10,000-event
+run stays fast.
+"""
+
+from __future__ import annotations
+
+import copy
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.events import TraceEvent
+from toolkit.state import RunState
+from toolkit.widgets.projection import arrow_row, log_row
+
+__all__ = ["CallTimeline", "LogFilter", "RunHistory"]
+
+CHECKPOINT_EVERY = 500
+"""Events between two replay checkpoints of the fold."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Which events the log shows: one kind (or all) and a case-insensitive text."""
+
+    text: str = ""
+    kind: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text or self.kind)
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """True when a log row passes the filter (same rule as the front end's)."""
+        if self.kind and row["kind"] != self.kind:
+            return False
+        if self.text:
+            haystack = f"{row['kind']} {row['who']} {row['text']}".lower()
+            return self.text.lower() in haystack
+        return True
+
+
+class CallTimeline:
+    """Agent calls as Gantt bars, built incrementally.
+
+    The same pairing as ``toolkit.metrics.timeline`` (a directive opens a call, the
+    result or error that answers it closes it), kept up to date event by event and
+    able to say what the chart looked like after any prefix of the run.
+    """
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.bars: list[dict[str, Any]] = []
+        """agent, task, attempt, start_s, end_s, duration_s, outcome (``ok``,
+        ``error`` or ``unfinished``)."""
+        self._span: list[tuple[int, int | None]] = []
+        self._open: dict[str, int] = {}
+
+    def add(self, index: int, event: TraceEvent) -> None:
+        """Take the ``index``-th event of the run into account."""
+        if self.t0 is None:
+            self.t0 = event.ts
+        if event.kind != "message_sent":
+            return
+        env = event.envelope  # type: ignore[union-attr]
+        if env.kind == "directive" and env.task_id is not None:
+            self._open[env.message_id] = len(self.bars)
+            self.bars.append(
+                {
+                    "agent": env.recipient,
+                    "task": env.task_id,
+                    "attempt": env.attempt,
+                    "start_s": env.sent_at - self.t0,
+                    "end_s": None,
+                    "duration_s": None,
+                    "outcome": "unfinished",
+                }
+            )
+            self._span.append((index, None))
+        elif env.kind in ("result", "error") and env.parent_id in self._open:
+            i = self._open.pop(env.parent_id)
+            bar = self.bars[i]
+            bar["end_s"] = env.sent_at - self.t0
+            bar["duration_s"] = env.sent_at - self.t0 - bar["start_s"]
+            bar["outcome"] = "ok" if env.kind == "result" else "error"
+            self._span[i] = (self._span[i][0], index)
+
+    def bars_at(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The bars after the first ``cursor`` events (the last ``limit``), and how many were left out."""
+        shown = []
+        for bar, (start, end) in zip(self.bars, self._span, strict=True):
+            if start >= cursor:
+                break
+            if end is None or end < cursor:
+                shown.append(bar)
+            else:
+                shown.append({**bar, "end_s": None, "duration_s": None, "outcome": "unfinished"})
+        hidden = max(0, len(shown) - limit)
+        return shown[hidden:], hidden
+
+
+class RunHistory:
+    """Every event of one run, its live fold, and windows of rows for the front end.
+
+    Args:
+        events: Events to start with (a recorded run).
+    """
+
+    def __init__(self, events: Iterable[TraceEvent] = ()) -> None:
+        self._clear()
+        for event in events:
+            self.append(event)
+
+    def _clear(self) -> None:
+        self.events: list[TraceEvent] = []
+        self.state = RunState()
+        """The fold of every event so far (the live state)."""
+        self.calls = CallTimeline()
+        self._message_index: list[int] = []
+        self._arrow_rows: list[dict[str, Any]] = []
+        self._log_rows: list[dict[str, Any]] = []
+        self._checkpoints: list[RunState] = [RunState()]
+        self._filter = LogFilter()
+        self._matches: list[int] = []
+        self._matched_upto = 0
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def t0(self) -> float | None:
+        return self.events[0].ts if self.events else None
+
+    def append(self, event: TraceEvent) -> bool:
+        """Add the next event; returns True when it starts a new run (history reset)."""
+        reset = False
+        if event.kind == "run_started" and self.events and self.events[0].run_id != event.run_id:
+            self._clear()
+            reset = True
+        index = len(self.events)
+        self.events.append(event)
+        self.state.apply(event)
+        self.calls.add(index, event)
+        if event.kind == "message_sent":
+            self._message_index.append(index)
+        return reset
+
+    # -- replay ----------------------------------------------------------------
+    def state_at(self, cursor: int) -> RunState:
+        """The run's state after its first ``cursor`` events."""
+        cursor = max(0, min(cursor, len(self.events)))
+        if cursor == len(self.events):
+            return self.state
+        every = CHECKPOINT_EVERY
+        while len(self._checkpoints) <= cursor // every:
+            base = len(self._checkpoints) - 1
+            state = _clone(self._checkpoints[-1])
+            state.apply_all(self.events[base * every : (base + 1) * every])
+            self._checkpoints.append(state)
+        start = cursor // every
+        state = _clone(self._checkpoints[start])
+        return state.apply_all(self.events[start * every : cursor])
+
+    def find(self, seq: int) -> TraceEvent | None:
+        """The event with sequence number ``seq``, if it is in the history."""
+        if 0 <= seq < len(self.events) and self.events[seq].seq == seq:
+            return self.events[seq]
+        return next((e for e in self.events if e.seq == seq), None)
+
+    # -- windows ---------------------------------------------------------------
+    def arrows(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The last ``limit`` message arrows among the first ``cursor`` events, and the count of all of them."""
+        index = self._message_index
+        count = bisect_left(index, cursor)
+        rows = self._arrow_rows
+        t0 = self.t0
+        while len(rows) < count:
+            rows.append(arrow_row(self.events[index[len(rows)]], t0))
+        return rows[max(0, count - limit) : count], count
+
+    def _log_row(self, i: int) -> dict[str, Any]:
+        rows = self._log_rows
+        t0 = self.t0
+        while len(rows) <= i:
+            rows.append(log_row(self.events[len(rows)], t0))
+        return rows[i]
+
+    def log(
+        self, cursor: int, limit: int, flt: LogFilter | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The last ``limit`` log rows passing ``flt`` among the first ``cursor`` events, and how many pass."""
+        cursor = max(0, min(cursor, len(self.events)))
+        flt = flt or LogFilter()
+        if not flt.active:
+            start = max(0, cursor - limit)
+            return [self._log_row(i) for i in range(start, cursor)], cursor
+        if flt != self._filter:
+            self._filter, self._matches, self._matched_upto = flt, [], 0
+        while self._matched_upto < len(self.events):
+            i = self._matched_upto
+            if flt.matches(self._log_row(i)):
+                self._matches.append(i)
+            self._matched_upto += 1
+        count = bisect_left(self._matches, cursor)
+        return [self._log_row(i) for i in self._matches[max(0, count - limit) : count]], count
+
+
+def _clone(state: RunState) -> RunState:
+    # envelopes are frozen: share them instead of copying thousands of models
+    memo: dict[int, Any] = {id(env): env for env in state.messages}
+    return copy.deepcopy(state, memo)

@@ -1,0 +1,539 @@
+"""The notebook dashboard: anywidget views that are also trace sinks.
+
+A view is a ``Sink`` (``emit``/``close``) over a ``RunHistory``. ``emit`` appends the
+event and folds it (cheap, on the run's thread); pushing to the browser is throttled
+to ``rate_hz`` pushes a second: a push sends the coalesced state (a snapshot of the
+fold) and only windows of the message and event rows, so a 10,000-event run costs the
+browser a few dozen small updates. A trailing push (a timer) makes sure the last
+events of a burst show up, and ``close`` always pushes the final state.
+
+Everything the front end shows is in synced traits, never in one-off messages, so a
+view displayed late, displayed twice, or re-rendered after a page reload shows the
+same thing. Row windows are split into a ``head`` that changes rarely and a small
+``tail`` that takes new rows, so a live push mostly sends the new rows only.
+
+Replay is the same code path: ``cursor`` is how many events are shown; ``follow``
+keeps it at the end while a run is live; ``play``/``pause``/``step``/``seek`` (and the
+front end's buttons and slider) move it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from toolkit.events import TraceEvent
+from toolkit.state import RunState
+from toolkit.widgets.history import LogFilter, RunHistory
+from toolkit.widgets.projection import event_detail, run_snapshot
+
+__all__ = ["PARTS", "FlowView", "GanttView", "MetricsView", "PlanView", "RunView"]
+
+_STATIC = Path(__file__).parent / "static"
+
+PARTS = ("header", "controls", "flow", "plan", "gantt", "metrics", "log")
+"""Every part a view can show, in the order the dashboard stacks them."""
+
+
+class RowWindow:
+    """The rows of one list as the front end holds them: ``head + tail``.
+
+    New rows that continue the last window go to the tail; once the tail has
+    ``chunk`` rows it folds into the head (trimmed to ``limit``). Anything else (a
+    seek, a new filter) replaces both.
+    """
+
+    def __init__(self, limit: int, chunk: int = 50) -> None:
+        self.limit = limit
+        self.chunk = chunk
+        self.head: list[dict[str, Any]] = []
+        self.tail: list[dict[str, Any]] = []
+
+    def update(self, rows: list[dict[str, Any]]) -> tuple[bool, bool]:
+        """Make the window show ``rows``; returns (head changed, tail changed)."""
+        last = self.tail[-1] if self.tail else (self.head[-1] if self.head else None)
+        position = None
+        if last is not None:
+            # rows are cached objects: the identity of the last sent row marks where new ones start
+            for i in range(len(rows) - 1, -1, -1):
+                if rows[i] is last:
+                    position = i + 1
+                    break
+        if position is None:
+            if not rows and not self.head and not self.tail:
+                return False, False
+            self.head, self.tail = list(rows), []
+            return True, True
+        new = rows[position:]
+        if not new:
+            return False, False
+        self.tail = self.tail + new
+        if len(self.tail) >= self.chunk:
+            self.head = (self.head + self.tail)[-self.limit :]
+            self.tail = []
+            return True, True
+        return False, True
+
+    def reset(self) -> None:
+        self.head, self.tail = [], []
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str))
+
+
+class _Dashboard(anywidget.AnyWidget):
+    """Base of every view: a trace sink, a throttled pusher and a replay cursor."""
+
+    _esm = _STATIC / "dashboard.js"
+    _css = _STATIC / "dashboard.css"
+
+    parts = traitlets.List(traitlets.Unicode(), default_value=list(PARTS)).tag(sync=True)
+    """Which parts to show (see ``PARTS``)."""
+    title = traitlets.Unicode("").tag(sync=True)
+    snapshot = traitlets.Dict().tag(sync=True)
+    """The coalesced run state: header figures, lanes, plan tasks, metrics, Gantt bars."""
+    arrows_head = traitlets.List().tag(sync=True)
+    arrows_tail = traitlets.List().tag(sync=True)
+    log_head = traitlets.List().tag(sync=True)
+    log_tail = traitlets.List().tag(sync=True)
+    totals = traitlets.Dict().tag(sync=True)
+    """``messages`` and ``log`` rows in the whole (filtered) history up to the cursor."""
+    cursor = traitlets.Int(0).tag(sync=True)
+    """How many events are shown (replay position)."""
+    total = traitlets.Int(0).tag(sync=True)
+    """How many events the view holds."""
+    follow = traitlets.Bool(True).tag(sync=True)
+    """Keep the cursor at the newest event (live)."""
+    playing = traitlets.Bool(False).tag(sync=True)
+    speed = traitlets.Float(50.0).tag(sync=True)
+    """Replay speed in events per second."""
+    selected = traitlets.Int(-1).tag(sync=True)
+    """Sequence number of the event in the details pane (-1: none)."""
+    detail = traitlets.Unicode("").tag(sync=True)
+    log_filter = traitlets.Dict({"text": "", "kind": ""}).tag(sync=True)
+    static = traitlets.Bool(False).tag(sync=True)
+    """True in a static HTML export (no kernel: replay controls are off)."""
+    height = traitlets.Int(380).tag(sync=True)
+    """Height in pixels of the scrolling flow and log panes."""
+
+    default_parts: Sequence[str] = PARTS
+
+    def __init__(
+        self,
+        events: Iterable[TraceEvent] = (),
+        *,
+        title: str = "",
+        parts: Sequence[str] | None = None,
+        rate_hz: float = 10.0,
+        max_rows: int = 500,
+        max_tasks: int = 300,
+        max_bars: int = 400,
+        height: int = 380,
+        **kwargs: Any,
+    ) -> None:
+        """Make a view, optionally over recorded events.
+
+        Args:
+            events: Events to show at once (a recorded run); live events come via ``emit``.
+            title: Shown above the dashboard.
+            parts: Which parts to show (default: the view's own).
+            rate_hz: At most this many pushes to the browser per second.
+            max_rows: Message arrows and log rows kept in the browser (the rest is in Python).
+            max_tasks: Plan tasks drawn in the DAG.
+            max_bars: Agent calls drawn in the Gantt chart.
+            height: Height in pixels of the scrolling flow and log panes.
+        """
+        chosen = list(parts) if parts is not None else list(self.default_parts)
+        unknown = [p for p in chosen if p not in PARTS]
+        if unknown:
+            raise ValueError(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
+        super().__init__(parts=chosen, title=title, height=height, **kwargs)
+        self._interval = 1.0 / rate_hz if rate_hz > 0 else 0.0
+        self._max_rows, self._max_tasks, self._max_bars = max_rows, max_tasks, max_bars
+        self._history = RunHistory()
+        self._lock = threading.RLock()
+        self._clock: Callable[[], float] = time.monotonic
+        self._schedule: Callable[[float, Callable[[], None]], None] = _timer
+        self._last_push = float("-inf")
+        self._dirty = False
+        self._timer_pending = False
+        self._pushing = False
+        self._player: threading.Thread | None = None
+        self._autoplay = True
+        """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
+        self._arrow_window = RowWindow(max_rows)
+        self._log_window = RowWindow(max_rows)
+        self.pushes = 0
+        """Pushes to the browser so far."""
+        self.bytes_sent = 0
+        """JSON bytes of the trait values those pushes changed."""
+        for event in events:
+            self._history.append(event)
+        self._push()
+
+    # -- sink ------------------------------------------------------------------
+    def emit(self, event: TraceEvent) -> None:
+        """Take one event (called on the run's thread; cheap: push at most ``rate_hz``/s)."""
+        with self._lock:
+            if self._history.append(event):
+                self._arrow_window.reset()
+                self._log_window.reset()
+                self._pushing = True
+                try:
+                    self.follow, self.playing = True, False
+                finally:
+                    self._pushing = False
+            self._dirty = True
+            now = self._clock()
+            wait = self._last_push + self._interval - now
+            if wait <= 0:
+                self._push()
+            elif not self._timer_pending:
+                self._timer_pending = True
+                self._schedule(wait, self._trailing_push)
+
+    def close(self) -> None:
+        """The run ended: push the final state now."""
+        with self._lock:
+            self._push()
+
+    def _trailing_push(self) -> None:
+        with self._lock:
+            self._timer_pending = False
+            if self._dirty:
+                self._push()
+
+    def attach(self, target: Any) -> _Dashboard:
+        """Follow every run of an ``Orchestrator`` (or one prepared ``Run``); returns the view.
+
+        A new run replaces the shown one when it starts.
+        """
+        sinks = getattr(target, "sinks", None)
+        if sinks is None:
+            tracer = getattr(target, "tracer", None)
+            sinks = getattr(tracer, "sinks", None)
+        if sinks is None:
+            raise TypeError(
+                f"cannot attach to {type(target).__name__}: expected an Orchestrator or a Run"
+            )
+        if self not in sinks:
+            sinks.append(self)
+        return self
+
+    def detach(self, target: Any) -> None:
+        """Stop following ``target``'s runs."""
+        sinks = getattr(target, "sinks", None) or getattr(
+            getattr(target, "tracer", None), "sinks", []
+        )
+        if self in sinks:
+            sinks.remove(self)
+
+    # -- sources ---------------------------------------------------------------
+    @classmethod
+    def from_events(cls, events: Iterable[TraceEvent], **options: Any) -> _Dashboard:
+        """A view of recorded events."""
+        return cls(events, **options)
+
+    @classmethod
+    def from_trace(cls, path: str | Path, **options: Any) -> _Dashboard:
+        """A view of a JSONL trace (corrupt lines are skipped; see ``problems``).
+
+        Raises:
+            TraceReadError: when the file is missing or unreadable.
+        """
+        from toolkit.recorder import read_trace
+
+        trace = read_trace(path)
+        view = cls(trace.events, **options)
+        view.problems = list(trace.problems)
+        return view
+
+    @classmethod
+    def from_store(cls, store: Any, run_id: str | None = None, **options: Any) -> _Dashboard:
+        """A view of a stored run (the newest when ``run_id`` is None).
+
+        Args:
+            store: A ``RunStore`` or the path of its SQLite file.
+            run_id: Which run.
+
+        Raises:
+            StoreError: when the run is not in the store.
+        """
+        from toolkit.store import RunStore
+
+        db = store if isinstance(store, RunStore) else RunStore(store)
+        return cls(db.events(run_id or db.latest()), **options)
+
+    @classmethod
+    def from_result(cls, result: Any, **options: Any) -> _Dashboard:
+        """A view of a finished ``RunResult``."""
+        return cls(result.events, **options)
+
+    problems: list[str] = []  # noqa: RUF012 - replaced per instance by from_trace
+    """Lines of the trace that could not be read (``from_trace``)."""
+
+    # -- reading ---------------------------------------------------------------
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every event the view holds (a copy)."""
+        with self._lock:
+            return list(self._history.events)
+
+    @property
+    def state(self) -> RunState:
+        """The run's state at the cursor (the live state when following)."""
+        with self._lock:
+            return self._history.state_at(self._cursor_now())
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Events held, pushes made and bytes they sent."""
+        return {"events": len(self._history), "pushes": self.pushes, "bytes_sent": self.bytes_sent}
+
+    # -- replay ----------------------------------------------------------------
+    def seek(self, cursor: int) -> None:
+        """Show the state after the first ``cursor`` events (stops following)."""
+        with self._lock:
+            self._move(cursor, follow=False)
+
+    def step(self, n: int = 1) -> None:
+        """Move the cursor ``n`` events forward (negative: back)."""
+        with self._lock:
+            self._move(self._cursor_now() + n, follow=False)
+
+    def live(self) -> None:
+        """Follow the newest event again (stops a replay)."""
+        with self._lock:
+            self.playing = False
+            self._move(len(self._history), follow=True)
+
+    def play(self, speed: float | None = None) -> None:
+        """Replay from the cursor (from the start when at the end) at ``speed`` events/s."""
+        if speed is not None:
+            self.speed = speed
+        with self._lock:
+            start = self._cursor_now()
+            self._move(0 if start >= len(self._history) else start, follow=False)
+        self.playing = True
+
+    def pause(self) -> None:
+        """Stop a replay where it is."""
+        self.playing = False
+
+    def advance(self, seconds: float) -> bool:
+        """Move a replay on by ``seconds`` of play time; returns False once it reached the end."""
+        with self._lock:
+            n = max(1, round(self.speed * seconds))
+            self._move(self._cursor_now() + n, follow=False)
+            if self.cursor >= len(self._history):
+                self.playing = False
+                return False
+            return True
+
+    def select(self, seq: int) -> str:
+        """Show event ``seq`` in the details pane; returns its details."""
+        self.selected = seq
+        return self.detail
+
+    def _move(self, cursor: int, *, follow: bool) -> None:
+        cursor = max(0, min(cursor, len(self._history)))
+        self._pushing = True
+        try:
+            self.follow = follow
+            self.cursor = cursor
+        finally:
+            self._pushing = False
+        self._push()
+
+    def _cursor_now(self) -> int:
+        return len(self._history) if self.follow else min(self.cursor, len(self._history))
+
+    @traitlets.observe("cursor")
+    def _on_cursor(self, change: dict[str, Any]) -> None:
+        if self._pushing:
+            return
+        with self._lock:
+            if change["new"] < len(self._history):
+                self.follow = False
+            self._push()
+
+    @traitlets.observe("follow", "log_filter")
+    def _on_view_change(self, change: dict[str, Any]) -> None:
+        if not self._pushing:
+            with self._lock:
+                self._push()
+
+    @traitlets.observe("selected")
+    def _on_selected(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            event = self._history.find(change["new"]) if change["new"] >= 0 else None
+            self.detail = event_detail(event) if event is not None else ""
+
+    @traitlets.observe("playing")
+    def _on_playing(self, change: dict[str, Any]) -> None:
+        if not self._autoplay:
+            return
+        if change["new"] and (self._player is None or not self._player.is_alive()):
+            self._player = threading.Thread(
+                target=self._play_loop, name="switchboard-replay", daemon=True
+            )
+            self._player.start()
+
+    def _play_loop(self) -> None:
+        tick = 0.1
+        stop = threading.Event()
+        while self.playing and self.advance(tick):
+            stop.wait(tick)
+
+    # -- pushing ---------------------------------------------------------------
+    def _push(self) -> None:
+        """Send the state at the cursor to the browser (caller holds the lock)."""
+        history = self._history
+        cursor = self._cursor_now()
+        state = history.state_at(cursor)
+        snapshot = run_snapshot(state, task_limit=self._max_tasks)
+        bars, hidden = history.calls.bars_at(cursor, self._max_bars)
+        snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["counts"] = dict(state.counts)
+        arrows, n_messages = history.arrows(cursor, self._max_rows)
+        flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))
+        log, n_log = history.log(cursor, self._max_rows, flt)
+        changes: dict[str, Any] = {}
+        if snapshot != self.snapshot:
+            changes["snapshot"] = snapshot
+        head, tail = self._arrow_window.update(arrows)
+        if head:
+            changes["arrows_head"] = self._arrow_window.head
+        if tail:
+            changes["arrows_tail"] = self._arrow_window.tail
+        head, tail = self._log_window.update(log)
+        if head:
+            changes["log_head"] = self._log_window.head
+        if tail:
+            changes["log_tail"] = self._log_window.tail
+        totals = {"messages": n_messages, "log": n_log}
+        if totals != self.totals:
+            changes["totals"] = totals
+        if len(history) != self.total:
+            changes["total"] = len(history)
+        if cursor != self.cursor:
+            changes["cursor"] = cursor
+        self._pushing = True
+        try:
+            with self.hold_sync():
+                for name, value in changes.items():
+                    setattr(self, name, value)
+        finally:
+            self._pushing = False
+        self.pushes += 1
+        self.bytes_sent += sum(_size(v) for v in changes.values())
+        self._last_push = self._clock()
+        self._dirty = False
+
+    # -- export ----------------------------------------------------------------
+    def export_data(self) -> dict[str, Any]:
+        """Everything the front end needs to draw this view without a kernel."""
+        with self._lock:
+            self._push()
+            details = {}
+            rows = [
+                *self._arrow_window.head,
+                *self._arrow_window.tail,
+                *self._log_window.head,
+                *self._log_window.tail,
+            ]
+            for row in rows:
+                if row["seq"] not in details:
+                    event = self._history.find(row["seq"])
+                    if event is not None:
+                        details[str(row["seq"])] = event_detail(event)[:4000]
+            return {
+                "parts": list(self.parts),
+                "title": self.title,
+                "snapshot": self.snapshot,
+                "arrows_head": [*self._arrow_window.head, *self._arrow_window.tail],
+                "arrows_tail": [],
+                "log_head": [*self._log_window.head, *self._log_window.tail],
+                "log_tail": [],
+                "totals": self.totals,
+                "cursor": self.cursor,
+                "total": self.total,
+                "follow": self.follow,
+                "playing": False,
+                "speed": self.speed,
+                "selected": -1,
+                "detail": "",
+                "log_filter": {"text": "", "kind": ""},
+                "static": True,
+                "height": self.height,
+                "details": details,
+            }
+
+    def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
+        """A standalone HTML page of this view, readable without a kernel.
+
+        Args:
+            path: Where to write it (nothing is written when None).
+            title: The page title (default: the view's title or the run's name).
+
+        Returns:
+            The HTML text.
+        """
+        from toolkit.widgets.export import render_html
+
+        data = self.export_data()
+        page_title = (
+            title or self.title or data["snapshot"].get("run", {}).get("name") or "Switchboard run"
+        )
+        text = render_html(data, title=page_title)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+
+def _timer(delay: float, fn: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, fn)
+    timer.daemon = True
+    timer.start()
+
+
+class RunView(_Dashboard):
+    """The whole run dashboard: header, replay controls, message flow, plan DAG,
+    Gantt timeline, metrics table, and an event log with a details pane.
+
+    Example:
+        ``view = RunView(); view`` in one cell, then
+        ``await orch.run(request, plan, sinks=[view])`` (or ``orch.run_sync``) in the next.
+    """
+
+
+class FlowView(_Dashboard):
+    """The message flow alone: a sequence diagram with a lane per participant."""
+
+    default_parts = ("flow",)
+
+
+class PlanView(_Dashboard):
+    """The plan alone: a DAG of tasks coloured by live status."""
+
+    default_parts = ("plan",)
+
+
+class MetricsView(_Dashboard):
+    """Per-agent metrics alone (``toolkit.metrics.agent_metrics`` as a table)."""
+
+    default_parts = ("metrics",)
+
+
+class GanttView(_Dashboard):
+    """The timeline alone: each agent call as a bar on its agent's row."""
+
+    default_parts = ("gantt",)
