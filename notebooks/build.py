@@ -281,7 +281,7 @@ NB02: list[Cell] = [
 
         from toolkit import Directive, FunctionAgent, LatencySpec, MockAgent, Orchestrator, pipeline
 
-        writer = MockAgent("writer", "drafts text", skills=["write"], reply="[{name}] draft about {summary}",
+        writer = MockAgent("writer", "drafts text", skills=["write"], reply="[{name}] draft based on: {prompt}",
                            latency=0.02, price_per_1k_tokens=0.5)
         reply = await writer.run(Directive(agent="writer", task_id="t1", goal="the launch", prompt="Write a short post"))
         reply
@@ -686,12 +686,12 @@ NB04: list[Cell] = [
         With a model, the planner can decompose requests no keyword rule would catch. The
         LLM planner has the same interface; it talks to any OpenAI-compatible endpoint
         (OpenAI, Ollama, vLLM, llama.cpp server, LM Studio). It runs only if you set
-        `OPENAI_BASE_URL` (and `OPENAI_API_KEY` if your endpoint needs one) before starting
-        Jupyter, for example for Ollama:
+        `OPENAI_BASE_URL` (and `OPENAI_API_KEY`, unless the server runs on localhost) before
+        starting Jupyter, and `SWITCHBOARD_MODEL` to the model's name (default
+        `gpt-4o-mini`). For example, with Ollama:
 
         ```bash
-        OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_API_KEY=ollama SWITCHBOARD_MODEL=llama3.2 \\
-            .venv/bin/jupyter lab notebooks/
+        OPENAI_BASE_URL=http://localhost:11434/v1 SWITCHBOARD_MODEL=llama3.2 .venv/bin/jupyter lab notebooks/
         ```
 
         Without an endpoint the cell says so and the workshop goes on with the rule-based
@@ -714,7 +714,11 @@ NB04: list[Cell] = [
                                                   "then write a short article and proofread it", agents)
                 for t in llm_plan.tasks:
                     print(f"{t.id:14} {t.agent:10} depends_on={t.all_dependencies()}  goal={t.goal!r}")
-                llm_plan.validate_for(a.name for a in agents)
+                llm_plan.validate_for(a.name for a in agents)  # the planner only returns plans that pass
+                # the planned run uses the mock agents: only the planning costs tokens
+                llm_run = await Orchestrator(agents, planner=llm_planner, seed=5).run("Write a short article on electric bikes and proofread it")
+                print(llm_run.status, "-", llm_run.state.planner, "planned", list(llm_run.state.tasks))
+                assert llm_run.status == "succeeded"
         """
     ),
     *exercise(

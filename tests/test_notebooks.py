@@ -43,7 +43,13 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def offline_env(kernel_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point Jupyter at the test kernelspec and switch any LLM endpoint off."""
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_dir))
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_API_BASE"):
+    for name in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "SWITCHBOARD_MODEL",
+        "SWITCHBOARD_CASSETTE",
+        "SWITCHBOARD_CASSETTE_MODE",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield
 
@@ -86,17 +92,32 @@ def test_notebook_has_explanations_exercise_solution_and_checks(path: Path) -> N
     assert source.count("assert ") >= 3
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, offline_env: None) -> None:
-    """The notebook executes with no key and no network, and no cell errors (its asserts all hold)."""
+def execute(path: Path, cwd: Path) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in ``cwd`` with the test kernel; raise on any cell error."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
         kernel_name=KERNEL_NAME,
-        resources={"metadata": {"path": str(tmp_path)}},
+        resources={"metadata": {"path": str(cwd)}},
     )
     client.execute()
+    return nb
+
+
+def outputs_text(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook's cells printed or displayed as text."""
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, offline_env: None) -> None:
+    """The notebook executes with no key and no network, and no cell errors (its asserts all hold)."""
+    nb = execute(path, tmp_path)
     errors = [
         output
         for cell in nb.cells
@@ -105,5 +126,29 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, offline_env: No
         if output.get("output_type") == "error"
     ]
     assert errors == []
-    executed = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.get("execution_count") for c in executed), "every code cell ran"
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code"), (
+        "every code cell ran"
+    )
+
+
+def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OPENAI_BASE_URL set (here a scripted server on loopback), notebook 04 plans with the LLM planner."""
+    from tests.llm.fake_openai import FakeOpenAI
+
+    plan = {
+        "tasks": [
+            {"id": "draft", "agent": "writer", "goal": "write the article", "prompt": "{{input}}"},
+            {"id": "proofread", "agent": "editor", "goal": "proofread", "prompt": "{{draft}}"},
+        ]
+    }
+    path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
+    with FakeOpenAI(responder=lambda body: json.dumps(plan)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        nb = execute(path, tmp_path)
+        requests = list(server.requests)
+    assert len(requests) == 2, "the notebook asked the model for two plans"
+    text = outputs_text(nb)
+    assert "No LLM endpoint configured" not in text
+    assert "succeeded - llm planned ['draft', 'proofread']" in text
