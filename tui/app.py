@@ -1,0 +1,70 @@
+"""The Textual app: a thin shell around the main screen, the help and the details.
+
+It holds the event source and the app-wide keys (help, quit); everything else is in
+``tui.screens.main``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from tui.screens.details import DetailsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.sources import EventSource
+from tui.widgets.event_list import EventList
+from tui.widgets.message_flow import MessageFlow
+from tui.widgets.metrics_table import MetricsTable
+from tui.widgets.plan_view import PlanView
+from tui.widgets.replay_bar import ReplayBar
+
+__all__ = ["SwitchboardApp"]
+
+
+class SwitchboardApp(App[int]):
+    """Shows one run: live, followed, or replayed from a trace or a run store.
+
+    Args:
+        source: Where the events come from (see ``tui.sources``).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Switchboard"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, source: EventSource) -> None:
+        super().__init__()
+        self.source = source
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.source))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("Anywhere", self.BINDINGS),
+                    ("Run and replay", MainScreen.BINDINGS),
+                    ("Replay bar (focused)", ReplayBar.BINDINGS),
+                    ("Message flow, event list", [*MessageFlow.BINDINGS, *EventList.BINDINGS]),
+                    ("Plan, agents", PlanView.BINDINGS),
+                    ("Metrics", MetricsTable.BINDINGS),
+                    ("Details", DetailsScreen.BINDINGS),
+                ]
+            )
+        )
+
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (also under the help and details screens)."""
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))

@@ -1,0 +1,324 @@
+"""Where the app's events come from: a live run, a trace file, a followed file, a run store.
+
+Every source feeds the same ``EventFeed``; the screen drains it once per frame into
+its ``Timeline``. That is the one code path of the design: the views never know
+whether the events are live or recorded.
+
+- ``RecordedSource``: events read up front (a JSONL trace or a stored run).
+- ``FollowSource``: a trace another process is still writing (``follow_trace``).
+- ``LiveRunSource``: a run executed in a worker thread with its own event loop, so a
+  zero-latency run that never yields cannot freeze the UI; it can be cancelled and
+  run again (each run is prepared anew).
+
+The ``open_*`` functions build sources and raise ``SourceError`` with a one-line
+message for every user error (missing or corrupt file, unknown run, invalid workflow).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from toolkit.events import TraceEvent
+from toolkit.tracing import Sink
+
+__all__ = [
+    "EventFeed",
+    "EventSource",
+    "FollowSource",
+    "LiveRunSource",
+    "RecordedSource",
+    "SourceError",
+    "open_demo",
+    "open_path",
+    "open_store",
+    "open_trace",
+    "open_workflow",
+]
+
+Mode = Literal["live", "replay", "follow"]
+
+
+class SourceError(Exception):
+    """A source that cannot be opened; the message is one line meant for the user."""
+
+
+class EventFeed:
+    """A thread-safe inbox of events: producers append, the screen drains per frame.
+
+    It is also a ``Sink``: ``emit`` is one list append under a lock, cheap enough for
+    the run's thread at any event rate.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[TraceEvent] = []
+        self._problems: list[str] = []
+        self.closed = False
+        """True once the producer has said it has nothing more (``close``)."""
+
+    def emit(self, event: TraceEvent) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def extend(self, events: Sequence[TraceEvent]) -> None:
+        with self._lock:
+            self._events.extend(events)
+
+    def problem(self, text: str) -> None:
+        """Report a line that could not be read."""
+        with self._lock:
+            self._problems.append(text)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> tuple[list[TraceEvent], list[str]]:
+        """Take every event and problem received since the last drain."""
+        with self._lock:
+            events, self._events = self._events, []
+            problems, self._problems = self._problems, []
+        return events, problems
+
+
+class EventSource:
+    """Base of sources. ``produce`` runs in a worker thread and fills a feed.
+
+    Attributes:
+        label: What is shown (a file name, a workflow name).
+        mode: ``live`` (a run in this process), ``replay`` or ``follow``.
+        notices: Messages shown once the app is up (for example skipped lines).
+    """
+
+    mode: Mode = "replay"
+    can_cancel = False
+    can_rerun = False
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.notices: list[str] = []
+
+    def preload(self) -> list[TraceEvent]:
+        """Events known before the app starts (shown in its first frame)."""
+        return []
+
+    def produce(self, feed: EventFeed) -> None:
+        """Fill ``feed`` until done or cancelled (blocking; runs in a thread)."""
+        feed.close()
+
+    def cancel(self) -> None:
+        """Stop producing (a live run is cancelled; a follow stops)."""
+
+
+class RecordedSource(EventSource):
+    """Events already read, from a trace file or a run store."""
+
+    def __init__(self, label: str, events: list[TraceEvent], notices: Sequence[str] = ()) -> None:
+        super().__init__(label)
+        self._events = events
+        self.notices = list(notices)
+
+    def preload(self) -> list[TraceEvent]:
+        return self._events
+
+
+class FollowSource(EventSource):
+    """A trace file another process is writing, tailed until its run finishes."""
+
+    mode: Mode = "follow"
+    can_cancel = False
+
+    def __init__(self, path: Path, poll_s: float = 0.1) -> None:
+        super().__init__(path.name)
+        self.path = path
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+
+    def produce(self, feed: EventFeed) -> None:
+        from toolkit.recorder import follow_trace
+
+        try:
+            for item in follow_trace(self.path, poll_s=self.poll_s, stop=self._stop):
+                if isinstance(item, str):
+                    feed.problem(item)
+                else:
+                    feed.extend(item)
+        finally:
+            feed.close()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+
+RunFactory = Callable[[Sequence[Sink]], Any]
+"""Prepares a fresh ``Run`` (anything with ``async execute()`` and ``cancel()``) for the given sinks."""
+
+
+class LiveRunSource(EventSource):
+    """A run executed live; cancel stops it, a new ``produce`` runs it again."""
+
+    mode: Mode = "live"
+    can_cancel = True
+    can_rerun = True
+
+    def __init__(self, label: str, factory: RunFactory) -> None:
+        super().__init__(label)
+        self.factory = factory
+        self._run: Any = None
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def produce(self, feed: EventFeed) -> None:
+        import anyio
+
+        with self._lock:
+            self._cancelled = False
+            run = self._run = self.factory([feed])
+        try:
+            if not self._cancelled:
+                anyio.run(run.execute)
+        finally:
+            with self._lock:
+                self._run = None
+            feed.close()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            run = self._run
+        if run is None:
+            return
+        try:
+            run.cancel()
+        except RuntimeError:  # anyio's RunFinishedError: the run ended meanwhile
+            pass
+
+
+# -- opening sources -------------------------------------------------------------------
+
+
+def open_trace(path: Path, follow: bool = False) -> EventSource:
+    """A trace file, read whole (or tailed with ``follow``).
+
+    Raises:
+        SourceError: when the file is missing, unreadable or holds no event at all.
+    """
+    from toolkit.recorder import TraceReadError, read_trace
+
+    if follow:
+        if path.is_dir():
+            raise SourceError(f"{path}: is a directory, not a trace file")
+        return FollowSource(path)
+    try:
+        trace = read_trace(path)
+    except TraceReadError as exc:
+        raise SourceError(str(exc)) from None
+    if not trace.events:
+        if trace.problems:
+            raise SourceError(
+                f"{path}: not a Switchboard trace (no valid event; {trace.problems[-1]})"
+            )
+        raise SourceError(f"{path}: the trace is empty")
+    notices = []
+    if trace.problems:
+        notices.append(
+            f"skipped {trace.skipped} corrupt line{'s' if trace.skipped != 1 else ''}: {trace.problems[0]}"
+        )
+    return RecordedSource(path.name, trace.events, notices)
+
+
+def open_store(path: Path, run_id: str | None = None) -> EventSource:
+    """A run from a SQLite run store (the latest when ``run_id`` is None).
+
+    Raises:
+        SourceError: when the store is missing or unusable, or the run is not in it.
+    """
+    from toolkit.store import RunStore, StoreError
+
+    if not path.exists():
+        raise SourceError(f"{path}: no such run store")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a directory, not a run store")
+    try:
+        store = RunStore(path)
+        try:
+            run = run_id or store.latest()
+            events = store.events(run)
+        finally:
+            store.disconnect()
+    except StoreError as exc:
+        raise SourceError(str(exc)) from None
+    except Exception as exc:  # a corrupt row: a clear line, never a traceback
+        raise SourceError(
+            f"{path}: cannot read run {run_id or '(latest)'}: {type(exc).__name__}: {exc}"
+        ) from None
+    return RecordedSource(f"{path.name}:{run}", events)
+
+
+def open_workflow(
+    path: Path, input_text: str | None = None, seed: int | None = None
+) -> EventSource:
+    """A workflow file (YAML or JSON), run live.
+
+    Raises:
+        SourceError: when the file is missing or the workflow fails validation.
+    """
+    if not path.exists():
+        raise SourceError(f"{path}: no such workflow file")
+    try:
+        from toolkit.workflow import WorkflowError, load_workflow
+    except ImportError as exc:  # the core's workflow module is not installed
+        raise SourceError(f"cannot load workflows: {exc}") from None
+    try:
+        workflow = load_workflow(path)
+    except WorkflowError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SourceError(f"{path}: invalid workflow: {problems[0]}{more}") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    def factory(sinks: Sequence[Sink]) -> Any:
+        return workflow.prepare(input=input_text, seed=seed, sinks=sinks)
+
+    return LiveRunSource(getattr(workflow, "name", path.stem), factory)
+
+
+def open_path(
+    path: Path, *, follow: bool = False, input_text: str | None = None, seed: int | None = None
+) -> EventSource:
+    """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension.
+
+    Raises:
+        SourceError: for an unknown extension or any error of the opener.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson") or follow:
+        return open_trace(path, follow=follow)
+    if suffix in (".yaml", ".yml", ".json"):
+        return open_workflow(path, input_text, seed)
+    raise SourceError(f"{path}: expected a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
+
+
+def open_demo(
+    seed: int | None = None, input_text: str | None = None, speed: float = 1.0
+) -> EventSource:
+    """The built-in demo: the feature-building scenario with its review loop and a failing agent.
+
+    Args:
+        seed: Seed of the mock agents (the scenario's own seed when None).
+        input_text: A request instead of the scenario's.
+        speed: Multiplies the agents' latencies (0 runs as fast as possible).
+    """
+    from sample_agents.scenarios import feature_review
+
+    def factory(sinks: Sequence[Sink]) -> Any:
+        # a fresh scenario per run: mock agents count their calls
+        orchestrator, plan, request = (
+            feature_review(speed=speed) if seed is None else feature_review(seed=seed, speed=speed)
+        )
+        return orchestrator.prepare(input_text or request, plan, sinks=sinks)
+
+    return LiveRunSource("demo: feature review", factory)

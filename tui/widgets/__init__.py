@@ -1,0 +1,1 @@
+"""The app's widgets, one per module; each renders part of a ``RunState``."""

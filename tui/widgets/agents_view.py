@@ -1,0 +1,60 @@
+"""The agents: each one's state (idle, working, waiting, failed), current task and counts."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from toolkit.state import AgentView, RunState
+from tui.describe import AGENT_LOOK
+from tui.messages import ShowDetails
+from tui.safe_text import literal
+from tui.widgets.state_table import Cell, StateTable
+
+__all__ = ["AgentsView"]
+
+
+def agent_cells(agent: AgentView) -> list[Cell]:
+    """The row of one agent."""
+    glyph, style = AGENT_LOOK.get(agent.state, ("?", ""))
+    return [
+        literal(agent.name, 24, style="bold"),
+        Text(f"{glyph} {agent.state}", style=style),
+        literal(agent.current_task or "", 24),
+        Text(str(agent.succeeded), justify="right"),
+        Text(str(agent.failed), justify="right", style="#ff5f5f" if agent.failed else ""),
+        Text(str(agent.retries), justify="right", style="#ffaf00" if agent.retries else ""),
+        Text(f"{agent.messages_in}/{agent.messages_out}", justify="right"),
+    ]
+
+
+class AgentsView(StateTable):
+    """One row per agent; the user and the orchestrator are lanes, not agents."""
+
+    COLUMNS = (
+        ("agent", "agent"),
+        ("state", "state"),
+        ("task", "task"),
+        ("done", "done"),
+        ("failed", "fail"),
+        ("retries", "retry"),
+        ("messages", "in/out"),
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "details", "Details")]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._state: RunState | None = None
+
+    def show(self, state: RunState) -> None:
+        """Render the agents of this state."""
+        self._state = state
+        self.sync([(agent.name, agent_cells(agent)) for agent in state.agents.values()])
+
+    def action_details(self) -> None:
+        key = self.selected_key()
+        if self._state is not None and key in self._state.agents:
+            self.post_message(ShowDetails(self._state.agents[key]))

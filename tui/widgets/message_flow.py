@@ -1,0 +1,218 @@
+"""The message flow: a sequence diagram, one lane per participant, one arrow per message.
+
+It is a virtual list (Textual's line API): only the rows on screen are drawn, so a
+run with a hundred thousand messages scrolls as fast as one with ten. The first row
+names the lanes and stays put. Each message row draws the lanes, an arrow from the
+sender's lane to the recipient's, and a label column with the kind's glyph and word
+and a short, literal summary of the payload. Kinds differ by glyph, word and shaft
+character, and by colour on top.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.events import Click
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from toolkit.events import Envelope
+from tui.describe import message_look, message_summary
+from tui.messages import ShowDetails
+from tui.safe_text import sanitize_line
+
+__all__ = ["MessageFlow"]
+
+_LANE = "│"
+_LANE_STYLE = Style(color="#5f5f87")
+_HEADER_STYLE = Style(bold=True)
+_SELECTED = Style(reverse=True)
+
+
+@lru_cache(maxsize=64)
+def _style(spec: str) -> Style:
+    return Style.parse(spec)
+
+
+class MessageFlow(ScrollView, can_focus=True):
+    """A sequence diagram of a run's messages, scrolling with the run."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-10)", "Page up", show=False),
+        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("enter", "details", "Details"),
+    ]
+
+    DEFAULT_CSS = """
+    MessageFlow { height: 1fr; }
+    """
+
+    cursor: reactive[int] = reactive(-1, always_update=True)
+    """The selected message (-1: none; the view then follows the newest message)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._messages: list[Envelope] = []
+        self._lanes: list[str] = []
+        self._summaries: dict[str, str] = {}
+        self._tail = True
+
+    @property
+    def messages(self) -> list[Envelope]:
+        return self._messages
+
+    def show(self, messages: list[Envelope], participants: list[str]) -> None:
+        """Render these messages between these lanes (call once per frame)."""
+        self._messages = messages
+        self._lanes = participants
+        if self.cursor >= len(messages):
+            self.cursor = len(messages) - 1
+        self.virtual_size = Size(self.scrollable_content_region.width, len(messages) + 1)
+        if self.cursor < 0 and self._tail:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        self.refresh()
+
+    # -- geometry ----------------------------------------------------------------------
+    def _layout(self, width: int) -> tuple[int, int]:
+        """(lane width, diagram width) for this many lanes in this width."""
+        n = max(1, len(self._lanes))
+        label_min = min(48, max(24, width * 2 // 5))
+        lane_w = max(4, min(16, (width - label_min) // n))
+        return lane_w, lane_w * n
+
+    def _summary(self, env: Envelope) -> str:
+        text = self._summaries.get(env.message_id)
+        if text is None:
+            text = self._summaries[env.message_id] = message_summary(env, 200)
+        return text
+
+    # -- drawing -----------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header(width)
+        index = self.scroll_offset.y + y - 1
+        if index < 0 or index >= len(self._messages):
+            return self._lanes_only(width)
+        return self._row(index, width)
+
+    def _header(self, width: int) -> Strip:
+        lane_w, diagram = self._layout(width)
+        cells = [" "] * diagram
+        for i, name in enumerate(self._lanes):
+            label = sanitize_line(name)[: lane_w - 1]
+            start = i * lane_w + max(0, (lane_w - len(label)) // 2)
+            for j, ch in enumerate(label):
+                if start + j < diagram:
+                    cells[start + j] = ch
+        text = "".join(cells) + " message"
+        return Strip([Segment(text, _HEADER_STYLE)]).crop_extend(0, width, None)
+
+    def _lanes_only(self, width: int) -> Strip:
+        lane_w, diagram = self._layout(width)
+        cells = [" "] * diagram
+        for i in range(len(self._lanes)):
+            cells[i * lane_w + lane_w // 2] = _LANE
+        return Strip([Segment("".join(cells), _LANE_STYLE)]).crop_extend(0, width, None)
+
+    def _row(self, index: int, width: int) -> Strip:
+        env = self._messages[index]
+        look = message_look(env)
+        lane_w, diagram = self._layout(width)
+        lanes = {name: i * lane_w + lane_w // 2 for i, name in enumerate(self._lanes)}
+        cells = [" "] * diagram
+        styles: list[Style | None] = [None] * diagram
+        for x in lanes.values():
+            cells[x] = _LANE
+            styles[x] = _LANE_STYLE
+        arrow = _style(look.style)
+        src = lanes.get(env.sender)
+        dst = lanes.get(env.recipient)
+        if src is not None and (dst is None or env.recipient == "*"):
+            # a broadcast or a topic: a shaft over every lane, a mark on each receiver
+            lo, hi = 0, diagram - 1
+            for x in range(lo, hi + 1):
+                if x not in lanes.values():
+                    cells[x], styles[x] = look.line, arrow
+            for x in lanes.values():
+                cells[x], styles[x] = ("●" if x == src else look.glyph), arrow
+        elif src is not None and dst is not None:
+            if src == dst:
+                cells[src], styles[src] = "↺", arrow
+            else:
+                lo, hi = min(src, dst), max(src, dst)
+                for x in range(lo + 1, hi):
+                    cells[x], styles[x] = look.line, arrow
+                cells[src], styles[src] = "●", arrow
+                cells[dst], styles[dst] = ("▶" if dst > src else "◀"), arrow
+        segments: list[Segment] = []
+        run_text, run_style = "", styles[0] if styles else None
+        for ch, st in zip(cells, styles, strict=True):
+            if st is not run_style:
+                if run_text:
+                    segments.append(Segment(run_text, run_style))
+                run_text, run_style = "", st
+            run_text += ch
+        if run_text:
+            segments.append(Segment(run_text, run_style))
+        tag = f" {look.glyph} {look.label}"
+        if env.attempt > 1:
+            tag += f" #{env.attempt}"
+        segments.append(Segment(tag, arrow))
+        where = f" {sanitize_line(env.task_id)}" if env.task_id and width >= 100 else ""
+        if env.recipient == "*" or env.recipient.startswith("topic:"):
+            where += f" → {sanitize_line(env.recipient)}"
+        segments.append(Segment(where + " ", Style(dim=True)))
+        segments.append(Segment(self._summary(env)))
+        strip = Strip(segments).crop_extend(0, width, None)
+        if index == self.cursor:
+            strip = strip.apply_style(_SELECTED)
+        return strip
+
+    # -- selection ---------------------------------------------------------------------
+    def on_resize(self) -> None:
+        if self.cursor < 0 and self._tail:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def on_mouse_scroll_up(self) -> None:
+        self._tail = False
+
+    def on_mouse_scroll_down(self) -> None:
+        self._tail = self.scroll_y >= self.max_scroll_y - 1
+
+    def watch_cursor(self, cursor: int) -> None:
+        if cursor >= 0:
+            row = cursor + 1
+            top = self.scroll_offset.y
+            height = max(1, self.scrollable_content_region.height - 1)
+            if row - 1 < top:
+                self.scroll_to(y=row - 1, animate=False, immediate=True)
+            elif row > top + height:
+                self.scroll_to(y=row - height, animate=False, immediate=True)
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        if not self._messages:
+            return
+        start = len(self._messages) if self.cursor < 0 and delta < 0 else self.cursor
+        self.cursor = max(0, min(len(self._messages) - 1, start + delta))
+
+    def action_details(self) -> None:
+        if 0 <= self.cursor < len(self._messages):
+            self.post_message(ShowDetails(self._messages[self.cursor]))
+
+    def on_click(self, event: Click) -> None:
+        if event.y >= 1:
+            index = self.scroll_offset.y + event.y - 1
+            if 0 <= index < len(self._messages):
+                if index == self.cursor and event.chain >= 2:
+                    self.action_details()
+                self.cursor = index
