@@ -1,0 +1,142 @@
+"""The code runner: real subprocesses under time, memory and output limits."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from sample_agents.tools.code_runner import CodeRunner, Program, extract_program, run_program
+from tests.tools.conftest import call
+from toolkit.agents import AgentError
+
+
+def run(files: dict[str, str], **limits: float) -> dict:
+    return anyio.run(lambda: run_program(Program(files=files), **limits)).model_dump()
+
+
+def test_snippet_passes_with_its_output() -> None:
+    """A snippet that prints passes with exit code 0 and its stdout."""
+    report = call(CodeRunner(time_limit_s=5), "print(sum(range(10)))")
+    assert report["passed"] and report["approved"]
+    assert report["reason"] == "passed"
+    assert report["exit_code"] == 0
+    assert report["stdout"].strip() == "45"
+
+
+def test_infinite_loop_is_killed_within_the_limit() -> None:
+    """A snippet that loops forever is killed as a timeout, close to the 1 s limit."""
+    t0 = time.perf_counter()
+    report = call(CodeRunner(time_limit_s=1), "while True:\n    pass\n")
+    elapsed = time.perf_counter() - t0
+    assert report["reason"] == "timeout" and not report["passed"]
+    assert report["exit_code"] == -9
+    assert elapsed < 5
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_child_processes_die_with_the_group() -> None:
+    """A snippet that starts a sleeping child and hangs is killed together with that child."""
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    report = run({"main.py": code}, time_limit_s=1.5)
+    assert report["reason"] == "timeout"
+    pid = int(report["stdout"].split()[0])
+    deadline = time.monotonic() + 2  # SIGKILL is sent before the report returns; the state flips within ms
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(pid)
+
+
+def test_allocating_two_gigabytes_is_a_memory_failure() -> None:
+    """Allocating 2 GB under a 256 MB limit fails fast with reason 'memory'."""
+    report = call(CodeRunner(time_limit_s=5, memory_limit_mb=256), "block = bytearray(2 * 1024**3)\n")
+    assert report["reason"] == "memory" and not report["passed"]
+    assert "MemoryError" in report["stderr"]
+
+
+def test_syntax_error_names_the_line() -> None:
+    """A syntax error is reported without running anything, with its file and line."""
+    report = call(CodeRunner(), "x = 1\ndef broken(:\n    pass\n")
+    assert report["reason"] == "syntax"
+    assert "line 2" in report["summary"]
+    assert report["exit_code"] is None
+
+
+def test_exception_reports_the_last_traceback_line() -> None:
+    """An uncaught exception fails with reason 'exception' and the error as summary."""
+    report = call(CodeRunner(), "raise ValueError('boom')")
+    assert report["reason"] == "exception"
+    assert report["summary"] == "ValueError: boom"
+    assert report["exit_code"] == 1
+
+
+def test_runaway_output_hits_the_output_limit() -> None:
+    """A snippet printing without end stops at the output-file limit instead of filling the disk."""
+    report = run({"main.py": "while True:\n    print('x' * 1000)\n"}, time_limit_s=5, output_limit_kb=64)
+    assert report["reason"] == "output-limit"
+    assert len(report["stdout"]) <= 4100 + 100  # clipped in the report
+
+
+CODE = "def add(a, b):\n    return a + b\n"
+PASSING = "from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+FAILING = "from solution import add\n\ndef test_ok():\n    assert add(1, 1) == 2\n\ndef test_wrong():\n    assert add(1, 1) == 3\n"
+
+
+def test_passing_tests_in_fenced_blocks() -> None:
+    """Code and tests given as fenced blocks run under pytest; all pass."""
+    prompt = f"Here is the code:\n```python\n{CODE}```\nand tests:\n```python\n{PASSING}```\n"
+    report = call(CodeRunner(time_limit_s=20), prompt)
+    assert report["mode"] == "pytest"
+    assert report["passed"], report["stdout"]
+    assert report["tests"] == {"passed": 1, "failed": 0, "errors": 0, "skipped": 0}
+
+
+def test_failing_tests_are_counted_and_explained() -> None:
+    """One failing test makes the run fail with reason 'tests-failed', counts, and the assertion in the feedback."""
+    report = call(CodeRunner(time_limit_s=20), context={"dev": {"code": CODE, "tests": FAILING}})
+    assert report["reason"] == "tests-failed"
+    assert report["tests"]["passed"] == 1 and report["tests"]["failed"] == 1
+    assert "test_wrong" in report["feedback"]
+    assert report["approved"] is False
+
+
+def test_unittest_runner() -> None:
+    """With test_runner='unittest' a TestCase runs through unittest and is counted."""
+    tests = "import unittest\nfrom solution import add\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
+    report = call(CodeRunner(time_limit_s=20, test_runner="unittest"), context={"d": {"code": CODE, "tests": tests}})
+    assert report["mode"] == "unittest" and report["passed"]
+    assert report["tests"]["passed"] == 1
+
+
+def test_unsafe_file_names_are_refused() -> None:
+    """A program whose file name leaves the working directory is refused before anything runs."""
+    with pytest.raises(AgentError, match="refusing file name"):
+        anyio.run(lambda: run_program(Program(files={"../evil.py": "print(1)"})))
+
+
+def test_nothing_to_run_is_an_agent_error() -> None:
+    """An empty prompt and no context is an AgentError, not a crash."""
+    with pytest.raises(AgentError, match="no code to run"):
+        call(CodeRunner(), "   ")
+
+
+def test_extract_program_shapes() -> None:
+    """Files dicts, code/tests dicts, fenced text and plain text all become programs."""
+    assert extract_program({"files": {"a.py": "x=1"}}).files == {"a.py": "x=1"}
+    assert extract_program({"code": CODE, "tests": PASSING, "module": "m"}).files.keys() == {"m.py", "test_m.py"}
+    assert extract_program("print(1)").files == {"solution.py": "print(1)"}
+    assert extract_program({"other": 1}) is None
