@@ -4,6 +4,7 @@ ends of every message named)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any, get_args
 
 import pytest
@@ -118,7 +119,7 @@ def test_stream_is_well_formed(runs: dict[str, list[Any]]) -> None:
     """seq is 0..n-1 without gaps, ts never decreases, one run_id, run_finished last."""
     for name, events in runs.items():
         assert [e.seq for e in events] == list(range(len(events))), name
-        assert all(a.ts <= b.ts for a, b in zip(events, events[1:], strict=False)), name
+        assert all(a.ts <= b.ts for a, b in pairwise(events)), name
         assert {e.run_id for e in events} == {events[0].run_id}, name
         assert {e.trace_id for e in events} == {events[0].trace_id}, name
         assert events[-1].kind == "run_finished"
