@@ -13,6 +13,7 @@ cancelled still ends with ``run_finished`` and closed sinks, so its trace is com
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import threading
@@ -458,8 +459,6 @@ class Run:
                 planner = RuleBasedPlanner()
             planner_name = planner.name
             agents = list(self.orch.agents.values())
-            import inspect
-
             if "session" in inspect.signature(planner.plan).parameters:
                 # a planner that calls a model (toolkit.llm) traces its calls as the "planner"
                 session = AgentSession(

@@ -19,6 +19,7 @@ __all__ = [
     "PlanError",
     "ReviewSpec",
     "Task",
+    "find_cycle",
     "references",
 ]
 
@@ -165,37 +166,8 @@ class Plan(BaseModel):
         return {t.id: t.all_dependencies() for t in self.tasks}
 
     def find_cycle(self, deps: dict[str, list[str]] | None = None) -> list[str] | None:
-        """A dependency cycle as a list of task ids (first id repeated at the end), or None.
-
-        Iterative, so a 100,000-step pipeline does not hit the recursion limit.
-        """
-        deps = deps if deps is not None else self.dependency_map()
-        state: dict[str, int] = {}
-        for root in deps:
-            if root in state:
-                continue
-            stack: list[tuple[str, int]] = [(root, 0)]
-            path: list[str] = [root]
-            state[root] = 1
-            while stack:
-                node, index = stack[-1]
-                children = deps[node]
-                if index < len(children):
-                    stack[-1] = (node, index + 1)
-                    child = children[index]
-                    if child not in deps or child == node:
-                        continue
-                    if state.get(child) == 1:
-                        return [*path[path.index(child) :], child]
-                    if child not in state:
-                        state[child] = 1
-                        stack.append((child, 0))
-                        path.append(child)
-                else:
-                    state[node] = 2
-                    stack.pop()
-                    path.pop()
-        return None
+        """A dependency cycle as a list of task ids (first id repeated at the end), or None."""
+        return find_cycle(deps if deps is not None else self.dependency_map())
 
     def order(self) -> list[str]:
         """Task ids in a topological order (stable: plan order among ready tasks)."""
@@ -217,3 +189,37 @@ class Plan(BaseModel):
         """Tasks nothing depends on, in plan order."""
         needed = {d for t in self.tasks for d in t.all_dependencies()}
         return [t.id for t in self.tasks if t.id not in needed]
+
+
+def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in a dependency map (node → nodes it depends on), or None.
+
+    Iterative, so a 100,000-step pipeline does not hit the recursion limit. Links to
+    nodes missing from the map, and self-links, are ignored (reported elsewhere).
+    """
+    state: dict[str, int] = {}
+    for root in deps:
+        if root in state:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = [root]
+        state[root] = 1
+        while stack:
+            node, index = stack[-1]
+            children = deps[node]
+            if index < len(children):
+                stack[-1] = (node, index + 1)
+                child = children[index]
+                if child not in deps or child == node:
+                    continue
+                if state.get(child) == 1:
+                    return [*path[path.index(child) :], child]
+                if child not in state:
+                    state[child] = 1
+                    stack.append((child, 0))
+                    path.append(child)
+            else:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+    return None

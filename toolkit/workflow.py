@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,7 +30,7 @@ from pydantic import (
 )
 
 from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
-from toolkit.plan import Plan, ReviewSpec, Task, references
+from toolkit.plan import Plan, ReviewSpec, Task, find_cycle, references
 
 __all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
 
@@ -295,66 +296,7 @@ class Workflow(BaseModel):
     # -- checks beyond the schema -------------------------------------------------
     def problems(self) -> list[str]:
         """Every problem that the schema alone cannot see, with its location."""
-        problems: list[str] = []
-        known = sorted(self.agents)
-        known_text = ", ".join(known)
-
-        def agent_ref(where: str, name: str | None) -> None:
-            if name is not None and name not in self.agents:
-                problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
-
-        for name in self.agents:
-            if name in RESERVED:
-                problems.append(f"agents.{name}: {name!r} is a reserved participant name")
-        kind = self.pattern.kind if self.pattern is not None else "dag"
-        if kind in ("scatter_gather", "review_loop"):
-            if self.steps:
-                problems.append(f"steps: pattern {kind} builds its own steps; remove 'steps'")
-        elif kind in ("router", "planner"):
-            if self.steps:
-                problems.append(
-                    f"steps: pattern {kind} decides the steps at run time; remove 'steps'"
-                )
-        elif not self.steps:
-            problems.append(
-                "steps: a workflow needs steps (or a pattern: scatter_gather, review_loop, router, planner)"
-            )
-        if isinstance(self.pattern, ScatterSpec):
-            for field in ("mapper", "reducer", "split"):
-                agent_ref(f"pattern.{field}", getattr(self.pattern, field))
-        if isinstance(self.pattern, ReviewLoopSpec):
-            for field in ("worker", "reviewer", "fallback"):
-                agent_ref(f"pattern.{field}", getattr(self.pattern, field))
-        ids = [s.id for s in self.steps]
-        for i, step in enumerate(self.steps):
-            where = f"steps[{i}]"
-            if ids.index(step.id) != i:
-                problems.append(f"{where}.id: duplicate step id {step.id!r}")
-            agent_ref(f"{where}.agent", step.agent)
-            agent_ref(f"{where}.fallback", step.fallback)
-            if step.review is not None:
-                agent_ref(f"{where}.review.reviewer", step.review.reviewer)
-            for j, dep in enumerate(step.depends_on):
-                if dep not in ids:
-                    problems.append(
-                        f"{where}.depends_on[{j}]: unknown step {dep!r} (known: {', '.join(ids)})"
-                    )
-                elif dep == step.id:
-                    problems.append(f"{where}.depends_on[{j}]: a step cannot depend on itself")
-            for ref in references(step.prompt):
-                if ref != "input" and ref not in ids:
-                    problems.append(
-                        f"{where}.prompt: unknown reference {{{{{ref}}}}} (use {{{{input}}}} or a step id: {', '.join(ids)})"
-                    )
-                elif ref == step.id:
-                    problems.append(f"{where}.prompt: a step cannot reference its own output")
-        if not problems and self.steps and kind in ("dag", "pipeline", "parallel"):
-            cycle = self._plan_from_steps().find_cycle()
-            if cycle:
-                problems.append(f"steps: dependency cycle {' -> '.join(cycle)}")
-        if self.planner is not None and self.planner.kind == "llm" and not self.planner.model:
-            problems.append("planner.model: the llm planner needs a model")
-        return problems
+        return reference_problems(self.model_dump(mode="json"))
 
     # -- building ---------------------------------------------------------------
     def _plan_from_steps(self) -> Plan:
@@ -504,9 +446,109 @@ class Workflow(BaseModel):
         return await self.prepare(input, **options).execute()
 
 
+def reference_problems(data: dict[str, Any]) -> list[str]:
+    """Problems of names and links (agents, steps, references, cycles) in raw workflow data.
+
+    Works on the parsed file as it is, before or without schema validation, so a file
+    with a schema error still gets every other problem reported in the same pass.
+    Values of the wrong type are skipped here: the schema reports them.
+    """
+    problems: list[str] = []
+    agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
+    known_text = ", ".join(sorted(agents))
+
+    def agent_ref(where: str, name: Any) -> None:
+        if isinstance(name, str) and agents and name not in agents:
+            problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
+
+    for name in agents:
+        if name in RESERVED:
+            problems.append(f"agents.{name}: {name!r} is a reserved participant name")
+    pattern = data.get("pattern")
+    kind = (
+        pattern
+        if isinstance(pattern, str)
+        else (pattern.get("kind") if isinstance(pattern, dict) else None)
+    )
+    kind = kind or "dag"
+    raw_steps = data.get("steps")
+    steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []
+    if kind in ("scatter_gather", "review_loop", "router", "planner"):
+        if steps:
+            what = (
+                "builds its own steps"
+                if kind in ("scatter_gather", "review_loop")
+                else "decides the steps at run time"
+            )
+            problems.append(f"steps: pattern {kind} {what}; remove 'steps'")
+    elif not raw_steps:
+        problems.append(
+            "steps: a workflow needs steps (or a pattern: scatter_gather, review_loop, router, planner)"
+        )
+    if isinstance(pattern, dict):
+        for field in ("mapper", "reducer", "split", "worker", "reviewer", "fallback"):
+            agent_ref(f"pattern.{field}", pattern.get(field))
+    ids = [s.get("id") for s in steps]
+    id_text = ", ".join(str(i) for i in ids)
+    deps_map: dict[str, list[str]] = {}
+    pipeline = kind == "pipeline"
+    for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
+        if not isinstance(step, dict):
+            continue
+        where = f"steps[{i}]"
+        step_id = step.get("id")
+        if ids.count(step_id) > 1 and ids.index(step_id) != steps.index(step):
+            problems.append(f"{where}.id: duplicate step id {step_id!r}")
+        agent_ref(f"{where}.agent", step.get("agent"))
+        agent_ref(f"{where}.fallback", step.get("fallback"))
+        review = step.get("review")
+        if isinstance(review, dict):
+            agent_ref(f"{where}.review.reviewer", review.get("reviewer"))
+        deps: list[str] = []
+        depends_on = step.get("depends_on")
+        for j, dep in enumerate(depends_on if isinstance(depends_on, list) else []):
+            if dep == step_id:
+                problems.append(f"{where}.depends_on[{j}]: a step cannot depend on itself")
+            elif dep not in ids:
+                problems.append(f"{where}.depends_on[{j}]: unknown step {dep!r} (known: {id_text})")
+            else:
+                deps.append(dep)
+        prompt = step.get("prompt")
+        refs = references(prompt) if isinstance(prompt, str) else []
+        for ref in refs:
+            if ref == "input":
+                continue
+            if ref == step_id:
+                problems.append(f"{where}.prompt: a step cannot reference its own output")
+            elif ref not in ids:
+                problems.append(
+                    f"{where}.prompt: unknown reference {{{{{ref}}}}} (use {{{{input}}}} or a step id: {id_text})"
+                )
+            else:
+                deps.append(ref)
+        if pipeline and i > 0 and not deps and isinstance(steps[i - 1].get("id"), str):
+            deps.append(steps[i - 1]["id"])
+        if isinstance(step_id, str):
+            deps_map[step_id] = deps
+    cycle = find_cycle(deps_map)
+    if cycle:
+        problems.append(f"steps: dependency cycle {' -> '.join(cycle)}")
+    planner = data.get("planner")
+    if isinstance(planner, dict) and planner.get("kind") == "llm" and not planner.get("model"):
+        problems.append("planner.model: the llm planner needs a model")
+    return problems
+
+
+_TYPE_TAGS = re.compile(
+    r"^(float|int|str|bool|none|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|[A-Z]\w*Spec|Workflow)$"
+)
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and _TYPE_TAGS.match(part) and out:
+            continue  # a union member's name, not a place in the file
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in (
@@ -529,15 +571,18 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def _schema_problems(exc: ValidationError) -> list[str]:
-    problems = []
+    by_place: dict[str, list[str]] = {}
     for err in exc.errors():
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        problems.append(f"{_location(tuple(err['loc']))}: {msg}")
-    return problems
+        messages = by_place.setdefault(_location(tuple(err["loc"])), [])
+        if msg not in messages:
+            messages.append(msg)
+    # the members of a union each complain about the same place: one line, joined by "or"
+    return [f"{place}: {' or '.join(msgs)}" for place, msgs in by_place.items()]
 
 
 def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
@@ -551,11 +596,11 @@ def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
             source,
             [f"(top level): expected a mapping of workflow fields, got {type(data).__name__}"],
         )
+    problems = reference_problems(data)
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
-        raise WorkflowError(source, _schema_problems(exc)) from None
-    problems = workflow.problems()
+        problems = _schema_problems(exc) + problems
     if problems:
         raise WorkflowError(source, problems)
     return workflow
