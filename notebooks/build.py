@@ -151,6 +151,34 @@ NB01: list[Cell] = [
     ),
     md(
         """
+        ## Watching a run
+
+        The dashboard is one more reader of the event stream: a **sink**. Pass it to
+        `run(..., sinks=[view])`, or call `view.attach(orch)` to follow every run of an
+        orchestrator. It shows the messages between participants, the plan, a Gantt chart
+        of the agent calls, the metrics and the event log; its controls replay the run
+        event by event.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import RunView
+
+        view = RunView(title="launch post")
+        watched = await team.run(REQUEST, team_plan, sinks=[view])
+        view
+        """
+    ),
+    code(
+        """
+        # The view folded the same events the run returned
+        assert view.state.status == "succeeded"
+        assert len(view.events) == len(watched.events)
+        assert set(view.state.tasks) == {"research", "draft", "tagline"}
+        """
+    ),
+    md(
+        """
         ## One generalist doing everything
 
         Now the same request handled by one big generalist: one call that does research,
@@ -392,6 +420,22 @@ NB02: list[Cell] = [
         print("checks passed")
         """
     ),
+    md(
+        """
+        The message flow of the pipeline as a diagram: one lane per participant, one arrow
+        per message (click an arrow to see the whole payload).
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import FlowView
+
+        flow = FlowView.from_result(result, title="pipeline: who talked to whom")
+        to_agents = [m.recipient for m in flow.state.messages if m.kind == "directive"][1:]
+        assert to_agents == ["researcher", "writer", "editor"]
+        flow
+        """
+    ),
     *exercise(
         """
         Build a four-step pipeline: `researcher` -> `writer` -> the `headliner`
@@ -537,6 +581,21 @@ NB03: list[Cell] = [
         print("checks passed")
         """
     ),
+    md(
+        """
+        The same run as a Gantt chart: one bar per agent call. You can see the two waves of
+        four and the reducer waiting for the last chunk.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import GanttView
+
+        gantt = GanttView.from_result(sg, title="8 chunks, 4 at a time")
+        assert gantt.state.tasks["reduce"].status == "done"
+        gantt
+        """
+    ),
     *exercise(
         """
         Six batches of 0.1 s each with `concurrency=2`. **Predict** the wall time first,
@@ -628,6 +687,20 @@ NB04: list[Cell] = [
         print(result.output)
         assert created.planner == "rule-based"
         assert result.status == "succeeded"
+        """
+    ),
+    md(
+        """
+        The plan as a graph: tasks are boxes coloured by status, arrows are dependencies.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import PlanView
+
+        plan_view = PlanView.from_result(result, title="the rule-based plan")
+        assert list(plan_view.state.tasks) == [t.id for t in plan.tasks]
+        plan_view
         """
     ),
     md(
@@ -807,6 +880,23 @@ NB05: list[Cell] = [
     ),
     md(
         """
+        Replay the loop event by event: the slider and the play button move through the
+        run; in code, `seek(n)` shows the state after the first `n` events.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import RunView
+
+        replay = RunView.from_result(result, title="review loop", parts=["controls", "flow", "plan"])
+        first_verdict = next(i for i, e in enumerate(result.events) if e.kind == "review_verdict")
+        replay.seek(first_verdict + 1)  # just after the first verdict: rejected, round 2 not started
+        assert replay.state.tasks["work"].verdicts == [task.verdicts[0]]
+        replay
+        """
+    ),
+    md(
+        """
         A reviewer that never approves does not loop forever: after `max_rounds` the last
         draft stands. The run still succeeds, so check the verdicts when approval matters.
         """
@@ -978,8 +1068,9 @@ NB06: list[Cell] = [
         """
         primary = MockAgent("primary", "the big model", reply="primary answer", failures=FailureSpec(hang=1.0))
         backup = MockAgent("backup", "a small, reliable model", reply="backup answer", latency=0.01)
-        plan = Plan(tasks=[Task(id="answer", agent="primary", prompt="{{input}}", timeout_s=0.1, fallback="backup")])
-        rescued = await Orchestrator([primary, backup], seed=1).run("What is 2 + 2?", plan)
+        rescue_plan = Plan(tasks=[Task(id="answer", agent="primary", prompt="{{input}}", timeout_s=0.1,
+                                       fallback="backup")])
+        rescued = await Orchestrator([primary, backup], seed=1).run("What is 2 + 2?", rescue_plan)
         for e in rescued.events:
             if e.kind in ("task_started", "task_failed", "task_retried", "task_finished"):
                 print(f"{e.kind:14} agent={e.agent:8} {getattr(e, 'error_type', '')} {getattr(e, 'error', '')}")
@@ -994,6 +1085,22 @@ NB06: list[Cell] = [
         assert rescued.state.tasks["answer"].fallback_used
         assert rescued.state.elapsed_s < 1.0   # the hang cost one timeout, not forever
         print("checks passed")
+        """
+    ),
+    md(
+        """
+        Watch it live: the primary's lane turns red when its attempt times out, then the
+        backup takes the task.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import RunView
+
+        view = RunView(title="a timeout, then the backup")
+        await Orchestrator([primary, backup], seed=1).run("What is 2 + 2?", rescue_plan, sinks=[view])
+        assert view.state.tasks["answer"].fallback_used and view.state.agents["primary"].failed == 1
+        view
         """
     ),
     md(
@@ -1143,6 +1250,21 @@ NB07: list[Cell] = [
         # the fold counts it: one message out for the scout beyond its result, one in for the writer
         print({name: (a.messages_out, a.messages_in) for name, a in result.state.agents.items()})
         print("checks passed")
+        """
+    ),
+    md(
+        """
+        In the flow diagram the a2a message is the arrow that goes from one agent's lane to
+        another's without passing through the orchestrator.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import FlowView
+
+        flow = FlowView.from_result(result, title="scout and writer")
+        assert any(m.kind == "a2a" and (m.sender, m.recipient) == ("scout", "writer") for m in flow.state.messages)
+        flow
         """
     ),
     md(
@@ -1349,6 +1471,26 @@ NB08: list[Cell] = [
         assert [e.kind for e in stored] == [e.kind for e in live.events]
         assert agent_metrics(stored).equals(agents.drop(columns="cost_per_task"))
         store.disconnect()
+        """
+    ),
+    md(
+        """
+        ## Sharing a run
+
+        A recorded run replays into the same dashboard as a live one. `to_html` writes it as
+        one self-contained page that opens in any browser, with no kernel: attach it to a
+        bug report or send it to a colleague.
+        """
+    ),
+    code(
+        """
+        from toolkit.widgets import RunView
+
+        report = RunView.from_trace("run.jsonl", title="quarterly report")
+        assert report.problems == [] and report.state.status == "succeeded"
+        report.to_html("run.html")
+        assert Path("run.html").stat().st_size > 0
+        report
         """
     ),
     *exercise(
