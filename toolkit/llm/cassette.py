@@ -222,7 +222,7 @@ class Cassette:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(
-            self.file.model_dump_json(indent=2, exclude_defaults=False) + "\n", encoding="utf-8"
+            self.file.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8"
         )
         os.replace(tmp, self.path)
 

@@ -79,7 +79,7 @@ def _is_local(url: str) -> bool:
     return (urlsplit(url).hostname or "") in _LOCAL_HOSTS
 
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",}]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;)\]}]+")
 _SK = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 
 
