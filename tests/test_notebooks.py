@@ -9,6 +9,7 @@ and LLM endpoint variables are removed so the no-key path is what runs.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Iterator
@@ -61,11 +62,10 @@ def test_the_workshop_has_eight_numbered_notebooks() -> None:
 
 def test_notebooks_are_what_build_py_writes(tmp_path: Path) -> None:
     """The committed notebooks are exactly what notebooks/build.py generates, without outputs."""
-    sys.path.insert(0, str(NOTEBOOKS_DIR))
-    try:
-        import build
-    finally:
-        sys.path.remove(str(NOTEBOOKS_DIR))
+    spec = importlib.util.spec_from_file_location("workshop_build", NOTEBOOKS_DIR / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
     generated = build.write_all(tmp_path)
     assert sorted(p.name for p in generated) == [p.name for p in NOTEBOOKS]
     for path in generated:
