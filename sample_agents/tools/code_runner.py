@@ -265,7 +265,8 @@ async def run_program(
 
         stdout, stderr, output_full = await anyio.to_thread.run_sync(collect)
     finally:
-        await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        with anyio.CancelScope(shield=True):  # also clean up when the task is cancelled
+            await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))
 
     code = process.returncode
     counts = _count_tests(mode, stdout) if mode != "script" else None

@@ -140,3 +140,23 @@ def test_extract_program_shapes() -> None:
     assert extract_program({"code": CODE, "tests": PASSING, "module": "m"}).files.keys() == {"m.py", "test_m.py"}
     assert extract_program("print(1)").files == {"solution.py": "print(1)"}
     assert extract_program({"other": 1}) is None
+
+
+def test_cancelled_run_kills_the_process_and_removes_its_directory(tmp_path) -> None:
+    """When the caller gives up (a task timeout), the child is killed and the temporary directory removed."""
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("switchboard-run-*"))
+    pid_file = tmp_path / "pid"
+    code = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
+
+    async def main() -> None:
+        with anyio.move_on_after(1.0):
+            await run_program(Program(files={"main.py": code}), time_limit_s=30)
+
+    t0 = time.perf_counter()
+    anyio.run(main)
+    assert time.perf_counter() - t0 < 5
+    assert not _alive(int(pid_file.read_text()))
+    assert set(Path(tempfile.gettempdir()).glob("switchboard-run-*")) == before
