@@ -1155,6 +1155,40 @@ NB06: list[Cell] = [
         assert first_failure.error_type == "malformed" and parsed.output == {"total": 42}
         """
     ),
+    md(
+        """
+        ## Putting it together: a feature with a crashing developer
+
+        `sample_agents.scenarios` has the classic scenarios ready to run. In
+        `feature_review` the developer crashes twice (one retry, then its backup takes
+        over), the backup's first draft is sent back by the reviewer, the second is
+        approved, and a tester runs last. `speed=0.05` shrinks every latency so the run
+        takes a fraction of a second.
+        """
+    ),
+    code(
+        """
+        from sample_agents.scenarios import feature_review
+
+        fr_orch, fr_plan, fr_request = feature_review(speed=0.05)
+        feature = await fr_orch.run(fr_request, fr_plan)
+        implement = feature.state.tasks["implement"]
+        for e in feature.events:
+            if e.kind in ("task_started", "task_failed", "task_retried", "review_verdict", "task_finished"):
+                print(f"{e.kind:15} {getattr(e, 'task_id', ''):10} {getattr(e, 'agent', getattr(e, 'reviewer', '')):11}"
+                      f" {getattr(e, 'error', '') or getattr(e, 'feedback', '')}")
+        """
+    ),
+    code(
+        """
+        assert feature.status == "succeeded"
+        assert implement.retries == 2 and implement.fallback_used        # one retry, then the backup
+        assert [ok for _, ok, _ in implement.verdicts] == [False, True]  # approved in round 2
+        finished = {e.task_id: e.agent for e in feature.events if e.kind == "task_finished"}
+        assert finished == {"implement": "backup-dev", "test": "tester"}
+        print("checks passed")
+        """
+    ),
     *exercise(
         """
         `translator` fails half of its attempts (`FailureSpec(exception=0.5)`, seeded).
@@ -1493,6 +1527,26 @@ NB08: list[Cell] = [
         report
         """
     ),
+    md(
+        """
+        The same numbers from the command line, for a trace anyone sends you:
+        `switchboard metrics run.jsonl` prints this table, `switchboard replay run.jsonl`
+        the message flow, and `switchboard tui run.jsonl` opens the recorded run in the
+        terminal app. (Below, `python -m toolkit.cli` is the `switchboard` command, called
+        with the notebook's own interpreter.)
+        """
+    ),
+    code(
+        """
+        import subprocess
+        import sys
+
+        cli = subprocess.run([sys.executable, "-m", "toolkit.cli", "metrics", "run.jsonl"],
+                             capture_output=True, text=True, check=False)
+        print(cli.stdout)
+        assert cli.returncode == 0 and "analyst" in cli.stdout
+        """
+    ),
     *exercise(
         """
         The analyst is the bottleneck, and it runs in two waves of three. Raise the
@@ -1517,6 +1571,19 @@ NB08: list[Cell] = [
         assert fast.state.elapsed_s < live.state.elapsed_s
         assert abs(m2.cost_usd.sum() - total) < 1e-9
         assert m2.sort_values("p95_s").iloc[-1].agent == "analyst"
+        """
+    ),
+    md(
+        """
+        ## Going further
+
+        - The classic scenarios as workflow files: `sample_agents/workflows/*.yaml`. Run one
+          and record it: `.venv/bin/switchboard run
+          sample_agents/workflows/feature-review.yaml --trace fr.jsonl`, then watch it in the
+          terminal app: `.venv/bin/switchboard tui fr.jsonl`.
+        - The same scenarios in Python: `sample_agents.scenarios` (`research_report`,
+          `feedback_docs`, `feature_review`, `scatter_gather_chunks`, `two_workers`).
+        - The terminal app on a built-in demo: `make demo`.
         """
     ),
 ]
