@@ -135,13 +135,15 @@ def count_chunk(df: pd.DataFrame) -> dict[str, Any]:
         if not found:
             untagged += 1
         for theme in found:
-            slot = themes.setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": []})
+            slot = themes.setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": [], "negative_ids": []})
             slot["count"] += 1
             slot["ids"].append(row_id)
             if rating == rating:  # not NaN
                 slot["rated"] += 1
                 slot["rating_sum"] += float(rating)
-                slot["negative"] += int(rating <= 2)
+                if rating <= 2:
+                    slot["negative"] += 1
+                    slot["negative_ids"].append(row_id)
         request = extract_request(text)
         if request:
             requests[request] += 1
@@ -170,10 +172,11 @@ def merge_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         for key in ("rows", "rated", "rating_sum", "untagged"):
             total[key] += part[key]
         for theme, slot in part["themes"].items():
-            into = total["themes"].setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": []})
+            into = total["themes"].setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": [], "negative_ids": []})
             for key in ("count", "rated", "rating_sum", "negative"):
                 into[key] += slot[key]
             into["ids"] = [*into["ids"], *slot["ids"]]
+            into["negative_ids"] = [*into["negative_ids"], *slot["negative_ids"]]
         for request, slot in part["requests"].items():
             into = total["requests"].setdefault(request, {"count": 0, "ids": []})
             into["count"] += slot["count"]
@@ -199,6 +202,7 @@ def report_from_counts(counts: Mapping[str, Any], *, source: str, top: int = 5) 
             "avg_rating": round(slot["rating_sum"] / slot["rated"], 2) if slot["rated"] else None,
             "negative": slot["negative"],
             "examples": slot["ids"][:3],
+            "negative_examples": slot["negative_ids"][:3],
         })
     themes.sort(key=lambda t: (-t["count"], t["theme"]))
     requests = sorted(counts["requests"].items(), key=lambda kv: (-kv[1]["count"], kv[0]))

@@ -89,8 +89,9 @@ def render_docs_page(report: Mapping[str, Any]) -> str:
     if themes:
         lines += ["", "## Where to look next", ""]
         for t in sorted(rated, key=lambda t: (-t["negative"], t["theme"]))[:3]:
-            lines.append(f"- **{t['theme']}**: {t['negative']} of {t['count']} mentions rated 1 or 2 "
-                         f"(see {', '.join(t['examples'])}).")
+            examples = t.get("negative_examples") or []
+            lines.append(f"- **{t['theme']}**: {t['negative']} of {t['count']} mentions rated 1 or 2"
+                         + (f" (for example {', '.join(examples)})." if examples else "."))
     return "\n".join(lines) + "\n"
 
 

@@ -122,3 +122,14 @@ def test_chunk_bad_input() -> None:
         call(ChunkSummarizer(), "rows 500-600")
     with pytest.raises(AgentError, match="no chunk results"):
         call(Aggregator(), context={"x": "text"})
+
+
+def test_negative_examples_are_low_rated_rows() -> None:
+    """Each theme's negative examples are ids of rows rated 1 or 2 that touch the theme."""
+    report = call(DataAnalyst())
+    df = load_feedback(DEFAULT_FEEDBACK).set_index("id")
+    for theme in report["themes"]:
+        assert theme["negative_examples"], theme["theme"]
+        for row_id in theme["negative_examples"]:
+            assert df.loc[row_id, "rating"] <= 2
+            assert theme["theme"] in themes_of(df.loc[row_id, "text"])
