@@ -440,6 +440,7 @@ class Run:
 
     def _skip_unfinished(self, reason: str) -> None:
         for task_id, agent in list(self._running.items()):
+            self._failed.add(task_id)  # reported failed (cancelled): not skipped as well
             self.tracer.emit(
                 TaskFailed, task_id=task_id, agent=agent, error=reason, error_type="cancelled"
             )
@@ -500,6 +501,9 @@ class Run:
     async def _worker(self) -> None:
         try:
             while self._ready:
+                # agents that never await (quiet mocks, plain functions) give the run no
+                # checkpoint: without this a cancelled run would go on starting tasks
+                await anyio.lowlevel.checkpoint_if_cancelled()
                 task = self._ready.popleft()
                 try:
                     self._results[task.id] = await self._run_task(task)
