@@ -323,6 +323,7 @@ class Run:
         self.result: RunResult | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
+        self._stopped_by: str | None = None  # the task whose failure stopped a fail_fast run
         self._loop_token: Any = None
         # scheduling state
         self._results: dict[str, Any] = {}
@@ -408,9 +409,13 @@ class Run:
                     )
                 else:
                     status = "succeeded"
-            if scope.cancelled_caught or self._cancel_requested:
+            if self._cancel_requested or (scope.cancelled_caught and self._stopped_by is None):
                 status, error = "cancelled", "the run was cancelled"
                 self._skip_unfinished("the run was cancelled")
+            elif scope.cancelled_caught:
+                # fail_fast stopped the run: it failed, nobody cancelled it
+                status, error = "failed", f"task {self._stopped_by!r} failed and fail_fast is on"
+                output = None
         except PlanError as exc:
             error = f"invalid plan: {exc}"
             tracer.emit(Log, level="error", message=error)
@@ -510,6 +515,7 @@ class Run:
                 except _TaskFailure:
                     self._failed.add(task.id)
                     if self.orch.fail_fast:
+                        self._stopped_by = self._stopped_by or task.id
                         self._skip_unfinished(f"task {task.id!r} failed and fail_fast is on")
                         if self._scope is not None:
                             self._scope.cancel()
