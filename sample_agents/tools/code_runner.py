@@ -146,12 +146,25 @@ def extract_program(value: Any, *, module: str = "solution") -> Program | None:
         return Program(files={f"{module}.py": value}, main=f"{module}.py")
     code = "\n\n".join(b for b in blocks if not _is_test_source(b))
     tests = "\n\n".join(b for b in blocks if _is_test_source(b))
+    module = _imported_module(tests) or module
     files: dict[str, str] = {}
     if code.strip():
         files[f"{module}.py"] = code
     if tests.strip():
         files[f"test_{module}.py"] = tests
     return Program(files=files, main=f"{module}.py" if code.strip() else None)
+
+
+def _imported_module(tests: str) -> str | None:
+    """The module the tests import the code from (``from durations import ...``), if any.
+
+    Lets code and tests written as fenced blocks (for example by a model) find each
+    other: the code file is named after the first non-standard module the tests import.
+    """
+    for name in re.findall(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", tests, re.MULTILINE):
+        if name not in sys.stdlib_module_names and name not in ("pytest", "hypothesis"):
+            return name
+    return None
 
 
 def _clip(text: str, limit: int) -> str:

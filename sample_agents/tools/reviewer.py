@@ -204,6 +204,7 @@ def _feedback(issues: list[Issue], score: int, approved: bool) -> str:
 
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_TEST_BLOCK = re.compile(r"^\s*def test_|unittest\.TestCase", re.MULTILINE)
 
 
 def code_to_review(value: Any) -> str | None:
@@ -218,7 +219,8 @@ def code_to_review(value: Any) -> str | None:
         return None
     if isinstance(value, str) and value.strip():
         blocks = _FENCE.findall(value)
-        return "\n\n".join(blocks) if blocks else value
+        code = [b for b in blocks if not _TEST_BLOCK.search(b)] or blocks  # review the code, not its tests
+        return "\n\n".join(code) if code else value
     return None
 
 

@@ -160,3 +160,15 @@ def test_cancelled_run_kills_the_process_and_removes_its_directory(tmp_path) -> 
     assert time.perf_counter() - t0 < 5
     assert not _alive(int(pid_file.read_text()))
     assert set(Path(tempfile.gettempdir()).glob("switchboard-run-*")) == before
+
+
+def test_fenced_tests_name_the_code_module() -> None:
+    """Fenced code plus tests that import 'durations' are written as durations.py, so the import works."""
+    text = (
+        "```python\ndef double(x):\n    return 2 * x\n```\n"
+        "```python\nimport pytest\nfrom durations import double\n\ndef test_double():\n    assert double(2) == 4\n```\n"
+    )
+    program = extract_program(text)
+    assert sorted(program.files) == ["durations.py", "test_durations.py"]
+    report = call(CodeRunner(time_limit_s=20), text)
+    assert report["passed"], report["stdout"]

@@ -129,3 +129,13 @@ def test_feedback_parsing_keeps_the_worst_severity() -> None:
     """A rule flagged as warning and as error counts as error; unknown text is ignored."""
     feedback = "line 1: [complexity] a (warning)\nline 9: [complexity] b (error)\nline 3: [missing-docstring] c (info)\nnoise"
     assert flagged_rules(feedback) == {"complexity": "error", "missing-docstring": "info"}
+
+
+def test_reviewer_skips_fenced_test_blocks() -> None:
+    """In a Markdown draft the reviewer reviews the code block, not the undocumented test block."""
+    draft = (
+        'Here it is:\n```python\n"""Doubling."""\n\n\ndef double(x):\n    """Twice x."""\n    return 2 * x\n```\n'
+        "```python\nfrom m import double\n\ndef test_double():\n    assert double(2) == 4\n```\n"
+    )
+    verdict = call(CodeReviewer(), context={"draft": draft})
+    assert verdict["approved"] and verdict["issues"] == []
