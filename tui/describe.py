@@ -91,7 +91,7 @@ EVENT_GLYPH: dict[str, tuple[str, str]] = {
     "task_skipped": ("⊘", "#8a8a8a"),
     "message_sent": ("✉", "#d7d7ff"),
     "agent_state": ("•", "dim"),
-    "review_verdict": ("≟", "#d7af5f"),
+    "review_verdict": ("◇", "#d7af5f"),
     "log": ("≡", "dim"),
     "llm_call": ("λ", "#d787ff"),
     "llm_delta": ("λ", "dim"),

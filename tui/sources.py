@@ -16,6 +16,7 @@ message for every user error (missing or corrupt file, unknown run, invalid work
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -190,10 +191,9 @@ class LiveRunSource(EventSource):
             run = self._run
         if run is None:
             return
-        try:
+        # anyio's RunFinishedError (a RuntimeError): the run ended meanwhile
+        with contextlib.suppress(RuntimeError):
             run.cancel()
-        except RuntimeError:  # anyio's RunFinishedError: the run ended meanwhile
-            pass
 
 
 # -- opening sources -------------------------------------------------------------------

@@ -117,11 +117,13 @@ class MessageFlow(ScrollView, can_focus=True):
         return Strip([Segment(text, _HEADER_STYLE)]).crop_extend(0, width, None)
 
     def _lanes_only(self, width: int) -> Strip:
-        lane_w, diagram = self._layout(width)
-        cells = [" "] * diagram
-        for i in range(len(self._lanes)):
-            cells[i * lane_w + lane_w // 2] = _LANE
-        return Strip([Segment("".join(cells), _LANE_STYLE)]).crop_extend(0, width, None)
+        lane_w, _ = self._layout(width)
+        segments: list[Segment] = []
+        for _lane in self._lanes:
+            segments.append(Segment(" " * (lane_w // 2)))
+            segments.append(Segment(_LANE, _LANE_STYLE))
+            segments.append(Segment(" " * (lane_w - lane_w // 2 - 1)))
+        return Strip(segments).crop_extend(0, width, None)
 
     def _row(self, index: int, width: int) -> Strip:
         env = self._messages[index]

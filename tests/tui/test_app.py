@@ -1,0 +1,353 @@
+"""Pilot tests of every control and view of the app (keys, filters, selection, replay, cancel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Markdown, Select, TabbedContent, TextArea
+
+from toolkit.events import Envelope
+from toolkit.state import AgentView, TaskView, fold
+from tui.app import SwitchboardApp
+from tui.screens.details import DetailsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.sources import open_demo, open_trace
+from tui.widgets.agents_view import AgentsView
+from tui.widgets.event_list import EventList
+from tui.widgets.message_flow import MessageFlow
+from tui.widgets.metrics_table import MetricsTable
+from tui.widgets.plan_view import PlanView
+from tui.widgets.replay_bar import ReplayBar
+from tui.widgets.run_header import RunHeader
+
+from .conftest import FEATURE_REVIEW, replay_app, screen_text, wait_run_done, wait_until
+
+pytestmark = pytest.mark.anyio
+
+SIZE = (120, 40)
+N_EVENTS = 38
+
+
+async def test_replay_opens_at_the_end_with_every_view_filled() -> None:
+    """A trace opens on its final state: header, lanes, plan, agents, replay bar at the end."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.main
+        assert screen.player.cursor == N_EVENTS
+        flow = app.screen.query_one(MessageFlow)
+        assert flow.render_line(0).text.split()[:3] == ["user", "orchestrat", "developer"]
+        assert len(flow.messages) == 16
+        assert app.screen.query_one(PlanView).row_count == 2
+        assert app.screen.query_one(AgentsView).row_count == 4
+        text = screen_text(app)
+        assert "feature-review" in text and "succeeded" in text and "38/38" in text
+
+
+async def test_help_lists_every_key_and_closes() -> None:
+    """`?` opens the key help with every main-screen binding; escape closes it."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for description in (
+            "Play/pause",
+            "Step back",
+            "Step",
+            "Faster",
+            "Slower",
+            "Cancel run",
+            "Run again",
+            "End/live",
+            "Search events",
+        ):
+            assert description in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_q_quits() -> None:
+    """`q` ends the app."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_tabs_by_number() -> None:
+    """1, 2 and 3 show the flow, the metrics and the event log."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.screen.query_one(TabbedContent)
+        for key, tab in (("2", "tab-metrics"), ("3", "tab-events"), ("1", "tab-flow")):
+            await pilot.press(key)
+            assert tabs.active == tab
+        await pilot.press("2")
+        assert app.screen.query_one(MetricsTable).row_count == 4
+
+
+async def test_stepping_shows_the_state_at_the_cursor() -> None:
+    """g jumps to the start, `.` steps forward, `,` back; every view shows fold(events[:cursor])."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main
+        events = screen.timeline.events
+        await pilot.press("g")
+        assert screen.player.cursor == 0
+        for _ in range(12):
+            await pilot.press("full_stop")
+        await pilot.press("comma")
+        assert screen.player.cursor == 11
+        expected = fold(events[:11])
+        assert len(app.screen.query_one(MessageFlow).messages) == len(expected.messages)
+        assert f"events {expected.event_count}" in screen_text(app)
+        assert app.screen.query_one(PlanView).row_count == len(expected.tasks)
+        await pilot.press("G")
+        assert screen.player.cursor == N_EVENTS and screen.player.following
+
+
+async def test_play_pause_and_speed() -> None:
+    """space plays from the start and pauses; + and - change the speed."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        player = app.main.player
+        speed = player.speed
+        await pilot.press("plus")
+        assert player.speed > speed
+        await pilot.press("minus", "minus")
+        assert player.speed < speed
+        await pilot.press("space")
+        assert player.playing and player.cursor < N_EVENTS
+        await wait_until(pilot, lambda: player.cursor > 0)
+        await pilot.press("space")
+        assert not player.playing
+        assert "paused" in screen_text(app)
+
+
+async def test_scrubber_click_and_keys_seek() -> None:
+    """Clicking the replay bar jumps to that fraction; focused, ←/→ step and shift moves 10%."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        player = app.main.player
+        bar = app.screen.query_one(ReplayBar)
+        width = bar.size.width - 33 - 1
+        await pilot.click(ReplayBar, offset=(33 + width // 2, 0))
+        assert abs(player.cursor - N_EVENTS // 2) <= 1
+        bar.focus()
+        at = player.cursor
+        await pilot.press("right")
+        assert player.cursor == at + 1
+        await pilot.press("left", "left")
+        assert player.cursor == at - 1
+        await pilot.press("shift+left")
+        assert player.cursor == at - 1 - round(0.1 * N_EVENTS)
+
+
+async def test_selecting_a_message_shows_it_whole() -> None:
+    """In the flow, ↑ selects the last message; enter opens its details; m toggles Markdown."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        flow = app.screen.query_one(MessageFlow)
+        flow.focus()
+        await pilot.press("up", "up", "down")
+        assert flow.cursor == len(flow.messages) - 1
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert isinstance(app.screen.details, object)
+        body = app.screen.query_one("#details-body", TextArea)
+        assert body.text.startswith("## implement")
+        await pilot.press("m")
+        assert app.screen.query_one(Markdown).display and not body.display
+        await pilot.press("m")
+        assert body.display
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_clicking_a_message_selects_it() -> None:
+    """A click on a flow row selects that message; a double click opens it."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        flow = app.screen.query_one(MessageFlow)
+        await pilot.click(MessageFlow, offset=(10, 1))
+        assert flow.cursor == flow.scroll_offset.y
+        await pilot.click(MessageFlow, offset=(10, 1), times=2)
+        assert isinstance(app.screen, DetailsScreen)
+
+
+async def test_task_and_agent_details() -> None:
+    """enter on a plan row shows the task; on an agent row, the agent."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one(PlanView).focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert app.screen.details.title == "task implement"
+        assert any(name == "review 1" for name, _ in app.screen.details.fields)
+        await pilot.press("escape")
+        app.screen.query_one(AgentsView).focus()
+        await pilot.press("down", "enter")
+        assert app.screen.details.title == "agent backup-dev"
+        await pilot.press("escape")
+
+
+async def test_event_log_filters_by_kind_agent_and_text() -> None:
+    """The event log narrows to a kind, a participant, a search text; enter shows the event."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        events = app.screen.query_one(EventList)
+        assert events.row_count == N_EVENTS
+        app.screen.query_one("#event-kind", Select).value = "task_failed"
+        await pilot.pause()
+        assert events.row_count == 2
+        assert all(events.event_at(i).kind == "task_failed" for i in range(2))
+        app.screen.query_one("#event-kind", Select).clear()
+        app.screen.query_one("#event-agent", Select).value = "reviewer"
+        await pilot.pause()
+        assert events.row_count > 0
+        assert all(
+            "reviewer" in (events.event_at(i).model_dump_json()) for i in range(events.row_count)
+        )
+        app.screen.query_one("#event-agent", Select).clear()
+        await pilot.press("slash")
+        await pilot.press(*"approved")
+        await pilot.pause()
+        from tui.describe import event_summary
+
+        expected = [
+            e for e in app.main.timeline.events if "approved" in event_summary(e, 400).lower()
+        ]
+        assert events.row_count == len(expected) >= 2
+        assert [events.event_at(i) for i in range(events.row_count)] == expected
+        await pilot.press("enter")  # back to the list
+        assert events.has_focus
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert app.screen.details.title.startswith("event #")
+
+
+async def test_event_log_follows_the_replay_cursor() -> None:
+    """While replaying, the log shows only the events up to the cursor."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "g")
+        for _ in range(5):
+            await pilot.press("full_stop")
+        assert app.screen.query_one(EventList).row_count == 5
+
+
+async def test_metrics_sort_keys_and_header_click() -> None:
+    """s sorts by the next column (largest first), S reverses, a header click sorts by it."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.screen.query_one(MetricsTable)
+        table.focus()
+        first = lambda: table.get_row_at(0)[0].plain  # noqa: E731
+        assert first() == "backup-dev"
+        await pilot.press("s")
+        assert table.sort_column == "tasks" and table.sort_reverse
+        await pilot.press("s", "s")
+        assert table.sort_column == "failed"
+        assert first() == "developer"
+        await pilot.press("S")
+        assert not table.sort_reverse and first() != "developer"
+        await pilot.click(MetricsTable, offset=(3, 1))
+        assert table.sort_column == "agent"
+
+
+async def test_cancel_and_run_again_in_a_live_run() -> None:
+    """c cancels a live run (recorded as cancelled); r runs it again from a fresh timeline."""
+    app = SwitchboardApp(open_demo(speed=0.3))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main
+        await wait_until(pilot, lambda: screen.timeline.latest.counts.get("task_started", 0) > 0)
+        await pilot.press("c")
+        screen = await wait_run_done(pilot)
+        assert screen.timeline.latest.status == "cancelled"
+        assert "cancelled" in app.screen.query_one(RunHeader).render().plain
+        first_run = screen.timeline.latest.run_id
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.running)
+        await wait_run_done(pilot)
+        assert screen.timeline.events[0].seq == 0
+        assert screen.timeline.latest.status == "succeeded"
+        assert screen.timeline.latest.run_id != first_run or screen.timeline.latest.event_count > 0
+
+
+async def test_run_again_while_running_restarts() -> None:
+    """r during a run cancels it and starts a new one."""
+    app = SwitchboardApp(open_demo(speed=0.3))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main
+        await wait_until(pilot, lambda: len(screen.timeline) > 3)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.timeline.latest.status == "succeeded", timeout_s=30)
+        assert screen.timeline.events[0].kind == "run_started"
+        assert screen.timeline.latest.counts["run_started"] == 1
+
+
+async def test_cancel_and_rerun_do_nothing_on_a_recording() -> None:
+    """In a replay, c and r only explain that there is no live run."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c", "r")
+        assert len(app.main.timeline) == N_EVENTS
+
+
+async def test_follow_mode_shows_a_file_being_written(tmp_path: Path) -> None:
+    """--follow tails a trace: events appear as lines are appended, until run_finished."""
+    lines = FEATURE_REVIEW.read_text().splitlines(keepends=True)
+    path = tmp_path / "live.jsonl"
+    path.write_text("".join(lines[:10]))
+    app = SwitchboardApp(open_trace(path, follow=True))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main
+        await wait_until(pilot, lambda: len(screen.timeline) == 10)
+        assert "FOLLOW" in screen_text(app)
+        with path.open("a") as fh:
+            fh.write("not json\n")
+            fh.write("".join(lines[10:]))
+        await wait_run_done(pilot)
+        assert len(screen.timeline) == N_EVENTS
+        assert "skipped 1 corrupt line" in screen_text(app)
+
+
+async def test_a_corrupt_trace_shows_its_notice(tmp_path: Path) -> None:
+    """A trace with bad lines opens, and says how many lines it skipped."""
+    lines = FEATURE_REVIEW.read_text().splitlines(keepends=True)
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(lines[:3]) + "garbage\n" + "".join(lines[3:]))
+    app = SwitchboardApp(open_trace(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "skipped 1 corrupt line" in screen_text(app)
+
+
+async def test_small_terminal_still_shows_everything() -> None:
+    """At 80x24 the header, lanes, plan, agents, replay bar and footer are all on screen."""
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        for part in ("feature-review", "Message flow", "Plan", "Agents", "38/38", "Play/pause"):
+            assert part in text
+        assert app.screen.query_one(MessageFlow).size.height >= 8
+
+
+async def test_details_subjects_have_the_right_kind() -> None:
+    """The details view accepts messages, tasks, agents and events."""
+    from tui.screens.details import details_of
+
+    state = fold(open_trace(FEATURE_REVIEW).preload())
+    assert details_of(state.messages[0]).title.startswith("message directive")
+    assert isinstance(state.messages[0], Envelope)
+    assert details_of(next(iter(state.tasks.values()))).body_label == "output"
+    assert isinstance(next(iter(state.tasks.values())), TaskView)
+    assert details_of(state.agents["developer"]).title == "agent developer"
+    assert isinstance(state.agents["developer"], AgentView)
