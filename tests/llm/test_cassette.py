@@ -233,3 +233,27 @@ def test_cassette_files_are_readable_json_and_bad_ones_are_reported(tmp_path: Pa
         Cassette(tmp_path / "missing.json")
     with pytest.raises(ValueError, match="cassette mode"):
         Cassette(path, "rewind")  # type: ignore[arg-type]
+
+
+def test_paced_replay_takes_the_recorded_time_and_gives_the_same_events(tmp_path: Path) -> None:
+    """pace=1.0 spreads each call's recorded latency over its chunks (so a live view shows typing);
+    the events are those of an instant replay."""
+    from toolkit.llm.cassette import Exchange, Step, request_key
+
+    path = tmp_path / "paced.json"
+    agent = LLMAgent("a", model="m", base_url="http://10.255.255.1:9/v1")
+    request = agent.client.body(agent.messages(Directive(agent="a", task_id="t", prompt="hi")))
+    steps = [Step(chunk=f"word{i} ") for i in range(5)]
+    Cassette(path, "record").add(Exchange(key=request_key(request), request=request, text="".join(s.chunk or "" for s in steps), steps=steps, latency_s=0.2))
+    plan = Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")])
+
+    def run(pace: float) -> tuple[float, list[dict[str, object]]]:
+        replayer = LLMAgent("a", model="m", base_url="http://10.255.255.1:9/v1", cassette=Cassette(path, pace=pace))
+        result = Orchestrator([replayer], seed=4).run_sync("hi", plan)
+        started, finished = of_kind(result.events, "task_started")[0], of_kind(result.events, "task_finished")[0]
+        return finished.ts - started.ts, comparable(result.events)
+
+    paced_s, paced = run(1.0)
+    instant_s, instant = run(0.0)
+    assert paced == instant
+    assert paced_s >= 0.2 > instant_s

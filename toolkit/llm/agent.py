@@ -51,6 +51,8 @@ class LLMAgent(Agent):
         cassette: A ``Cassette`` to record to or replay from, or a path to replay;
             default: the one of an enclosing ``use_cassette`` block, if any.
         backoff_s: Delay before the first retry (doubles each retry).
+        stream_usage: Ask for usage in streamed replies (``stream_options``); turn it
+            off for an old server that rejects the option (tokens are then estimated).
 
     The endpoint and key are resolved at each call, so an agent can be built (and a
     cassette replayed) without a key; ``check()`` resolves them up front.
@@ -76,6 +78,7 @@ class LLMAgent(Agent):
         prices: PriceOverride | None = None,
         cassette: Cassette | str | Path | None = None,
         backoff_s: float = 0.5,
+        stream_usage: bool = True,
     ) -> None:
         self.name = name
         self.description = description or f"LLM agent on {model}"
@@ -95,6 +98,7 @@ class LLMAgent(Agent):
             backoff_s=backoff_s,
             prices=prices,
             cassette=as_cassette(cassette),
+            stream_usage=stream_usage,
         )
 
     def check(self) -> None:

@@ -140,13 +140,19 @@ class Cassette:
             after each one, so a crashed run keeps what it got). ``auto`` replays what
             the file has and records what it lacks.
         note: Free text saved in the file (where it was recorded, against what).
+        pace: Replay speed: 0 (default) answers at once; 1.0 takes each call's
+            recorded latency, streaming its chunks over that time, so a live view
+            shows agents typing as they did; 0.5 is twice as fast.
     """
 
-    def __init__(self, path: str | Path, mode: CassetteMode = "replay", note: str = "") -> None:
+    def __init__(self, path: str | Path, mode: CassetteMode = "replay", note: str = "", *, pace: float = 0.0) -> None:
         if mode not in _MODES:
             raise ValueError(f"cassette mode must be one of {', '.join(_MODES)}, not {mode!r}")
+        if pace < 0:
+            raise ValueError("pace must be 0 or more")
         self.path = Path(path)
         self.mode: CassetteMode = mode
+        self.pace = pace
         self._lock = threading.Lock()
         self._counters: dict[str, int] = {}
         if mode == "record":

@@ -305,11 +305,7 @@ class ModelClient:
             occurrence = cassette.next_occurrence(key)
             exchange = cassette.find(key, occurrence)
             if exchange is not None:
-                for step in exchange.steps:
-                    if step.chunk is not None:
-                        reporter.chunk(step.chunk)
-                    if step.retry is not None:
-                        reporter.retry(step.retry)
+                await _replay(exchange, reporter, cassette.pace)
             elif not cassette.can_record():
                 raise cassette.miss(body, key, occurrence)
         if exchange is None:
@@ -377,7 +373,8 @@ class ModelClient:
                         error_type=error_type,
                     )
         finally:
-            await client.close()
+            with anyio.CancelScope(shield=True):  # close the connection even when the task is cancelled
+                await client.close()
         estimated = got.usage is None
         if got.usage is None:
             prompt_text = "".join(str(m.get("content", "")) for m in body.get("messages", []))
@@ -477,6 +474,20 @@ class ModelClient:
                 None,
             )
         return None
+
+
+async def _replay(exchange: Exchange, reporter: Reporter, pace: float) -> None:
+    """Report a recorded exchange's steps; with ``pace`` > 0, spread its recorded latency over them."""
+    delay = exchange.latency_s * pace / max(1, len(exchange.steps)) if pace > 0 else 0.0
+    for step in exchange.steps:
+        if delay:
+            await anyio.sleep(delay)
+        if step.chunk is not None:
+            reporter.chunk(step.chunk)
+        if step.retry is not None:
+            reporter.retry(step.retry)
+    if delay and not exchange.steps:
+        await anyio.sleep(exchange.latency_s * pace)
 
 
 def _clip(text: str, n: int = 300) -> str:
