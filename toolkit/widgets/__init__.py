@@ -27,7 +27,17 @@ _EXPORTS = {
     "render_html": "toolkit.widgets.export",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "PARTS",
+    "FlowView",
+    "GanttView",
+    "LogFilter",
+    "MetricsView",
+    "PlanView",
+    "RunHistory",
+    "RunView",
+    "render_html",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -141,7 +141,7 @@ class RunHistory:
     def append(self, event: TraceEvent) -> bool:
         """Add the next event; returns True when it starts a new run (history reset)."""
         reset = False
-        if event.kind == "run_started" and self.events and self.events[0].run_id != event.run_id:
+        if event.kind == "run_started" and self.events:
             self._clear()
             reset = True
         index = len(self.events)

@@ -201,9 +201,20 @@ class _Dashboard(anywidget.AnyWidget):
                 self._schedule(wait, self._trailing_push)
 
     def close(self) -> None:
-        """The run ended: push the final state now."""
-        with self._lock:
+        """The run ended (the ``Sink`` protocol): push the final state now.
+
+        The view stays displayed and usable; ``dispose`` is what removes the widget.
+        """
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
+            return
+        with lock:
             self._push()
+
+    def dispose(self) -> None:
+        """Close the widget itself (ipywidgets' ``close``): the front end drops it."""
+        self.playing = False
+        super().close()
 
     def _trailing_push(self) -> None:
         with self._lock:
@@ -440,9 +451,10 @@ class _Dashboard(anywidget.AnyWidget):
 
     # -- export ----------------------------------------------------------------
     def export_data(self) -> dict[str, Any]:
-        """Everything the front end needs to draw this view without a kernel."""
+        """Everything the front end needs to draw the whole run without a kernel."""
         with self._lock:
-            self._push()
+            self.playing = False
+            self._move(len(self._history), follow=True)
             details = {}
             rows = [
                 *self._arrow_window.head,

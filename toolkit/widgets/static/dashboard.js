@@ -89,7 +89,7 @@ function headerPart(ctx) {
       const title = ctx.model.get("title") || run.name || "Switchboard run";
       const status = run.status || "pending";
       const replay = !ctx.model.get("follow") && ctx.model.get("cursor") < ctx.model.get("total");
-      root.replaceChildren(
+      const lines = [
         h("div", { class: "sb-title-row" },
           h("span", { class: "sb-title" }, title),
           h("span", { class: `sb-badge sb-status-${safeToken(status)}`, "data-status": status }, status),
@@ -107,16 +107,17 @@ function headerPart(ctx) {
         run.request ? h("div", { class: "sb-line" }, h("b", {}, "request "), run.request) : null,
         run.error ? h("div", { class: "sb-line sb-error-text" }, h("b", {}, "error "), run.error) : null,
         run.output ? h("div", { class: "sb-line" }, h("b", {}, "output "), run.output) : null,
-      );
+      ];
+      root.replaceChildren(...lines.filter(Boolean));
     },
   };
 }
 
 function controlsPart(ctx) {
   const { model } = ctx;
-  const back = h("button", { class: "sb-btn sb-step-back", title: "one event back", type: "button" }, "⏮");
-  const play = h("button", { class: "sb-btn sb-play", title: "play / pause", type: "button" }, "▶");
-  const fwd = h("button", { class: "sb-btn sb-step-forward", title: "one event forward", type: "button" }, "⏭");
+  const back = h("button", { class: "sb-btn sb-step-back", title: "one event back", type: "button" }, "◀ step");
+  const play = h("button", { class: "sb-btn sb-play", title: "play / pause", type: "button" }, "▶ play");
+  const fwd = h("button", { class: "sb-btn sb-step-forward", title: "one event forward", type: "button" }, "step ▶");
   const slider = h("input", { class: "sb-slider", type: "range", min: 0, max: 0, value: 0, step: 1 });
   const live = h("button", { class: "sb-btn sb-live", title: "follow the newest event", type: "button" }, "live");
   const label = h("span", { class: "sb-cursor-label" });
@@ -141,7 +142,7 @@ function controlsPart(ctx) {
       slider.max = String(total);
       slider.value = String(cursor);
       label.textContent = `event ${cursor} / ${total}`;
-      play.textContent = model.get("playing") ? "⏸" : "▶";
+      play.textContent = model.get("playing") ? "❚❚ pause" : "▶ play";
       live.classList.toggle("sb-on", Boolean(model.get("follow")));
       for (const node of [back, play, fwd, slider, live]) node.disabled = isStatic();
       note.textContent = isStatic() ? "static export: the run as it ended (replay needs a kernel)" : "";
@@ -312,7 +313,7 @@ function ganttPart(ctx) {
       for (let i = 0; i <= 4; i++) {
         const t = start + (span * i) / 4;
         svg.appendChild(s("line", { class: "sb-grid", x1: sx(t), x2: sx(t), y1: 14, y2: height }));
-        svg.appendChild(s("text", { class: "sb-axis", x: sx(t), y: 10, "text-anchor": "middle" }, `${t.toFixed(3)}s`));
+        svg.appendChild(s("text", { class: "sb-axis", x: sx(t), y: 10, "text-anchor": "middle" }, span < 0.5 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`));
       }
       agents.forEach((agent, i) => {
         svg.appendChild(s("text", { class: "sb-gantt-agent", x: 4, y: 20 + i * ROW + 11 }, clip(agent, 18)));
