@@ -339,6 +339,7 @@ class ModelClient:
             base_url=endpoint.base_url,
             max_retries=0,
             timeout=self.timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=self.timeout_s),
         )
         try:
             while True:
@@ -474,6 +475,19 @@ class ModelClient:
                 None,
             )
         return None
+
+
+_SSL: list[Any] = []
+
+
+def _ssl_context() -> Any:
+    """One TLS context for the process: building one loads the CA bundle (~20 ms), once per
+    call otherwise, since each call makes its own HTTP client (event loops come and go)."""
+    if not _SSL:
+        import httpx2
+
+        _SSL.append(httpx2.create_ssl_context())
+    return _SSL[0]
 
 
 async def _replay(exchange: Exchange, reporter: Reporter, pace: float) -> None:
