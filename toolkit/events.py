@@ -12,6 +12,7 @@ versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -366,7 +367,20 @@ def dump_event(event: BaseModel) -> bytes:
     orjson over the model's fields gives the same JSON as pydantic's serializer at a
     fifth of the cost; payload values JSON cannot hold are written as their ``repr``.
     """
-    return _dumps(event.__dict__, default=_default)
+    try:
+        return _dumps(event.__dict__, default=_default)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits, non-string keys and lone surrogates,
+        # which agents can produce; one such payload must not cost the whole trace, so
+        # the stdlib writes it (keys as strings, unencodable characters replaced)
+        text = json.dumps(
+            event.__dict__,
+            default=_default,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            skipkeys=True,
+        )
+        return text.encode("utf-8", "replace")
 
 
 def _default(value: Any) -> Any:
