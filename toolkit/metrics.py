@@ -87,7 +87,7 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             "task": t.id,
             "agent": t.agent,
             "status": t.status,
-            "attempts": t.attempt,
+            "attempts": t.attempts,
             "rounds": max(t.round, 1) if t.status != "skipped" else 0,
             "retries": t.retries,
             "fallback_used": t.fallback_used,

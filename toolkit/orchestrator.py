@@ -581,6 +581,7 @@ class Run:
                 if approved or rounds >= review.max_rounds:
                     break
                 rounds += 1
+                state["attempt"] = 1  # a new round is a new draft, not a retry
                 context = {**context, "draft": draft, "feedback": feedback}
                 revised = f"{prompt}\n\nRevise your previous work.\nPrevious work:\n{_text(draft)}\n\nReviewer feedback:\n{feedback}"
                 draft = await self._work(task, revised, context, rounds, conversation, state)

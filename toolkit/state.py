@@ -30,6 +30,9 @@ class TaskView:
     status: str = "waiting"
     """waiting, running, done, failed, retrying or skipped."""
     attempt: int = 0
+    """The current attempt within the current round (1 unless retried)."""
+    attempts: int = 0
+    """Attempts made in all (every ``task_started``, all rounds)."""
     round: int = 0
     max_rounds: int = 1
     reviewer: str | None = None
@@ -194,6 +197,7 @@ class RunState:
         if task.started_at is None:
             task.started_at = e.ts
         task.status, task.attempt, task.round = "running", e.attempt, e.round
+        task.attempts += 1
         if task.agent != e.agent:
             task.fallback_used = True
         task.last_agent = e.agent
