@@ -142,7 +142,8 @@ def test_a_missing_exchange_in_replay_names_the_request(tmp_path: Path, no_netwo
 
 
 def test_identical_requests_replay_their_recordings_in_order(tmp_path: Path, fake: FakeOpenAI) -> None:
-    """The same request made twice gets the first and then the second recorded answer (occurrence counter)."""
+    """The same request made twice gets the first and then the second recorded answer (occurrence
+    counter); replaying past the recording starts again from the first; rewind() restarts the count."""
     path = tmp_path / "twice.json"
     fake.add("first", "second")
     agent = LLMAgent("a", model="m", base_url=fake.base_url, cassette=Cassette(path, "record"))
@@ -150,8 +151,9 @@ def test_identical_requests_replay_their_recordings_in_order(tmp_path: Path, fak
     assert [anyio.run(agent.run, d).output for _ in range(2)] == ["first", "second"]
     replayer = LLMAgent("a", model="m", base_url=fake.base_url, cassette=Cassette(path))
     assert [anyio.run(replayer.run, d).output for _ in range(2)] == ["first", "second"]
+    assert anyio.run(replayer.run, d).output == "first"  # past the recording: from the start again
     replayer.client.cassette.rewind()  # type: ignore[union-attr]
-    assert anyio.run(replayer.run, d).output == "first"
+    assert [anyio.run(replayer.run, d).output for _ in range(2)] == ["first", "second"]
     assert len(fake.requests) == 2
 
 
@@ -202,6 +204,8 @@ def test_the_environment_variable_switches_replay_on(tmp_path: Path, monkeypatch
     monkeypatch.setenv("SWITCHBOARD_CASSETTE_MODE", "replay")
     replayed = _orchestrator(base_url).run_sync("Why queues?")
     assert replayed.output == recorded.output and replayed.status == "succeeded"
+    again = _orchestrator(base_url).run_sync("Why queues?")  # the same process replays it twice
+    assert again.output == recorded.output and again.status == "succeeded"
 
 
 def test_a_failed_call_is_recorded_and_fails_the_same_way_on_replay(tmp_path: Path, fake: FakeOpenAI) -> None:

@@ -198,8 +198,18 @@ class Cassette:
             self._counters.clear()
 
     def find(self, key: str, occurrence: int) -> Exchange | None:
-        """The recording of this request, or None."""
-        return self._index.get((key, occurrence))
+        """The recording of this request, or None.
+
+        In replay mode, asking for more occurrences of a request than were recorded
+        starts again from the first, so the same run can be replayed twice in one
+        process (a notebook re-running a cell) without ``rewind()``.
+        """
+        found = self._index.get((key, occurrence))
+        if found is None and self.mode == "replay" and occurrence > 0:
+            recorded = sum(1 for k, _ in self._index if k == key)
+            if recorded:
+                found = self._index.get((key, occurrence % recorded))
+        return found
 
     def can_record(self) -> bool:
         return self.mode in ("record", "auto")
