@@ -44,6 +44,8 @@ class Scripted:
         echo_auth: Put the request's Authorization header into the error message,
             like a careless server would (for secret-redaction tests).
         model: The model name reported (default: the requested one).
+        break_after: Close a streamed reply after this many content chunks, with no
+            finish_reason and no ``[DONE]`` (a server dying mid-reply).
     """
 
     text: str = ""
@@ -57,6 +59,7 @@ class Scripted:
     hang: bool = False
     echo_auth: bool = False
     model: str | None = None
+    break_after: int | None = None
 
 
 @dataclass
@@ -197,7 +200,9 @@ class FakeOpenAI:
             h.wfile.flush()
 
         event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for piece in reply.chunks if reply.chunks is not None else _pieces(reply.text):
+        for n, piece in enumerate(reply.chunks if reply.chunks is not None else _pieces(reply.text)):
+            if n == reply.break_after:
+                return  # HTTP/1.0: the connection closes, the body simply ends
             event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
         event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
         include_usage = (body.get("stream_options") or {}).get("include_usage")

@@ -214,3 +214,15 @@ def test_llm_error_is_raised_directly_with_attempts(fake: FakeOpenAI) -> None:
     with pytest.raises(LLMError) as info:
         anyio.run(agent.run, Directive(agent="writer", task_id="t", prompt="hi"))
     assert (info.value.error_type, info.value.attempts) == ("server", 2)
+
+
+def test_a_stream_cut_mid_reply_is_retried_and_only_the_complete_reply_counts(fake: FakeOpenAI) -> None:
+    """A server that closes the stream mid-reply (no finish_reason) is retried like a lost
+    connection; the reply is the complete second answer, and a warning says what happened."""
+    fake.add(Scripted(text="this reply will be cut short", break_after=2), "the complete reply")
+    result = Orchestrator([_agent(fake)], seed=1).run_sync("x", one_task())
+    assert result.output == "the complete reply"
+    (call,) = of_kind(result.events, "llm_call")
+    assert call.attempts == 2
+    (warning,) = [e for e in of_kind(result.events, "log") if e.level == "warning"]
+    assert "the stream ended after 2 chunk(s)" in warning.message

@@ -199,6 +199,13 @@ class Reporter:
         )
 
 
+class _IncompleteStream(Exception):
+    """The stream ended before the server said the reply was finished."""
+
+    def __init__(self, chunks: int) -> None:
+        super().__init__(f"the stream ended after {chunks} chunk(s), before the reply was complete")
+
+
 @dataclass
 class _Attempt:
     text: str = ""
@@ -427,6 +434,9 @@ class ModelClient:
                     reporter.chunk(text)
                 if choice.finish_reason:
                     got.finish_reason = choice.finish_reason
+        if got.finish_reason is None:
+            # the server closed the stream mid-reply (no finish_reason ever came): retry it
+            raise _IncompleteStream(len(parts))
         got.text = "".join(parts)
         return got
 
@@ -438,6 +448,8 @@ class ModelClient:
         import openai
 
         where = safe_url(endpoint.base_url)
+        if isinstance(exc, _IncompleteStream):
+            return f"{exc} (from {where})", "connection", True, None
         if isinstance(exc, openai.APITimeoutError):
             return f"timed out after {self.timeout_s:g}s waiting for {where}", "timeout", True, None
         if isinstance(exc, openai.APIConnectionError):
