@@ -57,10 +57,10 @@ class EditResult(BaseModel):
     reading_minutes: int = 1
 
 
-_HEADING = re.compile(r"^(#{1,6})\s*(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s*(.*?)(?:\s+#+)?\s*$")
 _SOURCE = re.compile(r"^\s*\[(\d+)\]\s+\S")
 _MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)(?:\s*\[\d+\])*")
+_SENTENCE = re.compile(r"[.!?]*[^.!?]+(?:[.!?]+|$)(?:\s*\[\d+\])*")
 _READING = re.compile(r"^\*Reading time: .*\*$")
 
 
@@ -75,29 +75,66 @@ def _is_prose(line: str) -> bool:
     )
 
 
-def edit_markdown(text: str) -> EditResult:
-    """Apply the editor's deterministic edits to a Markdown document (idempotent)."""
-    changes: list[str] = []
-    out: list[str] = []
-    seen_h1 = False
-    last_level = 0
-    seen_sentences: set[str] = set()
+def _code_flags(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (fences included; an
+    unclosed fence runs to the end)."""
+    flags, inside = [], False
+    for line in lines:
+        fence = line.strip().startswith("```")
+        flags.append(inside or fence)
+        if fence:
+            inside = not inside
+    return flags
+
+
+def _dedupe(line: str, seen: set[str]) -> tuple[str, int]:
+    """The line without sentences already seen (their citation markers move to the last
+    kept sentence), and how many sentences were removed."""
+    kept: list[str] = []
+    moved: list[str] = []
     removed = 0
-    in_code = False
-    for line in text.splitlines():
-        if line.strip().startswith("```"):
-            in_code = not in_code
-            out.append(line)
+    sentences = [s.strip() for s in _SENTENCE.findall(line)]
+    if not any(sentences):
+        return line.strip(), 0  # punctuation only: nothing to compare
+    for sentence in sentences:
+        if not sentence:
             continue
-        if in_code:
-            out.append(line)
+        key = _norm(sentence)
+        if key and key in seen:
+            removed += 1
+            moved += [f"[{m}]" for m in _MARKER.findall(sentence)]
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    if moved and kept:
+        missing = list(dict.fromkeys(m for m in moved if m not in kept[-1]))
+        if missing:
+            kept[-1] = f"{kept[-1]} {' '.join(missing)}"
+    return " ".join(kept), removed
+
+
+def edit_markdown(text: str) -> EditResult:
+    """Apply the editor's deterministic edits to a Markdown document (idempotent).
+
+    Fenced code blocks are left exactly as they are.
+    """
+    changes: list[str] = []
+    lines = text.splitlines()
+    out: list[tuple[str, bool]] = []  # (line, is code)
+    seen_h1, last_level, removed = False, 0, 0
+    seen_sentences: set[str] = set()
+    for line, is_code in zip(lines, _code_flags(lines), strict=True):
+        if is_code:
+            out.append((line, True))
             continue
         if _READING.match(line.strip()):
             continue  # rewritten below
         heading = _HEADING.match(line)
         if heading:
             level, words = len(heading.group(1)), heading.group(2)
-            clean = re.sub(r"\s+", " ", words).rstrip(":.; ")
+            clean, previous = re.sub(r"\s+", " ", words), None
+            while clean != previous:  # trailing punctuation can hide a closing '#' sequence
+                previous, clean = clean, re.sub(r"\s+#+$", "", clean).rstrip(":.; ")
             clean = clean[:1].upper() + clean[1:]
             new_level = level
             if level == 1 and seen_h1:
@@ -106,69 +143,50 @@ def edit_markdown(text: str) -> EditResult:
                 new_level = max(last_level + 1, 2 if seen_h1 else 1)
             seen_h1 = seen_h1 or new_level == 1
             last_level = new_level
-            new_line = f"{'#' * new_level} {clean}"
+            new_line = f"{'#' * new_level} {clean}".rstrip()
             if new_line != line:
                 changes.append(f"heading {line.strip()!r} -> {new_line!r}")
-            out.append(new_line)
-            continue
-        if _is_prose(line):
-            kept: list[str] = []
-            pending_markers = ""
-            for sentence in _SENTENCE.findall(line):
-                sentence = sentence.strip()
-                if not sentence:
-                    continue
-                key = _norm(sentence)
-                if key and key in seen_sentences:
-                    removed += 1
-                    markers = " ".join(f"[{m}]" for m in _MARKER.findall(sentence))
-                    pending_markers = (pending_markers + " " + markers).strip()
-                    continue
-                seen_sentences.add(key)
-                kept.append(sentence)
-            if pending_markers and kept:
-                missing = [m for m in pending_markers.split() if m not in kept[-1]]
-                if missing:
-                    kept[-1] = f"{kept[-1]} {' '.join(missing)}"
-            if not kept:
-                continue
-            out.append(" ".join(kept))
-            continue
-        out.append(line)
+            out.append((new_line, False))
+        elif _is_prose(line):
+            trial = set(seen_sentences)
+            kept, n = _dedupe(line, trial)
+            if kept and not _is_prose(kept):  # cutting would turn the rest into a heading, list, ...
+                kept, n = line.strip(), 0
+                trial = seen_sentences | {_norm(s) for s in _SENTENCE.findall(line)}
+            seen_sentences = trial
+            removed += n
+            if kept:
+                out.append((kept, False))
+        else:
+            out.append((line, False))
     if removed:
         changes.append(f"removed {removed} duplicate sentence(s)")
 
-    # collapse runs of blank lines left by removed paragraphs
-    compact: list[str] = []
-    for line in out:
-        if not line.strip() and compact and not compact[-1].strip():
-            continue
-        compact.append(line)
-    while compact and not compact[-1].strip():
-        compact.pop()
-
-    sources = {int(m.group(1)) for line in compact if (m := _SOURCE.match(line))}
-    cited: set[int] = set()
-    for line in compact:
-        if not _SOURCE.match(line):
-            cited |= {int(n) for n in _MARKER.findall(line)}
-    unresolved = sorted(cited - sources)
-    uncited = sorted(sources - cited)
-
-    body_words = sum(len(line.split()) for line in compact if not _HEADING.match(line))
+    prose = [line for line, code in out if not code]
+    sources = {int(m.group(1)) for line in prose if (m := _SOURCE.match(line))}
+    cited = {int(n) for line in prose if not _SOURCE.match(line) for n in _MARKER.findall(line)}
+    unresolved, uncited = sorted(cited - sources), sorted(sources - cited)
+    body_words = sum(len(line.split()) for line in prose if not _HEADING.match(line))
     minutes = max(1, math.ceil(body_words / WORDS_PER_MINUTE))
-    reading = f"*Reading time: about {minutes} min ({body_words} words).*"
-    h1 = next((i for i, line in enumerate(compact) if line.startswith("# ")), None)
+    reading = (f"*Reading time: about {minutes} min ({body_words} words).*", False)
+    h1 = next((i for i, (line, code) in enumerate(out) if not code and line.startswith("# ")), None)
+    blank = ("", False)
     if h1 is None:
-        compact[:0] = [reading, ""]
+        out[:0] = [reading, blank]
     else:
-        compact[h1 + 1 : h1 + 1] = ["", reading]
-        if h1 + 3 < len(compact) and compact[h1 + 3].strip():
-            compact.insert(h1 + 3, "")
-    compact = [line for i, line in enumerate(compact) if line.strip() or i == 0 or compact[i - 1].strip()]
+        out[h1 + 1 : h1 + 1] = [blank, reading, blank]
+
+    # one blank line at most between blocks outside code; none at the ends
+    final: list[str] = []
+    for line, code in out:
+        if not code and not line.strip() and (not final or not final[-1].strip()):
+            continue
+        final.append(line)
+    while final and not final[-1].strip():
+        final.pop()
     if unresolved:
         changes.append(f"citation marker(s) {', '.join(f'[{n}]' for n in unresolved)} do not resolve to a source")
-    return EditResult(markdown="\n".join(compact) + "\n", changes=changes, unresolved=unresolved, uncited=uncited,
+    return EditResult(markdown="\n".join(final) + "\n", changes=changes, unresolved=unresolved, uncited=uncited,
                       words=body_words, reading_minutes=minutes)
 
 

@@ -58,6 +58,14 @@ def test_editing_is_idempotent(lines: list[str]) -> None:
     assert titles <= 1
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="#`[]12. aAb\n-*>|?!:\t\r", max_size=120))
+def test_editing_any_text_is_idempotent(text: str) -> None:
+    """Even on Markdown-like noise, a second edit changes nothing."""
+    once = edit_markdown(text).markdown
+    assert edit_markdown(once).markdown == once
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.text(st.sampled_from("ab./\\-_~:"), min_size=1, max_size=12))
 def test_safe_path_never_leaves_the_folder(tmp_path: Path, name: str) -> None:
