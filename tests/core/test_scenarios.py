@@ -1,0 +1,92 @@
+"""The sample workflows: every file validates and runs, and each matches its Python
+builder in ``sample_agents.scenarios`` (same tasks, agents, dependencies and outcome)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from sample_agents.scenarios import SCENARIOS
+from toolkit import load_workflow
+
+WORKFLOWS = Path(__file__).parents[2] / "sample_agents" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def file_runs() -> dict[str, Any]:
+    """Every sample workflow run as `switchboard run` does, all at once (real latencies)."""
+    results: dict[str, Any] = {}
+
+    async def run_all() -> None:
+        async with anyio.create_task_group() as tg:
+            for path in FILES:
+
+                async def one(path: Path = path) -> None:
+                    results[path.stem] = await load_workflow(path).run()
+
+                tg.start_soon(one)
+
+    anyio.run(run_all)
+    return results
+
+
+def _outcomes(result: Any) -> dict[str, list[tuple[str, str, int]]]:
+    per_task: dict[str, list[tuple[str, str, int]]] = {}
+    for e in result.events:
+        if e.kind.startswith("task_"):
+            per_task.setdefault(e.task_id, []).append((e.kind, e.agent, getattr(e, "attempt", 0)))
+    return per_task
+
+
+def test_there_is_a_builder_for_every_workflow_but_the_planner_demo() -> None:
+    """Each workflow file has a Python builder of the same name (the planner demo has none)."""
+    assert {p.stem for p in FILES} - {"planner-demo"} == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_every_sample_workflow_validates_and_succeeds(
+    path: Path, file_runs: dict[str, Any]
+) -> None:
+    """The file loads without problems and its run succeeds with every task done."""
+    result = file_runs[path.stem]
+    assert result.status == "succeeded", result.error
+    assert result.name == load_workflow(path).name == path.stem
+    assert {t.status for t in result.state.tasks.values()} == {"done"}
+    assert result.events[-1].kind == "run_finished"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_workflow_file_matches_its_python_builder(name: str, file_runs: dict[str, Any]) -> None:
+    """Same plan (ids, agents, dependencies, synthesis), same agents, same seed, and the same
+    per-task outcomes (retries and fallbacks included) and answer."""
+    workflow = load_workflow(WORKFLOWS / f"{name}.yaml")
+    orch, plan, request = SCENARIOS[name](speed=0.01)
+    file_plan = workflow.plan()
+    assert file_plan is not None
+    shape = [(t.id, t.agent, t.all_dependencies(), t.retries, t.fallback) for t in plan.tasks]
+    assert [
+        (t.id, t.agent, t.all_dependencies(), t.retries, t.fallback) for t in file_plan.tasks
+    ] == shape
+    assert file_plan.synthesize == plan.synthesize
+    assert [(t.review and t.review.model_dump()) for t in file_plan.tasks] == [
+        (t.review and t.review.model_dump()) for t in plan.tasks
+    ]
+    assert workflow.input == request and workflow.seed == orch.seed
+    builder_run = orch.run_sync(request, plan)
+    file_run = file_runs[name]
+    assert builder_run.events[0].agents == file_run.events[0].agents
+    assert builder_run.status == file_run.status
+    assert _outcomes(builder_run) == _outcomes(file_run)
+    assert builder_run.output == file_run.output
+
+
+def test_planner_demo_plans_in_the_order_the_request_asks(file_runs: dict[str, Any]) -> None:
+    """The rule-based planner turns 'research, write a summary and edit' into that pipeline."""
+    result = file_runs["planner-demo"]
+    (created,) = [e for e in result.events if e.kind == "plan_created"]
+    assert created.planner == "rule-based"
+    assert [t["agent"] for t in created.plan["tasks"]] == ["researcher", "writer", "editor"]
