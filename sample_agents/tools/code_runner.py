@@ -286,7 +286,7 @@ async def run_program(
     reason: Reason
     if timed_out or code == -signal.SIGXCPU:
         reason = "timeout"
-    elif code == MEMORY_EXIT or "MemoryError" in stderr or (mode != "script" and "MemoryError" in stdout and code != 0):
+    elif code == MEMORY_EXIT or (code != 0 and ("MemoryError" in stderr or (mode != "script" and "MemoryError" in stdout))):
         reason = "memory"
     elif code == -signal.SIGXFSZ or (code != 0 and (output_full or "[Errno 27]" in stderr)):
         reason = "output-limit"

@@ -172,3 +172,12 @@ def test_fenced_tests_name_the_code_module() -> None:
     assert sorted(program.files) == ["durations.py", "test_durations.py"]
     report = call(CodeRunner(time_limit_s=20), text)
     assert report["passed"], report["stdout"]
+
+
+def test_memory_error_inside_a_test_is_a_memory_failure() -> None:
+    """A test that allocates too much fails the run with reason 'memory'; a clean run mentioning it passes."""
+    tests = "def test_big():\n    bytearray(2 * 1024**3)\n"
+    report = call(CodeRunner(time_limit_s=20), context={"d": {"code": "X = 1\n", "tests": tests}})
+    assert report["reason"] == "memory" and report["tests"]["failed"] == 1
+    ok = call(CodeRunner(), "import sys\nprint('MemoryError is just a word here', file=sys.stderr)")
+    assert ok["reason"] == "passed"
