@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from toolkit.state import RunState
 from tui.messages import ShowDetails
 from tui.replay import Player, Timeline
 from tui.safe_text import one_line
@@ -42,6 +43,17 @@ FPS = 15
 
 WIDE = 140
 """From this many columns, the flow and the plan/agents sit side by side."""
+
+
+def lanes(state: RunState) -> list[str]:
+    """The flow's lanes: the participants so far, then the agents that have not spoken yet.
+
+    Every agent of the run has a lane from the start, so the diagram does not
+    re-layout as agents join, live or while replaying.
+    """
+    seen = list(state.participants)
+    known = set(seen)
+    return seen + [name for name in state.agents if name not in known]
 
 
 class MainScreen(Screen[None]):
@@ -194,7 +206,7 @@ class MainScreen(Screen[None]):
             self.query_one(ReplayBar).show(player, self.source.mode, self._running)
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
-                self.query_one(MessageFlow).show(state.messages, state.participants)
+                self.query_one(MessageFlow).show(state.messages, lanes(state))
                 self.query_one(PlanView).show(state)
                 self.query_one(AgentsView).show(state)
             elif active == "tab-metrics":

@@ -62,7 +62,7 @@ class MessageFlow(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._messages: list[Envelope] = []
         self._lanes: list[str] = []
-        self._summaries: dict[str, str] = {}
+        self._summaries: dict[tuple[str, int], str] = {}
         self._tail = True
 
     @property
@@ -88,10 +88,18 @@ class MessageFlow(ScrollView, can_focus=True):
         lane_w = max(4, min(16, (width - label_min) // n))
         return lane_w, lane_w * n
 
-    def _summary(self, env: Envelope) -> str:
-        text = self._summaries.get(env.message_id)
+    def _summary(self, env: Envelope, room: int = 200) -> str:
+        """The payload's summary, fitted to ``room`` cells with its "… N more" visible."""
+        key = (env.message_id, room)
+        text = self._summaries.get(key)
         if text is None:
-            text = self._summaries[env.message_id] = message_summary(env, 200)
+            if len(self._summaries) > 50_000:
+                self._summaries.clear()
+            text, limit = message_summary(env, room), room
+            while len(text) > room and limit > 4:  # keep the count of what was cut on screen
+                limit = max(4, limit - (len(text) - room))
+                text = message_summary(env, limit)
+            self._summaries[key] = text
         return text
 
     # -- drawing -----------------------------------------------------------------------
@@ -173,7 +181,8 @@ class MessageFlow(ScrollView, can_focus=True):
         if env.recipient == "*" or env.recipient.startswith("topic:"):
             where += f" → {sanitize_line(env.recipient)}"
         segments.append(Segment(where + " ", Style(dim=True)))
-        segments.append(Segment(self._summary(env)))
+        used = sum(segment.cell_length for segment in segments)
+        segments.append(Segment(self._summary(env, max(8, width - used))))
         strip = Strip(segments).crop_extend(0, width, None)
         if index == self.cursor:
             strip = strip.apply_style(_SELECTED)

@@ -38,7 +38,7 @@ def task_cells(task: TaskView, state: RunState) -> list[Cell]:
         Text(f"{glyph} {status}", style=style),
         literal(task.id, 24),
         literal(
-            holder + (" (fallback)" if task.fallback_used and holder != task.agent else ""), 28
+            holder + ((" (fallback)" if holder != task.agent else " +fallback") if task.fallback_used else ""), 28
         ),
         Text(str(task.attempt or ""), justify="right"),
         Text(rounds),

@@ -59,7 +59,7 @@ class ReplayBar(Widget, can_focus=True):
         elif player.following:
             state, style = "■ end", "bold"
         else:
-            state, style = f"⏸ paused ×{player.speed:g}", "bold #ffaf00"
+            state, style = f"‖ paused ×{player.speed:g}", "bold #ffaf00"
         text = Text(no_wrap=True, overflow="crop")
         text.append(f" {state:<15}", style=style)
         text.append(f"{player.cursor:>7,}/{player.total:<7,}", style="dim")

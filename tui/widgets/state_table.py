@@ -54,7 +54,7 @@ class StateTable(DataTable[Cell]):
                 continue
             for column, before, after in zip(columns, old, cells, strict=True):
                 if before != after:
-                    self.update_cell(key, column, after)
+                    self.update_cell(key, column, after, update_width=True)
             self._shown[key] = cells
 
     def _add(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
