@@ -141,7 +141,8 @@ class TraceFile:
 
     @property
     def skipped(self) -> int:
-        return len(self.problems)
+        """Lines skipped (the "no valid event in the file" note is not a line)."""
+        return sum(1 for p in self.problems if p.startswith("line "))
 
     def report(self) -> str | None:
         """A one-line summary of skipped lines, or None when all were read."""
