@@ -44,20 +44,46 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     n = args.steps
-    plan = Plan(tasks=[Task(id=f"t{i}", agent="a", prompt=f"step {i}: {{{{input}}}}") for i in range(n)])
+    plan = Plan(
+        tasks=[Task(id=f"t{i}", agent="a", prompt=f"step {i}: {{{{input}}}}") for i in range(n)]
+    )
     path = Path(tempfile.mkdtemp()) / "bench.json"
     with FakeOpenAI(responder=lambda body: TEXT) as fake:
         live_s, live_events = _median_s(
-            lambda: Orchestrator([LLMAgent("a", model="gpt-4o-mini", base_url=fake.base_url, cassette=Cassette(path, "record"))], seed=1),
+            lambda: Orchestrator(
+                [
+                    LLMAgent(
+                        "a",
+                        model="gpt-4o-mini",
+                        base_url=fake.base_url,
+                        cassette=Cassette(path, "record"),
+                    )
+                ],
+                seed=1,
+            ),
             plan,
             1,
         )
-    replay_s, replay_events = _median_s(lambda: Orchestrator([LLMAgent("a", model="gpt-4o-mini", cassette=Cassette(path))], seed=1), plan, args.repeat)
-    mock_s, mock_events = _median_s(lambda: Orchestrator([MockAgent("a", reply=TEXT)], seed=1), plan, args.repeat)
-    print(f"{n}-step pipeline, one streamed 24-word reply per step (medians of {args.repeat}; live: 1 run)")
-    print(f"  live over loopback + recording  {live_s * 1e3 / n:8.2f} ms/call   {live_events} events")
-    print(f"  replay from the cassette        {replay_s * 1e6 / n:8.0f} µs/call   {replay_events} events")
-    print(f"  mock agent (baseline)           {mock_s * 1e6 / n:8.0f} µs/call   {mock_events} events")
+    replay_s, replay_events = _median_s(
+        lambda: Orchestrator([LLMAgent("a", model="gpt-4o-mini", cassette=Cassette(path))], seed=1),
+        plan,
+        args.repeat,
+    )
+    mock_s, mock_events = _median_s(
+        lambda: Orchestrator([MockAgent("a", reply=TEXT)], seed=1), plan, args.repeat
+    )
+    print(
+        f"{n}-step pipeline, one streamed 24-word reply per step (medians of {args.repeat}; live: 1 run)"
+    )
+    print(
+        f"  live over loopback + recording  {live_s * 1e3 / n:8.2f} ms/call   {live_events} events"
+    )
+    print(
+        f"  replay from the cassette        {replay_s * 1e6 / n:8.0f} µs/call   {replay_events} events"
+    )
+    print(
+        f"  mock agent (baseline)           {mock_s * 1e6 / n:8.0f} µs/call   {mock_events} events"
+    )
     print(f"  replay / mock: {replay_s / mock_s:.1f}x   live / replay: {live_s / replay_s:.0f}x")
 
 

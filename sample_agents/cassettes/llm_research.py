@@ -36,16 +36,30 @@ REQUEST = "Write a short briefing for engineers on why teams put a message queue
 SEED = 7
 
 AGENTS = (
-    ("researcher", "Finds the key facts on a topic and lists them as notes", ("research", "facts"),
-     "You are a careful researcher. Answer with short bullet-point notes of facts, no prose."),
-    ("writer", "Writes clear prose from notes", ("write", "draft"),
-     "You are a technical writer. Write plain, concrete prose for engineers."),
-    ("editor", "Edits text for clarity and concision", ("edit", "polish"),
-     "You are an editor. Tighten the text, keep its facts, return only the edited text."),
+    (
+        "researcher",
+        "Finds the key facts on a topic and lists them as notes",
+        ("research", "facts"),
+        "You are a careful researcher. Answer with short bullet-point notes of facts, no prose.",
+    ),
+    (
+        "writer",
+        "Writes clear prose from notes",
+        ("write", "draft"),
+        "You are a technical writer. Write plain, concrete prose for engineers.",
+    ),
+    (
+        "editor",
+        "Edits text for clarity and concision",
+        ("edit", "polish"),
+        "You are an editor. Tighten the text, keep its facts, return only the edited text.",
+    ),
 )
 
 
-def build(cassette: Cassette | None = None, *, base_url: str | None = None, llm_synthesizer: bool = True) -> tuple[Orchestrator, str]:
+def build(
+    cassette: Cassette | None = None, *, base_url: str | None = None, llm_synthesizer: bool = True
+) -> tuple[Orchestrator, str]:
     """The team, its LLM planner and (optionally) its LLM synthesizer, and the request.
 
     Args:
@@ -55,7 +69,15 @@ def build(cassette: Cassette | None = None, *, base_url: str | None = None, llm_
     """
     common = {"base_url": base_url, "cassette": cassette}
     agents = [
-        LLMAgent(name, model=MODEL, description=description, skills=skills, system=system, temperature=0.3, **common)  # type: ignore[arg-type]
+        LLMAgent(
+            name,
+            model=MODEL,
+            description=description,
+            skills=skills,
+            system=system,
+            temperature=0.3,
+            **common,
+        )  # type: ignore[arg-type]
         for name, description, skills, system in AGENTS
     ]
     orch = Orchestrator(

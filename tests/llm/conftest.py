@@ -11,7 +11,13 @@ from tests.llm.fake_openai import FakeOpenAI
 from toolkit import Plan, Task
 from toolkit.events import TraceEvent
 
-_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SWITCHBOARD_CASSETTE", "SWITCHBOARD_CASSETTE_MODE", "MY_LLM_KEY")
+_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SWITCHBOARD_CASSETTE",
+    "SWITCHBOARD_CASSETTE_MODE",
+    "MY_LLM_KEY",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,11 @@ class FakeOpenAI:
         responder: Makes the reply once the script is used up.
     """
 
-    def __init__(self, script: Iterable[Scripted | str] = (), responder: Callable[[dict[str, Any]], Scripted | str] = _echo) -> None:
+    def __init__(
+        self,
+        script: Iterable[Scripted | str] = (),
+        responder: Callable[[dict[str, Any]], Scripted | str] = _echo,
+    ) -> None:
         self.script: deque[Scripted | str] = deque(script)
         self.responder = responder
         self.requests: list[Received] = []
@@ -123,7 +127,9 @@ class FakeOpenAI:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -156,9 +162,13 @@ class FakeOpenAI:
         except json.JSONDecodeError:
             body = {"_raw": raw.decode("utf-8", "replace")}
         with self._lock:
-            self.requests.append(Received(h.path, {k.lower(): v for k, v in h.headers.items()}, body))
+            self.requests.append(
+                Received(h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+            )
         if not h.path.rstrip("/").endswith("/chat/completions"):
-            self._send_json(h, 404, {"error": {"message": f"no route {h.path}", "type": "not_found"}})
+            self._send_json(
+                h, 404, {"error": {"message": f"no route {h.path}", "type": "not_found"}}
+            )
             return
         reply = self._next(body)
         if reply.hang:
@@ -168,20 +178,43 @@ class FakeOpenAI:
             message = reply.error
             if reply.echo_auth:
                 message += f" (you sent Authorization: {h.headers.get('Authorization')})"
-            kind = {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(reply.status, "server_error")
-            self._send_json(h, reply.status, {"error": {"message": message, "type": kind, "code": kind}}, reply.headers)
+            kind = {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(
+                reply.status, "server_error"
+            )
+            self._send_json(
+                h,
+                reply.status,
+                {"error": {"message": message, "type": kind, "code": kind}},
+                reply.headers,
+            )
             return
         model = reply.model or body.get("model", "fake")
-        prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else sum(_words(str(m.get("content", ""))) for m in body.get("messages", []))
-        completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else _words(reply.text)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        prompt_tokens = (
+            reply.prompt_tokens
+            if reply.prompt_tokens is not None
+            else sum(_words(str(m.get("content", ""))) for m in body.get("messages", []))
+        )
+        completion_tokens = (
+            reply.completion_tokens if reply.completion_tokens is not None else _words(reply.text)
+        )
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         if not body.get("stream"):
             data = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
                 "created": 0,
                 "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.text},
+                        "finish_reason": "stop",
+                    }
+                ],
             }
             if reply.usage:
                 data["usage"] = usage
@@ -195,12 +228,21 @@ class FakeOpenAI:
         h.end_headers()
 
         def event(choices: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
-            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": choices, **(extra or {})}
+            chunk = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": choices,
+                **(extra or {}),
+            }
             h.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             h.wfile.flush()
 
         event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for n, piece in enumerate(reply.chunks if reply.chunks is not None else _pieces(reply.text)):
+        for n, piece in enumerate(
+            reply.chunks if reply.chunks is not None else _pieces(reply.text)
+        ):
             if n == reply.break_after:
                 return  # HTTP/1.0: the connection closes, the body simply ends
             event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
@@ -212,7 +254,12 @@ class FakeOpenAI:
         h.wfile.flush()
 
     @staticmethod
-    def _send_json(h: BaseHTTPRequestHandler, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        h: BaseHTTPRequestHandler,
+        status: int,
+        data: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         payload = json.dumps(data).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")

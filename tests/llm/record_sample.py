@@ -27,18 +27,48 @@ NOTE = (
 BAD_PLAN = {
     "name": "queue-briefing",
     "tasks": [
-        {"id": "research", "agent": "researcher", "goal": "gather the facts", "prompt": "{{input}}"},
-        {"id": "check", "agent": "fact-checker", "goal": "verify the facts", "prompt": "Check these notes:\n{{research}}"},
-        {"id": "draft", "agent": "writer", "goal": "write the briefing", "prompt": "Write the briefing from:\n{{check}}"},
+        {
+            "id": "research",
+            "agent": "researcher",
+            "goal": "gather the facts",
+            "prompt": "{{input}}",
+        },
+        {
+            "id": "check",
+            "agent": "fact-checker",
+            "goal": "verify the facts",
+            "prompt": "Check these notes:\n{{research}}",
+        },
+        {
+            "id": "draft",
+            "agent": "writer",
+            "goal": "write the briefing",
+            "prompt": "Write the briefing from:\n{{check}}",
+        },
     ],
 }
 
 PLAN = {
     "name": "queue-briefing",
     "tasks": [
-        {"id": "research", "agent": "researcher", "goal": "gather the facts", "prompt": "List the key facts for this request:\n{{input}}"},
-        {"id": "draft", "agent": "writer", "goal": "write the briefing", "prompt": "Write a briefing of about 150 words for engineers from these notes:\n{{research}}"},
-        {"id": "edit", "agent": "editor", "goal": "tighten the briefing", "prompt": "Edit this briefing for clarity and concision:\n{{draft}}"},
+        {
+            "id": "research",
+            "agent": "researcher",
+            "goal": "gather the facts",
+            "prompt": "List the key facts for this request:\n{{input}}",
+        },
+        {
+            "id": "draft",
+            "agent": "writer",
+            "goal": "write the briefing",
+            "prompt": "Write a briefing of about 150 words for engineers from these notes:\n{{research}}",
+        },
+        {
+            "id": "edit",
+            "agent": "editor",
+            "goal": "tighten the briefing",
+            "prompt": "Edit this briefing for clarity and concision:\n{{draft}}",
+        },
     ],
     "synthesize": "last",
 }
@@ -73,7 +103,10 @@ The trade-offs: delivery is usually at-least-once, so consumers must be idempote
 is another system to run; it adds latency; and tracing a request end to end gets harder. Alert \
 on queue depth and the age of the oldest message."""
 
-ANSWER = EDITED + "\n\nIn short: use a queue when producers must not wait on consumers, and budget for idempotency and monitoring."
+ANSWER = (
+    EDITED
+    + "\n\nIn short: use a queue when producers must not wait on consumers, and budget for idempotency and monitoring."
+)
 
 
 def script() -> list[Scripted | str]:
@@ -81,7 +114,11 @@ def script() -> list[Scripted | str]:
     return [
         json.dumps(BAD_PLAN, indent=1),
         json.dumps(PLAN, indent=1),
-        Scripted(status=429, error="Rate limit reached for gpt-4o-mini: retry shortly", headers={"retry-after-ms": "200"}),
+        Scripted(
+            status=429,
+            error="Rate limit reached for gpt-4o-mini: retry shortly",
+            headers={"retry-after-ms": "200"},
+        ),
         NOTES,
         DRAFT,
         EDITED,

@@ -31,7 +31,12 @@ def test_streamed_reply_becomes_deltas_call_event_and_metrics(fake: FakeOpenAI) 
     assert all(d.agent == "writer" and d.task_id == "t" for d in deltas)
     (call,) = of_kind(result.events, "llm_call")
     expected_cost = (120 * PRICES["gpt-4o-mini"].input + 30 * PRICES["gpt-4o-mini"].output) / 1e6
-    assert (call.model, call.purpose, call.status, call.attempts) == ("gpt-4o-mini", "agent", "ok", 1)
+    assert (call.model, call.purpose, call.status, call.attempts) == (
+        "gpt-4o-mini",
+        "agent",
+        "ok",
+        1,
+    )
     assert (call.prompt_tokens, call.completion_tokens) == (120, 30)
     assert call.cost_usd == pytest.approx(expected_cost)
     assert call.latency_s > 0
@@ -41,8 +46,16 @@ def test_streamed_reply_becomes_deltas_call_event_and_metrics(fake: FakeOpenAI) 
     typing = fold(result.events[: result.events.index(call)])
     assert typing.agents["writer"].streaming == text
     body = fake.requests[0].body
-    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Why queues?"}]
-    assert (body["model"], body["temperature"], body["max_tokens"], body["stream"]) == ("gpt-4o-mini", 0.2, 50, True)
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Why queues?"},
+    ]
+    assert (body["model"], body["temperature"], body["max_tokens"], body["stream"]) == (
+        "gpt-4o-mini",
+        0.2,
+        50,
+        True,
+    )
 
 
 def test_tiny_chunks_are_coalesced_into_fewer_delta_events(fake: FakeOpenAI) -> None:
@@ -68,7 +81,9 @@ def test_without_streaming_no_deltas_and_usage_from_the_response(fake: FakeOpenA
 
 def test_rate_limit_is_retried_with_the_servers_delay_and_traced(fake: FakeOpenAI) -> None:
     """A 429 with retry-after-ms is retried; the llm_call counts 2 attempts and a warning says why."""
-    fake.add(Scripted(status=429, error="slow down", headers={"retry-after-ms": "20"}), "after the wait")
+    fake.add(
+        Scripted(status=429, error="slow down", headers={"retry-after-ms": "20"}), "after the wait"
+    )
     result = Orchestrator([_agent(fake)], seed=1).run_sync("x", one_task())
     assert result.output == "after the wait"
     assert len(fake.requests) == 2
@@ -88,7 +103,11 @@ def test_server_errors_exhaust_the_retries_and_fail_the_task_clearly(fake: FakeO
     (call,) = of_kind(result.events, "llm_call")
     assert (call.status, call.attempts) == ("error", 3)
     (failed,) = of_kind(result.events, "task_failed")
-    assert "LLMError" in failed.error and "server error (500)" in failed.error and "overloaded" in failed.error
+    assert (
+        "LLMError" in failed.error
+        and "server error (500)" in failed.error
+        and "overloaded" in failed.error
+    )
     assert "3 attempt(s)" in failed.error
 
 
@@ -100,11 +119,15 @@ def test_a_500_then_success_recovers(fake: FakeOpenAI) -> None:
     assert of_kind(result.events, "llm_call")[0].attempts == 2
 
 
-def test_authentication_failure_is_not_retried_and_names_the_variable(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_authentication_failure_is_not_retried_and_names_the_variable(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 401 fails at once (no retry) with an error that says which variable holds the key."""
     monkeypatch.setenv("MY_LLM_KEY", "sk-wrong-key-0000")
     fake.add(Scripted(status=401, error="invalid key"))
-    result = Orchestrator([_agent(fake, api_key_env="MY_LLM_KEY")], seed=1).run_sync("x", one_task())
+    result = Orchestrator([_agent(fake, api_key_env="MY_LLM_KEY")], seed=1).run_sync(
+        "x", one_task()
+    )
     assert len(fake.requests) == 1
     (failed,) = of_kind(result.events, "task_failed")
     assert "authentication failed (401)" in failed.error and "MY_LLM_KEY" in failed.error
@@ -113,7 +136,9 @@ def test_authentication_failure_is_not_retried_and_names_the_variable(fake: Fake
 def test_a_hanging_server_times_out(fake: FakeOpenAI) -> None:
     """A server that never answers ends the call after timeout_s, and the task fails saying so."""
     fake.add(Scripted(hang=True))
-    result = Orchestrator([_agent(fake, timeout_s=0.3, max_retries=0)], seed=1).run_sync("x", one_task())
+    result = Orchestrator([_agent(fake, timeout_s=0.3, max_retries=0)], seed=1).run_sync(
+        "x", one_task()
+    )
     assert result.status == "failed"
     (failed,) = of_kind(result.events, "task_failed")
     assert "timed out after 0.3s" in failed.error
@@ -132,7 +157,12 @@ def test_missing_usage_is_estimated_not_zero(fake: FakeOpenAI) -> None:
 def test_dependency_results_not_in_the_prompt_are_appended(fake: FakeOpenAI) -> None:
     """The model sees the results of the task's dependencies even when the prompt does not quote them."""
     agent = _agent(fake)
-    directive = Directive(agent="writer", task_id="w", prompt="Write it up.", context={"research": "queues are FIFO", "quoted": "Write"})
+    directive = Directive(
+        agent="writer",
+        task_id="w",
+        prompt="Write it up.",
+        context={"research": "queues are FIFO", "quoted": "Write"},
+    )
     messages = agent.messages(directive)
     assert messages[-1]["content"].startswith("Write it up.")
     assert "## research\nqueues are FIFO" in messages[-1]["content"]
@@ -145,7 +175,12 @@ def test_agent_runs_outside_an_orchestrator_without_a_session(fake: FakeOpenAI) 
 
     fake.add(Scripted(text="direct", prompt_tokens=3, completion_tokens=1))
     reply = anyio.run(_agent(fake).run, Directive(agent="writer", task_id="t", prompt="hi"))
-    assert (reply.output, reply.tokens_in, reply.tokens_out, reply.model) == ("direct", 3, 1, "gpt-4o-mini")
+    assert (reply.output, reply.tokens_in, reply.tokens_out, reply.model) == (
+        "direct",
+        3,
+        1,
+        "gpt-4o-mini",
+    )
 
 
 def test_no_key_and_no_endpoint_is_a_clear_config_error() -> None:
@@ -158,7 +193,9 @@ def test_no_key_and_no_endpoint_is_a_clear_config_error() -> None:
     assert "LLMConfigError" in failed.error and "set MY_LLM_KEY" in failed.error
 
 
-def test_remote_endpoint_without_key_is_a_config_error_but_localhost_needs_none(fake: FakeOpenAI) -> None:
+def test_remote_endpoint_without_key_is_a_config_error_but_localhost_needs_none(
+    fake: FakeOpenAI,
+) -> None:
     """A remote base_url without a key is refused; a local one works with no key (a dummy is sent)."""
     with pytest.raises(LLMConfigError, match="set OPENAI_API_KEY"):
         LLMAgent("a", model="m", base_url="https://llm.example.com/v1").check()
@@ -168,12 +205,16 @@ def test_remote_endpoint_without_key_is_a_config_error_but_localhost_needs_none(
     assert fake.requests[0].headers["authorization"] == "Bearer not-needed"
 
 
-def test_base_url_and_key_come_from_the_environment(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_base_url_and_key_come_from_the_environment(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """OPENAI_BASE_URL picks the endpoint and the named variable's key is sent as a bearer token."""
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-1234")
     fake.add("from env")
-    result = Orchestrator([LLMAgent("writer", model="gpt-4o-mini")], seed=1).run_sync("x", one_task())
+    result = Orchestrator([LLMAgent("writer", model="gpt-4o-mini")], seed=1).run_sync(
+        "x", one_task()
+    )
     assert result.output == "from env"
     assert fake.requests[0].headers["authorization"] == "Bearer sk-from-env-1234"
 
@@ -181,7 +222,12 @@ def test_base_url_and_key_come_from_the_environment(fake: FakeOpenAI, monkeypatc
 def test_card_shows_model_and_endpoint_but_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """The agent's card (recorded in run_started) names kind, model and URL, never the key or URL credentials."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-card-secret-999")
-    agent = LLMAgent("a", model="llama3.2", base_url="https://user:pw@llm.example.com/v1?key=abc", skills=["write"])
+    agent = LLMAgent(
+        "a",
+        model="llama3.2",
+        base_url="https://user:pw@llm.example.com/v1?key=abc",
+        skills=["write"],
+    )
     card = agent.card()
     assert card["kind"] == "llm" and card["model"] == "llama3.2" and card["skills"] == ["write"]
     assert card["base_url"] == "https://llm.example.com/v1"
@@ -200,7 +246,9 @@ def test_price_override_and_unknown_models() -> None:
 def test_price_override_reaches_the_trace(fake: FakeOpenAI) -> None:
     """An agent's prices= sets the cost in its llm_call event and its reply."""
     fake.add(Scripted(text="x", prompt_tokens=1_000_000, completion_tokens=0))
-    result = Orchestrator([_agent(fake, prices={"in": 3.0, "out": 0.0})], seed=1).run_sync("x", one_task())
+    result = Orchestrator([_agent(fake, prices={"in": 3.0, "out": 0.0})], seed=1).run_sync(
+        "x", one_task()
+    )
     assert of_kind(result.events, "llm_call")[0].cost_usd == pytest.approx(3.0)
     assert result.state.cost_usd == pytest.approx(3.0)
 
@@ -216,7 +264,9 @@ def test_llm_error_is_raised_directly_with_attempts(fake: FakeOpenAI) -> None:
     assert (info.value.error_type, info.value.attempts) == ("server", 2)
 
 
-def test_a_stream_cut_mid_reply_is_retried_and_only_the_complete_reply_counts(fake: FakeOpenAI) -> None:
+def test_a_stream_cut_mid_reply_is_retried_and_only_the_complete_reply_counts(
+    fake: FakeOpenAI,
+) -> None:
     """A server that closes the stream mid-reply (no finish_reason) is retried like a lost
     connection; the reply is the complete second answer, and a warning says what happened."""
     fake.add(Scripted(text="this reply will be cut short", break_after=2), "the complete reply")

@@ -29,7 +29,12 @@ PLAN = {
     "name": "brief",
     "tasks": [
         {"id": "research", "agent": "researcher", "goal": "facts", "prompt": "{{input}}"},
-        {"id": "write", "agent": "writer", "goal": "draft", "prompt": "Write a paragraph from: {{research}}"},
+        {
+            "id": "write",
+            "agent": "writer",
+            "goal": "draft",
+            "prompt": "Write a paragraph from: {{research}}",
+        },
     ],
 }
 
@@ -47,8 +52,21 @@ def _script(fake: FakeOpenAI) -> None:
 def _orchestrator(base_url: str, cassette: Cassette | None = None) -> Orchestrator:
     options = {"base_url": base_url, "backoff_s": 0.01, "cassette": cassette}
     agents = [
-        LLMAgent("researcher", model="gpt-4o-mini", description="finds facts", skills=["research"], **options),  # type: ignore[arg-type]
-        LLMAgent("writer", model="gpt-4o-mini", description="writes", skills=["write"], system="Be vivid.", **options),  # type: ignore[arg-type]
+        LLMAgent(
+            "researcher",
+            model="gpt-4o-mini",
+            description="finds facts",
+            skills=["research"],
+            **options,
+        ),  # type: ignore[arg-type]
+        LLMAgent(
+            "writer",
+            model="gpt-4o-mini",
+            description="writes",
+            skills=["write"],
+            system="Be vivid.",
+            **options,
+        ),  # type: ignore[arg-type]
     ]
     return Orchestrator(
         agents,
@@ -77,7 +95,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     yield attempts
 
 
-def test_a_recorded_run_replays_offline_with_the_same_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recorded_run_replays_offline_with_the_same_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Record a planner + two agents + synthesizer run (with a 429 retry), stop the server, remove
     the key, forbid every socket: the replay succeeds and its events equal the recording's, except
     times and latencies."""
@@ -86,7 +106,9 @@ def test_a_recorded_run_replays_offline_with_the_same_trace(tmp_path: Path, monk
     with FakeOpenAI() as fake:
         _script(fake)
         base_url = fake.base_url
-        live = _orchestrator(base_url, Cassette(path, "record", note="test")).run_sync("Why queues?")
+        live = _orchestrator(base_url, Cassette(path, "record", note="test")).run_sync(
+            "Why queues?"
+        )
     assert live.status == "succeeded", live.error
     assert len(Cassette(path).exchanges) == 4
     monkeypatch.delenv("OPENAI_API_KEY")
@@ -112,7 +134,9 @@ def test_a_recorded_run_replays_offline_with_the_same_trace(tmp_path: Path, monk
     assert [c.latency_s for c in calls] == [c.latency_s for c in of_kind(live.events, "llm_call")]
 
 
-def test_replay_needs_no_key_and_no_reachable_endpoint(tmp_path: Path, no_network: list[object]) -> None:
+def test_replay_needs_no_key_and_no_reachable_endpoint(
+    tmp_path: Path, no_network: list[object]
+) -> None:
     """A cassette answers an agent pointed at an unroutable remote URL with no key set, with no connection attempted."""
     path = tmp_path / "one.json"
     cassette = Cassette(path, "record")
@@ -121,27 +145,52 @@ def test_replay_needs_no_key_and_no_reachable_endpoint(tmp_path: Path, no_networ
     from toolkit.llm.cassette import Exchange, Step, request_key
 
     request = body.client.body(body.messages(Directive(agent="a", task_id="t", prompt="hi")))
-    cassette.add(Exchange(key=request_key(request), request=request, text="hello", steps=[Step(chunk="hel"), Step(chunk="lo")], prompt_tokens=1, completion_tokens=1))
-    agent = LLMAgent("a", model="gpt-4o-mini", base_url="http://10.255.255.1:9/v1", cassette=Cassette(path, "replay"))
-    result = Orchestrator([agent], seed=1).run_sync("hi", Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")]))
+    cassette.add(
+        Exchange(
+            key=request_key(request),
+            request=request,
+            text="hello",
+            steps=[Step(chunk="hel"), Step(chunk="lo")],
+            prompt_tokens=1,
+            completion_tokens=1,
+        )
+    )
+    agent = LLMAgent(
+        "a",
+        model="gpt-4o-mini",
+        base_url="http://10.255.255.1:9/v1",
+        cassette=Cassette(path, "replay"),
+    )
+    result = Orchestrator([agent], seed=1).run_sync(
+        "hi", Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")])
+    )
     assert result.output == "hello"
     assert no_network == []
 
 
-def test_a_missing_exchange_in_replay_names_the_request(tmp_path: Path, no_network: list[object]) -> None:
+def test_a_missing_exchange_in_replay_names_the_request(
+    tmp_path: Path, no_network: list[object]
+) -> None:
     """Replaying a request the cassette lacks fails with CassetteMiss naming the model and prompt."""
     path = tmp_path / "empty.json"
     path.write_text(CassetteFile().model_dump_json())
     agent = LLMAgent("a", model="gpt-4o-mini", cassette=Cassette(path, "replay"))
-    with pytest.raises(CassetteMiss, match=r"no recording of this request \(model='gpt-4o-mini', 1 message\(s\), last: 'Tell me about queues'"):
+    with pytest.raises(
+        CassetteMiss,
+        match=r"no recording of this request \(model='gpt-4o-mini', 1 message\(s\), last: 'Tell me about queues'",
+    ):
         anyio.run(agent.run, Directive(agent="a", task_id="t", prompt="Tell me about queues"))
-    result = Orchestrator([agent], seed=1).run_sync("other", Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")]))
+    result = Orchestrator([agent], seed=1).run_sync(
+        "other", Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")])
+    )
     (failed,) = of_kind(result.events, "task_failed")
     assert "CassetteMiss" in failed.error and "'other'" in failed.error
     assert no_network == []
 
 
-def test_identical_requests_replay_their_recordings_in_order(tmp_path: Path, fake: FakeOpenAI) -> None:
+def test_identical_requests_replay_their_recordings_in_order(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
     """The same request made twice gets the first and then the second recorded answer (occurrence
     counter); replaying past the recording starts again from the first; rewind() restarts the count."""
     path = tmp_path / "twice.json"
@@ -157,7 +206,9 @@ def test_identical_requests_replay_their_recordings_in_order(tmp_path: Path, fak
     assert len(fake.requests) == 2
 
 
-def test_auto_mode_replays_what_it_has_and_records_what_it_lacks(tmp_path: Path, fake: FakeOpenAI) -> None:
+def test_auto_mode_replays_what_it_has_and_records_what_it_lacks(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
     """In auto mode a known request is answered from the file; a new one goes to the server and is added."""
     path = tmp_path / "auto.json"
     fake.add("one", "two")
@@ -192,7 +243,9 @@ def test_use_cassette_block_records_and_replays_without_per_agent_settings(tmp_p
     assert cassette.mode == "replay"
 
 
-def test_the_environment_variable_switches_replay_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_variable_switches_replay_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SWITCHBOARD_CASSETTE (mode SWITCHBOARD_CASSETTE_MODE, default replay) applies to runs with no cassette set."""
     path = tmp_path / "env.json"
     with FakeOpenAI() as fake:
@@ -208,12 +261,21 @@ def test_the_environment_variable_switches_replay_on(tmp_path: Path, monkeypatch
     assert again.output == recorded.output and again.status == "succeeded"
 
 
-def test_a_failed_call_is_recorded_and_fails_the_same_way_on_replay(tmp_path: Path, fake: FakeOpenAI) -> None:
+def test_a_failed_call_is_recorded_and_fails_the_same_way_on_replay(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
     """A call that failed for good is kept with its error, and replay raises the same LLMError."""
     path = tmp_path / "fail.json"
     fake.add(Scripted(status=500, error="down"), Scripted(status=500, error="down"))
     d = Directive(agent="a", task_id="t", prompt="p")
-    agent = LLMAgent("a", model="m", base_url=fake.base_url, max_retries=1, backoff_s=0.01, cassette=Cassette(path, "record"))
+    agent = LLMAgent(
+        "a",
+        model="m",
+        base_url=fake.base_url,
+        max_retries=1,
+        backoff_s=0.01,
+        cassette=Cassette(path, "record"),
+    )
     with pytest.raises(LLMError) as live:
         anyio.run(agent.run, d)
     replayer = LLMAgent("a", model="m", base_url=fake.base_url, cassette=Cassette(path))
@@ -248,13 +310,26 @@ def test_paced_replay_takes_the_recorded_time_and_gives_the_same_events(tmp_path
     agent = LLMAgent("a", model="m", base_url="http://10.255.255.1:9/v1")
     request = agent.client.body(agent.messages(Directive(agent="a", task_id="t", prompt="hi")))
     steps = [Step(chunk=f"word{i} ") for i in range(5)]
-    Cassette(path, "record").add(Exchange(key=request_key(request), request=request, text="".join(s.chunk or "" for s in steps), steps=steps, latency_s=0.2))
+    Cassette(path, "record").add(
+        Exchange(
+            key=request_key(request),
+            request=request,
+            text="".join(s.chunk or "" for s in steps),
+            steps=steps,
+            latency_s=0.2,
+        )
+    )
     plan = Plan(tasks=[Task(id="t", agent="a", prompt="{{input}}")])
 
     def run(pace: float) -> tuple[float, list[dict[str, object]]]:
-        replayer = LLMAgent("a", model="m", base_url="http://10.255.255.1:9/v1", cassette=Cassette(path, pace=pace))
+        replayer = LLMAgent(
+            "a", model="m", base_url="http://10.255.255.1:9/v1", cassette=Cassette(path, pace=pace)
+        )
         result = Orchestrator([replayer], seed=4).run_sync("hi", plan)
-        started, finished = of_kind(result.events, "task_started")[0], of_kind(result.events, "task_finished")[0]
+        started, finished = (
+            of_kind(result.events, "task_started")[0],
+            of_kind(result.events, "task_finished")[0],
+        )
         return finished.ts - started.ts, comparable(result.events)
 
     paced_s, paced = run(1.0)

@@ -24,7 +24,12 @@ GOOD = {
     "name": "research-then-write",
     "tasks": [
         {"id": "research", "agent": "researcher", "goal": "find facts", "prompt": "{{input}}"},
-        {"id": "write", "agent": "writer", "goal": "write it up", "prompt": "Write about {{research}}"},
+        {
+            "id": "write",
+            "agent": "writer",
+            "goal": "write it up",
+            "prompt": "Write about {{research}}",
+        },
     ],
 }
 
@@ -49,14 +54,23 @@ def test_a_valid_plan_runs_and_the_planner_call_is_traced(fake: FakeOpenAI) -> N
     prompt = fake.requests[0].body["messages"]
     assert prompt[0]["role"] == "system" and "JSON" in prompt[0]["content"]
     user = prompt[1]["content"]
-    assert "- researcher: finds facts (skills: research)" in user and "- writer: writes prose (skills: write)" in user
+    assert (
+        "- researcher: finds facts (skills: research)" in user
+        and "- writer: writes prose (skills: write)" in user
+    )
     assert user.endswith("Explain message queues")
 
 
-def test_malformed_plans_are_sent_back_with_their_errors_until_one_is_valid(fake: FakeOpenAI) -> None:
+def test_malformed_plans_are_sent_back_with_their_errors_until_one_is_valid(
+    fake: FakeOpenAI,
+) -> None:
     """Bad JSON, then an unknown agent, then a valid plan: two rejections logged, each correction
     request carries the errors, and the third plan runs."""
-    fake.add("Sure! Here is a plan: {tasks: oops", json.dumps({"tasks": [{"id": "a", "agent": "ghost"}]}), "```json\n" + json.dumps(GOOD) + "\n```")
+    fake.add(
+        "Sure! Here is a plan: {tasks: oops",
+        json.dumps({"tasks": [{"id": "a", "agent": "ghost"}]}),
+        "```json\n" + json.dumps(GOOD) + "\n```",
+    )
     result = Orchestrator(_team(), planner=_planner(fake), seed=2).run_sync("Explain queues")
     assert result.status == "succeeded", result.error
     assert len(fake.requests) == 3
@@ -75,10 +89,14 @@ def test_malformed_plans_are_sent_back_with_their_errors_until_one_is_valid(fake
 def test_a_model_that_never_plans_validly_fails_with_what_it_returned(fake: FakeOpenAI) -> None:
     """After max_attempts invalid plans (here: a cycle each time) planning fails with PlanningFailed,
     whose message lists the errors and shows the model's output; the run fails with it."""
-    cyclic = json.dumps({"tasks": [
-        {"id": "a", "agent": "researcher", "depends_on": ["b"]},
-        {"id": "b", "agent": "writer", "depends_on": ["a"]},
-    ]})
+    cyclic = json.dumps(
+        {
+            "tasks": [
+                {"id": "a", "agent": "researcher", "depends_on": ["b"]},
+                {"id": "b", "agent": "writer", "depends_on": ["a"]},
+            ]
+        }
+    )
     fake.add(cyclic, cyclic)
     planner = _planner(fake, max_attempts=2)
     with pytest.raises(PlanningFailed) as info:
@@ -119,9 +137,15 @@ def test_planner_model_errors_are_not_plan_rejections(fake: FakeOpenAI) -> None:
         ("[1, 2", "not valid JSON"),
         ('"just a string"', "expected a JSON object"),
         (json.dumps({"tasks": [{"id": "a"}]}), "tasks.0.agent: Field required"),
-        (json.dumps({"tasks": [{"id": "a", "agent": "writer", "colour": "red"}]}), "tasks.0.colour: Extra inputs are not permitted"),
+        (
+            json.dumps({"tasks": [{"id": "a", "agent": "writer", "colour": "red"}]}),
+            "tasks.0.colour: Extra inputs are not permitted",
+        ),
         (json.dumps({"tasks": []}), "the plan has no tasks"),
-        (json.dumps({"tasks": [{"id": "a", "agent": "writer", "prompt": "{{zzz}}"}]}), "unknown task 'zzz'"),
+        (
+            json.dumps({"tasks": [{"id": "a", "agent": "writer", "prompt": "{{zzz}}"}]}),
+            "unknown task 'zzz'",
+        ),
     ],
 )
 def test_check_plan_reports_each_kind_of_problem(text: str, error: str) -> None:
@@ -133,10 +157,12 @@ def test_check_plan_reports_each_kind_of_problem(text: str, error: str) -> None:
 
 def test_check_plan_accepts_the_issue_vocabulary_and_a_bare_task_list() -> None:
     """``input`` and ``dependencies`` are read as prompt and depends_on; a bare list is the task list."""
-    text = json.dumps([
-        {"id": "a", "agent": "writer", "input": "{{input}}"},
-        {"id": "b", "agent": "writer", "input": "polish", "dependencies": "a"},
-    ])
+    text = json.dumps(
+        [
+            {"id": "a", "agent": "writer", "input": "{{input}}"},
+            {"id": "b", "agent": "writer", "input": "polish", "dependencies": "a"},
+        ]
+    )
     plan, errors = check_plan(text, ["writer"])
     assert errors == [] and plan is not None
     assert plan.task("b").depends_on == ["a"] and plan.task("a").prompt == "{{input}}"
@@ -146,17 +172,28 @@ def test_synthesizer_answers_from_every_result_and_is_traced(fake: FakeOpenAI) -
     """The LLM synthesizer gets the request and each task's result in plan order; its streamed
     answer is the run's output, traced as llm_call and llm_delta of the synthesizer."""
     fake.add("Queues let services work at their own pace, buffering bursts.")
-    plan = Plan(name="p", tasks=[Task(id="research", agent="researcher", goal="facts"), Task(id="write", agent="writer", prompt="{{research}}")])
+    plan = Plan(
+        name="p",
+        tasks=[
+            Task(id="research", agent="researcher", goal="facts"),
+            Task(id="write", agent="writer", prompt="{{research}}"),
+        ],
+    )
     synth = LLMSynthesizer("gpt-4o-mini", base_url=fake.base_url, system="Answer in one sentence.")
     result = Orchestrator(_team(), synthesizer=synth, seed=1).run_sync("Why queues?", plan)
     assert result.status == "succeeded"
     assert result.output == "Queues let services work at their own pace, buffering bursts."
     user = fake.requests[0].body["messages"][1]["content"]
     assert user.startswith("Request:\nWhy queues?")
-    assert user.index("## research (researcher: facts)\nfacts about facts") < user.index("## write (writer)")
+    assert user.index("## research (researcher: facts)\nfacts about facts") < user.index(
+        "## write (writer)"
+    )
     (call,) = of_kind(result.events, "llm_call")
     assert (call.agent, call.purpose) == ("synthesizer", "synthesizer")
-    assert "".join(d.text for d in of_kind(result.events, "llm_delta") if d.agent == "synthesizer") == result.output
+    assert (
+        "".join(d.text for d in of_kind(result.events, "llm_delta") if d.agent == "synthesizer")
+        == result.output
+    )
     final = [m for m in result.state.messages if m.recipient == "user"][-1]
     assert final.payload == result.output
 

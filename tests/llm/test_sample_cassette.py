@@ -41,16 +41,30 @@ def test_the_sample_replays_with_no_key_and_no_network(offline: list[object]) ->
     assert result.status == "succeeded", result.error
     assert result.output == ANSWER
     calls = of_kind(result.events, "llm_call")
-    assert [c.purpose for c in calls] == ["planner", "planner", "agent", "agent", "agent", "synthesizer"]
+    assert [c.purpose for c in calls] == [
+        "planner",
+        "planner",
+        "agent",
+        "agent",
+        "agent",
+        "synthesizer",
+    ]
     logs = [e.message for e in of_kind(result.events, "log")]
     assert any("unknown agent 'fact-checker'" in m for m in logs)
     assert any("rate limited (429)" in m for m in logs)
-    assert {d.agent for d in of_kind(result.events, "llm_delta")} >= {"researcher", "writer", "editor", "synthesizer"}
+    assert {d.agent for d in of_kind(result.events, "llm_delta")} >= {
+        "researcher",
+        "writer",
+        "editor",
+        "synthesizer",
+    }
     metrics = result.metrics().set_index("agent")
     assert (metrics.loc[["researcher", "writer", "editor"], "cost_usd"] > 0).all()
 
 
-def test_the_workflow_file_replays_through_the_environment_switch(offline: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workflow_file_replays_through_the_environment_switch(
+    offline: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``SWITCHBOARD_CASSETTE`` makes the workflow file's run replay: the editor's text is the answer."""
     from toolkit.workflow import load_workflow
 
@@ -69,6 +83,9 @@ def test_the_committed_cassette_matches_the_recorder(tmp_path: Path) -> None:
 
     def essentials(path: Path) -> list[str]:
         # the fake server's port differs between recordings; it shows in retry notes
-        return [re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", x.model_dump_json(exclude={"latency_s"})) for x in Cassette(path).exchanges]
+        return [
+            re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", x.model_dump_json(exclude={"latency_s"}))
+            for x in Cassette(path).exchanges
+        ]
 
     assert essentials(fresh) == essentials(CASSETTE)

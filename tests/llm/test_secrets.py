@@ -24,7 +24,9 @@ def _leaks(text: str) -> list[str]:
     return found
 
 
-def test_the_key_appears_nowhere_even_when_the_server_echoes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_appears_nowhere_even_when_the_server_echoes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """With a recognizable key set, a server that echoes the Authorization header in 500 and 401
     errors, a planner, agents and a synthesizer recording a cassette and a JSONL trace: the key is
     in none of the trace file, the events, the log records, the raised error messages or the cassette,
@@ -33,10 +35,12 @@ def test_the_key_appears_nowhere_even_when_the_server_echoes_it(tmp_path: Path, 
     monkeypatch.setenv("MY_LLM_KEY", KEY)
     trace = tmp_path / "trace.jsonl"
     cassette_path = tmp_path / "cassette.json"
-    plan = {"tasks": [
-        {"id": "a", "agent": "good", "prompt": "{{input}}"},
-        {"id": "b", "agent": "bad", "prompt": "{{input}}"},
-    ]}
+    plan = {
+        "tasks": [
+            {"id": "a", "agent": "good", "prompt": "{{input}}"},
+            {"id": "b", "agent": "bad", "prompt": "{{input}}"},
+        ]
+    }
     with FakeOpenAI() as fake:
         fake.add(
             Scripted(status=500, error="planner boom", echo_auth=True),
@@ -62,8 +66,12 @@ def test_the_key_appears_nowhere_even_when_the_server_echoes_it(tmp_path: Path, 
         received = [r.headers.get("authorization") for r in fake.requests]
         fake.add(Scripted(status=401, error="nope", echo_auth=True))
         with pytest.raises(LLMError) as raised:
-            anyio.run(LLMAgent("c", model="m", **common).run, Directive(agent="c", task_id="t", prompt="x"))  # type: ignore[arg-type]
-    assert received and all(value == f"Bearer {KEY}" for value in received)  # the test means something
+            anyio.run(
+                LLMAgent("c", model="m", **common).run,
+                Directive(agent="c", task_id="t", prompt="x"),
+            )  # type: ignore[arg-type]
+    # the server did get the key: the test means something
+    assert received and all(value == f"Bearer {KEY}" for value in received)
     assert result.output == "final"
     bad = [e for e in result.events if e.kind == "task_failed"]
     assert bad and "authentication failed (401)" in bad[0].error
@@ -79,7 +87,8 @@ def test_the_key_appears_nowhere_even_when_the_server_echoes_it(tmp_path: Path, 
     for where, text in places.items():
         assert _leaks(text) == [], f"the key leaked into the {where}"
     assert "(you sent Authorization: Bearer ***)" in places["cassette"]
-    assert raised.value.__cause__ is None and raised.value.__context__ is None  # no chained client error to print
+    # no chained client error whose traceback could print the server's text
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
 
 
 def test_the_key_is_not_in_reprs_or_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +97,9 @@ def test_the_key_is_not_in_reprs_or_config_errors(monkeypatch: pytest.MonkeyPatc
     agent = LLMAgent("a", model="m")
     endpoint = agent.client.endpoint()
     assert endpoint.api_key == KEY
-    assert KEY not in repr(endpoint) and KEY not in str(vars(agent.client)) and KEY not in repr(agent)
+    assert (
+        KEY not in repr(endpoint) and KEY not in str(vars(agent.client)) and KEY not in repr(agent)
+    )
     assert KEY not in json.dumps(agent.card())
 
 
@@ -100,11 +111,15 @@ def test_redact_masks_the_key_bearer_tokens_and_sk_keys() -> None:
     assert clean.count("***") == 3
 
 
-def test_mock_team_with_llm_planner_trace_has_no_key_when_planning_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mock_team_with_llm_planner_trace_has_no_key_when_planning_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A planner whose model keeps failing with an echoing 401 fails the run without the key in the error."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with FakeOpenAI([Scripted(status=401, error="bad", echo_auth=True)]) as fake:
-        orch = Orchestrator([MockAgent("w")], planner=LLMPlanner("m", base_url=fake.base_url), seed=1)
+        orch = Orchestrator(
+            [MockAgent("w")], planner=LLMPlanner("m", base_url=fake.base_url), seed=1
+        )
         result = orch.run_sync("x", trace=tmp_path / "t.jsonl")
     assert result.status == "failed" and "authentication failed" in (result.error or "")
     assert _leaks((tmp_path / "t.jsonl").read_text()) == []

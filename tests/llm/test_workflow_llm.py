@@ -13,7 +13,9 @@ from tests.llm.fake_openai import FakeOpenAI
 from toolkit.llm import LLMAgent
 
 
-def test_a_workflow_file_runs_llm_agents_with_the_key_from_the_named_variable(tmp_path: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_workflow_file_runs_llm_agents_with_the_key_from_the_named_variable(
+    tmp_path: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A workflow's llm agent gets model, system prompt, temperature and base_url from the file and
     its key from the variable the file names; the llm planner plans the run."""
     from toolkit.workflow import load_workflow
@@ -37,7 +39,10 @@ agents:
     api_key_env: TEAM_KEY
 """
     )
-    fake.add(json.dumps({"tasks": [{"id": "sum", "agent": "summarizer", "prompt": "{{input}}"}]}), "Queues buffer work.")
+    fake.add(
+        json.dumps({"tasks": [{"id": "sum", "agent": "summarizer", "prompt": "{{input}}"}]}),
+        "Queues buffer work.",
+    )
     workflow = load_workflow(path)
     result = anyio.run(workflow.prepare().execute)
     assert result.status == "succeeded", result.error

@@ -145,7 +145,9 @@ class Cassette:
             shows agents typing as they did; 0.5 is twice as fast.
     """
 
-    def __init__(self, path: str | Path, mode: CassetteMode = "replay", note: str = "", *, pace: float = 0.0) -> None:
+    def __init__(
+        self, path: str | Path, mode: CassetteMode = "replay", note: str = "", *, pace: float = 0.0
+    ) -> None:
         if mode not in _MODES:
             raise ValueError(f"cassette mode must be one of {', '.join(_MODES)}, not {mode!r}")
         if pace < 0:

@@ -346,7 +346,9 @@ class ModelClient:
             base_url=endpoint.base_url,
             max_retries=0,
             timeout=self.timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=self.timeout_s),
+            http_client=openai.DefaultAsyncHttpxClient(
+                verify=_ssl_context(), timeout=self.timeout_s
+            ),
         )
         try:
             while True:
@@ -381,7 +383,8 @@ class ModelClient:
                         error_type=error_type,
                     )
         finally:
-            with anyio.CancelScope(shield=True):  # close the connection even when the task is cancelled
+            # close the connection even when the task is cancelled
+            with anyio.CancelScope(shield=True):
                 await client.close()
         estimated = got.usage is None
         if got.usage is None:

@@ -15,12 +15,18 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     """Add the ``cassette`` and ``llm-check`` subcommands."""
-    p = subparsers.add_parser("cassette", help="list the model exchanges recorded in a cassette file")
+    p = subparsers.add_parser(
+        "cassette", help="list the model exchanges recorded in a cassette file"
+    )
     p.add_argument("path", help="a cassette file (.json)")
-    p.add_argument("--width", type=int, default=60, help="characters of each reply to show (default 60)")
+    p.add_argument(
+        "--width", type=int, default=60, help="characters of each reply to show (default 60)"
+    )
     p.set_defaults(func=cmd_cassette)
 
-    p = subparsers.add_parser("llm-check", help="show which endpoint an LLM agent would call, or what to set")
+    p = subparsers.add_parser(
+        "llm-check", help="show which endpoint an LLM agent would call, or what to set"
+    )
     p.add_argument("--model", default="gpt-4o-mini", help="the model name (default gpt-4o-mini)")
     p.add_argument("--base-url", help="the endpoint (default: OPENAI_BASE_URL, else OpenAI)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="the variable holding the key")
@@ -41,7 +47,9 @@ def cmd_cassette(args: argparse.Namespace) -> int:
     if cassette.file.note:
         print(f"note: {safe_line(cassette.file.note, 300)}")
     print(f"{len(exchanges)} exchange(s)")
-    print(f"{'#':>3}  {'purpose':<11}  {'agent':<12}  {'model':<14}  {'status':<6}  {'tries':>5}  {'in':>6}  {'out':>6}  {'cost $':>8}  reply")
+    print(
+        f"{'#':>3}  {'purpose':<11}  {'agent':<12}  {'model':<14}  {'status':<6}  {'tries':>5}  {'in':>6}  {'out':>6}  {'cost $':>8}  reply"
+    )
     total = 0.0
     for i, x in enumerate(exchanges, 1):
         model = str(x.request.get("model", ""))
@@ -66,9 +74,15 @@ def cmd_llm_check(args: argparse.Namespace) -> int:
         endpoint = resolve_endpoint(args.base_url, args.api_key_env)
     except LLMConfigError as exc:
         raise CLIError(str(exc)) from None
-    key = "none needed (local server)" if endpoint.api_key == LOCAL_KEY else f"from {args.api_key_env} (set)"
+    key = (
+        "none needed (local server)"
+        if endpoint.api_key == LOCAL_KEY
+        else f"from {args.api_key_env} (set)"
+    )
     price = price_for(args.model)
-    priced = f"${price.input}/1M in, ${price.output}/1M out" if price else "unknown (cost shown as 0)"
+    priced = (
+        f"${price.input}/1M in, ${price.output}/1M out" if price else "unknown (cost shown as 0)"
+    )
     print(f"endpoint: {safe_url(endpoint.base_url)}")
     print(f"key:      {key}")
     print(f"model:    {args.model} (price {priced})")
