@@ -1,0 +1,81 @@
+"""Import hygiene (as Harlequin checks it): the core loads no UI, no notebook widgets,
+no LLM client and no pandas unless a program asks for them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+HEADLESS_RUN = """
+import json, sys, tempfile, os
+import toolkit
+from toolkit import Orchestrator, MockAgent, RunState, fold, load_workflow, JsonlRecorder, RunStore
+from toolkit import Plan, Task, read_trace, pipeline
+tmp = tempfile.mkdtemp()
+orch = Orchestrator([MockAgent("a"), MockAgent("b")], seed=1)
+result = orch.run_sync("hi", pipeline("a", "b"), trace=os.path.join(tmp, "t.jsonl"),
+                       store=os.path.join(tmp, "r.db"))
+wf = load_workflow(sys.argv[1])
+assert fold(read_trace(os.path.join(tmp, "t.jsonl")).events) == result.state
+print(json.dumps({"status": result.status, "modules": sorted(sys.modules)}))
+"""
+
+FORBIDDEN = ("textual", "tui", "ipywidgets", "anywidget", "pandas", "openai", "httpx")
+
+
+def _modules(code: str, *args: str) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _top_level(modules: list[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_a_headless_run_imports_no_ui_widgets_llm_or_pandas() -> None:
+    """Running mock agents with a recorder and a store loads none of the heavy packages."""
+    out = _modules(HEADLESS_RUN, str(ROOT / "sample_agents" / "workflows" / "feature-review.yaml"))
+    assert out["status"] == "succeeded"
+    loaded = _top_level(out["modules"])  # type: ignore[arg-type]
+    assert not loaded & set(FORBIDDEN), sorted(loaded & set(FORBIDDEN))
+    assert "toolkit.widgets" not in out["modules"] and "toolkit.llm" not in out["modules"]  # type: ignore[operator]
+
+
+def test_pandas_loads_only_with_metrics() -> None:
+    """pandas arrives with the metrics module, and still no UI does."""
+    code = (
+        "import json, sys\n"
+        "from toolkit import Orchestrator, MockAgent, Plan, Task\n"
+        "r = Orchestrator([MockAgent('a')]).run_sync('x', Plan(tasks=[Task(id='t', agent='a')]))\n"
+        "before = 'pandas' in sys.modules\n"
+        "frame = r.metrics()\n"
+        "print(json.dumps({'before': before, 'rows': len(frame), 'modules': sorted(sys.modules)}))\n"
+    )
+    out = _modules(code)
+    assert out["before"] is False and out["rows"] == 1
+    loaded = _top_level(out["modules"])  # type: ignore[arg-type]
+    assert "pandas" in loaded
+    assert not loaded & {"textual", "tui", "ipywidgets", "anywidget"}
+
+
+def test_the_cli_core_commands_import_no_ui() -> None:
+    """Building the CLI parser for a core command does not load the terminal app."""
+    code = (
+        "import json, sys\n"
+        "from toolkit.cli import build_parser\n"
+        "build_parser().parse_args(['schema'])\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))\n"
+    )
+    loaded = _top_level(_modules(code)["modules"])  # type: ignore[arg-type]
+    assert not loaded & {"textual", "ipywidgets", "anywidget", "pandas", "openai"}
