@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from toolkit.agents import Agent
+from toolkit.events import Log
 from toolkit.llm.cassette import Cassette, as_cassette
 from toolkit.llm.client import ModelClient, Reporter, parse_json_text
 from toolkit.llm.pricing import PriceOverride
@@ -216,7 +217,7 @@ class LLMPlanner:
             tried.append((exchange.text, errors))
             if session is not None:
                 session.tracer.emit(
-                    _log_cls(),
+                    Log,
                     span_id=session.span_id,
                     level="warning",
                     message=f"planner: plan rejected (attempt {attempt} of {self.max_attempts}): {'; '.join(errors)}",
@@ -233,9 +234,3 @@ class LLMPlanner:
                 },
             ]
         raise PlanningFailed(self.model, tried)
-
-
-def _log_cls() -> Any:
-    from toolkit.events import Log
-
-    return Log
