@@ -59,7 +59,7 @@ def _events(path: str | None, store: str | None = None, run_id: str | None = Non
 def cmd_run(args: argparse.Namespace) -> int:
     import anyio
 
-    from toolkit.text import safe_line
+    from toolkit.text import safe_line, visible_controls
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
@@ -72,7 +72,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
         raise CLIError(f"{args.workflow}: {exc}") from None
     try:
-        result = anyio.run(run.execute)
+        if args.cassette:
+            from toolkit.llm.cassette import Cassette, use_cassette
+
+            try:
+                cassette = Cassette(args.cassette, args.cassette_mode)
+            except Exception as exc:
+                raise CLIError(f"{args.cassette}: {exc}") from None
+            with use_cassette(cassette):
+                result = anyio.run(run.execute)
+        else:
+            result = anyio.run(run.execute)
     except KeyboardInterrupt:
         print(
             "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
@@ -86,14 +96,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_summary_table(result.metrics()), file=out)
     print("", file=out)
     print("result:", file=out)
-    output = (
-        result.output
-        if isinstance(result.output, str)
-        else json.dumps(result.output, indent=2, ensure_ascii=False, default=str)
-    )
-    from toolkit.text import visible_controls
-
-    print(visible_controls(output or "", keep_newlines=True), file=out)
+    if result.output is None:
+        output = "(no result)"
+    elif isinstance(result.output, str):
+        output = result.output
+    else:
+        output = json.dumps(result.output, indent=2, ensure_ascii=False, default=str)
+    print(visible_controls(output, keep_newlines=True), file=out)
     if args.trace:
         print(f"\ntrace: {args.trace}", file=out)
     return 0 if result.status == "succeeded" else 1
@@ -250,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for mock agents and ids")
     p.add_argument(
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
+    )
+    p.add_argument("--cassette", help="record or replay every LLM call of the run with this file")
+    p.add_argument(
+        "--cassette-mode",
+        choices=["replay", "record", "auto"],
+        default="replay",
+        help="replay (no network; the default), record, or auto (replay what is there, record the rest)",
     )
     p.set_defaults(func=cmd_run)
 
