@@ -1,0 +1,83 @@
+"""`switchboard demo` in a real terminal (tmux): the lanes appear, `?` shows the keys, `q` quits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SWITCHBOARD = ROOT / ".venv" / "bin" / "switchboard"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (make test installs it)"),
+]
+
+
+class Tmux:
+    """One detached tmux session on a private server socket."""
+
+    def __init__(self, name: str, width: int, height: int) -> None:
+        self.socket = f"switchboard-e2e-{os.getpid()}"
+        self.name = name
+        self.width, self.height = width, height
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
+
+    def start(self, command: str) -> None:
+        # COLUMNS/LINES from the test runner would override the real terminal size
+        env = "env -u COLUMNS -u LINES TERM=xterm-256color COLORTERM=truecolor"
+        self.run("new-session", "-d", "-s", self.name, "-x", str(self.width), "-y", str(self.height), f"cd {ROOT} && {env} {command}")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name).stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.name, *keys)
+
+    def alive(self) -> bool:
+        return self.run("has-session", "-t", self.name, check=False).returncode == 0
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
+
+    def wait_for(self, condition: Callable[[str], bool], what: str, timeout_s: float = 30.0) -> str:
+        """Poll the screen until ``condition`` holds (a bounded loop of short polls)."""
+        deadline = time.monotonic() + timeout_s
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen() if self.alive() else ""
+            if condition(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{screen}")
+
+
+@pytest.fixture
+def tmux() -> Tmux:
+    session = Tmux("demo", 100, 30)
+    yield session
+    session.kill()
+
+
+def test_demo_runs_in_a_real_terminal(tmux: Tmux) -> None:
+    """The demo shows its lanes and runs to the end; ? lists the keys; q quits cleanly."""
+    assert SWITCHBOARD.exists(), "the switchboard console script is not installed in .venv"
+    tmux.start(f"{SWITCHBOARD} demo")
+    screen = tmux.wait_for(lambda s: "user" in s and "orchestr" in s and "reviewer" in s and "message" in s, "the message-flow lanes")
+    assert "Message flow" in screen and "Plan" in screen and "Agents" in screen
+    screen = tmux.wait_for(lambda s: "succeeded" in s, "the demo run to finish")
+    assert "retry" in screen and "error" in screen  # the failing developer is visible
+    tmux.keys("?")
+    screen = tmux.wait_for(lambda s: "Play/pause" in s and "Cancel run" in s and "esc closes" in s, "the key help")
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "esc closes" not in s and "Message flow" in s, "the help to close")
+    tmux.keys("q")
+    tmux.wait_for(lambda s: not tmux.alive(), "the app to quit", timeout_s=15)
