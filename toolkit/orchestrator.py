@@ -508,7 +508,8 @@ class Run:
             while self._ready:
                 # agents that never await (quiet mocks, plain functions) give the run no
                 # checkpoint: without this a cancelled run would go on starting tasks
-                await anyio.lowlevel.checkpoint_if_cancelled()
+                if self._scope is not None and self._scope.cancel_called:
+                    await anyio.lowlevel.checkpoint()  # raises the cancellation
                 task = self._ready.popleft()
                 try:
                     self._results[task.id] = await self._run_task(task)
