@@ -94,13 +94,20 @@ class Timeline:
         self._cursors.append(cp.cursor)
 
     def extend(self, events: list[TraceEvent]) -> None:
-        """Append events (in order) and fold them into ``latest``."""
-        state, every, log = self.latest, self.every, self.events
+        """Append events (in order) and fold them into ``latest``.
+
+        A checkpoint is taken every ``every`` events, or less often in a run with
+        many tasks and agents (at least one event per task or agent copied), so the
+        cost of checkpoints stays below one copied object per event.
+        """
+        state, log = self.latest, self.events
+        next_at = self._cursors[-1] + max(self.every, len(state.tasks) + len(state.agents))
         for event in events:
             log.append(event)
             state.apply(event)
-            if len(log) % every == 0:
+            if len(log) >= next_at:
                 self._add_checkpoint()
+                next_at = len(log) + max(self.every, len(state.tasks) + len(state.agents))
 
     def state_at(self, cursor: int, near: tuple[int, RunState] | None = None) -> RunState:
         """The state after the first ``cursor`` events.

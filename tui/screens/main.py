@@ -207,7 +207,9 @@ class MainScreen(Screen[None]):
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
                 self.query_one(MessageFlow).show(state.messages, lanes(state))
-                self.query_one(PlanView).show(state)
+                plan = self.query_one(PlanView)
+                plan.show(state)
+                self._dirty = not plan.complete
                 self.query_one(AgentsView).show(state)
             elif active == "tab-metrics":
                 self.query_one(MetricsTable).show(state)

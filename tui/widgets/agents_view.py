@@ -52,7 +52,25 @@ class AgentsView(StateTable):
     def show(self, state: RunState) -> None:
         """Render the agents of this state."""
         self._state = state
-        self.sync([(agent.name, agent_cells(agent)) for agent in state.agents.values()])
+        agents = state.agents
+        self.sync(
+            [
+                (
+                    a.name,
+                    (
+                        a.state,
+                        a.current_task,
+                        a.succeeded,
+                        a.failed,
+                        a.retries,
+                        a.messages_in,
+                        a.messages_out,
+                    ),
+                )
+                for a in agents.values()
+            ],
+            lambda key: agent_cells(agents[key]),
+        )
 
     def action_details(self) -> None:
         key = self.selected_key()

@@ -149,7 +149,7 @@ class EventList(ScrollView, can_focus=True):
             Segment(f"{offset:>8.3f}s ", Style(dim=True)),
             Segment(f"{glyph} {event.kind:<14} ", Style.parse(style) if style else None),
             Segment(f"{sanitize_line(event_agent(event))[:16]:<16} ", Style(bold=True)),
-            Segment(event_summary(event, max(20, width))),
+            Segment(event_summary(event, max(20, width - 51))),
         ]
         strip = Strip(segments).crop_extend(0, width, None)
         if row == self.cursor:

@@ -85,7 +85,11 @@ class MetricsTable(StateTable):
         if self.sort_reverse:  # missing values last either way
             records.sort(key=lambda r: isinstance(r[column], float) and math.isnan(r[column]))
         columns = [key for key, _ in self.COLUMNS]
-        self.sync([(str(r["agent"]), [_cell(c, r[c]) for c in columns]) for r in records])
+        by_agent = {str(r["agent"]): r for r in records}
+        self.sync(
+            [(key, tuple(str(r[c]) for c in columns)) for key, r in by_agent.items()],
+            lambda key: [_cell(c, by_agent[key][c]) for c in columns],
+        )
         self._label_sorted()
 
     def _label_sorted(self) -> None:

@@ -16,29 +16,34 @@ from tui.widgets.state_table import Cell, StateTable
 __all__ = ["PlanView"]
 
 
-def _holder(task: TaskView, state: RunState) -> str:
-    """Who holds the task now: the agent working or waiting on it, else its agent."""
-    if task.status in ("running", "retrying"):
-        for agent in state.agents.values():
-            if agent.current_task == task.id and agent.state == "working":
-                return agent.name
-    return task.agent
+def holders(state: RunState) -> dict[str, str]:
+    """Task id -> the agent working on it now."""
+    return {
+        a.current_task: a.name
+        for a in state.agents.values()
+        if a.current_task and a.state == "working"
+    }
 
 
-def task_cells(task: TaskView, state: RunState) -> list[Cell]:
-    """The plan row of one task."""
+def task_cells(task: TaskView, holder: str) -> list[Cell]:
+    """The plan row of one task; ``holder`` is the agent holding it now."""
     glyph, style = TASK_LOOK.get(task.status, ("?", ""))
     status = task.status
     if task.status == "done" and (task.retries or task.fallback_used):
         status = "done*"
-    holder = _holder(task, state)
     rounds = f"{task.round}/{task.max_rounds}" if task.reviewer else ""
     deps = ", ".join(task.depends_on)
     return [
         Text(f"{glyph} {status}", style=style),
         literal(task.id, 24),
         literal(
-            holder + ((" (fallback)" if holder != task.agent else " +fallback") if task.fallback_used else ""), 28
+            holder
+            + (
+                (" (fallback)" if holder != task.agent else " +fallback")
+                if task.fallback_used
+                else ""
+            ),
+            28,
         ),
         Text(str(task.attempt or ""), justify="right"),
         Text(rounds),
@@ -65,11 +70,22 @@ class PlanView(StateTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: RunState | None = None
+        self.complete = True
+        """False while rows of a big plan are still being added (a few hundred per frame)."""
 
     def show(self, state: RunState) -> None:
         """Render the plan of this state."""
         self._state = state
-        self.sync([(task.id, task_cells(task, state)) for task in state.tasks.values()])
+        held = holders(state)
+        tasks = state.tasks
+
+        def signature(task: TaskView) -> tuple[object, ...]:
+            return (task.status, task.attempt, task.round, held.get(task.id), task.fallback_used)
+
+        self.complete = self.sync(
+            [(task.id, signature(task)) for task in tasks.values()],
+            lambda key: task_cells(tasks[key], held.get(key, tasks[key].agent)),
+        )
         counts = state.task_counts()
         done = counts.get("done", 0)
         self.border_subtitle = (
