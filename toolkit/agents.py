@@ -68,9 +68,15 @@ class Directive(BaseModel):
         Raises:
             RuntimeError: outside a run (for example when calling an agent directly).
         """
-        if self._session is None:
+        session = self._session
+        if session is None:
             raise RuntimeError("this directive is not part of a run: it has no session")
-        return self._session
+        if type(session) is tuple:
+            # made on first use: most agents never touch their session
+            from toolkit.session import AgentSession
+
+            session = self._session = AgentSession(*session)
+        return session
 
 
 class Reply(BaseModel):

@@ -735,8 +735,12 @@ class Run:
             seed=self.seed,
             meta=task.meta,
         )
-        session = AgentSession(tracer, self._bus, agent_name, task.id, span)  # type: ignore[arg-type]
-        object.__setattr__(directive, "__pydantic_private__", {"_session": session})
+        # the session is built on first use of ``directive.session``
+        object.__setattr__(
+            directive,
+            "__pydantic_private__",
+            {"_session": (tracer, self._bus, agent_name, task.id, span)},
+        )
         sent = tracer.message(
             ORCHESTRATOR,
             agent_name,

@@ -50,6 +50,7 @@ class CallbackSink:
 
 _FACTORIES: dict[type, Any] = {}
 _make_envelope = fast_factory(Envelope)
+_make_message_sent = fast_factory(MessageSent)
 
 
 class IdFactory:
@@ -128,6 +129,10 @@ class Tracer:
             **fields,
         )
         self._seq += 1
+        self._publish(event)
+        return event
+
+    def _publish(self, event: TraceEvent) -> None:  # type: ignore[valid-type]
         if self._keep:
             self.events.append(event)
         for sink in self.sinks:
@@ -141,7 +146,6 @@ class Tracer:
                     message=f"sink {type(sink).__name__} failed and was detached: {exc!r}",
                 )
                 break
-        return event
 
     def message(
         self,
@@ -179,7 +183,18 @@ class Tracer:
             delivered_at=now,
             usage=usage,
         )
-        self.emit(MessageSent, span_id=span_id, parent_span_id=self.root_span, envelope=envelope)
+        # the hottest event of a run: built directly rather than through ``emit``
+        event = _make_message_sent(
+            run_id=self.run_id,
+            seq=self._seq,
+            ts=now,
+            trace_id=self.trace_id,
+            span_id=span_id,
+            parent_span_id=self.root_span,
+            envelope=envelope,
+        )
+        self._seq += 1
+        self._publish(event)
         return envelope
 
     def close_sinks(self) -> list[str]:

@@ -133,7 +133,9 @@ class LLMAgent(Agent):
 
     async def run(self, directive: Directive) -> Reply:
         client = self.client
-        reporter = Reporter(directive._session, self.name, "agent")
+        reporter = Reporter(
+            directive.session if directive._session is not None else None, self.name, "agent"
+        )
         body = client.body(
             self.messages(directive),
             temperature=self.temperature,
