@@ -232,8 +232,7 @@ class Orchestrator:
         Raises:
             PlanError: when the plan cannot run (unknown agents, cycles, …).
         """
-        if plan is not None:
-            plan.validate_for(self.agents)
+        deps = plan.validate_for(self.agents) if plan is not None else None
         all_sinks = [*self.sinks, *sinks]
         trace_path = None
         if trace is not None:
@@ -247,7 +246,7 @@ class Orchestrator:
             all_sinks.append(store if isinstance(store, RunStore) else RunStore(store))
         if on_event is not None:
             all_sinks.append(CallbackSink(on_event))
-        return Run(
+        run = Run(
             self,
             request,
             plan,
@@ -257,6 +256,9 @@ class Orchestrator:
             self.seed if seed is None else seed,
             keep_events,
         )
+        if deps is not None:
+            run._deps = deps  # checked above: the scheduler need not parse the plan again
+        return run
 
     async def run(self, request: str = "", plan: Plan | None = None, **options: Any) -> RunResult:
         """Run a request or a plan and wait for the result (see ``prepare`` for options)."""
@@ -473,7 +475,7 @@ class Run:
                 plan = await planner.plan(self.request, agents, session=session)
             else:
                 plan = await planner.plan(self.request, agents)
-            plan.validate_for(self.orch.agents)
+            self._deps = plan.validate_for(self.orch.agents)
         self.plan = plan
         self.tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)
         return plan
@@ -482,7 +484,8 @@ class Run:
     async def _schedule(self, plan: Plan) -> None:
         self._tasks = {t.id: t for t in plan.tasks}
         self._dependents = {t.id: [] for t in plan.tasks}
-        self._deps = plan.dependency_map()
+        if not self._deps:
+            self._deps = plan.dependency_map()
         for t in plan.tasks:
             deps = self._deps[t.id]
             self._waiting[t.id] = len(deps)

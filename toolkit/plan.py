@@ -90,8 +90,11 @@ class Task(BaseModel):
 
     def all_dependencies(self) -> list[str]:
         """Declared dependencies plus the tasks its prompt references."""
+        refs = _references(self.prompt) if "{{" in self.prompt else ()
+        if not refs:
+            return list(self.depends_on)
         deps = dict.fromkeys(self.depends_on)
-        for ref in references(self.prompt):
+        for ref in refs:
             if ref != "input":
                 deps.setdefault(ref, None)
         return list(deps)
@@ -122,14 +125,17 @@ class Plan(BaseModel):
                 return t
         raise KeyError(task_id)
 
-    def problems(self, agents: Iterable[str] | None = None) -> list[str]:
+    def problems(
+        self, agents: Iterable[str] | None = None, deps_map: dict[str, list[str]] | None = None
+    ) -> list[str]:
         """Every reason this plan cannot run, each with its location; empty if it can."""
         known_agents = sorted(agents) if agents is not None else None
         ids = {t.id for t in self.tasks}
         problems: list[str] = []
         if not self.tasks:
             problems.append("tasks: the plan has no tasks")
-        deps_map = self.dependency_map()
+        if deps_map is None:
+            deps_map = self.dependency_map()
         for i, t in enumerate(self.tasks):
             where = f"tasks[{i}] ({t.id})"
             if known_agents is not None:
@@ -155,11 +161,17 @@ class Plan(BaseModel):
             problems.append(f"tasks: dependency cycle {' -> '.join(cycle)}")
         return problems
 
-    def validate_for(self, agents: Iterable[str] | None = None) -> None:
-        """Raise ``PlanError`` listing every problem, if there is any."""
-        problems = self.problems(agents)
+    def validate_for(self, agents: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """Raise ``PlanError`` listing every problem, if there is any.
+
+        Returns:
+            The dependency map it checked (task id → dependencies), for the scheduler.
+        """
+        deps_map = self.dependency_map()
+        problems = self.problems(agents, deps_map)
         if problems:
             raise PlanError(problems)
+        return deps_map
 
     def dependency_map(self) -> dict[str, list[str]]:
         """Each task's dependencies (declared and referenced), by task id."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +42,15 @@ class TraceReadError(OSError):
 class BufferedSink:
     """Base of sinks that write events in batches from a background thread.
 
-    Subclasses implement ``_write(batch)``; it runs with the sink's lock held, on the
-    flusher thread or on the run's thread when the buffer fills up.
+    ``emit`` appends to a deque (atomic, so it needs no lock and cannot race the
+    flusher); the flusher thread takes exactly the events it counted, in order, and
+    hands them to ``_write``. Subclasses implement ``_write(batch)``; it runs with the
+    sink's lock held, on the flusher thread, or on the run's thread when ``batch``
+    events are waiting or the sink is closed.
     """
 
     def __init__(self, flush_s: float = 0.1, batch: int = 2048) -> None:
-        self._buffer: list[TraceEvent] = []
+        self._queue: deque[TraceEvent] = deque()
         self._lock = threading.Lock()
         self._batch = batch
         self._flush_s = flush_s
@@ -57,21 +61,25 @@ class BufferedSink:
         """Events written so far."""
 
     def emit(self, event: TraceEvent) -> None:
-        if self._closed:
-            raise RuntimeError(f"{type(self).__name__} is closed")
-        buffer = self._buffer
-        buffer.append(event)
-        if len(buffer) >= self._batch:
-            self.flush()
-        elif self._thread is None:
+        queue = self._queue
+        queue.append(event)
+        if len(queue) >= self._batch or self._thread is None:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._thread is None:
             self._thread = threading.Thread(
                 target=self._flusher, name=f"{type(self).__name__}-flush", daemon=True
             )
             self._thread.start()
+        if len(self._queue) >= self._batch:
+            self.flush()
 
     def flush(self) -> None:
+        """Write every event emitted so far."""
         with self._lock:
-            batch, self._buffer = self._buffer, []
+            queue = self._queue
+            batch = [queue.popleft() for _ in range(len(queue))]
             if batch:
                 self._write(batch)
                 self.written += len(batch)
@@ -81,6 +89,7 @@ class BufferedSink:
             self.flush()
 
     def close(self) -> None:
+        """Stop the flusher, write what is left, release the file; later emits raise."""
         if self._closed:
             return
         self._stop.set()
@@ -88,7 +97,11 @@ class BufferedSink:
             self._thread.join()
         self.flush()
         self._closed = True
+        self.emit = self._emit_closed  # type: ignore[method-assign]
         self._release()
+
+    def _emit_closed(self, event: TraceEvent) -> None:
+        raise RuntimeError(f"{type(self).__name__} is closed")
 
     def _write(self, batch: list[TraceEvent]) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -124,8 +137,7 @@ class JsonlRecorder(BufferedSink):
 def write_trace(path: str | Path, events: Iterable[TraceEvent]) -> Path:
     """Write events to a JSONL file at once."""
     recorder = JsonlRecorder(path)
-    for event in events:
-        recorder._buffer.append(event)
+    recorder._queue.extend(events)
     recorder.close()
     return recorder.path
 

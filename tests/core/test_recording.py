@@ -173,3 +173,20 @@ def test_fold_of_recorded_trace_equals_live_state(tmp_path: Path, name: str) -> 
     assert fold(RunStore(tmp_path / "r.db").events(result.run_id)) == result.state
     assert result.state.status == result.status
     assert result.state.event_count == len(result.events)
+
+
+def test_recorder_loses_nothing_while_the_flusher_races_the_run(tmp_path):
+    """Every emitted event is written once, in order, even with the flusher thread
+    taking batches as fast as it can while events keep arriving."""
+    from toolkit.events import Log
+    from toolkit.recorder import JsonlRecorder, read_trace
+
+    path = tmp_path / "race.jsonl"
+    recorder = JsonlRecorder(path, flush_s=0.00001, batch=10**9)
+    n = 50_000
+    for i in range(n):
+        recorder.emit(Log(run_id="r", seq=i, ts=0.0, trace_id="t", span_id="s", message="m"))
+    recorder.close()
+    trace = read_trace(path)
+    assert not trace.problems
+    assert [e.seq for e in trace.events] == list(range(n))
