@@ -211,6 +211,12 @@ class _Dashboard(anywidget.AnyWidget):
         with lock:
             self._push()
 
+    def __del__(self) -> None:
+        # ipywidgets' __del__ calls close(), which here is the Sink's final push; at
+        # interpreter shutdown that push would fail. A live widget is kept alive by
+        # ipywidgets' registry anyway until ``dispose``.
+        pass
+
     def dispose(self) -> None:
         """Close the widget itself (ipywidgets' ``close``): the front end drops it."""
         self.playing = False

@@ -178,12 +178,12 @@ function flowPart(ctx) {
       const arrows = rows(model, "arrows");
       const lanes = [...(snap.participants || [])];
       for (const a of arrows) {
-        for (const name of [a.from, a.to]) if (!lanes.includes(name)) lanes.push(name);
+        for (const name of [a.from, a.to]) if (name !== "*" && !lanes.includes(name)) lanes.push(name);
       }
       const x = (name) => LANE / 2 + LANE * lanes.indexOf(name);
       const width = Math.max(LANE * lanes.length, LANE);
       lanesRow.style.width = `${width}px`;
-      lanesRow.replaceChildren(...lanes.map((name) => h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name === "*" ? "* (all)" : name, 20))));
+      lanesRow.replaceChildren(...lanes.map((name) => h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20))));
       const total = (model.get("totals") || {}).messages ?? arrows.length;
       note.textContent = total > arrows.length ? `${(total - arrows.length).toLocaleString("en-US")} earlier messages not shown (all are kept in Python)` : "";
       const height = ROW * arrows.length + 12;
@@ -199,7 +199,19 @@ function flowPart(ctx) {
         const label = `${a.task ? a.task + (a.attempt > 1 ? ` #${a.attempt}` : "") + " · " : ""}${a.text}`;
         const g = s("g", { class: `sb-arrow sb-kind-${kind}${ctx.ui.selected === a.seq ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
         g.appendChild(s("title", {}, `#${a.seq} ${a.from} → ${a.to} [${a.kind}] ${a.text}`));
-        if (x1 === x2) {
+        if (a.to === "*") {
+          // a broadcast reaches every other lane: one dotted line across them, a head on each
+          const left = LANE / 2;
+          const right = LANE / 2 + LANE * (lanes.length - 1);
+          g.appendChild(s("line", { class: "sb-arrow-line", x1: left, x2: right, y1: y, y2: y }));
+          for (const name of lanes) {
+            if (name === a.from) continue;
+            const xn = x(name);
+            g.appendChild(s("path", { class: `sb-head sb-kind-${kind}`, d: xn > x1 ? `M${xn - 8},${y - 4} L${xn},${y} L${xn - 8},${y + 4} z` : `M${xn + 8},${y - 4} L${xn},${y} L${xn + 8},${y + 4} z` }));
+          }
+          g.appendChild(s("circle", { class: `sb-head sb-kind-${kind}`, cx: x1, cy: y, r: 3.5 }));
+          g.appendChild(s("text", { class: "sb-arrow-text", x: x1 + 6, y: y - 4 }, clip(`to all · ${label}`, 60)));
+        } else if (x1 === x2) {
           g.appendChild(s("path", { class: "sb-arrow-line", d: `M${x1},${y - 6} h30 v12 h-28`, fill: "none", "marker-end": `url(#sb-head-${kind})` }));
           g.appendChild(s("text", { class: "sb-arrow-text", x: x1 + 34, y: y + 4 }, clip(label, 30)));
         } else {
@@ -208,7 +220,9 @@ function flowPart(ctx) {
           const room = Math.max(8, Math.floor(Math.abs(x2 - x1) / 6.2));
           g.appendChild(s("text", { class: "sb-arrow-text", x: (x1 + x2) / 2, y: y - 4, "text-anchor": "middle" }, clip(label, room)));
         }
-        g.appendChild(s("rect", { class: "sb-hit", x: Math.min(x1, x2) - 4, y: y - 14, width: Math.abs(x2 - x1) + 40, height: ROW - 2 }));
+        const hitFrom = a.to === "*" ? 0 : Math.min(x1, x2) - 4;
+        const hitWidth = a.to === "*" ? width : Math.abs(x2 - x1) + 40;
+        g.appendChild(s("rect", { class: "sb-hit", x: hitFrom, y: y - 14, width: hitWidth, height: ROW - 2 }));
         g.addEventListener("click", () => selectSeq(ctx, a.seq));
         svg.appendChild(g);
       });
@@ -313,7 +327,7 @@ function ganttPart(ctx) {
       for (let i = 0; i <= 4; i++) {
         const t = start + (span * i) / 4;
         svg.appendChild(s("line", { class: "sb-grid", x1: sx(t), x2: sx(t), y1: 14, y2: height }));
-        svg.appendChild(s("text", { class: "sb-axis", x: sx(t), y: 10, "text-anchor": "middle" }, span < 0.5 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`));
+        svg.appendChild(s("text", { class: "sb-axis", x: sx(t), y: 10, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, span < 0.5 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`));
       }
       agents.forEach((agent, i) => {
         svg.appendChild(s("text", { class: "sb-gantt-agent", x: 4, y: 20 + i * ROW + 11 }, clip(agent, 18)));
@@ -391,7 +405,9 @@ function logPart(ctx) {
       kind.value = kinds.includes(current) ? current : "";
       const shown = rows(model, "log").filter((r) => logMatches(r, ui.filter));
       const total = (model.get("totals") || {}).log ?? shown.length;
-      note.textContent = total > shown.length ? `${(total - shown.length).toLocaleString("en-US")} earlier rows not shown` : "";
+      const filtered = Boolean(ui.filter.text || ui.filter.kind);
+      if (model.get("static") && filtered) note.textContent = `${shown.length} matching rows in this export`;
+      else note.textContent = total > shown.length ? `${(total - shown.length).toLocaleString("en-US")} earlier rows not shown` : "";
       table.replaceChildren(
         h("thead", {}, h("tr", {}, ["#", "t (s)", "kind", "who", "what"].map((c) => h("th", {}, c)))),
         h("tbody", {}, shown.map((r) => {
@@ -477,5 +493,5 @@ function mountStatic(el, data) {
   return render({ model: staticModel(data), el });
 }
 
-export { mountStatic, render, staticModel };
+export { mountStatic, staticModel };
 export default { render };

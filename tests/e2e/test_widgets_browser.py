@@ -1,0 +1,380 @@
+"""The run dashboard in a real browser: JupyterLab 4 on loopback, headless Chromium.
+
+The suite starts JupyterLab with a throw-away root, config and kernelspec (the kernel
+is this interpreter, so it works in a fresh clone where only ``.venv`` exists), opens
+a notebook that runs a mock run live into a ``RunView`` (with ``await`` in the
+kernel's own loop, and with ``run_sync`` in a cell), and checks that the dashboard
+shows the participants and the arrows, and that a hostile payload is shown as text
+and never runs. It also opens a static HTML export with no kernel at all.
+
+Chromium is Debian's package (``make browser`` installs it); Playwright's Python
+client drives it through ``executable_path``. Screenshots go to the test's temporary
+folder and to ``tests/e2e/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HOSTILE = '<script>window.__pwned = 1; alert("xss")</script><img src=x onerror="alert(1)"> &amp; &lt;b&gt;'
+
+SETUP = f"""
+from toolkit import FailureSpec, FunctionAgent, MockAgent, Orchestrator, Plan, ReviewSpec, Task
+from toolkit.widgets import RunView, FlowView
+
+HOSTILE = {HOSTILE!r}
+
+async def writer(directive):
+    await directive.session.send("editor", "draft coming, " + HOSTILE)
+    await directive.session.broadcast("heads up: writing")
+    return f"draft of {{directive.task_id}} (round {{directive.round}})"
+
+def make():
+    orch = Orchestrator([
+        MockAgent("researcher", reply=HOSTILE, price_per_1k_tokens=0.5),
+        FunctionAgent(writer, name="writer"),
+        MockAgent("editor", reply=["needs work", "APPROVED"]),
+        MockAgent("checker", failures=FailureSpec(fail_attempts=[1])),
+    ], seed=3)
+    plan = Plan(name="demo", tasks=[
+        Task(id="research", agent="researcher", prompt="{{{{input}}}}"),
+        Task(id="write", agent="writer", prompt="{{{{research}}}}", review=ReviewSpec(reviewer="editor", max_rounds=2)),
+        Task(id="check", agent="checker", prompt="{{{{research}}}}", retries=1),
+    ])
+    return orch, plan
+
+view = RunView(title="live (await)")
+view
+"""
+
+RUN_AWAIT = """
+orch, plan = make()
+result = await orch.run("write about <b>agents</b>", plan, sinks=[view])
+result.status
+"""
+
+RUN_SYNC = """
+orch2, plan2 = make()
+sync_view = RunView(title="live (run_sync)", parts=["header", "flow"])
+display(sync_view)
+orch2.run_sync("again", plan2, sinks=[sync_view]).status
+"""
+
+PART_ALONE = """
+FlowView.from_result(result, title="flow alone")
+"""
+
+
+def _notebook(path: Path, kernel: str) -> None:
+    cells = [SETUP, RUN_AWAIT, RUN_SYNC, PART_ALONE]
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell-{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src.strip(),
+            }
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Switchboard e2e", "language": "python", "name": kernel},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: run `make browser` (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A JupyterLab server on loopback with a temporary root, config and kernelspec."""
+    _require_chromium()
+    base = tmp_path_factory.mktemp("jupyter")
+    root, data, config, runtime = (base / n for n in ("root", "data", "config", "runtime"))
+    for folder in (root, data, config, runtime):
+        folder.mkdir()
+    kernel = "switchboard-e2e"
+    spec = data / "kernels" / kernel
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Switchboard e2e",
+                "language": "python",
+            }
+        )
+    )
+    _notebook(root / "dashboard.ipynb", kernel)
+    # no "get Jupyter news?" toast over the screenshots
+    settings = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_PATH": str(data),
+        "JUPYTER_DATA_DIR": str(data),
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "IPYTHONDIR": str(base / "ipython"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI often run as root
+    proc = subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    ready = threading.Event()
+    log: list[str] = []
+
+    def watch() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            log.append(line)
+            if f"127.0.0.1:{port}/lab" in line:
+                ready.set()
+        ready.set()  # the server exited: stop waiting
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        if not ready.wait(90) or proc.poll() is not None:
+            pytest.fail("JupyterLab did not start:\n" + "".join(log[-30:]))
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _save(page: Any, tmp_path: Path, name: str, selector: str | None = None) -> Path:
+    shot = tmp_path / name
+    if selector is None:
+        page.screenshot(path=str(shot), full_page=True)
+    else:
+        page.locator(selector).first.screenshot(path=str(shot))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / name)
+    return shot
+
+
+KERNEL_READY = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return Boolean(kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected'
+    && window.jupyterapp.commands.isEnabled('notebook:run-all-cells'));
+}"""
+FIRST_CELL_RAN = (
+    "() => /\\[\\d+\\]/.test((document.querySelector('.jp-InputPrompt') || {}).textContent || '')"
+)
+
+
+def _run_all_cells(page: Any) -> None:
+    """Run every cell of the current notebook.
+
+    Right after start-up JupyterLab may re-open the kernel's websocket, and execute
+    requests queued at that moment are lost; so run all, and if the first cell has not
+    run once the kernel is ready again, run all once more.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    for attempt in range(3):
+        page.wait_for_function(KERNEL_READY, timeout=90_000)
+        # fire and forget: the command's promise settles only when every cell has run
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        try:
+            page.wait_for_function(FIRST_CELL_RAN, timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
+def test_dashboard_renders_live_in_jupyterlab(
+    jupyterlab: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """Run all cells: the live dashboards show every lane and arrow, kinds told apart, and the hostile payload as text."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    passed = False
+    try:
+        page.goto(f"{jupyterlab['url']}/lab/tree/dashboard.ipynb?token={jupyterlab['token']}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+            timeout=60_000,
+        )
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
+        )
+        _run_all_cells(page)
+        # three dashboards end as "succeeded": the awaited run, the run_sync one, the part alone has no header
+        page.wait_for_function(
+            "() => document.querySelectorAll('.sb-badge[data-status=\"succeeded\"]').length >= 2",
+            timeout=120_000,
+        )
+        page.wait_for_selector(".sb-part-flow >> nth=2", timeout=60_000)
+        first = page.locator(".sb-root").first
+        lanes = first.locator(".sb-lane").all_text_contents()
+        assert lanes == ["user", "orchestrator", "researcher", "writer", "editor", "checker"]
+        arrows = first.locator(".sb-arrow")
+        assert arrows.count() == 20
+        kinds = {arrows.nth(i).get_attribute("data-kind") for i in range(arrows.count())}
+        assert kinds == {"directive", "result", "error", "a2a", "broadcast"}
+        first_arrow = arrows.first
+        assert (first_arrow.get_attribute("data-from"), first_arrow.get_attribute("data-to")) == (
+            "user",
+            "orchestrator",
+        )
+        assert first.locator(".sb-task").count() == 3
+        assert first.locator(".sb-metrics-table tbody tr").count() == 4
+        assert first.locator(".sb-bar").count() >= 5
+        # the run_sync view and the part alone rendered too
+        assert page.locator(".sb-root").count() >= 3
+        assert page.locator(".sb-root").nth(2).locator(".sb-arrow").count() == 20
+        # the hostile payload is text: visible literally, never executed or parsed as markup
+        hostile_rows = first.locator(".sb-log-text", has_text="<script>window.__pwned")
+        assert hostile_rows.count() >= 1
+        assert page.locator(".sb-root img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+        hostile_rows.first.click()
+        page.wait_for_function(
+            "() => (document.querySelector('.sb-detail') || {}).textContent.includes('onerror')",
+            timeout=30_000,
+        )
+        assert "<img src=x onerror" in first.locator(".sb-detail").text_content()
+        assert dialogs == []
+        # replay from the front end: a step back changes the cursor in the kernel and the view follows
+        first.locator(".sb-step-back").click()
+        page.wait_for_function(
+            "() => document.querySelector('.sb-cursor-label').textContent.startsWith('event 40 /')",
+            timeout=30_000,
+        )
+        page.wait_for_selector(".sb-badge.sb-replay", timeout=30_000)
+        first.locator(".sb-live").click()
+        page.wait_for_function(
+            "() => document.querySelector('.sb-cursor-label').textContent.startsWith('event 41 /')",
+            timeout=30_000,
+        )
+        shot = _save(page, tmp_path, "widgets.png", ".sb-root")
+        _save(page, tmp_path, "widgets_notebook.png")
+        assert shot.stat().st_size > 10_000
+        passed = True
+    finally:
+        if not passed:
+            _save(page, tmp_path, "widgets_failure.png")
+        page.close()
+
+
+def test_static_export_renders_without_a_kernel(browser: Any, tmp_path: Path) -> None:
+    """view.to_html() opens from a file: lanes and arrows drawn, details from the export, the hostile payload inert."""
+    from playwright.sync_api import expect
+
+    from tests.widgets.conftest import demo_orchestrator
+    from toolkit.widgets import RunView
+
+    orch, plan = demo_orchestrator()
+    result = orch.run_sync("write about <b>agents</b>", plan)
+    path = tmp_path / "run.html"
+    RunView.from_result(result).to_html(path, title="<script>alert('title')</script>")
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".sb-arrow", timeout=30_000)
+        assert page.locator(".sb-lane").all_text_contents()[:3] == [
+            "user",
+            "orchestrator",
+            "researcher",
+        ]
+        assert page.locator(".sb-arrow").count() == len(result.state.messages)
+        assert page.locator(".sb-task[data-status='done']").count() == 3
+        assert page.locator(".sb-badge[data-status='succeeded']").count() == 1
+        assert page.title() == "<script>alert('title')</script>"
+        row = page.locator(".sb-log-text", has_text="<script>window.__pwned").first
+        row.click()
+        expect(page.locator(".sb-detail")).to_contain_text("<img src=x onerror")
+        page.locator(".sb-filter").fill("task_failed")
+        expect(page.locator(".sb-log-row")).to_have_count(1)
+        assert page.locator("img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+        assert page.locator(".sb-play").is_disabled()
+        assert dialogs == [] and errors == []
+        _save(page, tmp_path, "widgets_static.png")
+    finally:
+        page.close()
