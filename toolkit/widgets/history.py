@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from toolkit.events import TraceEvent
-from toolkit.state import RunState
+from toolkit.state import AgentView, RunState, TaskView
 from toolkit.widgets.projection import arrow_row, log_row
 
 __all__ = ["CallTimeline", "LogFilter", "RunHistory"]
@@ -77,7 +77,7 @@ class CallTimeline:
                     "agent": env.recipient,
                     "task": env.task_id,
                     "attempt": env.attempt,
-                    "start_s": env.sent_at - self.t0,
+                    "start_s": round(env.sent_at - self.t0, 6),
                     "end_s": None,
                     "duration_s": None,
                     "outcome": "unfinished",
@@ -87,8 +87,8 @@ class CallTimeline:
         elif env.kind in ("result", "error") and env.parent_id in self._open:
             i = self._open.pop(env.parent_id)
             bar = self.bars[i]
-            bar["end_s"] = env.sent_at - self.t0
-            bar["duration_s"] = env.sent_at - self.t0 - bar["start_s"]
+            bar["end_s"] = round(env.sent_at - self.t0, 6)
+            bar["duration_s"] = round(bar["end_s"] - bar["start_s"], 6)
             bar["outcome"] = "ok" if env.kind == "result" else "error"
             self._span[i] = (self._span[i][0], index)
 
@@ -124,8 +124,10 @@ class RunHistory:
         """The fold of every event so far (the live state)."""
         self.calls = CallTimeline()
         self._message_index: list[int] = []
-        self._arrow_rows: list[dict[str, Any]] = []
-        self._log_rows: list[dict[str, Any]] = []
+        # rows are built on first display and cached: the same row is the same object,
+        # which is how the widget's RowWindow tells new rows from old ones
+        self._arrow_rows: dict[int, dict[str, Any]] = {}
+        self._log_rows: dict[int, dict[str, Any]] = {}
         self._checkpoints: list[RunState] = [RunState()]
         self._filter = LogFilter()
         self._matches: list[int] = []
@@ -179,18 +181,20 @@ class RunHistory:
         """The last ``limit`` message arrows among the first ``cursor`` events, and the count of all of them."""
         index = self._message_index
         count = bisect_left(index, cursor)
-        rows = self._arrow_rows
-        t0 = self.t0
-        while len(rows) < count:
-            rows.append(arrow_row(self.events[index[len(rows)]], t0))
-        return rows[max(0, count - limit) : count], count
+        cache, t0 = self._arrow_rows, self.t0
+        rows = []
+        for i in range(max(0, count - limit), count):
+            row = cache.get(i)
+            if row is None:
+                row = cache[i] = arrow_row(self.events[index[i]], t0)
+            rows.append(row)
+        return rows, count
 
     def _log_row(self, i: int) -> dict[str, Any]:
-        rows = self._log_rows
-        t0 = self.t0
-        while len(rows) <= i:
-            rows.append(log_row(self.events[len(rows)], t0))
-        return rows[i]
+        row = self._log_rows.get(i)
+        if row is None:
+            row = self._log_rows[i] = log_row(self.events[i], self.t0)
+        return row
 
     def log(
         self, cursor: int, limit: int, flt: LogFilter | None = None
@@ -212,7 +216,36 @@ class RunHistory:
         return [self._log_row(i) for i in self._matches[max(0, count - limit) : count]], count
 
 
+_TASK_FIELDS = tuple(f.name for f in fields(TaskView))
+_AGENT_FIELDS = tuple(f.name for f in fields(AgentView))
+
+
+def _copy_record(record: Any, names: tuple[str, ...]) -> Any:
+    # a shallow copy of a slotted dataclass, about 3x faster than copy.copy / replace
+    clone = object.__new__(type(record))
+    for name in names:
+        setattr(clone, name, getattr(record, name))
+    return clone
+
+
 def _clone(state: RunState) -> RunState:
-    # envelopes are frozen: share them instead of copying thousands of models
-    memo: dict[int, Any] = {id(env): env for env in state.messages}
-    return copy.deepcopy(state, memo)
+    """A copy of a state that folding more events into cannot change the original.
+
+    The fold mutates only the containers and the task/agent records; envelopes,
+    outputs and strings are never changed in place, so they are shared.
+    """
+    clone = copy.copy(state)
+    tasks = {}
+    for key, task in state.tasks.items():
+        tasks[key] = t = _copy_record(task, _TASK_FIELDS)
+        t.depends_on, t.verdicts = list(task.depends_on), list(task.verdicts)
+    agents = {}
+    for key, agent in state.agents.items():
+        agents[key] = a = _copy_record(agent, _AGENT_FIELDS)
+        a.skills, a.durations = list(agent.skills), list(agent.durations)
+    clone.tasks, clone.agents = tasks, agents
+    clone.participants = list(state.participants)
+    clone.messages = list(state.messages)
+    clone.counts = dict(state.counts)
+    clone.logs = list(state.logs)
+    return clone

@@ -134,31 +134,39 @@ def event_detail(event: TraceEvent) -> str:
 
 
 def task_rows(state: RunState, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The plan's tasks as DAG nodes (first ``limit``), and how many were left out."""
+    """The plan's tasks as DAG nodes (first ``limit``), and how many were left out.
+
+    Optional fields are left out when they hold their default, to keep pushes small.
+    """
     rows = []
     for task in list(state.tasks.values())[:limit]:
-        rows.append(
-            {
-                "id": task.id,
-                "agent": task.agent,
-                "goal": clip(task.goal, 80),
-                "status": task.status,
-                "deps": list(task.depends_on),
-                "attempt": task.attempt,
-                "round": task.round,
-                "max_rounds": task.max_rounds,
-                "reviewer": task.reviewer,
-                "duration_s": task.duration_s,
-                "error": clip(task.error, 200) if task.error else None,
-                "fallback": task.fallback_used,
-            }
-        )
+        row: dict[str, Any] = {
+            "id": task.id,
+            "agent": task.agent,
+            "status": task.status,
+            "deps": list(task.depends_on),
+        }
+        if task.goal:
+            row["goal"] = clip(task.goal, 80)
+        if task.attempt > 1:
+            row["attempt"] = task.attempt
+        if task.max_rounds > 1:
+            row["round"], row["max_rounds"] = task.round, task.max_rounds
+        if task.reviewer:
+            row["reviewer"] = task.reviewer
+        if task.duration_s is not None:
+            row["duration_s"] = round(task.duration_s, 6)
+        if task.error:
+            row["error"] = clip(task.error, 200)
+        if task.fallback_used:
+            row["fallback"] = True
+        rows.append(row)
     return rows, max(0, len(state.tasks) - limit)
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
     if hasattr(value, "item"):  # numpy scalar
         return _finite(value.item())
     return value
@@ -172,7 +180,7 @@ def metric_rows(state: RunState) -> list[dict[str, Any]]:
     return [{k: _finite(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def run_snapshot(state: RunState, *, task_limit: int = 300) -> dict[str, Any]:
+def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
     """The coalesced state the dashboard shows: header, lanes, plan, metrics."""
     tasks, hidden = task_rows(state, task_limit)
     return {

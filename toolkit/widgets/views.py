@@ -134,8 +134,8 @@ class _Dashboard(anywidget.AnyWidget):
         parts: Sequence[str] | None = None,
         rate_hz: float = 10.0,
         max_rows: int = 500,
-        max_tasks: int = 300,
-        max_bars: int = 400,
+        max_tasks: int = 200,
+        max_bars: int = 300,
         height: int = 380,
         **kwargs: Any,
     ) -> None:
