@@ -71,6 +71,20 @@ view = RunView(title="live (await)")
 view
 """
 
+SLOW_AWAIT = """
+from toolkit import pipeline
+slow = RunView(title="slow (await)", parts=["header", "plan"])
+display(slow)
+slow_orch = Orchestrator([MockAgent("a", latency=0.5), MockAgent("b", latency=0.5)], seed=1)
+(await slow_orch.run("slow", pipeline("a", "b", "a", "b"), sinks=[slow])).status
+"""
+
+SLOW_SYNC = """
+slow_sync = RunView(title="slow (run_sync)", parts=["header", "plan"])
+display(slow_sync)
+slow_orch.run_sync("slow", pipeline("a", "b", "a", "b"), sinks=[slow_sync]).status
+"""
+
 RUN_AWAIT = """
 orch, plan = make()
 result = await orch.run("write about <b>agents</b>", plan, sinks=[view])
@@ -90,7 +104,7 @@ FlowView.from_result(result, title="flow alone")
 
 
 def _notebook(path: Path, kernel: str) -> None:
-    cells = [SETUP, RUN_AWAIT, RUN_SYNC, PART_ALONE]
+    cells = [SETUP, SLOW_AWAIT, SLOW_SYNC, RUN_AWAIT, RUN_SYNC, PART_ALONE]
     nb = {
         "cells": [
             {
@@ -264,7 +278,10 @@ def _run_all_cells(page: Any) -> None:
 def test_dashboard_renders_live_in_jupyterlab(
     jupyterlab: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
-    """Run all cells: the live dashboards show every lane and arrow, kinds told apart, and the hostile payload as text."""
+    """Run all cells: the dashboards update while their cell runs (await and run_sync), show every lane
+    and arrow with kinds told apart, and the hostile payload as text; the replay buttons work."""
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -280,13 +297,19 @@ def test_dashboard_renders_live_in_jupyterlab(
             ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
         )
         _run_all_cells(page)
-        # three dashboards end as "succeeded": the awaited run, the run_sync one, the part alone has no header
-        page.wait_for_function(
-            "() => document.querySelectorAll('.sb-badge[data-status=\"succeeded\"]').length >= 2",
-            timeout=120_000,
-        )
-        page.wait_for_selector(".sb-part-flow >> nth=2", timeout=60_000)
-        first = page.locator(".sb-root").first
+        view = lambda title: page.locator(f".sb-dashboard[data-title='{title}']")  # noqa: E731
+        # live while the cell runs: a mid-run push shows a running task before the run ends,
+        # both in the kernel's own loop (await) and from run_sync's thread
+        for title in ("slow (await)", "slow (run_sync)"):
+            view(title).locator(".sb-task[data-status='running']").first.wait_for(timeout=60_000)
+            view(title).locator(".sb-badge[data-status='running']").wait_for(timeout=5_000)
+            view(title).locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
+            assert view(title).locator(".sb-task[data-status='done']").count() == 4
+        view("flow alone").locator(".sb-arrow").first.wait_for(timeout=60_000)
+        first = view("live (await)")
+        sync = view("live (run_sync)")
+        sync.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
+        first.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
         lanes = first.locator(".sb-lane").all_text_contents()
         assert lanes == ["user", "orchestrator", "researcher", "writer", "editor", "checker"]
         arrows = first.locator(".sb-arrow")
@@ -302,33 +325,25 @@ def test_dashboard_renders_live_in_jupyterlab(
         assert first.locator(".sb-metrics-table tbody tr").count() == 4
         assert first.locator(".sb-bar").count() >= 5
         # the run_sync view and the part alone rendered too
-        assert page.locator(".sb-root").count() >= 3
-        assert page.locator(".sb-root").nth(2).locator(".sb-arrow").count() == 20
+        assert sync.locator(".sb-arrow").count() == 20
+        assert view("flow alone").locator(".sb-arrow").count() == 20
+        assert view("flow alone").locator(".sb-view-title").text_content() == "flow alone"
         # the hostile payload is text: visible literally, never executed or parsed as markup
         hostile_rows = first.locator(".sb-log-text", has_text="<script>window.__pwned")
         assert hostile_rows.count() >= 1
         assert page.locator(".sb-root img").count() == 0
+        assert page.locator(".sb-root script").count() == 0
         assert page.evaluate("() => window.__pwned") is None
         hostile_rows.first.click()
-        page.wait_for_function(
-            "() => (document.querySelector('.sb-detail') || {}).textContent.includes('onerror')",
-            timeout=30_000,
-        )
-        assert "<img src=x onerror" in first.locator(".sb-detail").text_content()
+        expect(first.locator(".sb-detail")).to_contain_text("<img src=x onerror", timeout=30_000)
         assert dialogs == []
         # replay from the front end: a step back changes the cursor in the kernel and the view follows
         first.locator(".sb-step-back").click()
-        page.wait_for_function(
-            "() => document.querySelector('.sb-cursor-label').textContent.startsWith('event 40 /')",
-            timeout=30_000,
-        )
-        page.wait_for_selector(".sb-badge.sb-replay", timeout=30_000)
+        expect(first.locator(".sb-cursor-label")).to_have_text("event 40 / 41", timeout=30_000)
+        first.locator(".sb-badge.sb-replay").wait_for(timeout=30_000)
         first.locator(".sb-live").click()
-        page.wait_for_function(
-            "() => document.querySelector('.sb-cursor-label').textContent.startsWith('event 41 /')",
-            timeout=30_000,
-        )
-        shot = _save(page, tmp_path, "widgets.png", ".sb-root")
+        expect(first.locator(".sb-cursor-label")).to_have_text("event 41 / 41", timeout=30_000)
+        shot = _save(page, tmp_path, "widgets.png", ".sb-dashboard[data-title='live (await)']")
         _save(page, tmp_path, "widgets_notebook.png")
         assert shot.stat().st_size > 10_000
         passed = True

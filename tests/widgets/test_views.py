@@ -119,6 +119,7 @@ def test_live_view_shows_the_fold_of_the_run(events: list[TraceEvent]) -> None:
     assert [r["tasks"] for r in snap["metrics"]] == list(expected["tasks"])
     assert snap["run"]["status"] == "succeeded"
     assert view.totals == {"messages": len(state.messages), "log": len(events)}
+    assert view.metrics().equals(expected)
     assert json.dumps(snap)  # every trait value is plain JSON
 
 

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -33,6 +33,9 @@ from toolkit.events import TraceEvent
 from toolkit.state import RunState
 from toolkit.widgets.history import LogFilter, RunHistory
 from toolkit.widgets.projection import event_detail, run_snapshot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PARTS", "FlowView", "GanttView", "MetricsView", "PlanView", "RunView"]
 
@@ -171,6 +174,8 @@ class _Dashboard(anywidget.AnyWidget):
         """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
         self._arrow_window = RowWindow(max_rows)
         self._log_window = RowWindow(max_rows)
+        self.problems: list[str] = []
+        """Lines of the trace that could not be read (``from_trace``)."""
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -294,8 +299,6 @@ class _Dashboard(anywidget.AnyWidget):
         """A view of a finished ``RunResult``."""
         return cls(result.events, **options)
 
-    problems: list[str] = []  # noqa: RUF012 - replaced per instance by from_trace
-    """Lines of the trace that could not be read (``from_trace``)."""
 
     # -- reading ---------------------------------------------------------------
     @property
@@ -309,6 +312,12 @@ class _Dashboard(anywidget.AnyWidget):
         """The run's state at the cursor (the live state when following)."""
         with self._lock:
             return self._history.state_at(self._cursor_now())
+
+    def metrics(self) -> pd.DataFrame:
+        """Per-agent metrics at the cursor (``toolkit.metrics.agent_metrics``)."""
+        from toolkit.metrics import agent_metrics
+
+        return agent_metrics(self.state)
 
     @property
     def stats(self) -> dict[str, int]:

@@ -431,13 +431,16 @@ const PARTS = { header: headerPart, controls: controlsPart, flow: flowPart, plan
 
 function render({ model, el }) {
   const ui = { selected: model.get("selected") ?? -1, filter: { ...(model.get("log_filter") || { text: "", kind: "" }) } };
-  const root = h("div", { class: "sb-dashboard" });
+  const title = model.get("title") || "";
+  const root = h("div", { class: "sb-dashboard", "data-title": title });
   el.classList.add("sb-root");
   el.appendChild(root);
+  const wanted = model.get("parts") || Object.keys(PARTS);
+  if (title && !wanted.includes("header")) root.appendChild(h("div", { class: "sb-view-title" }, title));
   const pending = new Set();
   let frame = null;
   const ctx = { model, ui, schedule: null };
-  const parts = (model.get("parts") || Object.keys(PARTS)).filter((p) => p in PARTS).map((p) => {
+  const parts = wanted.filter((p) => p in PARTS).map((p) => {
     const part = PARTS[p](ctx);
     root.appendChild(h("section", { class: `sb-part sb-part-${p}` }, part.root));
     return part;
