@@ -1,6 +1,6 @@
-"""The run dashboard in a real browser: JupyterLab 4 on loopback, headless Chromium.
+"""The run dashboard in a real browser: JupyterLab 4 and Notebook 7 on loopback, headless Chromium.
 
-The suite starts JupyterLab with a throw-away root, config and kernelspec (the kernel
+The suite starts each front end with a throw-away root, config and kernelspec (the kernel
 is this interpreter, so it works in a fresh clone where only ``.venv`` exists), opens
 a notebook that runs a mock run live into a ``RunView`` (with ``await`` in the
 kernel's own loop, and with ``run_sync`` in a cell), and checks that the dashboard
@@ -14,6 +14,7 @@ folder and to ``tests/e2e/artifacts/``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -138,11 +139,38 @@ def _require_chromium() -> None:
         pytest.skip("Chromium is not installed: run `make browser` (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A JupyterLab server on loopback with a temporary root, config and kernelspec."""
+FRONT_ENDS = {
+    # name: (module to run, its app options, notebook URL path, the URL that says it is up)
+    "jupyterlab4": (
+        "jupyterlab",
+        [
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ],
+        "/lab/tree/dashboard.ipynb",
+        "/lab",
+    ),
+    "notebook7": (
+        "notebook",
+        ["--JupyterNotebookApp.expose_app_in_browser=True"],
+        "/notebooks/dashboard.ipynb",
+        "/tree",
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FRONT_ENDS))
+def jupyter(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A JupyterLab 4 or Notebook 7 server on loopback with a temporary root, config and kernelspec."""
     _require_chromium()
-    base = tmp_path_factory.mktemp("jupyter")
+    module, app_options, page_path, ready_path = FRONT_ENDS[request.param]
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed")
+    base = tmp_path_factory.mktemp(request.param)
     root, data, config, runtime = (base / n for n in ("root", "data", "config", "runtime"))
     for folder in (root, data, config, runtime):
         folder.mkdir()
@@ -176,17 +204,14 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         f"--port={port}",
         "--ip=127.0.0.1",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.port_retries=0",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.extension_manager=readonly",
+        *app_options,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
@@ -200,15 +225,20 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         assert proc.stderr is not None
         for line in proc.stderr:
             log.append(line)
-            if f"127.0.0.1:{port}/lab" in line:
+            if f"127.0.0.1:{port}{ready_path}" in line:
                 ready.set()
         ready.set()  # the server exited: stop waiting
 
     threading.Thread(target=watch, daemon=True).start()
     try:
         if not ready.wait(90) or proc.poll() is not None:
-            pytest.fail("JupyterLab did not start:\n" + "".join(log[-30:]))
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "log": log}
+            pytest.fail(f"{module} did not start:\n" + "".join(log[-30:]))
+        yield {
+            "name": request.param,
+            "page": f"http://127.0.0.1:{port}{page_path}?token={token}",
+            "root": root,
+            "log": log,
+        }
     finally:
         proc.terminate()
         try:
@@ -275,8 +305,8 @@ def _run_all_cells(page: Any) -> None:
                 raise
 
 
-def test_dashboard_renders_live_in_jupyterlab(
-    jupyterlab: dict[str, Any], browser: Any, tmp_path: Path
+def test_dashboard_renders_live_in_the_notebook(
+    jupyter: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
     """Run all cells: the dashboards update while their cell runs (await and run_sync), show every lane
     and arrow with kinds told apart, and the hostile payload as text; the replay buttons work."""
@@ -287,14 +317,11 @@ def test_dashboard_renders_live_in_jupyterlab(
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     passed = False
     try:
-        page.goto(f"{jupyterlab['url']}/lab/tree/dashboard.ipynb?token={jupyterlab['token']}")
+        page.goto(jupyter["page"])
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         page.wait_for_function(
             "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
             timeout=60_000,
-        )
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
         )
         _run_all_cells(page)
         view = lambda title: page.locator(f".sb-dashboard[data-title='{title}']")  # noqa: E731
@@ -343,13 +370,16 @@ def test_dashboard_renders_live_in_jupyterlab(
         first.locator(".sb-badge.sb-replay").wait_for(timeout=30_000)
         first.locator(".sb-live").click()
         expect(first.locator(".sb-cursor-label")).to_have_text("event 41 / 41", timeout=30_000)
-        shot = _save(page, tmp_path, "widgets.png", ".sb-dashboard[data-title='live (await)']")
-        _save(page, tmp_path, "widgets_notebook.png")
+        suffix = "" if jupyter["name"] == "jupyterlab4" else f"_{jupyter['name']}"
+        shot = _save(
+            page, tmp_path, f"widgets{suffix}.png", ".sb-dashboard[data-title='live (await)']"
+        )
+        _save(page, tmp_path, f"widgets_notebook{suffix}.png")
         assert shot.stat().st_size > 10_000
         passed = True
     finally:
         if not passed:
-            _save(page, tmp_path, "widgets_failure.png")
+            _save(page, tmp_path, f"widgets_failure_{jupyter['name']}.png")
         page.close()
 
 
