@@ -364,3 +364,38 @@ def test_from_trace_reports_corrupt_lines(tmp_path: Any, events: list[TraceEvent
     view = RunView.from_trace(path)
     assert view.total == len(events)
     assert len(view.problems) == 1 and view.problems[0].startswith("line ")
+
+
+def test_follow_trace_reads_a_growing_file(tmp_path: Any, events: list[TraceEvent]) -> None:
+    """follow_trace shows a trace file's events as they are written and stops after run_finished."""
+    path = tmp_path / "live.jsonl"
+    half = len(events) // 2
+    path.write_text("".join(e.model_dump_json() + "\n" for e in events[:half]))
+    view = RunView.follow_trace(path, poll_s=0.01, idle_timeout_s=30)
+    with path.open("a") as fh:
+        fh.write("garbage\n")
+        fh.write("".join(e.model_dump_json() + "\n" for e in events[half:]))
+    assert view.reader is not None
+    view.reader.join(timeout=30)
+    assert not view.reader.is_alive()
+    assert view.total == len(events)
+    assert view.snapshot["run"]["status"] == "succeeded"
+    assert len(view.problems) == 1
+
+
+def test_a_failing_push_never_breaks_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If pushing to the browser fails, the run goes on, the view keeps every event and reports the error."""
+    from toolkit.widgets import views
+
+    orch, plan = demo_orchestrator()
+    view = RunView()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("comm is gone")
+
+    monkeypatch.setattr(views, "run_snapshot", broken)
+    result = orch.run_sync("go", plan, sinks=[view])
+    assert result.status == "succeeded"
+    assert not any(e.kind == "log" and "detached" in e.message for e in result.events)
+    assert len(view.events) == len(result.events)
+    assert view.push_error == "RuntimeError: comm is gone"

@@ -175,7 +175,12 @@ class _Dashboard(anywidget.AnyWidget):
         self._arrow_window = RowWindow(max_rows)
         self._log_window = RowWindow(max_rows)
         self.problems: list[str] = []
-        """Lines of the trace that could not be read (``from_trace``)."""
+        """Lines of the trace that could not be read (``from_trace``, ``follow_trace``)."""
+        self.push_error: str | None = None
+        """The last error of a push made on a run's thread, if any."""
+        self.reader: threading.Thread | None = None
+        """The thread reading a trace file (``follow_trace``)."""
+        self._stop_reading = threading.Event()
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -200,7 +205,7 @@ class _Dashboard(anywidget.AnyWidget):
             now = self._clock()
             wait = self._last_push + self._interval - now
             if wait <= 0:
-                self._push()
+                self._safe_push()
             elif not self._timer_pending:
                 self._timer_pending = True
                 self._schedule(wait, self._trailing_push)
@@ -214,7 +219,15 @@ class _Dashboard(anywidget.AnyWidget):
         if lock is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
             return
         with lock:
+            self._safe_push()
+
+    def _safe_push(self) -> None:
+        # called on the run's thread: a broken link to the browser must not stop the
+        # view from recording the run (the error is kept in ``push_error``)
+        try:
             self._push()
+        except Exception as exc:
+            self.push_error = f"{type(exc).__name__}: {exc}"
 
     def __del__(self) -> None:
         # ipywidgets' __del__ calls close(), which here is the Sink's final push; at
@@ -231,7 +244,7 @@ class _Dashboard(anywidget.AnyWidget):
         with self._lock:
             self._timer_pending = False
             if self._dirty:
-                self._push()
+                self._safe_push()
 
     def attach(self, target: Any) -> _Dashboard:
         """Follow every run of an ``Orchestrator`` (or one prepared ``Run``); returns the view.
@@ -279,6 +292,44 @@ class _Dashboard(anywidget.AnyWidget):
         return view
 
     @classmethod
+    def follow_trace(
+        cls,
+        path: str | Path,
+        *,
+        poll_s: float = 0.1,
+        idle_timeout_s: float | None = None,
+        **options: Any,
+    ) -> _Dashboard:
+        """A view of a trace another process is writing, updated as lines arrive.
+
+        A background thread tails the file (``toolkit.recorder.follow_trace``) until the
+        run's ``run_finished`` event, ``idle_timeout_s`` without new lines, or ``stop()``.
+        """
+        from toolkit.recorder import follow_trace
+
+        view = cls(**options)
+
+        def read() -> None:
+            for item in follow_trace(
+                path, poll_s=poll_s, stop=view._stop_reading, idle_timeout_s=idle_timeout_s
+            ):
+                if isinstance(item, str):
+                    view.problems.append(item)
+                else:
+                    for event in item:
+                        view.emit(event)
+            view.close()
+
+        view.reader = threading.Thread(target=read, name="switchboard-follow-trace", daemon=True)
+        view.reader.start()
+        return view
+
+    def stop(self) -> None:
+        """Stop following a trace file and stop a replay."""
+        self._stop_reading.set()
+        self.playing = False
+
+    @classmethod
     def from_store(cls, store: Any, run_id: str | None = None, **options: Any) -> _Dashboard:
         """A view of a stored run (the newest when ``run_id`` is None).
 
@@ -298,7 +349,6 @@ class _Dashboard(anywidget.AnyWidget):
     def from_result(cls, result: Any, **options: Any) -> _Dashboard:
         """A view of a finished ``RunResult``."""
         return cls(result.events, **options)
-
 
     # -- reading ---------------------------------------------------------------
     @property
