@@ -370,6 +370,14 @@ def test_dashboard_renders_live_in_the_notebook(
         first.locator(".sb-badge.sb-replay").wait_for(timeout=30_000)
         first.locator(".sb-live").click()
         expect(first.locator(".sb-cursor-label")).to_have_text("event 41 / 41", timeout=30_000)
+        # the slider seeks, play replays in the kernel up to the end and stops
+        first.locator(".sb-slider").fill("10")
+        expect(first.locator(".sb-cursor-label")).to_have_text("event 10 / 41", timeout=30_000)
+        expect(first.locator(".sb-arrow")).to_have_count(5, timeout=30_000)
+        first.locator(".sb-play").click()
+        expect(first.locator(".sb-cursor-label")).to_have_text("event 41 / 41", timeout=30_000)
+        expect(first.locator(".sb-play")).to_have_text("▶ play", timeout=30_000)
+        expect(first.locator(".sb-arrow")).to_have_count(20)
         suffix = "" if jupyter["name"] == "jupyterlab4" else f"_{jupyter['name']}"
         shot = _save(
             page, tmp_path, f"widgets{suffix}.png", ".sb-dashboard[data-title='live (await)']"
