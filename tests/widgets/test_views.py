@@ -399,3 +399,24 @@ def test_a_failing_push_never_breaks_the_run(monkeypatch: pytest.MonkeyPatch) ->
     assert not any(e.kind == "log" and "detached" in e.message for e in result.events)
     assert len(view.events) == len(result.events)
     assert view.push_error == "RuntimeError: comm is gone"
+
+
+def test_trailing_push_runs_on_the_emitting_loop_thread() -> None:
+    """Inside a running event loop the trailing push is a loop callback on that thread; without one, a timer thread."""
+    import threading
+
+    from toolkit.widgets.views import schedule_later
+
+    async def in_loop() -> int:
+        done = asyncio.Event()
+        seen: list[int] = []
+        schedule_later(0.01, lambda: (seen.append(threading.get_ident()), done.set()))
+        await asyncio.wait_for(done.wait(), timeout=10)
+        return seen[0]
+
+    assert asyncio.run(in_loop()) == threading.get_ident()
+    fired = threading.Event()
+    where: list[int] = []
+    schedule_later(0.01, lambda: (where.append(threading.get_ident()), fired.set()))
+    assert fired.wait(timeout=10)
+    assert where[0] != threading.get_ident()

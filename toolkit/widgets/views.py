@@ -19,6 +19,7 @@ front end's buttons and slider) move it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -164,7 +165,7 @@ class _Dashboard(anywidget.AnyWidget):
         self._history = RunHistory()
         self._lock = threading.RLock()
         self._clock: Callable[[], float] = time.monotonic
-        self._schedule: Callable[[float, Callable[[], None]], None] = _timer
+        self._schedule: Callable[[float, Callable[[], None]], None] = schedule_later
         self._last_push = float("-inf")
         self._dirty = False
         self._timer_pending = False
@@ -576,10 +577,21 @@ class _Dashboard(anywidget.AnyWidget):
         return text
 
 
-def _timer(delay: float, fn: Callable[[], None]) -> None:
-    timer = threading.Timer(delay, fn)
-    timer.daemon = True
-    timer.start()
+def schedule_later(delay: float, fn: Callable[[], None]) -> None:
+    """Call ``fn`` after ``delay`` seconds, on the caller's event loop when it has one.
+
+    A run in the notebook's own loop (``await orch.run``) or in ``run_sync``'s thread
+    emits on a thread with a running loop: the trailing push then runs on that same
+    thread, so no second thread ever touches the widget. Elsewhere a timer thread does.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        timer = threading.Timer(delay, fn)
+        timer.daemon = True
+        timer.start()
+    else:
+        loop.call_later(delay, fn)
 
 
 class RunView(_Dashboard):
