@@ -135,6 +135,7 @@ def test_gantt_bars_match_metrics_timeline(events: list[TraceEvent]) -> None:
 def test_parts_are_usable_alone(events: list[TraceEvent]) -> None:
     """Each part view shows only its part, with the same data; an unknown part is refused."""
     assert FlowView(events).parts == ["flow"]
+    assert RunView(follow=False, selected=3).detail == ""  # trait kwargs before the view is set up
     assert PlanView(events).parts == ["plan"]
     assert MetricsView(events).parts == ["metrics"]
     gantt = GanttView(events)

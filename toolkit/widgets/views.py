@@ -2,10 +2,12 @@
 
 A view is a ``Sink`` (``emit``/``close``) over a ``RunHistory``. ``emit`` appends the
 event and folds it (cheap, on the run's thread); pushing to the browser is throttled
-to ``rate_hz`` pushes a second: a push sends the coalesced state (a snapshot of the
-fold) and only windows of the message and event rows, so a 10,000-event run costs the
-browser a few dozen small updates. A trailing push (a timer) makes sure the last
-events of a burst show up, and ``close`` always pushes the final state.
+to ``rate_hz`` pushes a second. A push sends the coalesced state (a snapshot of the
+fold, with capped task and bar lists) and bounded windows of the message and log rows,
+never the whole history, so a 10,000-event run in a fraction of a second costs the
+browser three or four updates. A trailing push (a callback on the run's event loop, or
+a timer thread where there is none) shows the last events of a burst, and ``close``
+always pushes the final state.
 
 Everything the front end shows is in synced traits, never in one-off messages, so a
 view displayed late, displayed twice, or re-rendered after a page reload shows the
@@ -146,7 +148,8 @@ class _Dashboard(anywidget.AnyWidget):
         """Make a view, optionally over recorded events.
 
         Args:
-            events: Events to show at once (a recorded run); live events come via ``emit``.
+            events: Events to show at once (a recorded run, or a ``RunResult``); live
+                events come via ``emit``.
             title: Shown above the dashboard.
             parts: Which parts to show (default: the view's own).
             rate_hz: At most this many pushes to the browser per second.
@@ -186,9 +189,14 @@ class _Dashboard(anywidget.AnyWidget):
         """Pushes to the browser so far."""
         self.bytes_sent = 0
         """JSON bytes of the trait values those pushes changed."""
-        for event in events:
+        for event in getattr(events, "events", events):  # a RunResult or TraceFile works too
             self._history.append(event)
         self._push()
+
+    @property
+    def _ready(self) -> bool:
+        # traitlets may call observers while the constructor is still running
+        return "_stop_reading" in self.__dict__
 
     # -- sink ------------------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -435,7 +443,7 @@ class _Dashboard(anywidget.AnyWidget):
 
     @traitlets.observe("cursor")
     def _on_cursor(self, change: dict[str, Any]) -> None:
-        if self._pushing:
+        if not self._ready or self._pushing:
             return
         with self._lock:
             if change["new"] < len(self._history):
@@ -444,19 +452,21 @@ class _Dashboard(anywidget.AnyWidget):
 
     @traitlets.observe("follow", "log_filter")
     def _on_view_change(self, change: dict[str, Any]) -> None:
-        if not self._pushing:
+        if self._ready and not self._pushing:
             with self._lock:
                 self._push()
 
     @traitlets.observe("selected")
     def _on_selected(self, change: dict[str, Any]) -> None:
+        if not self._ready:
+            return
         with self._lock:
             event = self._history.find(change["new"]) if change["new"] >= 0 else None
             self.detail = event_detail(event) if event is not None else ""
 
     @traitlets.observe("playing")
     def _on_playing(self, change: dict[str, Any]) -> None:
-        if not self._autoplay:
+        if not self._ready or not self._autoplay:
             return
         if change["new"] and (self._player is None or not self._player.is_alive()):
             self._player = threading.Thread(
