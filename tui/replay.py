@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import copy
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from toolkit.events import TraceEvent
 from toolkit.state import AgentView, RunState, TaskView
@@ -32,18 +34,23 @@ _MAX_GAP_S = 1.0
 """A recorded pause longer than this replays as this long (at speed 1)."""
 
 
-def _copy_task(task: TaskView) -> TaskView:
-    clone = copy.copy(task)
-    clone.depends_on = list(task.depends_on)
-    clone.verdicts = list(task.verdicts)
-    return clone
+def _copier(cls: type, lists: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A fast copy function for a slotted dataclass: its lists copied, the rest shared.
+
+    ``copy.copy`` takes ~20 µs per object through ``__reduce_ex__``; a generated
+    constructor call takes ~2 µs, which matters when a checkpoint copies 25,000 tasks.
+    """
+    args = ", ".join(
+        f"{f.name}=list(o.{f.name})" if f.name in lists else f"{f.name}=o.{f.name}"
+        for f in fields(cls)
+    )
+    namespace: dict[str, Any] = {"cls": cls}
+    exec(f"def copy(o):\n    return cls({args})", namespace)
+    return namespace["copy"]
 
 
-def _copy_agent(agent: AgentView) -> AgentView:
-    clone = copy.copy(agent)
-    clone.skills = list(agent.skills)
-    clone.durations = list(agent.durations)
-    return clone
+_copy_task: Callable[[TaskView], TaskView] = _copier(TaskView, ("depends_on", "verdicts"))
+_copy_agent: Callable[[AgentView], AgentView] = _copier(AgentView, ("skills", "durations"))
 
 
 @dataclass(slots=True)
@@ -55,9 +62,27 @@ class _Checkpoint:
     logs: int
 
 
-def _checkpoint(cursor: int, state: RunState) -> _Checkpoint:
+def _checkpoint(
+    cursor: int,
+    state: RunState,
+    previous: _Checkpoint | None = None,
+    touched: set[str] | None = None,
+) -> _Checkpoint:
+    """A frozen copy of ``state`` at ``cursor``.
+
+    Checkpoints are never mutated (a restore copies them again), so a task no event
+    touched since the ``previous`` checkpoint shares that checkpoint's copy: with
+    25,000 tasks, a checkpoint copies only the tasks that moved.
+    """
     clone = copy.copy(state)
-    clone.tasks = {k: _copy_task(v) for k, v in state.tasks.items()}
+    if previous is not None and touched is not None:
+        before = previous.state.tasks
+        clone.tasks = {
+            k: before[k] if k in before and k not in touched else _copy_task(v)
+            for k, v in state.tasks.items()
+        }
+    else:
+        clone.tasks = {k: _copy_task(v) for k, v in state.tasks.items()}
     clone.agents = {k: _copy_agent(v) for k, v in state.agents.items()}
     clone.participants = list(state.participants)
     clone.counts = dict(state.counts)
@@ -81,6 +106,8 @@ class Timeline:
     """The state after the last event."""
     _checkpoints: list[_Checkpoint] = field(default_factory=list)
     _cursors: list[int] = field(default_factory=list)
+    _touched: set[str] = field(default_factory=set)
+    """Tasks changed since the last checkpoint."""
 
     def __post_init__(self) -> None:
         self._add_checkpoint()
@@ -89,24 +116,32 @@ class Timeline:
         return len(self.events)
 
     def _add_checkpoint(self) -> None:
-        cp = _checkpoint(len(self.events), self.latest)
+        previous = self._checkpoints[-1] if self._checkpoints else None
+        cp = _checkpoint(len(self.events), self.latest, previous, self._touched)
         self._checkpoints.append(cp)
         self._cursors.append(cp.cursor)
+        self._touched = set()
 
     def extend(self, events: list[TraceEvent]) -> None:
         """Append events (in order) and fold them into ``latest``.
 
         A checkpoint is taken every ``every`` events, or less often in a run with
-        many tasks and agents (at least one event per task or agent copied), so the
-        cost of checkpoints stays below one copied object per event.
+        many tasks and agents (at least one event per task or agent held), so the
+        memory and time of checkpoints stay below one object per event.
         """
-        state, log = self.latest, self.events
+        state, log, touched = self.latest, self.events, self._touched
         next_at = self._cursors[-1] + max(self.every, len(state.tasks) + len(state.agents))
         for event in events:
             log.append(event)
             state.apply(event)
+            task_id = event.__dict__.get("task_id")  # not getattr: pydantic's miss path is slow
+            if task_id is not None:
+                touched.add(task_id)
+            elif event.kind in ("plan_created", "plan_updated"):
+                touched.update(state.tasks)
             if len(log) >= next_at:
                 self._add_checkpoint()
+                touched = self._touched  # a new set after each checkpoint
                 next_at = len(log) + max(self.every, len(state.tasks) + len(state.agents))
 
     def state_at(self, cursor: int, near: tuple[int, RunState] | None = None) -> RunState:

@@ -76,6 +76,11 @@ class EventFeed:
     def close(self) -> None:
         self.closed = True
 
+    @property
+    def pending(self) -> bool:
+        """True when events or problems wait to be drained."""
+        return bool(self._events or self._problems)
+
     def drain(self) -> tuple[list[TraceEvent], list[str]]:
         """Take every event and problem received since the last drain."""
         with self._lock:

@@ -47,8 +47,10 @@ async def wait_until(
 async def wait_run_done(pilot: Pilot) -> MainScreen:
     """Wait until the screen's source has finished producing and the last frame is drawn."""
     screen = pilot.app.main
-    await wait_until(pilot, lambda: not screen.running and screen.feed.closed)
-    screen._frame()
+    await wait_until(
+        pilot, lambda: not screen.running and screen.feed.closed and not screen.feed.pending
+    )
+    await wait_until(pilot, lambda: screen.caught_up and not screen._dirty)
     await pilot.pause()
     return screen
 

@@ -27,6 +27,8 @@ SIZE = (120, 40)
 
 
 def _rows(table: Any) -> list[list[str]]:
+    if hasattr(table, "row_plain"):
+        return [table.row_plain(i) for i in range(table.row_count)]
     return [
         [getattr(c, "plain", str(c)) for c in table.get_row_at(i)] for i in range(table.row_count)
     ]

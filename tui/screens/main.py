@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from toolkit.events import TraceEvent
 from toolkit.state import RunState
 from tui.messages import ShowDetails
 from tui.replay import Player, Timeline
@@ -40,6 +41,9 @@ __all__ = ["MainScreen"]
 
 FPS = 15
 """Frames per second of the coalesced rendering."""
+
+FOLD_BUDGET_S = 0.03
+"""Folding time per frame at most; a burst bigger than that is folded over the next frames."""
 
 WIDE = 140
 """From this many columns, the flow and the plan/agents sit side by side."""
@@ -86,6 +90,8 @@ class MainScreen(Screen[None]):
         self.feed = EventFeed()
         self.problems: list[str] = list(source.notices)
         self._running = False
+        self._backlog: list[TraceEvent] = []
+        self._backlog_at = 0
         self._rerun = False
         self._dirty = True
         self._last_frame = time.monotonic()
@@ -166,6 +172,7 @@ class MainScreen(Screen[None]):
                 self._restart()
 
     def _restart(self) -> None:
+        self._backlog, self._backlog_at = [], 0
         self.timeline.reset()
         self.player = Player(self.timeline)
         self.feed = EventFeed()
@@ -178,6 +185,11 @@ class MainScreen(Screen[None]):
         """True while the source is producing (a live run, a followed file)."""
         return self._running
 
+    @property
+    def caught_up(self) -> bool:
+        """True when every event received so far is folded into the timeline."""
+        return self._backlog_at >= len(self._backlog)
+
     # -- frames ----------------------------------------------------------------------------
     def _frame(self) -> None:
         now = time.monotonic()
@@ -187,13 +199,30 @@ class MainScreen(Screen[None]):
             self.problems.extend(problems)
             self._show_notice()
         if events:
-            self.timeline.extend(events)
+            if self.caught_up:
+                self._backlog, self._backlog_at = events, 0
+            else:
+                self._backlog.extend(events)
+        if not self.caught_up:
+            self._fold_backlog(now + FOLD_BUDGET_S)
             self.player.sync()
             self._dirty = True
         if self.player.advance(dt):
             self._dirty = True
         if self._dirty:
             self.render_frame()
+
+    def _fold_backlog(self, deadline: float) -> None:
+        """Fold waiting events into the timeline until ``deadline`` (so no frame freezes)."""
+        backlog, timeline = self._backlog, self.timeline
+        while self._backlog_at < len(backlog):
+            chunk = backlog[self._backlog_at : self._backlog_at + 500]
+            timeline.extend(chunk)
+            self._backlog_at += len(chunk)
+            if time.monotonic() >= deadline:
+                break
+        if self._backlog_at >= len(backlog):
+            self._backlog, self._backlog_at = [], 0
 
     def render_frame(self) -> None:
         """Push the state at the cursor to the header, the bar and the views on screen."""
@@ -207,9 +236,7 @@ class MainScreen(Screen[None]):
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
                 self.query_one(MessageFlow).show(state.messages, lanes(state))
-                plan = self.query_one(PlanView)
-                plan.show(state)
-                self._dirty = not plan.complete
+                self.query_one(PlanView).show(state)
                 self.query_one(AgentsView).show(state)
             elif active == "tab-metrics":
                 self.query_one(MetricsTable).show(state)

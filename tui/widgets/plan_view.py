@@ -1,19 +1,22 @@
-"""The plan: every task, its dependencies, its live status and the agent holding it."""
+"""The plan: every task, its dependencies, its live status and the agent holding it.
+
+A virtual table (rows drawn only when on screen), so a plan of tens of thousands of
+tasks costs no more per frame than a plan of five.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
 
 from toolkit.state import RunState, TaskView
 from tui.describe import TASK_LOOK
 from tui.messages import ShowDetails
-from tui.safe_text import literal, one_line
-from tui.widgets.state_table import Cell, StateTable
+from tui.safe_text import literal
+from tui.widgets.virtual_table import VirtualTable
 
-__all__ = ["PlanView"]
+__all__ = ["PlanView", "holders", "task_cells"]
 
 
 def holders(state: RunState) -> dict[str, str]:
@@ -25,34 +28,29 @@ def holders(state: RunState) -> dict[str, str]:
     }
 
 
-def task_cells(task: TaskView, holder: str) -> list[Cell]:
+def task_cells(task: TaskView, holder: str) -> list[Text]:
     """The plan row of one task; ``holder`` is the agent holding it now."""
     glyph, style = TASK_LOOK.get(task.status, ("?", ""))
     status = task.status
     if task.status == "done" and (task.retries or task.fallback_used):
         status = "done*"
+    fallback = (
+        (" (fallback)" if holder != task.agent else " +fallback") if task.fallback_used else ""
+    )
     rounds = f"{task.round}/{task.max_rounds}" if task.reviewer else ""
     deps = ", ".join(task.depends_on)
     return [
         Text(f"{glyph} {status}", style=style),
-        literal(task.id, 24),
-        literal(
-            holder
-            + (
-                (" (fallback)" if holder != task.agent else " +fallback")
-                if task.fallback_used
-                else ""
-            ),
-            28,
-        ),
+        literal(task.id, 40),
+        literal(holder + fallback, 40),
         Text(str(task.attempt or ""), justify="right"),
         Text(rounds),
-        literal(f"← {deps}" if deps else "", 30, style="dim"),
-        literal(task.goal, 40, style="dim"),
+        literal(f"← {deps}" if deps else "", 60, style="dim"),
+        literal(task.goal, 60, style="dim"),
     ]
 
 
-class PlanView(StateTable):
+class PlanView(VirtualTable):
     """Tasks with their status (glyph and word), agent, attempt, review round and dependencies."""
 
     COLUMNS = (
@@ -65,34 +63,45 @@ class PlanView(StateTable):
         ("goal", "goal"),
     )
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "details", "Details")]
-
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: RunState | None = None
-        self.complete = True
-        """False while rows of a big plan are still being added (a few hundred per frame)."""
+        self._tasks: list[TaskView] = []
+        self._held: dict[str, str] = {}
+        self._measured: tuple[int, int, bool] = (-1, -1, False)
 
     def show(self, state: RunState) -> None:
         """Render the plan of this state."""
         self._state = state
-        held = holders(state)
-        tasks = state.tasks
+        self._tasks = list(state.tasks.values())
+        self._held = holders(state)
+        fallback = any(t.fallback_used for t in self._tasks[:2000])
+        key = (id(state.tasks), len(self._tasks), fallback)
+        widths: Sequence[int] | None = None
+        if key != self._measured:
+            self._measured = key
+            widths = self._widths_for(self._tasks, list(state.agents), fallback)
+        self.set_rows(len(self._tasks), widths)
+        done = sum(1 for t in self._tasks if t.status == "done")
+        self.border_subtitle = f"{done}/{len(self._tasks)} done" if self._tasks else ""
 
-        def signature(task: TaskView) -> tuple[object, ...]:
-            return (task.status, task.attempt, task.round, held.get(task.id), task.fallback_used)
+    @staticmethod
+    def _widths_for(tasks: list[TaskView], agent_names: list[str], fallback: bool) -> list[int]:
+        ids = max((len(t.id) for t in tasks), default=4)
+        agents = max((len(name) for name in agent_names), default=5) + (11 if fallback else 0)
+        deps = max((len(", ".join(t.depends_on)) + 2 for t in tasks[:2000]), default=0)
+        goals = max((len(t.goal) for t in tasks[:2000]), default=0)
+        return [9, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
 
-        self.complete = self.sync(
-            [(task.id, signature(task)) for task in tasks.values()],
-            lambda key: task_cells(tasks[key], held.get(key, tasks[key].agent)),
-        )
-        counts = state.task_counts()
-        done = counts.get("done", 0)
-        self.border_subtitle = (
-            one_line(f"{done}/{len(state.tasks)} done", 40) if state.tasks else ""
-        )
+    def row_cells(self, index: int) -> list[Text]:
+        task = self._tasks[index]
+        return task_cells(task, self._held.get(task.id, task.agent))
+
+    def selected_task(self) -> TaskView | None:
+        """The task under the cursor."""
+        return self._tasks[self.cursor] if 0 <= self.cursor < len(self._tasks) else None
 
     def action_details(self) -> None:
-        key = self.selected_key()
-        if self._state is not None and key in self._state.tasks:
-            self.post_message(ShowDetails(self._state.tasks[key]))
+        task = self.selected_task()
+        if task is not None:
+            self.post_message(ShowDetails(task))
