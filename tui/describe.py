@@ -49,9 +49,9 @@ _LOOKS: dict[str, MessageLook] = {
 }
 
 
-def message_look(envelope: Envelope) -> MessageLook:
-    """The look of a message: a directive for attempt 2 or later is a retry."""
-    if envelope.kind == "directive" and envelope.attempt > 1:
+def message_look(envelope: Envelope, retry: bool = False) -> MessageLook:
+    """The look of a message; ``retry`` marks a directive that starts a new attempt."""
+    if retry and envelope.kind == "directive":
         return _LOOKS["retry"]
     return _LOOKS.get(envelope.kind, _LOOKS["a2a"])
 
@@ -137,7 +137,8 @@ def event_summary(event: TraceEvent, limit: int = 100) -> str:
             text = f"{event.task_id} skipped: {one_line(event.reason, 50)}"
         case "message_sent":
             env = event.envelope
-            text = f"{env.sender} → {env.recipient} {message_look(env).label}: {message_summary(env, 60)}"
+            attempt = f" #{env.attempt}" if env.attempt > 1 else ""
+            text = f"{env.sender} → {env.recipient} {message_look(env).label}{attempt}: {message_summary(env, 60)}"
         case "agent_state":
             text = f"{event.agent} is {event.state}" + (
                 f" on {event.task_id}" if event.task_id else ""

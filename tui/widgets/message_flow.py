@@ -63,6 +63,11 @@ class MessageFlow(ScrollView, can_focus=True):
         self._messages: list[Envelope] = []
         self._lanes: list[str] = []
         self._summaries: dict[tuple[str, int], str] = {}
+        self._retries: set[str] = set()
+        """Ids of directives that start a new attempt of their task (retries, fallbacks)."""
+        self._attempts: dict[str | None, int] = {}
+        self._scanned = 0
+        self._first_id: str | None = None
         self._tail = True
 
     @property
@@ -73,12 +78,31 @@ class MessageFlow(ScrollView, can_focus=True):
         """Render these messages between these lanes (call once per frame)."""
         self._messages = messages
         self._lanes = participants
+        self._classify(messages)
         if self.cursor >= len(messages):
             self.cursor = len(messages) - 1
         self.virtual_size = Size(self.scrollable_content_region.width, len(messages) + 1)
         if self.cursor < 0 and self._tail:
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
+
+    def _classify(self, messages: list[Envelope]) -> None:
+        """Mark the directives that start a higher attempt than their task had so far.
+
+        A later review round sends the same attempt again: a revision, not a retry.
+        Messages are only ever appended (a replay shows a prefix), so each message is
+        classified once.
+        """
+        first = messages[0].message_id if messages else None
+        if first != self._first_id:
+            self._first_id, self._scanned = first, 0
+            self._retries, self._attempts = set(), {}
+        for env in messages[self._scanned :]:
+            if env.kind == "directive" and env.task_id is not None:
+                if env.attempt > self._attempts.get(env.task_id, 1):
+                    self._retries.add(env.message_id)
+                self._attempts[env.task_id] = max(env.attempt, self._attempts.get(env.task_id, 1))
+        self._scanned = max(self._scanned, len(messages))
 
     # -- geometry ----------------------------------------------------------------------
     def _layout(self, width: int) -> tuple[int, int]:
@@ -135,7 +159,7 @@ class MessageFlow(ScrollView, can_focus=True):
 
     def _row(self, index: int, width: int) -> Strip:
         env = self._messages[index]
-        look = message_look(env)
+        look = message_look(env, env.message_id in self._retries)
         lane_w, diagram = self._layout(width)
         lanes = {name: i * lane_w + lane_w // 2 for i, name in enumerate(self._lanes)}
         cells = [" "] * diagram
@@ -174,7 +198,7 @@ class MessageFlow(ScrollView, can_focus=True):
         if run_text:
             segments.append(Segment(run_text, run_style))
         tag = f" {look.glyph} {look.label}"
-        if env.attempt > 1:
+        if env.attempt > 1 and env.kind in ("directive", "result", "error"):
             tag += f" #{env.attempt}"
         segments.append(Segment(tag, arrow))
         where = f" {sanitize_line(env.task_id)}" if env.task_id and width >= 100 else ""
