@@ -351,3 +351,23 @@ async def test_details_subjects_have_the_right_kind() -> None:
     assert isinstance(next(iter(state.tasks.values())), TaskView)
     assert details_of(state.agents["developer"]).title == "agent developer"
     assert isinstance(state.agents["developer"], AgentView)
+
+
+async def test_a_workflow_file_runs_live() -> None:
+    """`switchboard tui WORKFLOW.yaml` runs the workflow in the app: every task ends done."""
+    from tui.sources import open_path
+
+    source = open_path(
+        Path(__file__).resolve().parents[2]
+        / "sample_agents"
+        / "workflows"
+        / "two-workers-parallel.yaml",
+        seed=1,
+    )
+    app = SwitchboardApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_run_done(pilot)
+        state = screen.timeline.latest
+        assert state.status == "succeeded"
+        assert {t.status for t in state.tasks.values()} == {"done"}
+        assert app.screen.query_one(PlanView).row_count == len(state.tasks) == 2
