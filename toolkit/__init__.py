@@ -57,6 +57,12 @@ _EXPORTS: dict[str, str] = {
     "agent_metrics": "toolkit.metrics",
     "task_metrics": "toolkit.metrics",
     "timeline": "toolkit.metrics",
+    # notebook widgets (anywidget loads here, on first use)
+    "RunView": "toolkit.widgets",
+    "FlowView": "toolkit.widgets",
+    "PlanView": "toolkit.widgets",
+    "MetricsView": "toolkit.widgets",
+    "GanttView": "toolkit.widgets",
     # workflow files
     "Workflow": "toolkit.workflow",
     "load_workflow": "toolkit.workflow",
@@ -71,14 +77,18 @@ __all__ = [
     "Directive",
     "Envelope",
     "FailureSpec",
+    "FlowView",
     "FunctionAgent",
+    "GanttView",
     "JsonlRecorder",
     "LatencySpec",
     "MessageBus",
+    "MetricsView",
     "MockAgent",
     "Orchestrator",
     "Plan",
     "PlanError",
+    "PlanView",
     "Reply",
     "ReviewSpec",
     "RouterPlanner",
@@ -87,6 +97,7 @@ __all__ = [
     "RunResult",
     "RunState",
     "RunStore",
+    "RunView",
     "Sink",
     "Task",
     "TraceEvent",
@@ -145,4 +156,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from toolkit.state import RunState, fold
     from toolkit.store import RunStore
     from toolkit.tracing import CallbackSink, Sink
+    from toolkit.widgets import FlowView, GanttView, MetricsView, PlanView, RunView
     from toolkit.workflow import Workflow, WorkflowError, load_workflow
