@@ -62,27 +62,10 @@ class _Checkpoint:
     logs: int
 
 
-def _checkpoint(
-    cursor: int,
-    state: RunState,
-    previous: _Checkpoint | None = None,
-    touched: set[str] | None = None,
-) -> _Checkpoint:
-    """A frozen copy of ``state`` at ``cursor``.
-
-    Checkpoints are never mutated (a restore copies them again), so a task no event
-    touched since the ``previous`` checkpoint shares that checkpoint's copy: with
-    25,000 tasks, a checkpoint copies only the tasks that moved.
-    """
+def _checkpoint(cursor: int, state: RunState) -> _Checkpoint:
+    """A frozen copy of ``state`` at ``cursor`` (never mutated: a restore copies it again)."""
     clone = copy.copy(state)
-    if previous is not None and touched is not None:
-        before = previous.state.tasks
-        clone.tasks = {
-            k: before[k] if k in before and k not in touched else _copy_task(v)
-            for k, v in state.tasks.items()
-        }
-    else:
-        clone.tasks = {k: _copy_task(v) for k, v in state.tasks.items()}
+    clone.tasks = {k: _copy_task(v) for k, v in state.tasks.items()}
     clone.agents = {k: _copy_agent(v) for k, v in state.agents.items()}
     clone.participants = list(state.participants)
     clone.counts = dict(state.counts)
@@ -95,8 +78,14 @@ def _checkpoint(
 class Timeline:
     """Every event of one run, and the state at any point of it.
 
+    Checkpoints are taken lazily: appending events only folds them into ``latest``
+    (so a 100,000-event trace opens at the cost of one fold), and the first seek into
+    a stretch of the run leaves checkpoints behind it, every ``every`` events (or
+    every one-event-per-task-or-agent in a huge plan, so copies stay cheap), which
+    make later seeks there cost at most that many folded events.
+
     Args:
-        every: Events between two checkpoints.
+        every: Events between two checkpoints, at least.
     """
 
     every: int = 1000
@@ -106,43 +95,31 @@ class Timeline:
     """The state after the last event."""
     _checkpoints: list[_Checkpoint] = field(default_factory=list)
     _cursors: list[int] = field(default_factory=list)
-    _touched: set[str] = field(default_factory=set)
-    """Tasks changed since the last checkpoint."""
 
     def __post_init__(self) -> None:
-        self._add_checkpoint()
+        self._insert(_checkpoint(0, RunState()))
 
     def __len__(self) -> int:
         return len(self.events)
 
-    def _add_checkpoint(self) -> None:
-        previous = self._checkpoints[-1] if self._checkpoints else None
-        cp = _checkpoint(len(self.events), self.latest, previous, self._touched)
-        self._checkpoints.append(cp)
-        self._cursors.append(cp.cursor)
-        self._touched = set()
+    @property
+    def checkpoints(self) -> int:
+        """Checkpoints held (for tests and the benchmark)."""
+        return len(self._checkpoints)
+
+    def _insert(self, cp: _Checkpoint) -> None:
+        index = bisect_right(self._cursors, cp.cursor)
+        if index and self._cursors[index - 1] == cp.cursor:
+            return
+        self._cursors.insert(index, cp.cursor)
+        self._checkpoints.insert(index, cp)
 
     def extend(self, events: list[TraceEvent]) -> None:
-        """Append events (in order) and fold them into ``latest``.
-
-        A checkpoint is taken every ``every`` events, or less often in a run with
-        many tasks and agents (at least one event per task or agent held), so the
-        memory and time of checkpoints stay below one object per event.
-        """
-        state, log, touched = self.latest, self.events, self._touched
-        next_at = self._cursors[-1] + max(self.every, len(state.tasks) + len(state.agents))
+        """Append events (in order) and fold them into ``latest``."""
+        self.events.extend(events)
+        apply = self.latest.apply
         for event in events:
-            log.append(event)
-            state.apply(event)
-            task_id = event.__dict__.get("task_id")  # not getattr: pydantic's miss path is slow
-            if task_id is not None:
-                touched.add(task_id)
-            elif event.kind in ("plan_created", "plan_updated"):
-                touched.update(state.tasks)
-            if len(log) >= next_at:
-                self._add_checkpoint()
-                touched = self._touched  # a new set after each checkpoint
-                next_at = len(log) + max(self.every, len(state.tasks) + len(state.agents))
+            apply(event)
 
     def state_at(self, cursor: int, near: tuple[int, RunState] | None = None) -> RunState:
         """The state after the first ``cursor`` events.
@@ -159,13 +136,21 @@ class Timeline:
         cp = self._checkpoints[bisect_right(self._cursors, cursor) - 1]
         if near is not None and cp.cursor <= near[0] <= cursor and near[1] is not self.latest:
             start, state = near
+            checkpointing = False
         else:
             restored = _checkpoint(cp.cursor, cp.state).state
             restored.messages = self.latest.messages[: cp.messages]
             restored.logs = self.latest.logs[: cp.logs]
             start, state = cp.cursor, restored
+            checkpointing = True
+        spacing = max(self.every, len(self.latest.tasks) + len(self.latest.agents))
+        position = start
         for event in self.events[start:cursor]:
             state.apply(event)
+            position += 1
+            if checkpointing and position - start >= spacing and position < cursor:
+                self._insert(_checkpoint(position, state))
+                start = position
         return state
 
     def reset(self) -> None:
@@ -174,7 +159,7 @@ class Timeline:
         self.latest = RunState()
         self._checkpoints = []
         self._cursors = []
-        self._add_checkpoint()
+        self._insert(_checkpoint(0, RunState()))
 
 
 @dataclass

@@ -115,3 +115,12 @@ def test_reset_forgets_everything() -> None:
     timeline.reset()
     assert len(timeline) == 0 and timeline.latest.event_count == 0
     assert timeline.state_at(0).event_count == 0
+
+
+def test_checkpoints_are_left_by_seeks_not_by_loading() -> None:
+    """Loading folds once and copies nothing; the first seek leaves checkpoints behind it."""
+    timeline = _timeline(SG_EVENTS, every=5)
+    assert timeline.checkpoints == 1
+    timeline.state_at(len(SG_EVENTS) - 1)
+    assert timeline.checkpoints > 3
+    assert _same(timeline.state_at(12), fold(SG_EVENTS[:12]))
