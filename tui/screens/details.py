@@ -22,7 +22,7 @@ from textual.widgets import Footer, Markdown, Static, TextArea
 
 from toolkit.events import Envelope
 from toolkit.state import AgentView, TaskView
-from tui.safe_text import one_line, pretty, sanitize
+from tui.safe_text import one_line, pretty, sanitize, sanitize_line
 
 __all__ = ["Details", "DetailsScreen", "details_of"]
 
@@ -145,7 +145,7 @@ class DetailsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         d = self.details
         with Vertical(id="details"):
-            yield Static(Text(sanitize(d.title), style="bold"), id="details-title")
+            yield Static(Text(sanitize_line(d.title), style="bold"), id="details-title")
             meta = Text()
             width = max((len(name) for name, _ in d.fields), default=0)
             for name, value in d.fields:

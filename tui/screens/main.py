@@ -122,7 +122,9 @@ class MainScreen(Screen[None]):
         self.query_one("#metrics").border_title = "Metrics per agent"
         self._show_notice()
         for notice in self.source.notices:
-            self.notify(notice, title="trace", severity="warning", timeout=8)
+            self.notify(
+                one_line(notice, 300), title="trace", severity="warning", timeout=8, markup=False
+            )
         preload = self.source.preload()
         if preload:
             self.timeline.extend(preload)
@@ -163,6 +165,7 @@ class MainScreen(Screen[None]):
                 title="the run could not run",
                 severity="error",
                 timeout=15,
+                markup=False,
             )
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self._running = False

@@ -6,11 +6,13 @@ inputs only build an ``EventFilter``; the list does the filtering.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select
 
 from toolkit.events import TraceEvent
+from tui.safe_text import sanitize_line
 from tui.widgets.event_list import EventFilter, EventList
 
 __all__ = ["EventLog"]
@@ -60,7 +62,8 @@ class EventLog(Vertical):
             self._participants = list(participants)
             select = self.query_one("#event-agent", Select)
             value = select.value
-            select.set_options([(p, p) for p in participants])
+            # labels as Text: a participant's name is untrusted and must not be read as markup
+            select.set_options([(Text(sanitize_line(p)), p) for p in participants])
             if isinstance(value, str) and value in participants:
                 select.value = value
         self.list.show(events, limit)
