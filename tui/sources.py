@@ -17,8 +17,9 @@ message for every user error (missing or corrupt file, unknown run, invalid work
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +41,22 @@ __all__ = [
 ]
 
 Mode = Literal["live", "replay", "follow"]
+
+
+@contextlib.contextmanager
+def _without_gc() -> Iterator[None]:
+    """Parse without the cyclic garbage collector.
+
+    Parsing 100,000 events allocates ~a million objects and no cycles; with the
+    collector on, its repeated passes over the growing heap triple the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class SourceError(Exception):
@@ -217,7 +234,8 @@ def open_trace(path: Path, follow: bool = False) -> EventSource:
             raise SourceError(f"{path}: is a directory, not a trace file")
         return FollowSource(path)
     try:
-        trace = read_trace(path)
+        with _without_gc():
+            trace = read_trace(path)
     except TraceReadError as exc:
         raise SourceError(str(exc)) from None
     if not trace.events:
@@ -250,7 +268,8 @@ def open_store(path: Path, run_id: str | None = None) -> EventSource:
         store = RunStore(path)
         try:
             run = run_id or store.latest()
-            events = store.events(run)
+            with _without_gc():
+                events = store.events(run)
         finally:
             store.disconnect()
     except StoreError as exc:
