@@ -16,7 +16,9 @@ SWITCHBOARD = ROOT / ".venv" / "bin" / "switchboard"
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (make test installs it)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (make test installs it)"
+    ),
 ]
 
 
@@ -29,12 +31,28 @@ class Tmux:
         self.width, self.height = width, height
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=10,
+        )
 
     def start(self, command: str) -> None:
         # COLUMNS/LINES from the test runner would override the real terminal size
         env = "env -u COLUMNS -u LINES TERM=xterm-256color COLORTERM=truecolor"
-        self.run("new-session", "-d", "-s", self.name, "-x", str(self.width), "-y", str(self.height), f"cd {ROOT} && {env} {command}")
+        self.run(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            f"cd {ROOT} && {env} {command}",
+        )
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.name).stdout
@@ -71,12 +89,17 @@ def test_demo_runs_in_a_real_terminal(tmux: Tmux) -> None:
     """The demo shows its lanes and runs to the end; ? lists the keys; q quits cleanly."""
     assert SWITCHBOARD.exists(), "the switchboard console script is not installed in .venv"
     tmux.start(f"{SWITCHBOARD} demo")
-    screen = tmux.wait_for(lambda s: "user" in s and "orchestr" in s and "reviewer" in s and "message" in s, "the message-flow lanes")
+    screen = tmux.wait_for(
+        lambda s: "user" in s and "orchestr" in s and "reviewer" in s and "message" in s,
+        "the message-flow lanes",
+    )
     assert "Message flow" in screen and "Plan" in screen and "Agents" in screen
     screen = tmux.wait_for(lambda s: "succeeded" in s, "the demo run to finish")
     assert "retry" in screen and "error" in screen  # the failing developer is visible
     tmux.keys("?")
-    screen = tmux.wait_for(lambda s: "Play/pause" in s and "Cancel run" in s and "esc closes" in s, "the key help")
+    screen = tmux.wait_for(
+        lambda s: "Play/pause" in s and "Cancel run" in s and "esc closes" in s, "the key help"
+    )
     tmux.keys("Escape")
     tmux.wait_for(lambda s: "esc closes" not in s and "Message flow" in s, "the help to close")
     tmux.keys("q")

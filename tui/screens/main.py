@@ -362,3 +362,4 @@ class MainScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.source.cancel()
+        gc.unfreeze()
