@@ -87,11 +87,11 @@ class MessageFlow(ScrollView, can_focus=True):
         self.refresh()
 
     def _classify(self, messages: list[Envelope]) -> None:
-        """Mark the directives that start a higher attempt than their task had so far.
+        """Mark the directives that start a higher attempt than their task's last one.
 
-        A later review round sends the same attempt again: a revision, not a retry.
-        Messages are only ever appended (a replay shows a prefix), so each message is
-        classified once.
+        A retry or a fallback raises the attempt; a new review round starts again at
+        attempt 1 (a revision, not a retry). Messages are only ever appended (a
+        replay shows a prefix), so each message is classified once.
         """
         first = messages[0].message_id if messages else None
         if first != self._first_id:
@@ -101,7 +101,7 @@ class MessageFlow(ScrollView, can_focus=True):
             if env.kind == "directive" and env.task_id is not None:
                 if env.attempt > self._attempts.get(env.task_id, 1):
                     self._retries.add(env.message_id)
-                self._attempts[env.task_id] = max(env.attempt, self._attempts.get(env.task_id, 1))
+                self._attempts[env.task_id] = env.attempt
         self._scanned = max(self._scanned, len(messages))
 
     # -- geometry ----------------------------------------------------------------------
