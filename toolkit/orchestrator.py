@@ -348,8 +348,8 @@ class Run:
         """
         self._cancel_requested = True
         scope = self._scope
-        if scope is None:
-            return
+        if scope is None or self.result is not None:
+            return  # not started yet (it will not start), or already over
         token = self._loop_token
         try:
             current = anyio.lowlevel.current_token()
@@ -649,8 +649,14 @@ class Run:
                 return output
             except _AttemptError as exc:
                 self._running.pop(task.id, None)
-                if retries_left > 0:
-                    retries_left -= 1
+                retry = retries_left > 0
+                fallback = (
+                    not retry
+                    and task.fallback not in (None, agent_name)
+                    and not state["fallback_used"]
+                )
+                if retry or fallback:
+                    next_agent = agent_name if retry else task.fallback
                     tracer.emit(
                         TaskFailed,
                         span_id=span,
@@ -665,38 +671,20 @@ class Run:
                         TaskRetried,
                         span_id=span,
                         task_id=task.id,
-                        agent=agent_name,
+                        agent=next_agent,
                         attempt=attempt + 1,
-                        delay_s=delay,
-                        reason=str(exc),
+                        delay_s=delay if retry else 0.0,
+                        reason=str(exc) if retry else f"fallback after: {exc}",
+                        fallback=fallback,
                     )
-                    state["attempt"] += 1
-                    if delay:
-                        await anyio.sleep(delay)
-                    delay = delay * 2
-                    continue
-                if task.fallback and not state["fallback_used"] and task.fallback != agent_name:
-                    state["fallback_used"] = True
-                    tracer.emit(
-                        TaskFailed,
-                        span_id=span,
-                        task_id=task.id,
-                        agent=agent_name,
-                        attempt=attempt,
-                        error=str(exc),
-                        error_type=exc.error_type,
-                        final=False,
-                    )
-                    tracer.emit(
-                        TaskRetried,
-                        span_id=span,
-                        task_id=task.id,
-                        agent=task.fallback,
-                        attempt=attempt + 1,
-                        reason=f"fallback after: {exc}",
-                        fallback=True,
-                    )
-                    state["agent"], state["attempt"] = task.fallback, attempt + 1
+                    state["agent"], state["attempt"] = next_agent, attempt + 1
+                    if retry:
+                        retries_left -= 1
+                        if delay:
+                            await anyio.sleep(delay)
+                        delay = delay * 2
+                    else:
+                        state["fallback_used"] = True
                     continue
                 tracer.emit(
                     TaskFailed,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.events import ORCHESTRATOR, USER, Envelope, TraceEvent
+from toolkit.plan import references
 
 __all__ = ["AgentView", "RunState", "TaskView", "fold"]
 
@@ -313,10 +314,9 @@ class RunState:
 
 
 def _dependencies(task: dict[str, Any]) -> list[str]:
-    from toolkit.plan import references
-
     deps = dict.fromkeys(task.get("depends_on", []))
-    for ref in references(task.get("prompt", "")):
+    prompt = task.get("prompt", "")
+    for ref in references(prompt) if "{{" in prompt else ():
         if ref != "input":
             deps.setdefault(ref, None)
     return list(deps)
