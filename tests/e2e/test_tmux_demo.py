@@ -55,7 +55,9 @@ class Tmux:
         )
 
     def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.name).stdout
+        """The visible screen, or "" once the session has ended (the app quit)."""
+        done = self.run("capture-pane", "-p", "-t", self.name, check=False)
+        return done.stdout if done.returncode == 0 else ""
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", self.name, *keys)
@@ -71,7 +73,7 @@ class Tmux:
         deadline = time.monotonic() + timeout_s
         screen = ""
         while time.monotonic() < deadline:
-            screen = self.screen() if self.alive() else ""
+            screen = self.screen()
             if condition(screen):
                 return screen
             time.sleep(0.1)
