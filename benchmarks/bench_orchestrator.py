@@ -161,8 +161,19 @@ def median_us(fn, repeat: int, steps: int) -> float:
     return statistics.median(values) / steps * 1e6
 
 
-PEAK_SCRIPT = """
-import resource, sys, anyio
+# Peak memory is VmHWM of the measuring process itself: ru_maxrss would not do, since
+# Linux carries it over fork and exec, so a child would report this (larger) process's peak.
+PEAK_MB = """
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+
+PEAK_SCRIPT = (
+    PEAK_MB
+    + """
+import sys, anyio
 sys.path.insert(0, {root!r})
 from benchmarks.bench_orchestrator import orchestrator, fanout_plan
 n = {n}
@@ -171,8 +182,9 @@ async def main():
     result = await orch.run("x", fanout_plan(n), trace={trace!r}, keep_events={keep})
     assert result.status == "succeeded", result.error
 anyio.run(main)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mb())
 """
+)
 
 
 def peak_rss_mb(n: int, keep: bool) -> float:
@@ -186,7 +198,7 @@ def peak_rss_mb(n: int, keep: bool) -> float:
 
 
 def baseline_rss_mb() -> float:
-    script = "import resource, anyio, pydantic, toolkit.orchestrator; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    script = PEAK_MB + "import anyio, pydantic, toolkit.orchestrator\nprint(peak_mb())"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 

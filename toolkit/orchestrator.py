@@ -872,7 +872,7 @@ def _accept(raw: Any, output_format: str) -> tuple[Any, dict[str, Any]]:
     else:
         output = raw
         usage = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "model": None}
-    if output is None or (isinstance(output, str) and not output.strip()):
+    if output is None or (isinstance(output, str) and (not output or output.isspace())):
         raise _AttemptError("malformed output: the agent returned nothing", "malformed")
     if isinstance(output, bytes):
         raise _AttemptError(
