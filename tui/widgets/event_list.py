@@ -9,21 +9,17 @@ filter changes. Rows are drawn only when on screen (Textual's line API), so a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
-from textual.events import Click
 from textual.geometry import Size
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from toolkit.events import TraceEvent
 from tui.describe import EVENT_GLYPH, event_agent, event_summary
 from tui.messages import ShowDetails
 from tui.safe_text import sanitize_line
+from tui.widgets.cursor_list import CursorList
 
 __all__ = ["EventFilter", "EventList"]
 
@@ -60,23 +56,12 @@ class EventFilter:
         return True
 
 
-class EventList(ScrollView, can_focus=True):
+class EventList(CursorList):
     """The event log's rows: seq, time since the start, kind, participant, summary."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-10)", "Page up", show=False),
-        Binding("pagedown", "move(10)", "Page down", show=False),
-        Binding("enter", "details", "Details"),
-    ]
 
     DEFAULT_CSS = """
     EventList { height: 1fr; }
     """
-
-    cursor: reactive[int] = reactive(-1, always_update=True)
-    """The selected row (-1: none; the list then follows the newest event)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -87,11 +72,13 @@ class EventList(ScrollView, can_focus=True):
         """Indexes of matching events among the first ``_scanned``."""
         self._scanned = 0
         self._t0: float | None = None
-        self._tail = True
 
     @property
     def row_count(self) -> int:
         """Rows shown (matching events up to the replay cursor)."""
+        return self._visible()
+
+    def row_total(self) -> int:
         return self._visible()
 
     def _visible(self) -> int:
@@ -122,13 +109,8 @@ class EventList(ScrollView, can_focus=True):
             match = self._filter.matches
             self._rows.extend(i for i in range(self._scanned, len(events)) if match(events[i]))
             self._scanned = len(events)
-        count = self._visible()
-        if self.cursor >= count:
-            self.cursor = count - 1
-        self.virtual_size = Size(self.scrollable_content_region.width, count)
-        if self.cursor < 0 and self._tail:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-        self.refresh()
+        self.virtual_size = Size(self.scrollable_content_region.width, self._visible())
+        self.follow()
 
     def event_at(self, row: int) -> TraceEvent | None:
         """The event shown in a row."""
@@ -156,41 +138,7 @@ class EventList(ScrollView, can_focus=True):
             strip = strip.apply_style(_SELECTED)
         return strip
 
-    def on_resize(self) -> None:
-        if self.cursor < 0 and self._tail:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-
-    def on_mouse_scroll_up(self) -> None:
-        self._tail = False
-
-    def on_mouse_scroll_down(self) -> None:
-        self._tail = self.scroll_y >= self.max_scroll_y - 1
-
-    def watch_cursor(self, cursor: int) -> None:
-        if cursor >= 0:
-            top = self.scroll_offset.y
-            height = max(1, self.scrollable_content_region.height)
-            if cursor < top:
-                self.scroll_to(y=cursor, animate=False, immediate=True)
-            elif cursor >= top + height:
-                self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
-        self.refresh()
-
-    def action_move(self, delta: int) -> None:
-        count = self._visible()
-        if not count:
-            return
-        start = count if self.cursor < 0 and delta < 0 else self.cursor
-        self.cursor = max(0, min(count - 1, start + delta))
-
     def action_details(self) -> None:
         event = self.event_at(self.cursor)
         if event is not None:
             self.post_message(ShowDetails(event))
-
-    def on_click(self, event: Click) -> None:
-        row = self.scroll_offset.y + event.y
-        if 0 <= row < self._visible():
-            if row == self.cursor and event.chain >= 2:
-                self.action_details()
-            self.cursor = row

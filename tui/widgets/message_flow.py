@@ -11,21 +11,17 @@ character, and by colour on top.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
-from textual.events import Click
 from textual.geometry import Size
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from toolkit.events import Envelope
 from tui.describe import message_look, message_summary
 from tui.messages import ShowDetails
 from tui.safe_text import sanitize_line
+from tui.widgets.cursor_list import CursorList
 
 __all__ = ["MessageFlow"]
 
@@ -40,23 +36,14 @@ def _style(spec: str) -> Style:
     return Style.parse(spec)
 
 
-class MessageFlow(ScrollView, can_focus=True):
+class MessageFlow(CursorList):
     """A sequence diagram of a run's messages, scrolling with the run."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-10)", "Page up", show=False),
-        Binding("pagedown", "move(10)", "Page down", show=False),
-        Binding("enter", "details", "Details"),
-    ]
 
     DEFAULT_CSS = """
     MessageFlow { height: 1fr; }
     """
 
-    cursor: reactive[int] = reactive(-1, always_update=True)
-    """The selected message (-1: none; the view then follows the newest message)."""
+    HEADER_ROWS = 1
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -68,7 +55,6 @@ class MessageFlow(ScrollView, can_focus=True):
         self._attempts: dict[str | None, int] = {}
         self._scanned = 0
         self._first_id: str | None = None
-        self._tail = True
 
     @property
     def messages(self) -> list[Envelope]:
@@ -79,12 +65,11 @@ class MessageFlow(ScrollView, can_focus=True):
         self._messages = messages
         self._lanes = participants
         self._classify(messages)
-        if self.cursor >= len(messages):
-            self.cursor = len(messages) - 1
         self.virtual_size = Size(self.scrollable_content_region.width, len(messages) + 1)
-        if self.cursor < 0 and self._tail:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-        self.refresh()
+        self.follow()
+
+    def row_total(self) -> int:
+        return len(self._messages)
 
     def _classify(self, messages: list[Envelope]) -> None:
         """Mark the directives that start a higher attempt than their task's last one.
@@ -213,41 +198,6 @@ class MessageFlow(ScrollView, can_focus=True):
         return strip
 
     # -- selection ---------------------------------------------------------------------
-    def on_resize(self) -> None:
-        if self.cursor < 0 and self._tail:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-
-    def on_mouse_scroll_up(self) -> None:
-        self._tail = False
-
-    def on_mouse_scroll_down(self) -> None:
-        self._tail = self.scroll_y >= self.max_scroll_y - 1
-
-    def watch_cursor(self, cursor: int) -> None:
-        if cursor >= 0:
-            row = cursor + 1
-            top = self.scroll_offset.y
-            height = max(1, self.scrollable_content_region.height - 1)
-            if row - 1 < top:
-                self.scroll_to(y=row - 1, animate=False, immediate=True)
-            elif row > top + height:
-                self.scroll_to(y=row - height, animate=False, immediate=True)
-        self.refresh()
-
-    def action_move(self, delta: int) -> None:
-        if not self._messages:
-            return
-        start = len(self._messages) if self.cursor < 0 and delta < 0 else self.cursor
-        self.cursor = max(0, min(len(self._messages) - 1, start + delta))
-
     def action_details(self) -> None:
         if 0 <= self.cursor < len(self._messages):
             self.post_message(ShowDetails(self._messages[self.cursor]))
-
-    def on_click(self, event: Click) -> None:
-        if event.y >= 1:
-            index = self.scroll_offset.y + event.y - 1
-            if 0 <= index < len(self._messages):
-                if index == self.cursor and event.chain >= 2:
-                    self.action_details()
-                self.cursor = index
