@@ -16,6 +16,9 @@ __all__ = ["clip", "one_line", "safe_line", "visible_controls"]
 _CONTROL_MAP = {i: 0x2400 + i for i in range(0x20)}  # C0 controls → ␀ … ␟
 _CONTROL_MAP[0x7F] = 0x2421  # DEL → ␡
 _CONTROL_MAP.update({i: 0xFFFD for i in range(0x80, 0xA0)})  # C1 controls (8-bit CSI and friends)
+# bidirectional overrides and isolates would reorder what the terminal shows ("Trojan
+# source"): shown as a replacement mark instead
+_CONTROL_MAP.update(dict.fromkeys((0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), 0xFFFD))
 
 
 def visible_controls(text: str, keep_newlines: bool = False) -> str:

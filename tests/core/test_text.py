@@ -59,3 +59,10 @@ def test_visible_controls_can_keep_newlines() -> None:
     """For multi-line output (a run's result) newlines stay, other controls do not."""
     assert visible_controls("a\x1b[1m\nb\r", keep_newlines=True) == "a␛[1m\nb␍"
     assert visible_controls("a\nb") == "a␊b"
+
+
+def test_bidi_overrides_cannot_reorder_the_terminal() -> None:
+    """Right-to-left overrides and isolates are shown as marks, never obeyed."""
+    line = safe_line("user\u202egnp.exe\u2066x\u2069")
+    assert "\u202e" not in line and "\u2066" not in line and "\u2069" not in line
+    assert line == "user\ufffdgnp.exe\ufffdx\ufffd"
