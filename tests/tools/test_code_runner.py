@@ -144,12 +144,16 @@ def test_extract_program_shapes() -> None:
 
 def test_cancelled_run_kills_the_process_and_removes_its_directory(tmp_path) -> None:
     """When the caller gives up (a task timeout), the child is killed and the temporary directory removed."""
-    import tempfile
     from pathlib import Path
 
-    before = set(Path(tempfile.gettempdir()).glob("switchboard-run-*"))
     pid_file = tmp_path / "pid"
-    code = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
+    # the child records its pid and its working directory (the run's own temporary
+    # directory), so the test checks exactly that directory, whatever else is in /tmp
+    code = (
+        "import os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(f'{{os.getpid()}} {{os.getcwd()}}')\n"
+        "time.sleep(60)\n"
+    )
 
     async def main() -> None:
         with anyio.move_on_after(1.0):
@@ -158,8 +162,10 @@ def test_cancelled_run_kills_the_process_and_removes_its_directory(tmp_path) -> 
     t0 = time.perf_counter()
     anyio.run(main)
     assert time.perf_counter() - t0 < 5
-    assert not _alive(int(pid_file.read_text()))
-    assert set(Path(tempfile.gettempdir()).glob("switchboard-run-*")) == before
+    pid, workdir = pid_file.read_text().split(" ", 1)
+    assert not _alive(int(pid))
+    assert Path(workdir).name.startswith("switchboard-run-")
+    assert not Path(workdir).exists()
 
 
 def test_fenced_tests_name_the_code_module() -> None:
