@@ -655,37 +655,7 @@ class Run:
                     and task.fallback not in (None, agent_name)
                     and not state["fallback_used"]
                 )
-                if retry or fallback:
-                    next_agent = agent_name if retry else task.fallback
-                    tracer.emit(
-                        TaskFailed,
-                        span_id=span,
-                        task_id=task.id,
-                        agent=agent_name,
-                        attempt=attempt,
-                        error=str(exc),
-                        error_type=exc.error_type,
-                        final=False,
-                    )
-                    tracer.emit(
-                        TaskRetried,
-                        span_id=span,
-                        task_id=task.id,
-                        agent=next_agent,
-                        attempt=attempt + 1,
-                        delay_s=delay if retry else 0.0,
-                        reason=str(exc) if retry else f"fallback after: {exc}",
-                        fallback=fallback,
-                    )
-                    state["agent"], state["attempt"] = next_agent, attempt + 1
-                    if retry:
-                        retries_left -= 1
-                        if delay:
-                            await anyio.sleep(delay)
-                        delay = delay * 2
-                    else:
-                        state["fallback_used"] = True
-                    continue
+                final = not (retry or fallback)
                 tracer.emit(
                     TaskFailed,
                     span_id=span,
@@ -694,10 +664,30 @@ class Run:
                     attempt=attempt,
                     error=str(exc),
                     error_type=exc.error_type,
-                    final=True,
-                    duration_s=tracer.now() - t0,
+                    final=final,
+                    duration_s=tracer.now() - t0 if final else 0.0,
                 )
-                raise _TaskFailure(task.id) from exc
+                if final:
+                    raise _TaskFailure(task.id) from exc
+                next_agent = agent_name if retry else task.fallback
+                tracer.emit(
+                    TaskRetried,
+                    span_id=span,
+                    task_id=task.id,
+                    agent=next_agent,
+                    attempt=attempt + 1,
+                    delay_s=delay if retry else 0.0,
+                    reason=str(exc) if retry else f"fallback after: {exc}",
+                    fallback=fallback,
+                )
+                state["agent"], state["attempt"] = next_agent, attempt + 1
+                if retry:
+                    retries_left -= 1
+                    if delay:
+                        await anyio.sleep(delay)
+                    delay = delay * 2
+                else:
+                    state["fallback_used"] = True
 
     async def _call(
         self,

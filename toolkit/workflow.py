@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
-from toolkit.plan import Plan, ReviewSpec, Task, find_cycle, references
+from toolkit.plan import Plan, Task, find_cycle, references
 
 __all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
 
@@ -189,22 +189,8 @@ AgentSpec = Annotated[
 ]
 
 
-class StepSpec(BaseModel):
-    """One step of a workflow (a plan task)."""
-
-    model_config = _strict
-    id: str = Field(min_length=1)
-    agent: str
-    goal: str = ""
-    prompt: str = ""
-    depends_on: list[str] = Field(default_factory=list)
-    retries: int = Field(default=0, ge=0)
-    backoff_s: float = Field(default=0.0, ge=0)
-    timeout_s: float | None = Field(default=None, gt=0)
-    fallback: str | None = None
-    output_format: Literal["text", "json"] = "text"
-    review: ReviewSpec | None = None
-    meta: dict[str, Any] = Field(default_factory=dict)
+StepSpec = Task
+"""One step of a workflow: exactly a plan ``Task`` (same fields, same checks)."""
 
 
 class ScatterSpec(BaseModel):
