@@ -8,16 +8,77 @@ like the live one. Views render a ``RunState``; they never call the orchestrator
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+import typing
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, TypeVar
 
 from toolkit.events import ORCHESTRATOR, USER, Envelope, TraceEvent
 from toolkit.plan import references
 
-__all__ = ["AgentView", "RunState", "TaskView", "fold"]
+__all__ = ["APPEND_ONLY", "AgentView", "RunState", "TaskView", "fold"]
 
 TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped")
+
+_T = TypeVar("_T")
+_COPIERS: dict[type, Callable[[Any, Collection[str]], Any]] = {}
+
+
+def _field_copy(name: str, hint: Any) -> str:
+    """The expression that copies field ``name`` of ``o`` so that the copy shares nothing mutable.
+
+    Decided from the field's type: containers are copied, records (dataclasses with a
+    ``copy`` method) are copied, containers of records copy each record; everything else
+    (str, int, float, ``Any`` values, frozen envelopes) is immutable or never mutated in
+    place by the fold, so it is shared.
+    """
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union or type(hint).__name__ == "UnionType":
+        records = [a for a in args if is_dataclass(a)]
+        if records:
+            return f"(None if o.{name} is None else o.{name}.copy())"
+        return f"o.{name}"
+    if is_dataclass(hint):
+        return f"o.{name}.copy()"
+    if origin is dict:
+        if args and is_dataclass(args[-1]):
+            return f"{{k: v.copy() for k, v in o.{name}.items()}}"
+        return f"dict(o.{name})"
+    if origin is list:
+        if args and is_dataclass(args[0]):
+            return f"[v.copy() for v in o.{name}]"
+        return f"list(o.{name})"
+    if origin is set:
+        return f"set(o.{name})"
+    if hint in (list, dict, set):
+        return f"{hint.__name__}(o.{name})"
+    return f"o.{name}"
+
+
+def _copier(cls: type) -> Callable[[Any, Collection[str]], Any]:
+    """A generated copy function for the dataclass ``cls`` (built once per class).
+
+    A generated constructor call costs ~2 µs where ``copy.deepcopy`` costs ~50 µs,
+    which matters when a replay checkpoint copies 25,000 tasks.
+    """
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        hints = typing.get_type_hints(cls)
+        parts = []
+        for f in fields(cls):
+            expr = _field_copy(f.name, hints[f.name])
+            if expr != f"o.{f.name}":
+                expr = f"(type(o.{f.name})() if {f.name!r} in empty else {expr})"
+            parts.append(f"{f.name}={expr}")
+        namespace: dict[str, Any] = {"cls": cls}
+        exec(f"def copy(o, empty):\n    return cls({', '.join(parts)})", namespace)
+        copier = _COPIERS[cls] = namespace["copy"]
+    return copier
+
+
+def _copy(record: _T, empty: Collection[str] = ()) -> _T:
+    return _copier(type(record))(record, empty)
 
 
 @dataclass(slots=True)
@@ -48,6 +109,10 @@ class TaskView:
     """The agent of the latest attempt (differs from ``agent`` after a fallback)."""
     verdicts: list[tuple[int, bool, str]] = field(default_factory=list)
     """(round, approved, feedback) of each review."""
+
+    def copy(self) -> TaskView:
+        """A copy that shares nothing the fold mutates (every container is copied)."""
+        return _copy(self)
 
 
 @dataclass(slots=True)
@@ -81,6 +146,10 @@ class AgentView:
     streaming: str = ""
     """Text streamed by the agent's current LLM call (the "typing" view)."""
 
+    def copy(self) -> AgentView:
+        """A copy that shares nothing the fold mutates (every container is copied)."""
+        return _copy(self)
+
 
 @dataclass(slots=True)
 class RunState:
@@ -102,7 +171,8 @@ class RunState:
     agents: dict[str, AgentView] = field(default_factory=dict)
     participants: list[str] = field(default_factory=list)
     """Message-flow lanes in order of first appearance: user, orchestrator, agents."""
-    messages: list[Envelope] = field(default_factory=list)
+    messages: list[Envelope] = field(default_factory=list, metadata={"append_only": True})
+    """Every message, in order (the fold only ever appends to it)."""
     event_count: int = 0
     last_seq: int = -1
     counts: dict[str, int] = field(default_factory=dict)
@@ -110,8 +180,22 @@ class RunState:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
-    logs: list[tuple[float, str, str]] = field(default_factory=list)
-    """(ts, level, message) of log events."""
+    logs: list[tuple[float, str, str]] = field(default_factory=list, metadata={"append_only": True})
+    """(ts, level, message) of log events (the fold only ever appends to it)."""
+
+    # -- copying -----------------------------------------------------------------
+    def copy(self, *, empty: Collection[str] = ()) -> RunState:
+        """A copy that folding more events into cannot change, nor be changed by, the original.
+
+        Every container field is copied and every task and agent record with it, whatever
+        the fields are (the copy is generated from the type hints), so a field added later
+        never aliases between copies.
+
+        Args:
+            empty: Container fields to leave empty in the copy instead of copying them
+                (a replay checkpoint keeps only the lengths of the ``APPEND_ONLY`` lists).
+        """
+        return _copy(self, empty)
 
     # -- reading -----------------------------------------------------------------
     @property
@@ -320,6 +404,12 @@ def _dependencies(task: dict[str, Any]) -> list[str]:
         if ref != "input":
             deps.setdefault(ref, None)
     return list(deps)
+
+
+APPEND_ONLY: tuple[str, ...] = tuple(
+    f.name for f in fields(RunState) if f.metadata.get("append_only")
+)
+"""``RunState`` lists the fold only appends to: a prefix of the run holds a prefix of each."""
 
 
 def fold(events: Iterable[TraceEvent]) -> RunState:
