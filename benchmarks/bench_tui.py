@@ -35,9 +35,9 @@ from toolkit.agents import Directive, FunctionAgent, MockAgent
 from toolkit.orchestrator import Orchestrator
 from toolkit.plan import Plan, Task
 from toolkit.recorder import JsonlRecorder
+from toolkit.sources import LiveRunSource, open_trace
 from tui.app import SwitchboardApp
 from tui.screens.main import FOLD_BUDGET_S
-from tui.sources import LiveRunSource, open_trace
 
 SIZE = (120, 40)
 CHAINS = 4

@@ -29,31 +29,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _events(path: str | None, store: str | None = None, run_id: str | None = None) -> list[Any]:
-    """Events of a trace file, or of a stored run; corrupt lines reported on stderr."""
-    if store is not None:
-        from toolkit.store import RunStore, StoreError
+    """Events of a trace file, or of a stored run (``toolkit.sources``); notices on stderr."""
+    from toolkit.sources import SourceError, open_store, open_trace
 
-        if not Path(store).exists():
-            raise CLIError(f"{store}: no such run store")
-        try:
-            db = RunStore(store)
-            return db.events(run_id or db.latest())
-        except StoreError as exc:
-            raise CLIError(str(exc)) from None
-    if path is None:
+    if store is None and path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
-    from toolkit.recorder import TraceReadError, read_trace
-
     try:
-        trace = read_trace(path)
-    except TraceReadError as exc:
+        source = open_store(store, run_id) if store is not None else open_trace(str(path))
+    except SourceError as exc:
         raise CLIError(str(exc)) from None
-    report = trace.report()
-    if not trace.events:
-        raise CLIError(report or f"{path}: the trace holds no events")
-    if report:
-        print(f"switchboard: warning: {report}", file=sys.stderr)
-    return trace.events
+    for notice in source.notices:
+        print(f"switchboard: warning: {notice}", file=sys.stderr)
+    return source.preload()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

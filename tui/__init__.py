@@ -1,7 +1,7 @@
 """Switchboard's terminal app: a run's event stream as a message flow, plan, agents and metrics.
 
 Live while a run happens, and from a recorded trace or run store afterwards, through
-the same code path (``tui.sources`` → ``tui.replay`` → the views). Start it with
+the same code path (``toolkit.sources`` → ``toolkit.timeline`` → the views). Start it with
 ``switchboard demo`` or ``switchboard tui PATH``; in Python, ``SwitchboardApp(source)``.
 """
 

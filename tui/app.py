@@ -11,10 +11,10 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from toolkit.sources import EventSource
 from tui.screens.details import DetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.sources import EventSource
 from tui.widgets.event_list import EventList
 from tui.widgets.message_flow import MessageFlow
 from tui.widgets.metrics_table import MetricsTable
@@ -28,7 +28,7 @@ class SwitchboardApp(App[int]):
     """Shows one run: live, followed, or replayed from a trace or a run store.
 
     Args:
-        source: Where the events come from (see ``tui.sources``).
+        source: Where the events come from (see ``toolkit.sources``).
     """
 
     CSS_PATH = "app.tcss"

@@ -62,7 +62,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
     Raises:
         CLIError: for any user error, with a one-line message.
     """
-    from tui.sources import SourceError, open_path, open_store
+    from toolkit.sources import SourceError, open_path, open_store
 
     try:
         if getattr(args, "store", None):
@@ -92,7 +92,7 @@ def _run_app(source: Any) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``switchboard demo``: the feature-review scenario, live."""
-    from tui.sources import open_demo
+    from toolkit.sources import open_demo
 
     if args.speed < 0:
         raise _cli_error("--speed must be 0 or more")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from toolkit.sources import open_trace
 from tui.app import SwitchboardApp
 from tui.screens.main import MainScreen
-from tui.sources import open_trace
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "sample_agents" / "traces"

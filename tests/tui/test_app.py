@@ -8,12 +8,12 @@ import pytest
 from textual.widgets import Markdown, Select, TabbedContent, TextArea
 
 from toolkit.events import Envelope
+from toolkit.sources import open_demo, open_trace
 from toolkit.state import AgentView, TaskView, fold
 from tui.app import SwitchboardApp
 from tui.screens.details import DetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.sources import open_demo, open_trace
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_list import EventList
 from tui.widgets.message_flow import MessageFlow
@@ -355,7 +355,7 @@ async def test_details_subjects_have_the_right_kind() -> None:
 
 async def test_a_workflow_file_runs_live() -> None:
     """`switchboard tui WORKFLOW.yaml` runs the workflow in the app: every task ends done."""
-    from tui.sources import open_path
+    from toolkit.sources import open_path
 
     source = open_path(
         Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from sample_agents.scenarios import feature_review
+from toolkit.sources import LiveRunSource, open_store, open_trace
 from tui.app import SwitchboardApp
-from tui.sources import LiveRunSource, open_store, open_trace
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_list import EventList
 from tui.widgets.message_flow import MessageFlow

@@ -24,12 +24,12 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from toolkit.events import TraceEvent
+from toolkit.sources import EventFeed, EventSource
 from toolkit.state import RunState
+from toolkit.timeline import Player, Timeline
 from tui.messages import ShowDetails
-from tui.replay import Player, Timeline
 from tui.safe_text import one_line
 from tui.screens.details import DetailsScreen
-from tui.sources import EventFeed, EventSource
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_log import EventLog
 from tui.widgets.message_flow import MessageFlow
@@ -92,7 +92,8 @@ class MainScreen(Screen[None]):
         self.timeline = Timeline()
         self.player = Player(self.timeline)
         self.feed = EventFeed()
-        self.problems: list[str] = list(source.notices)
+        self.problems: list[str] = []
+        """Lines a followed source could not read (the source's own notices are apart)."""
         self._running = False
         self._backlog: list[TraceEvent] = []
         self._backlog_at = 0
@@ -275,9 +276,8 @@ class MainScreen(Screen[None]):
 
     def _show_notice(self) -> None:
         notice = self.query_one("#notice", Static)
-        skipped = [p for p in self.problems if p.startswith("skipped")]
-        lines = len(self.problems) - len(skipped)
-        parts = [*skipped]
+        lines = len(self.problems)
+        parts = [*self.source.notices]
         if lines:
             parts.append(
                 f"skipped {lines} corrupt line{'s' if lines != 1 else ''} while following: {self.problems[-1]}"

@@ -14,7 +14,7 @@ from textual.events import Click
 from textual.message import Message
 from textual.widget import Widget
 
-from tui.replay import Player
+from toolkit.timeline import Player
 
 __all__ = ["ReplayBar"]
 

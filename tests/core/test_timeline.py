@@ -1,18 +1,20 @@
-"""The timeline and the replay cursor (tui.replay): the state at any cursor is the fold up to it."""
+"""The timeline and the replay cursor (toolkit.timeline): the state at any cursor is the fold up to it."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.recorder import read_trace
 from toolkit.state import RunState, fold
-from tui.replay import SPEEDS, Player, Timeline
+from toolkit.timeline import SPEEDS, Player, Timeline
 
-from .conftest import FEATURE_REVIEW, SCATTER_GATHER
-
+TRACES = Path(__file__).resolve().parents[2] / "sample_agents" / "traces"
+FEATURE_REVIEW = TRACES / "feature-review.jsonl"
+SCATTER_GATHER = TRACES / "scatter-gather.jsonl"
 EVENTS = read_trace(FEATURE_REVIEW).events
 SG_EVENTS = read_trace(SCATTER_GATHER).events
 
@@ -74,7 +76,7 @@ def test_step_and_jump() -> None:
 def test_play_advances_at_the_recorded_pace_times_speed() -> None:
     """Events 0.25 s apart replay 4 per second at speed 1 and 16 per second at speed 4."""
     player = Player(_timeline(), following=False)
-    player.speed_index = SPEEDS.index(1.0)
+    player.speed = 1.0
     player.toggle()
     assert player.playing and player.cursor == 0
     player.advance(0.0)

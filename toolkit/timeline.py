@@ -1,77 +1,62 @@
-"""The app's one code path: every event in a list, the view = the fold up to a cursor.
+"""The replay timeline: every event of a run, and the state at any point of it.
 
-Live runs, recorded traces, followed files and stored runs all end up here. A
+Every view (the terminal app, the notebook widgets) keeps its run here, so live runs,
+recorded traces, followed files and stored runs take one code path. A
 ``Timeline`` keeps every event it was given, folds them into the state at the end
 (``latest``), and keeps a checkpoint of the state every ``every`` events, so the
 state at any cursor is a checkpoint plus at most ``every`` folded events: seeking in
 a 100,000-event trace is as cheap as stepping. Live mode is the cursor at the end.
 
-Checkpoints copy the small parts of ``RunState`` (tasks, agents, counters) and store
-only the lengths of its append-only lists (messages, logs): a restored state slices
-those from the latest state, so checkpoints cost little memory.
+Checkpoints are ``RunState.copy`` without the append-only lists (``APPEND_ONLY``:
+messages, logs), of which they store only the lengths: a restored state slices those
+from the latest state, so checkpoints cost little memory.
 
-A ``Player`` moves the cursor: play/pause, step, speed, jump, follow the end. It is
-plain Python, driven by the screen's frame timer, so it is tested without a terminal.
+A ``Player`` moves the cursor: play/pause, step, speed, jump, follow the end. Its
+speed has one meaning everywhere: a multiple of the recorded pace. It is plain
+Python, driven by a frame timer (the app's) or a thread (the widget's), so it is
+tested without a terminal or a browser.
 """
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 from toolkit.events import TraceEvent
-from toolkit.state import AgentView, RunState, TaskView
+from toolkit.state import APPEND_ONLY, RunState
 
-__all__ = ["SPEEDS", "Player", "Timeline"]
+__all__ = ["DEFAULT_SPEED", "SPEEDS", "Player", "Timeline"]
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0)
 """Replay speeds, slowest first (multiples of the recorded pace)."""
 
+DEFAULT_SPEED = 4.0
+"""The speed a replay starts at."""
+
 _MAX_GAP_S = 1.0
 """A recorded pause longer than this replays as this long (at speed 1)."""
-
-
-def _copier(cls: type, lists: tuple[str, ...]) -> Callable[[Any], Any]:
-    """A fast copy function for a slotted dataclass: its lists copied, the rest shared.
-
-    ``copy.copy`` takes ~20 µs per object through ``__reduce_ex__``; a generated
-    constructor call takes ~2 µs, which matters when a checkpoint copies 25,000 tasks.
-    """
-    args = ", ".join(
-        f"{f.name}=list(o.{f.name})" if f.name in lists else f"{f.name}=o.{f.name}"
-        for f in fields(cls)
-    )
-    namespace: dict[str, Any] = {"cls": cls}
-    exec(f"def copy(o):\n    return cls({args})", namespace)
-    return namespace["copy"]
-
-
-_copy_task: Callable[[TaskView], TaskView] = _copier(TaskView, ("depends_on", "verdicts"))
-_copy_agent: Callable[[AgentView], AgentView] = _copier(AgentView, ("skills", "durations"))
 
 
 @dataclass(slots=True)
 class _Checkpoint:
     cursor: int
     state: RunState
-    """A copy with ``messages`` and ``logs`` emptied; their lengths are below."""
-    messages: int
-    logs: int
+    """A copy with the ``APPEND_ONLY`` lists emptied; their lengths are below."""
+    lengths: tuple[int, ...]
+    """The length of each ``APPEND_ONLY`` list at ``cursor``."""
+
+    def restore(self, latest: RunState) -> RunState:
+        """A state at ``cursor`` to fold on (the checkpoint itself is never mutated)."""
+        state = self.state.copy(empty=APPEND_ONLY)
+        for name, length in zip(APPEND_ONLY, self.lengths, strict=True):
+            setattr(state, name, getattr(latest, name)[:length])
+        return state
 
 
 def _checkpoint(cursor: int, state: RunState) -> _Checkpoint:
-    """A frozen copy of ``state`` at ``cursor`` (never mutated: a restore copies it again)."""
-    clone = copy.copy(state)
-    clone.tasks = {k: _copy_task(v) for k, v in state.tasks.items()}
-    clone.agents = {k: _copy_agent(v) for k, v in state.agents.items()}
-    clone.participants = list(state.participants)
-    clone.counts = dict(state.counts)
-    clone.messages = []
-    clone.logs = []
-    return _Checkpoint(cursor, clone, len(state.messages), len(state.logs))
+    """A frozen copy of ``state`` at ``cursor``."""
+    lengths = tuple(len(getattr(state, name)) for name in APPEND_ONLY)
+    return _Checkpoint(cursor, state.copy(empty=APPEND_ONLY), lengths)
 
 
 @dataclass
@@ -138,10 +123,7 @@ class Timeline:
             start, state = near
             checkpointing = False
         else:
-            restored = _checkpoint(cp.cursor, cp.state).state
-            restored.messages = self.latest.messages[: cp.messages]
-            restored.logs = self.latest.logs[: cp.logs]
-            start, state = cp.cursor, restored
+            start, state = cp.cursor, cp.restore(self.latest)
             checkpointing = True
         spacing = max(self.every, len(self.latest.tasks) + len(self.latest.agents))
         position = start
@@ -173,13 +155,10 @@ class Player:
     cursor: int = 0
     following: bool = True
     playing: bool = False
-    speed_index: int = SPEEDS.index(4.0)
+    speed: float = DEFAULT_SPEED
+    """A multiple of the recorded pace: 1 replays as it happened, 4 four times faster."""
     _clock: float = 0.0
     _state: tuple[int, RunState] | None = None
-
-    @property
-    def speed(self) -> float:
-        return SPEEDS[self.speed_index]
 
     @property
     def total(self) -> int:
@@ -241,10 +220,14 @@ class Player:
         self._clock = 0.0
 
     def faster(self) -> None:
-        self.speed_index = min(self.speed_index + 1, len(SPEEDS) - 1)
+        """The next of ``SPEEDS`` above the current speed (the fastest stays)."""
+        self.speed = next((s for s in SPEEDS if s > self.speed), max(self.speed, SPEEDS[-1]))
 
     def slower(self) -> None:
-        self.speed_index = max(self.speed_index - 1, 0)
+        """The next of ``SPEEDS`` below the current speed (the slowest stays)."""
+        self.speed = next(
+            (s for s in reversed(SPEEDS) if s < self.speed), min(self.speed, SPEEDS[0])
+        )
 
     def advance(self, dt: float) -> bool:
         """Play for ``dt`` seconds of wall time; True when the cursor moved.

@@ -1,8 +1,18 @@
-"""Where the app's events come from: a live run, a trace file, a followed file, a run store.
+"""Where a view's events come from: a live run, a trace file, a followed file, a run store.
 
-Every source feeds the same ``EventFeed``; the screen drains it once per frame into
-its ``Timeline``. That is the one code path of the design: the views never know
-whether the events are live or recorded.
+Every view (the terminal app, the notebook widgets, the command line) reads events
+through a source, so a new kind of source (a Redis stream, an HTTP event stream, a
+Temporal run) is written once, here, and every view gets it. A source is small:
+
+- ``preload()``: the events known up front (a recorded run), shown in the first frame;
+- ``produce(feed)``: blocking, in a thread of the view's: put events into the ``Feed``
+  as they come (``emit``/``extend``), report unreadable input (``problem``), and
+  ``close`` it when there is nothing more;
+- ``cancel()``: stop producing (a live run is cancelled, a follow stops).
+
+The terminal app's feed is an ``EventFeed`` it drains once per frame into its
+``Timeline``; the widget's is its throttled pusher. That is the one code path of the
+design: the views never know whether the events are live or recorded.
 
 - ``RecordedSource``: events read up front (a JSONL trace or a stored run).
 - ``FollowSource``: a trace another process is still writing (``follow_trace``).
@@ -21,7 +31,7 @@ import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from toolkit.events import TraceEvent
 from toolkit.tracing import Sink
@@ -29,6 +39,7 @@ from toolkit.tracing import Sink
 __all__ = [
     "EventFeed",
     "EventSource",
+    "Feed",
     "FollowSource",
     "LiveRunSource",
     "RecordedSource",
@@ -61,6 +72,25 @@ def _without_gc() -> Iterator[None]:
 
 class SourceError(Exception):
     """A source that cannot be opened; the message is one line meant for the user."""
+
+
+class Feed(Protocol):
+    """Where a source puts what it reads (the app's ``EventFeed``, the widget's pusher).
+
+    Called from the source's thread; each method must be safe to call from there.
+    """
+
+    def emit(self, event: TraceEvent) -> None:
+        """Take one event."""
+
+    def extend(self, events: Sequence[TraceEvent]) -> None:
+        """Take several events, in order."""
+
+    def problem(self, text: str) -> None:
+        """Take the one-line report of something that could not be read."""
+
+    def close(self) -> None:
+        """The source has nothing more."""
 
 
 class EventFeed:
@@ -112,7 +142,8 @@ class EventSource:
     Attributes:
         label: What is shown (a file name, a workflow name).
         mode: ``live`` (a run in this process), ``replay`` or ``follow``.
-        notices: Messages shown once the app is up (for example skipped lines).
+        notices: Messages shown once the view is up (for example "skipped 2 corrupt lines").
+        problems: Each line of the input that could not be read, one line each.
     """
 
     mode: Mode = "replay"
@@ -122,13 +153,14 @@ class EventSource:
     def __init__(self, label: str) -> None:
         self.label = label
         self.notices: list[str] = []
+        self.problems: list[str] = []
 
     def preload(self) -> list[TraceEvent]:
-        """Events known before the app starts (shown in its first frame)."""
+        """Events known before the view starts (shown in its first frame)."""
         return []
 
-    def produce(self, feed: EventFeed) -> None:
-        """Fill ``feed`` until done or cancelled (blocking; runs in a thread)."""
+    def produce(self, feed: Feed) -> None:
+        """Fill ``feed`` until done or cancelled, then close it (blocking; runs in a thread)."""
         feed.close()
 
     def cancel(self) -> None:
@@ -138,10 +170,17 @@ class EventSource:
 class RecordedSource(EventSource):
     """Events already read, from a trace file or a run store."""
 
-    def __init__(self, label: str, events: list[TraceEvent], notices: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        label: str,
+        events: list[TraceEvent],
+        notices: Sequence[str] = (),
+        problems: Sequence[str] = (),
+    ) -> None:
         super().__init__(label)
         self._events = events
         self.notices = list(notices)
+        self.problems = list(problems)
 
     def preload(self) -> list[TraceEvent]:
         return self._events
@@ -153,17 +192,23 @@ class FollowSource(EventSource):
     mode: Mode = "follow"
     can_cancel = False
 
-    def __init__(self, path: Path, poll_s: float = 0.1) -> None:
+    def __init__(
+        self, path: Path, poll_s: float = 0.1, idle_timeout_s: float | None = None
+    ) -> None:
         super().__init__(path.name)
         self.path = path
         self.poll_s = poll_s
+        self.idle_timeout_s = idle_timeout_s
+        """Stop after this long without a new line (None: wait for ``run_finished``)."""
         self._stop = threading.Event()
 
-    def produce(self, feed: EventFeed) -> None:
+    def produce(self, feed: Feed) -> None:
         from toolkit.recorder import follow_trace
 
         try:
-            for item in follow_trace(self.path, poll_s=self.poll_s, stop=self._stop):
+            for item in follow_trace(
+                self.path, poll_s=self.poll_s, stop=self._stop, idle_timeout_s=self.idle_timeout_s
+            ):
                 if isinstance(item, str):
                     feed.problem(item)
                 else:
@@ -193,7 +238,7 @@ class LiveRunSource(EventSource):
         self._lock = threading.Lock()
         self._cancelled = False
 
-    def produce(self, feed: EventFeed) -> None:
+    def produce(self, feed: Feed) -> None:
         import anyio
 
         with self._lock:
@@ -221,7 +266,13 @@ class LiveRunSource(EventSource):
 # -- opening sources -------------------------------------------------------------------
 
 
-def open_trace(path: Path, follow: bool = False) -> EventSource:
+def open_trace(
+    path: str | Path,
+    follow: bool = False,
+    *,
+    poll_s: float = 0.1,
+    idle_timeout_s: float | None = None,
+) -> EventSource:
     """A trace file, read whole (or tailed with ``follow``).
 
     Raises:
@@ -229,37 +280,43 @@ def open_trace(path: Path, follow: bool = False) -> EventSource:
     """
     from toolkit.recorder import TraceReadError, read_trace
 
+    path = Path(path)
     if follow:
         if path.is_dir():
             raise SourceError(f"{path}: is a directory, not a trace file")
-        return FollowSource(path)
+        return FollowSource(path, poll_s=poll_s, idle_timeout_s=idle_timeout_s)
     try:
         with _without_gc():
             trace = read_trace(path)
     except TraceReadError as exc:
         raise SourceError(str(exc)) from None
+    report = trace.report()
     if not trace.events:
-        if trace.problems:
-            raise SourceError(
-                f"{path}: not a Switchboard trace (no valid event; {trace.problems[-1]})"
-            )
-        raise SourceError(f"{path}: the trace is empty")
-    notices = []
-    if trace.problems:
-        notices.append(
-            f"skipped {trace.skipped} corrupt line{'s' if trace.skipped != 1 else ''}: {trace.problems[0]}"
-        )
-    return RecordedSource(path.name, trace.events, notices)
+        raise SourceError(report or f"{path}: the trace is empty")
+    notices = [report] if report else []
+    return RecordedSource(path.name, trace.events, notices, trace.problems)
 
 
-def open_store(path: Path, run_id: str | None = None) -> EventSource:
+def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource:
     """A run from a SQLite run store (the latest when ``run_id`` is None).
+
+    Args:
+        path: The store's file, or an open ``RunStore`` (left open).
+        run_id: Which run.
 
     Raises:
         SourceError: when the store is missing or unusable, or the run is not in it.
     """
     from toolkit.store import RunStore, StoreError
 
+    if isinstance(path, RunStore):
+        try:
+            run = run_id or path.latest()
+            with _without_gc():
+                return RecordedSource(f"{Path(str(path.path)).name}:{run}", path.events(run))
+        except StoreError as exc:
+            raise SourceError(str(exc)) from None
+    path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such run store")
     if path.is_dir():

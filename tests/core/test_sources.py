@@ -1,4 +1,4 @@
-"""Opening what the app shows: traces, stores, workflows; every user error is one clear line."""
+"""Opening what the views show (toolkit.sources): traces, stores, workflows; every user error is one clear line."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from sample_agents.scenarios import research_report
-from tui.sources import (
+from toolkit.sources import (
     EventFeed,
     FollowSource,
     LiveRunSource,
@@ -22,7 +22,8 @@ from tui.sources import (
     open_trace,
 )
 
-from .conftest import FEATURE_REVIEW, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+FEATURE_REVIEW = ROOT / "sample_agents" / "traces" / "feature-review.jsonl"
 
 SWITCHBOARD = ROOT / ".venv" / "bin" / "switchboard"
 
@@ -44,7 +45,7 @@ def test_a_trace_opens_with_all_its_events() -> None:
 
 
 def test_a_partly_corrupt_trace_opens_with_a_notice(tmp_path: Path) -> None:
-    """Good lines are shown; the bad ones are counted in a 'skipped N corrupt lines' notice."""
+    """Good lines are shown; the bad ones are counted in one notice, worded as the CLI's warning."""
     lines = FEATURE_REVIEW.read_text().splitlines()
     lines.insert(5, "{not json")
     lines.insert(9, '{"kind": "no_such_kind"}')
@@ -52,7 +53,7 @@ def test_a_partly_corrupt_trace_opens_with_a_notice(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     source = open_trace(path)
     assert len(source.preload()) == 38
-    assert source.notices[0].startswith("skipped 2 corrupt lines")
+    assert source.notices[0].startswith(f"{path}: skipped 2 corrupt line(s): line 6")
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_a_partly_corrupt_trace_opens_with_a_notice(tmp_path: Path) -> None:
     [
         (None, "no such trace file"),
         ("", "the trace is empty"),
-        ("garbage\nmore garbage\n", "not a Switchboard trace"),
+        ("garbage\nmore garbage\n", "no valid event in the file: is it a Switchboard trace"),
     ],
 )
 def test_unreadable_traces_are_one_line_errors(
