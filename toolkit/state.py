@@ -18,7 +18,7 @@ from toolkit.plan import references
 
 __all__ = ["APPEND_ONLY", "AgentView", "RunState", "TaskView", "fold"]
 
-TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped")
+TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped", "cancelled")
 
 _T = TypeVar("_T")
 _COPIERS: dict[type, Callable[[Any, Collection[str]], Any]] = {}
@@ -90,7 +90,7 @@ class TaskView:
     goal: str = ""
     depends_on: list[str] = field(default_factory=list)
     status: str = "waiting"
-    """waiting, running, done, failed, retrying or skipped."""
+    """waiting, running, done, failed, retrying, skipped or cancelled."""
     attempt: int = 0
     """The current attempt within the current round (1 unless retried)."""
     attempts: int = 0
@@ -132,6 +132,8 @@ class AgentView:
     failed: int = 0
     """Failed attempts (each failed attempt counts)."""
     retries: int = 0
+    reviews: int = 0
+    """Reviews this agent gave as a reviewer (each verdict counts)."""
     calls: int = 0
     """Calls answered (results and errors sent back to the orchestrator)."""
     durations: list[float] = field(default_factory=list)
@@ -307,6 +309,11 @@ class RunState:
         task = self.tasks[e.task_id]
         task.error = e.error
         agent = self._end_attempt(e.agent)
+        if e.error_type == "cancelled":
+            # the run stopped the attempt: the task is cancelled, the agent did not fail
+            task.status, task.finished_at = "cancelled", e.ts
+            task.duration_s = e.duration_s
+            return
         agent.failed += 1
         if e.final:
             task.status, task.finished_at = "failed", e.ts
@@ -364,6 +371,7 @@ class RunState:
         if task is not None:
             task.verdicts.append((e.round, e.approved, e.feedback))
             task.round = e.round
+        self._agent(e.reviewer).reviews += 1
 
     def _on_log(self, e: Any) -> None:
         self.logs.append((e.ts, e.level, e.message))

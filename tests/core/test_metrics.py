@@ -29,7 +29,7 @@ def test_agent_metrics_columns_are_exactly_the_documented_ones(result: Any) -> N
     """The columns, in order, are those of the issue; integer counters are int64."""
     frame = result.metrics()
     assert list(frame.columns) == [
-        "agent", "tasks", "succeeded", "failed", "retries", "mean_s", "p95_s",
+        "agent", "tasks", "succeeded", "failed", "retries", "reviews", "mean_s", "p95_s",
         "messages_in", "messages_out", "tokens_in", "tokens_out", "cost_usd",
     ]  # fmt: skip
     assert list(frame.columns) == AGENT_COLUMNS
@@ -54,6 +54,27 @@ def test_agent_metrics_counts_on_feature_review(result: Any) -> None:
             for c in ("tasks", "succeeded", "failed", "retries", "messages_in", "messages_out")
         )
         assert got == counts, agent
+
+
+def test_the_reviewers_reviews_count(result: Any) -> None:
+    """Each review verdict counts for the reviewer that gave it (2 rounds: 2 reviews); workers review nothing."""
+    frame = result.metrics()
+    assert _row(frame, "reviewer")["reviews"] == 2
+    assert {_row(frame, a)["reviews"] for a in ("developer", "backup-dev", "tester")} == {0}
+    assert str(frame["reviews"].dtype) == "int64"
+
+
+def test_agent_rows_are_the_dataframe_without_pandas(result: Any) -> None:
+    """agent_rows (what a live view redraws from) holds the same values as agent_metrics."""
+    from toolkit.metrics import agent_rows
+
+    rows = agent_rows(result.state)
+    frame = result.metrics()
+    assert [list(r) for r in rows] == [AGENT_COLUMNS] * len(rows)
+    for row, record in zip(rows, frame.to_dict("records"), strict=True):
+        assert {k: v for k, v in row.items() if v == v} == {
+            k: v for k, v in record.items() if v == v
+        }
 
 
 def test_agent_metrics_latency_tokens_and_cost_follow_the_trace(result: Any) -> None:

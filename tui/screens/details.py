@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static, TextArea
 
+from toolkit.describe import task_tries, task_worker
 from toolkit.events import Envelope
 from toolkit.state import AgentView, TaskView
 from tui.safe_text import one_line, pretty, sanitize, sanitize_line
@@ -75,10 +76,11 @@ def details_of(subject: Any) -> Details:
         task = subject
         lines = [
             ("status", task.status),
-            ("agent", task.agent + (" (fallback used)" if task.fallback_used else "")),
+            ("worked by", task_worker(task)),
+            ("planned for", task.agent),
             ("goal", task.goal or "–"),
             ("depends on", ", ".join(task.depends_on) or "–"),
-            ("attempt / retries", f"{task.attempt} / {task.retries}"),
+            ("tries / retries", f"{task_tries(task)} / {task.retries}"),
             (
                 "round",
                 f"{task.round} of {task.max_rounds}"

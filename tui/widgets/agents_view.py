@@ -26,6 +26,7 @@ def agent_cells(agent: AgentView) -> list[Cell]:
         Text(str(agent.succeeded), justify="right"),
         Text(str(agent.failed), justify="right", style="#ff5f5f" if agent.failed else ""),
         Text(str(agent.retries), justify="right", style="#ffaf00" if agent.retries else ""),
+        Text(str(agent.reviews), justify="right"),
         Text(f"{agent.messages_in}/{agent.messages_out}", justify="right"),
     ]
 
@@ -40,6 +41,7 @@ class AgentsView(StateTable):
         ("done", "done"),
         ("failed", "fail"),
         ("retries", "retry"),
+        ("reviews", "reviews"),
         ("messages", "in/out"),
     )
 
@@ -63,6 +65,7 @@ class AgentsView(StateTable):
                         a.succeeded,
                         a.failed,
                         a.retries,
+                        a.reviews,
                         a.messages_in,
                         a.messages_out,
                     ),

@@ -10,6 +10,7 @@ character, and by colour on top.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from rich.segment import Segment
@@ -17,7 +18,9 @@ from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 
+from toolkit.describe import MessageRoles, message_tag
 from toolkit.events import Envelope
+from toolkit.state import TaskView
 from tui.describe import message_look, message_summary
 from tui.messages import ShowDetails
 from tui.safe_text import sanitize_line
@@ -50,44 +53,32 @@ class MessageFlow(CursorList):
         self._messages: list[Envelope] = []
         self._lanes: list[str] = []
         self._summaries: dict[tuple[str, int], str] = {}
-        self._retries: set[str] = set()
-        """Ids of directives that start a new attempt of their task (retries, fallbacks)."""
-        self._attempts: dict[str | None, int] = {}
-        self._scanned = 0
-        self._first_id: str | None = None
+        self._roles = MessageRoles()
+        """Each message's role in its task (retry, fallback, review, …)."""
+        self._tasks: Mapping[str, TaskView] = {}
 
     @property
     def messages(self) -> list[Envelope]:
         return self._messages
 
-    def show(self, messages: list[Envelope], participants: list[str]) -> None:
-        """Render these messages between these lanes (call once per frame)."""
+    def show(
+        self,
+        messages: list[Envelope],
+        participants: list[str],
+        tasks: Mapping[str, TaskView] | None = None,
+    ) -> None:
+        """Render these messages between these lanes (call once per frame).
+
+        ``tasks`` (the fold's) tell a fallback from a retry and a review from a directive.
+        """
         self._messages = messages
         self._lanes = participants
-        self._classify(messages)
+        self._tasks = tasks if tasks is not None else {}
         self.virtual_size = Size(self.scrollable_content_region.width, len(messages) + 1)
         self.follow()
 
     def row_total(self) -> int:
         return len(self._messages)
-
-    def _classify(self, messages: list[Envelope]) -> None:
-        """Mark the directives that start a higher attempt than their task's last one.
-
-        A retry or a fallback raises the attempt; a new review round starts again at
-        attempt 1 (a revision, not a retry). Messages are only ever appended (a
-        replay shows a prefix), so each message is classified once.
-        """
-        first = messages[0].message_id if messages else None
-        if first != self._first_id:
-            self._first_id, self._scanned = first, 0
-            self._retries, self._attempts = set(), {}
-        for env in messages[self._scanned :]:
-            if env.kind == "directive" and env.task_id is not None:
-                if env.attempt > self._attempts.get(env.task_id, 1):
-                    self._retries.add(env.message_id)
-                self._attempts[env.task_id] = env.attempt
-        self._scanned = max(self._scanned, len(messages))
 
     # -- geometry ----------------------------------------------------------------------
     def _layout(self, width: int) -> tuple[int, int]:
@@ -144,7 +135,7 @@ class MessageFlow(CursorList):
 
     def _row(self, index: int, width: int) -> Strip:
         env = self._messages[index]
-        look = message_look(env, env.message_id in self._retries)
+        look = message_look(env, self._roles.role(self._messages, index, self._tasks))
         lane_w, diagram = self._layout(width)
         lanes = {name: i * lane_w + lane_w // 2 for i, name in enumerate(self._lanes)}
         cells = [" "] * diagram
@@ -182,10 +173,7 @@ class MessageFlow(CursorList):
             run_text += ch
         if run_text:
             segments.append(Segment(run_text, run_style))
-        tag = f" {look.glyph} {look.label}"
-        if env.attempt > 1 and env.kind in ("directive", "result", "error"):
-            tag += f" #{env.attempt}"
-        segments.append(Segment(tag, arrow))
+        segments.append(Segment(" " + message_tag(env, look), arrow))
         where = f" {sanitize_line(env.task_id)}" if env.task_id and width >= 100 else ""
         if env.recipient == "*" or env.recipient.startswith("topic:"):
             where += f" → {sanitize_line(env.recipient)}"

@@ -41,6 +41,7 @@ class MetricsTable(StateTable):
         ("succeeded", "ok"),
         ("failed", "failed"),
         ("retries", "retries"),
+        ("reviews", "reviews"),
         ("mean_s", "mean s"),
         ("p95_s", "p95 s"),
         ("messages_in", "msg in"),
@@ -65,15 +66,18 @@ class MetricsTable(StateTable):
         self._seen: tuple[int, int] | None = None
 
     def show(self, state: RunState) -> None:
-        """Render the metrics of this state (recomputed only when the state changed)."""
+        """Render the metrics of this state (recomputed only when the state changed).
+
+        The rows are ``toolkit.metrics.agent_rows``: the same numbers as the DataFrame
+        of ``agent_metrics``, without building one on every redraw.
+        """
         key = (id(state), state.event_count)
         if key == self._seen:
             return
         self._seen, self._state = key, state
-        from toolkit.metrics import agent_metrics
+        from toolkit.metrics import agent_rows
 
-        frame = agent_metrics(state)
-        records = frame.to_dict("records")
+        records = agent_rows(state)
         column = self.sort_column
 
         def order(record: dict[str, Any]) -> tuple[int, Any]:

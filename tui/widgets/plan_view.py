@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from toolkit.state import RunState, TaskView
-from tui.describe import TASK_LOOK
+from tui.describe import TASK_LOOK, task_holders, task_rounds, task_tries, task_worker
 from tui.messages import ShowDetails
 from tui.safe_text import literal
 from tui.widgets.virtual_table import VirtualTable
@@ -19,32 +19,24 @@ from tui.widgets.virtual_table import VirtualTable
 __all__ = ["PlanView", "holders", "task_cells"]
 
 
-def holders(state: RunState) -> dict[str, str]:
-    """Task id -> the agent working on it now."""
-    return {
-        a.current_task: a.name
-        for a in state.agents.values()
-        if a.current_task and a.state == "working"
-    }
+holders = task_holders
+"""Task id -> the agent working on it now (``toolkit.describe.task_holders``)."""
 
 
-def task_cells(task: TaskView, holder: str) -> list[Text]:
-    """The plan row of one task; ``holder`` is the agent holding it now."""
+def task_cells(task: TaskView, holder: str | None) -> list[Text]:
+    """The plan row of one task; ``holder`` is the agent holding it now, if any.
+
+    The words are ``toolkit.describe``'s: the agent that does or did the work, marked
+    "(fallback)" or "(reviewing)"; "try" counts the attempts made.
+    """
     glyph, style = TASK_LOOK.get(task.status, ("?", ""))
-    status = task.status
-    if task.status == "done" and (task.retries or task.fallback_used):
-        status = "done*"
-    fallback = (
-        (" (fallback)" if holder != task.agent else " +fallback") if task.fallback_used else ""
-    )
-    rounds = f"{task.round}/{task.max_rounds}" if task.reviewer else ""
     deps = ", ".join(task.depends_on)
     return [
-        Text(f"{glyph} {status}", style=style),
+        Text(f"{glyph} {task.status}", style=style),
         literal(task.id, 40),
-        literal(holder + fallback, 40),
-        Text(str(task.attempt or ""), justify="right"),
-        Text(rounds),
+        literal(task_worker(task, holder), 40),
+        Text(str(task_tries(task) or ""), justify="right"),
+        Text(task_rounds(task)),
         literal(f"← {deps}" if deps else "", 60, style="dim"),
         literal(task.goal, 60, style="dim"),
     ]
@@ -75,7 +67,7 @@ class PlanView(VirtualTable):
         self._state = state
         self._tasks = list(state.tasks.values())
         self._held = holders(state)
-        fallback = any(t.fallback_used for t in self._tasks[:2000])
+        fallback = any(t.fallback_used or t.reviewer for t in self._tasks[:2000])
         key = (id(state.tasks), len(self._tasks), fallback)
         widths: Sequence[int] | None = None
         if key != self._measured:
@@ -88,14 +80,15 @@ class PlanView(VirtualTable):
     @staticmethod
     def _widths_for(tasks: list[TaskView], agent_names: list[str], fallback: bool) -> list[int]:
         ids = max((len(t.id) for t in tasks), default=4)
-        agents = max((len(name) for name in agent_names), default=5) + (11 if fallback else 0)
+        # room for the longest agent name with " (reviewing)" or " (fallback)" after it
+        agents = max((len(name) for name in agent_names), default=5) + (12 if fallback else 0)
         deps = max((len(", ".join(t.depends_on)) + 2 for t in tasks[:2000]), default=0)
         goals = max((len(t.goal) for t in tasks[:2000]), default=0)
         return [9, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
 
     def row_cells(self, index: int) -> list[Text]:
         task = self._tasks[index]
-        return task_cells(task, self._held.get(task.id, task.agent))
+        return task_cells(task, self._held.get(task.id))
 
     def selected_task(self) -> TaskView | None:
         """The task under the cursor."""
