@@ -194,6 +194,23 @@ class Orchestrator:
         self.default_timeout_s = default_timeout_s
         self.fail_fast = fail_fast
 
+    def subscribe(self, sink: Sink) -> Callable[[], None]:
+        """Give ``sink`` the events of every run prepared from now on (a live view, a recorder).
+
+        Subscribing the same sink twice gives it each event once.
+
+        Returns:
+            A function that unsubscribes it again (runs already prepared keep it).
+        """
+        if sink not in self.sinks:
+            self.sinks.append(sink)
+
+        def unsubscribe() -> None:
+            if sink in self.sinks:
+                self.sinks.remove(sink)
+
+        return unsubscribe
+
     def add(self, agent: Agent) -> Agent:
         """Register an agent; its name must be new."""
         if agent.name in self.agents:

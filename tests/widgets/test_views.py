@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from tests.widgets.conftest import HOSTILE, demo_orchestrator
 from toolkit import MockAgent, Orchestrator, parallel
 from toolkit.events import TraceEvent
 from toolkit.metrics import agent_metrics, timeline
-from toolkit.recorder import JsonlRecorder
+from toolkit.recorder import JsonlRecorder, read_trace
 from toolkit.state import fold
 from toolkit.store import RunStore
 from toolkit.widgets import FlowView, GanttView, MetricsView, PlanView, RunView
@@ -52,9 +53,9 @@ class FakeTimers:
 
 def controlled(view: RunView, clock: FakeClock) -> FakeTimers:
     timers = FakeTimers()
-    view._clock = clock
-    view._schedule = timers
-    view._last_push = clock.now
+    view.feed.clock = clock
+    view.feed.schedule = timers
+    view.feed.last_push = clock.now
     view._autoplay = False
     return timers
 
@@ -279,8 +280,16 @@ def test_seek_shows_the_fold_of_the_prefix(
         assert len(view.arrows_head + view.arrows_tail) == len(expected.messages)
 
 
-def test_step_play_pause_and_live(events: list[TraceEvent]) -> None:
-    """step moves by one event, play from the end restarts at 0, advance moves at `speed`, live returns to the end."""
+FEATURE_REVIEW = (
+    Path(__file__).resolve().parents[2] / "sample_agents" / "traces" / "feature-review.jsonl"
+)
+"""A recorded run whose events are 0.25 s apart."""
+
+
+def test_step_play_pause_and_live() -> None:
+    """step moves by one event, play from the end restarts at 0, advance moves at `speed` times
+    the recorded pace (events 0.25 s apart: 4 a second at speed 1), live returns to the end."""
+    events = read_trace(FEATURE_REVIEW).events
     view = RunView(events)
     view._autoplay = False
     n = len(events)
@@ -290,18 +299,41 @@ def test_step_play_pause_and_live(events: list[TraceEvent]) -> None:
     assert view.cursor == n - 4
     view.step(+100)
     assert view.cursor == n
-    view.play(speed=10)
+    view.play(speed=1)
     assert view.playing and view.cursor == 0
-    assert view.advance(0.5) is True and view.cursor == 5
+    assert view.advance(1.0) is True and view.cursor == 5
     view.pause()
     assert not view.playing and view.cursor == 5
-    view.play()
+    view.play(speed=4)
+    assert view.advance(1.0) is True and view.cursor == 5 + 16
     while view.advance(1.0):
         pass
     assert view.cursor == n and not view.playing
     view.seek(3)
     view.live()
     assert view.follow and view.cursor == n
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.0, 4.0, 64.0])
+def test_the_widget_replays_at_the_terminal_apps_pace(speed: float) -> None:
+    """One speed meaning: at the same speed, the widget and the terminal app's player show the same event after the same time."""
+    from toolkit.timeline import Player, Timeline
+
+    events = read_trace(FEATURE_REVIEW).events
+    timeline = Timeline()
+    timeline.extend(events)
+    player = Player(timeline, following=False)
+    player.speed = speed
+    player.seek(0)
+    player.toggle()
+    view = RunView(events)
+    view._autoplay = False
+    view.seek(0)
+    view.play(speed=speed)
+    for dt in (0.0, 0.3, 0.7, 1.0, 2.5, 0.1, 5.0):
+        player.advance(dt)
+        view.advance(dt)
+        assert view.cursor == player.cursor
 
 
 def test_front_end_cursor_change_replays(events: list[TraceEvent]) -> None:

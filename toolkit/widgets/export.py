@@ -14,9 +14,49 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["embed_json", "render_html"]
+__all__ = ["dashboard_data", "embed_json", "render_html"]
 
 _STATIC = Path(__file__).parent / "static"
+
+
+def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, Any]:
+    """A view's traits at the end of its run, as the static page needs them.
+
+    Args:
+        view: The view (its traits, already moved to the end of the run).
+        history: Its ``RunHistory`` (for the details of the rows shown).
+        arrows: Its message ``RowWindow``.
+        log: Its log ``RowWindow``.
+    """
+    from toolkit.widgets.projection import event_detail
+
+    details = {}
+    for row in [*arrows.head, *arrows.tail, *log.head, *log.tail]:
+        if str(row["seq"]) not in details:
+            event = history.find(row["seq"])
+            if event is not None:
+                details[str(row["seq"])] = event_detail(event)[:4000]
+    return {
+        "parts": list(view.parts),
+        "title": view.title,
+        "snapshot": view.snapshot,
+        "arrows_head": [*arrows.head, *arrows.tail],
+        "arrows_tail": [],
+        "log_head": [*log.head, *log.tail],
+        "log_tail": [],
+        "totals": view.totals,
+        "cursor": view.cursor,
+        "total": view.total,
+        "follow": view.follow,
+        "playing": False,
+        "speed": view.speed,
+        "selected": -1,
+        "detail": "",
+        "log_filter": {"text": "", "kind": ""},
+        "static": True,
+        "height": view.height,
+        "details": details,
+    }
 
 
 def embed_json(data: Any) -> str:

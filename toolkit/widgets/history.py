@@ -1,23 +1,25 @@
-"""A run's whole history for the dashboard: every event, the live fold, replay.
+"""A run's whole history for the dashboard: its timeline, and rows for the browser.
 
-The widget keeps everything here and sends the browser only windows of it. Appending
-an event is cheap (a list append and one ``RunState.apply``); rows for the front end
-are built lazily, at push time, for the events that are about to be shown. Replay
-asks for the state after the first ``cursor`` events: that is the fold of
-``events[:cursor]``, resumed from the nearest checkpoint so scrubbing a 10,000-event
-run stays fast.
+The widget keeps everything here and sends the browser only windows of it. The
+events, the live fold and replay are the core's ``toolkit.timeline.Timeline`` (the
+terminal app's too): appending an event is a list append and one ``RunState.apply``,
+and the state after the first ``cursor`` events resumes from the nearest checkpoint,
+so scrubbing a 10,000-event run stays fast. Rows for the front end are built lazily,
+at push time, for the events that are about to be shown, in the words of
+``toolkit.describe``.
 """
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from toolkit.describe import MessageRoles
 from toolkit.events import TraceEvent
-from toolkit.state import AgentView, RunState, TaskView
+from toolkit.state import RunState
+from toolkit.timeline import Timeline
 from toolkit.widgets.projection import arrow_row, log_row
 
 __all__ = ["CallTimeline", "LogFilter", "RunHistory"]
@@ -119,22 +121,31 @@ class RunHistory:
             self.append(event)
 
     def _clear(self) -> None:
-        self.events: list[TraceEvent] = []
-        self.state = RunState()
-        """The fold of every event so far (the live state)."""
+        self.timeline = Timeline(every=CHECKPOINT_EVERY)
+        """Every event, the live fold and the replay checkpoints."""
         self.calls = CallTimeline()
+        self._roles = MessageRoles()
         self._message_index: list[int] = []
         # rows are built on first display and cached: the same row is the same object,
         # which is how the widget's RowWindow tells new rows from old ones
         self._arrow_rows: dict[int, dict[str, Any]] = {}
         self._log_rows: dict[int, dict[str, Any]] = {}
-        self._checkpoints: list[RunState] = [RunState()]
         self._filter = LogFilter()
         self._matches: list[int] = []
         self._matched_upto = 0
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.timeline.events)
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every event, in order."""
+        return self.timeline.events
+
+    @property
+    def state(self) -> RunState:
+        """The fold of every event so far (the live state)."""
+        return self.timeline.latest
 
     @property
     def t0(self) -> float | None:
@@ -147,8 +158,7 @@ class RunHistory:
             self._clear()
             reset = True
         index = len(self.events)
-        self.events.append(event)
-        self.state.apply(event)
+        self.timeline.extend((event,))
         self.calls.add(index, event)
         if event.kind == "message_sent":
             self._message_index.append(index)
@@ -156,19 +166,11 @@ class RunHistory:
 
     # -- replay ----------------------------------------------------------------
     def state_at(self, cursor: int) -> RunState:
-        """The run's state after its first ``cursor`` events."""
-        cursor = max(0, min(cursor, len(self.events)))
-        if cursor == len(self.events):
-            return self.state
-        every = CHECKPOINT_EVERY
-        while len(self._checkpoints) <= cursor // every:
-            base = len(self._checkpoints) - 1
-            state = _clone(self._checkpoints[-1])
-            state.apply_all(self.events[base * every : (base + 1) * every])
-            self._checkpoints.append(state)
-        start = cursor // every
-        state = _clone(self._checkpoints[start])
-        return state.apply_all(self.events[start * every : cursor])
+        """The run's state after its first ``cursor`` events (``Timeline.state_at``).
+
+        At the end it is the live state itself; before, a state the caller may keep.
+        """
+        return self.timeline.state_at(cursor)
 
     def find(self, seq: int) -> TraceEvent | None:
         """The event with sequence number ``seq``, if it is in the history."""
@@ -182,18 +184,25 @@ class RunHistory:
         index = self._message_index
         count = bisect_left(index, cursor)
         cache, t0 = self._arrow_rows, self.t0
+        messages, tasks = self.state.messages, self.state.tasks
         rows = []
         for i in range(max(0, count - limit), count):
             row = cache.get(i)
             if row is None:
-                row = cache[i] = arrow_row(self.events[index[i]], t0)
+                look = self._roles.look(messages, i, tasks)
+                row = cache[i] = arrow_row(self.events[index[i]], t0, look)
             rows.append(row)
         return rows, count
 
     def _log_row(self, i: int) -> dict[str, Any]:
         row = self._log_rows.get(i)
         if row is None:
-            row = self._log_rows[i] = log_row(self.events[i], self.t0)
+            event = self.events[i]
+            look = None
+            if event.kind == "message_sent":
+                n = bisect_left(self._message_index, i)
+                look = self._roles.look(self.state.messages, n, self.state.tasks)
+            row = self._log_rows[i] = log_row(event, self.t0, look)
         return row
 
     def log(
@@ -214,38 +223,3 @@ class RunHistory:
             self._matched_upto += 1
         count = bisect_left(self._matches, cursor)
         return [self._log_row(i) for i in self._matches[max(0, count - limit) : count]], count
-
-
-_TASK_FIELDS = tuple(f.name for f in fields(TaskView))
-_AGENT_FIELDS = tuple(f.name for f in fields(AgentView))
-
-
-def _copy_record(record: Any, names: tuple[str, ...]) -> Any:
-    # a shallow copy of a slotted dataclass, about 3x faster than copy.copy / replace
-    clone = object.__new__(type(record))
-    for name in names:
-        setattr(clone, name, getattr(record, name))
-    return clone
-
-
-def _clone(state: RunState) -> RunState:
-    """A copy of a state that folding more events into cannot change the original.
-
-    The fold mutates only the containers and the task/agent records; envelopes,
-    outputs and strings are never changed in place, so they are shared.
-    """
-    clone = copy.copy(state)
-    tasks = {}
-    for key, task in state.tasks.items():
-        tasks[key] = t = _copy_record(task, _TASK_FIELDS)
-        t.depends_on, t.verdicts = list(task.depends_on), list(task.verdicts)
-    agents = {}
-    for key, agent in state.agents.items():
-        agents[key] = a = _copy_record(agent, _AGENT_FIELDS)
-        a.skills, a.durations = list(agent.skills), list(agent.durations)
-    clone.tasks, clone.agents = tasks, agents
-    clone.participants = list(state.participants)
-    clone.messages = list(state.messages)
-    clone.counts = dict(state.counts)
-    clone.logs = list(state.logs)
-    return clone

@@ -6,6 +6,7 @@ per agent call) and a compact snapshot of the run. Keeping this projection in pl
 Python, apart from anywidget, lets the live widget, the replay and the static HTML
 export share it, and lets tests check it without a browser.
 
+The words are ``toolkit.describe``'s, the same as the terminal app's and the CLI's.
 Payload text is untrusted. Rows carry it as plain strings; the front end only ever
 puts it into the page with ``textContent``, never as markup.
 """
@@ -14,9 +15,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
+from toolkit.describe import (
+    MESSAGE_LOOKS,
+    MessageLook,
+    event_agent,
+    event_summary,
+    message_tag,
+    task_holders,
+    task_tries,
+    task_worker,
+)
 from toolkit.events import TraceEvent
 from toolkit.state import RunState
 
@@ -52,76 +62,37 @@ def _rel(ts: float, t0: float | None) -> float:
     return round(ts - t0, 6) if t0 is not None else 0.0
 
 
-def arrow_row(event: Any, t0: float | None) -> dict[str, Any]:
-    """The sequence-diagram arrow of one ``message_sent`` event."""
+def arrow_row(event: Any, t0: float | None, look: MessageLook | None = None) -> dict[str, Any]:
+    """The sequence-diagram arrow of one ``message_sent`` event.
+
+    ``look`` is the message's role (``toolkit.describe.MessageRoles``); ``tag`` names it
+    when it says more than the kind (``↪ fallback #3``, ``◇ review``, ``↻ retry #2``).
+    """
     env = event.envelope
+    look = look or MESSAGE_LOOKS.get(env.kind, MESSAGE_LOOKS["a2a"])
+    plain = look.role == env.kind and env.attempt <= 1
     return {
         "seq": event.seq,
         "t": _rel(event.ts, t0),
         "from": env.sender,
         "to": env.recipient,
         "kind": env.kind,
+        "role": look.role,
+        "tag": "" if plain else message_tag(env, look),
         "text": clip(env.payload, 80),
         "task": env.task_id,
         "attempt": env.attempt,
     }
 
 
-def _who(event: Any) -> str:
-    for name in ("agent", "reviewer"):
-        value = getattr(event, name, None)
-        if value:
-            return str(value)
-    if event.kind == "message_sent":
-        return event.envelope.sender
-    return "orchestrator"
-
-
-_DESCRIBE: dict[str, Callable[[Any], str]] = {
-    "run_started": lambda e: f"run {e.name!r} started: {e.request}",
-    "run_finished": lambda e: (
-        f"{e.status} after {e.duration_s:.3f}s" + (f": {e.error}" if e.error else "")
-    ),
-    "plan_created": lambda e: (
-        f"plan {e.plan.get('name', '')!r}: {len(e.plan.get('tasks', []))} task(s) ({e.planner})"
-    ),
-    "plan_updated": lambda e: f"+{len(e.added)} task(s): {e.reason}",
-    "task_started": lambda e: f"{e.task_id} attempt {e.attempt} round {e.round}",
-    "task_finished": lambda e: f"{e.task_id} done in {e.duration_s:.3f}s",
-    "task_failed": lambda e: (
-        f"{e.task_id} attempt {e.attempt} {'failed' if e.final else 'failed, will retry'}: {e.error}"
-    ),
-    "task_retried": lambda e: (
-        f"{e.task_id} attempt {e.attempt}" + (" (fallback)" if e.fallback else "") + f": {e.reason}"
-    ),
-    "task_skipped": lambda e: f"{e.task_id} skipped: {e.reason}",
-    "message_sent": lambda e: (
-        f"→ {e.envelope.recipient} [{e.envelope.kind}] {_text(e.envelope.payload)}"
-    ),
-    "agent_state": lambda e: e.state + (f" on {e.task_id}" if e.task_id else ""),
-    "review_verdict": lambda e: (
-        f"{e.task_id} round {e.round}: {'approved' if e.approved else 'changes requested'}: {e.feedback}"
-    ),
-    "log": lambda e: f"{e.level}: {e.message}",
-    "llm_call": lambda e: (
-        f"{e.model} ({e.purpose}) {e.prompt_tokens}+{e.completion_tokens} tokens, {e.status}"
-    ),
-    "llm_delta": lambda e: e.text,
-    "tool_call": lambda e: f"{e.tool}({_text(e.arguments)}) → {_text(e.result)}",
-    "snapshot": lambda e: "state snapshot",
-}
-
-
-def log_row(event: TraceEvent, t0: float | None) -> dict[str, Any]:
+def log_row(event: TraceEvent, t0: float | None, look: MessageLook | None = None) -> dict[str, Any]:
     """The event-log row of any event: seq, time since start, kind, who, a summary."""
-    describe = _DESCRIBE.get(event.kind)
-    text = describe(event) if describe is not None else event.kind
     return {
         "seq": event.seq,
         "t": _rel(event.ts, t0),
         "kind": event.kind,
-        "who": _who(event),
-        "text": clip(text),
+        "who": event_agent(event) or "orchestrator",
+        "text": clip(event_summary(event, SUMMARY_CHARS * 2, look)),
     }
 
 
@@ -139,17 +110,20 @@ def task_rows(state: RunState, limit: int) -> tuple[list[dict[str, Any]], int]:
     Optional fields are left out when they hold their default, to keep pushes small.
     """
     rows = []
+    held = task_holders(state)
     for task in list(state.tasks.values())[:limit]:
+        # ``agent`` is the plan's; ``worker`` names who does or did the work, and how
         row: dict[str, Any] = {
             "id": task.id,
             "agent": task.agent,
+            "worker": task_worker(task, held.get(task.id)),
             "status": task.status,
             "deps": list(task.depends_on),
         }
         if task.goal:
             row["goal"] = clip(task.goal, 80)
-        if task.attempt > 1:
-            row["attempt"] = task.attempt
+        if task_tries(task) > 1:
+            row["tries"] = task_tries(task)
         if task.max_rounds > 1:
             row["round"], row["max_rounds"] = task.round, task.max_rounds
         if task.reviewer:
@@ -158,8 +132,6 @@ def task_rows(state: RunState, limit: int) -> tuple[list[dict[str, Any]], int]:
             row["duration_s"] = round(task.duration_s, 6)
         if task.error:
             row["error"] = clip(task.error, 200)
-        if task.fallback_used:
-            row["fallback"] = True
         rows.append(row)
     return rows, max(0, len(state.tasks) - limit)
 
@@ -173,11 +145,10 @@ def _finite(value: Any) -> Any:
 
 
 def metric_rows(state: RunState) -> list[dict[str, Any]]:
-    """``toolkit.metrics.agent_metrics`` as JSON rows (NaN becomes null)."""
-    from toolkit.metrics import agent_metrics
+    """``toolkit.metrics.agent_rows`` as JSON rows (NaN becomes null; no DataFrame per push)."""
+    from toolkit.metrics import agent_rows
 
-    frame = agent_metrics(state)
-    return [{k: _finite(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: _finite(v) for k, v in row.items()} for row in agent_rows(state)]
 
 
 def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:

@@ -1,13 +1,13 @@
-"""The notebook dashboard: anywidget views that are also trace sinks.
+"""The notebook dashboard: anywidget views over a run's history.
 
-A view is a ``Sink`` (``emit``/``close``) over a ``RunHistory``. ``emit`` appends the
-event and folds it (cheap, on the run's thread); pushing to the browser is throttled
-to ``rate_hz`` pushes a second. A push sends the coalesced state (a snapshot of the
-fold, with capped task and bar lists) and bounded windows of the message and log rows,
-never the whole history, so a 10,000-event run in a fraction of a second costs the
-browser three or four updates. A trailing push (a callback on the run's event loop, or
-a timer thread where there is none) shows the last events of a burst, and ``close``
-always pushes the final state.
+A view holds traits and turns its ``RunHistory`` into them. Events reach it through
+its ``feed`` (``toolkit.widgets.feed.DashboardFeed``: a trace sink with a throttle):
+give ``sinks=[view]`` (the view's ``emit``/``close`` are the feed's), ``view.attach(orch)``
+(``Orchestrator.subscribe``), or any ``toolkit.sources`` source (``from_source``,
+``from_trace``, ``follow_trace``, ``from_store``). A push sends the coalesced state (a
+snapshot of the fold, with capped task and bar lists) and bounded windows of the
+message and log rows, never the whole history, so a 10,000-event run in a fraction of
+a second costs the browser three or four updates.
 
 Everything the front end shows is in synced traits, never in one-off messages, so a
 view displayed late, displayed twice, or re-rendered after a page reload shows the
@@ -16,15 +16,15 @@ same thing. Row windows are split into a ``head`` that changes rarely and a smal
 
 Replay is the same code path: ``cursor`` is how many events are shown; ``follow``
 keeps it at the end while a run is live; ``play``/``pause``/``step``/``seek`` (and the
-front end's buttons and slider) move it.
+front end's buttons and slider) move it. Playing paces the events with the core's
+``toolkit.timeline.Player``, so ``speed`` means what it means in the terminal app: a
+multiple of the recorded pace.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,14 +33,25 @@ import anywidget
 import traitlets
 
 from toolkit.events import TraceEvent
+from toolkit.sources import EventSource, open_store, open_trace
 from toolkit.state import RunState
+from toolkit.timeline import DEFAULT_SPEED, Player
+from toolkit.widgets.feed import DashboardFeed, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
 from toolkit.widgets.projection import event_detail, run_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARTS", "FlowView", "GanttView", "MetricsView", "PlanView", "RunView"]
+__all__ = [
+    "PARTS",
+    "FlowView",
+    "GanttView",
+    "MetricsView",
+    "PlanView",
+    "RunView",
+    "schedule_later",
+]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -96,7 +107,7 @@ def _size(value: Any) -> int:
 
 
 class _Dashboard(anywidget.AnyWidget):
-    """Base of every view: a trace sink, a throttled pusher and a replay cursor."""
+    """Base of every view: the traits of a run's history, and a replay cursor over it."""
 
     _esm = _STATIC / "dashboard.js"
     _css = _STATIC / "dashboard.css"
@@ -119,8 +130,8 @@ class _Dashboard(anywidget.AnyWidget):
     follow = traitlets.Bool(True).tag(sync=True)
     """Keep the cursor at the newest event (live)."""
     playing = traitlets.Bool(False).tag(sync=True)
-    speed = traitlets.Float(50.0).tag(sync=True)
-    """Replay speed in events per second."""
+    speed = traitlets.Float(DEFAULT_SPEED).tag(sync=True)
+    """Replay speed: a multiple of the recorded pace (as in the terminal app)."""
     selected = traitlets.Int(-1).tag(sync=True)
     """Sequence number of the event in the details pane (-1: none)."""
     detail = traitlets.Unicode("").tag(sync=True)
@@ -163,28 +174,25 @@ class _Dashboard(anywidget.AnyWidget):
         if unknown:
             raise ValueError(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
         super().__init__(parts=chosen, title=title, height=height, **kwargs)
-        self._interval = 1.0 / rate_hz if rate_hz > 0 else 0.0
         self._max_rows, self._max_tasks, self._max_bars = max_rows, max_tasks, max_bars
         self._history = RunHistory()
-        self._lock = threading.RLock()
-        self._clock: Callable[[], float] = time.monotonic
-        self._schedule: Callable[[float, Callable[[], None]], None] = schedule_later
-        self._last_push = float("-inf")
-        self._dirty = False
-        self._timer_pending = False
+        self.feed = DashboardFeed(
+            self._history, self._push, on_reset=self._new_run, rate_hz=rate_hz
+        )
+        """Where events come in (a ``Sink``): folds them and throttles the pushes."""
+        self._lock = self.feed.lock
         self._pushing = False
+        self._pacer = Player(self._history.timeline, following=False)
+        """Paces a replay at ``speed`` times the recorded pace (the terminal app's player)."""
         self._player: threading.Thread | None = None
         self._autoplay = True
         """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
         self._arrow_window = RowWindow(max_rows)
         self._log_window = RowWindow(max_rows)
-        self.problems: list[str] = []
-        """Lines of the trace that could not be read (``from_trace``, ``follow_trace``)."""
-        self.push_error: str | None = None
-        """The last error of a push made on a run's thread, if any."""
+        self.source: EventSource | None = None
+        """The source the view reads (``from_source`` and the loaders), if any."""
         self.reader: threading.Thread | None = None
-        """The thread reading a trace file (``follow_trace``)."""
-        self._stop_reading = threading.Event()
+        """The thread a producing source runs in (``follow_trace``, a live source)."""
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -196,47 +204,42 @@ class _Dashboard(anywidget.AnyWidget):
     @property
     def _ready(self) -> bool:
         # traitlets may call observers while the constructor is still running
-        return "_stop_reading" in self.__dict__
+        return "bytes_sent" in self.__dict__
 
-    # -- sink ------------------------------------------------------------------
+    @property
+    def problems(self) -> list[str]:
+        """Lines of the input that could not be read (``from_trace``, ``follow_trace``)."""
+        return self.feed.problems
+
+    @property
+    def push_error(self) -> str | None:
+        """The last error of a push made on a run's thread, if any."""
+        return self.feed.push_error
+
+    # -- sink (the feed's) -------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
-        """Take one event (called on the run's thread; cheap: push at most ``rate_hz``/s)."""
-        with self._lock:
-            if self._history.append(event):
-                self._arrow_window.reset()
-                self._log_window.reset()
-                self._pushing = True
-                try:
-                    self.follow, self.playing = True, False
-                finally:
-                    self._pushing = False
-            self._dirty = True
-            now = self._clock()
-            wait = self._last_push + self._interval - now
-            if wait <= 0:
-                self._safe_push()
-            elif not self._timer_pending:
-                self._timer_pending = True
-                self._schedule(wait, self._trailing_push)
+        """Take one event (the ``Sink`` protocol; see ``feed``)."""
+        self.feed.emit(event)
 
     def close(self) -> None:
         """The run ended (the ``Sink`` protocol): push the final state now.
 
         The view stays displayed and usable; ``dispose`` is what removes the widget.
         """
-        lock = getattr(self, "_lock", None)
-        if lock is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
+        feed = self.__dict__.get("feed")
+        if feed is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
             return
-        with lock:
-            self._safe_push()
+        feed.close()
 
-    def _safe_push(self) -> None:
-        # called on the run's thread: a broken link to the browser must not stop the
-        # view from recording the run (the error is kept in ``push_error``)
+    def _new_run(self) -> None:
+        # the feed saw a second run_started: the history started over, so do the rows
+        self._arrow_window.reset()
+        self._log_window.reset()
+        self._pushing = True
         try:
-            self._push()
-        except Exception as exc:
-            self.push_error = f"{type(exc).__name__}: {exc}"
+            self.follow, self.playing = True, False
+        finally:
+            self._pushing = False
 
     def __del__(self) -> None:
         # ipywidgets' __del__ calls close(), which here is the Sink's final push; at
@@ -247,38 +250,33 @@ class _Dashboard(anywidget.AnyWidget):
     def dispose(self) -> None:
         """Close the widget itself (ipywidgets' ``close``): the front end drops it."""
         self.playing = False
+        self.stop()
         super().close()
 
-    def _trailing_push(self) -> None:
-        with self._lock:
-            self._timer_pending = False
-            if self._dirty:
-                self._safe_push()
-
     def attach(self, target: Any) -> _Dashboard:
-        """Follow every run of an ``Orchestrator`` (or one prepared ``Run``); returns the view.
+        """Follow every run of an ``Orchestrator`` (``Orchestrator.subscribe``); returns the view.
 
         A new run replaces the shown one when it starts.
         """
-        sinks = getattr(target, "sinks", None)
-        if sinks is None:
-            tracer = getattr(target, "tracer", None)
-            sinks = getattr(tracer, "sinks", None)
-        if sinks is None:
+        subscribe = getattr(target, "subscribe", None)
+        if subscribe is None:
             raise TypeError(
-                f"cannot attach to {type(target).__name__}: expected an Orchestrator or a Run"
+                f"cannot attach to {type(target).__name__}: expected an Orchestrator "
+                "(for one run, give sinks=[view] to run or prepare)"
             )
-        if self not in sinks:
-            sinks.append(self)
+        unsubscribe = subscribe(self.feed)
+        self._subscriptions.setdefault(id(target), unsubscribe)
         return self
 
     def detach(self, target: Any) -> None:
         """Stop following ``target``'s runs."""
-        sinks = getattr(target, "sinks", None) or getattr(
-            getattr(target, "tracer", None), "sinks", []
-        )
-        if self in sinks:
-            sinks.remove(self)
+        unsubscribe = self._subscriptions.pop(id(target), None)
+        if unsubscribe is not None:
+            unsubscribe()
+
+    @property
+    def _subscriptions(self) -> dict[int, Callable[[], None]]:
+        return self.__dict__.setdefault("_unsubscribe", {})
 
     # -- sources ---------------------------------------------------------------
     @classmethod
@@ -287,18 +285,33 @@ class _Dashboard(anywidget.AnyWidget):
         return cls(events, **options)
 
     @classmethod
+    def from_source(cls, source: EventSource, **options: Any) -> _Dashboard:
+        """A view of any ``toolkit.sources`` source: its events up front, then what it produces.
+
+        A source that produces (a followed file, a live run, a stream) runs in a
+        background thread (``reader``) until it is done or ``stop()`` is called.
+        """
+        view = cls(source.preload(), **options)
+        view.source = source
+        view.feed.problems.extend(source.problems)
+        if type(source).produce is not EventSource.produce:
+            view.reader = threading.Thread(
+                target=source.produce,
+                args=(view.feed,),
+                name=f"switchboard-source-{source.mode}",
+                daemon=True,
+            )
+            view.reader.start()
+        return view
+
+    @classmethod
     def from_trace(cls, path: str | Path, **options: Any) -> _Dashboard:
         """A view of a JSONL trace (corrupt lines are skipped; see ``problems``).
 
         Raises:
-            TraceReadError: when the file is missing or unreadable.
+            SourceError: when the file is missing, unreadable or holds no event.
         """
-        from toolkit.recorder import read_trace
-
-        trace = read_trace(path)
-        view = cls(trace.events, **options)
-        view.problems = list(trace.problems)
-        return view
+        return cls.from_source(open_trace(path), **options)
 
     @classmethod
     def follow_trace(
@@ -311,31 +324,17 @@ class _Dashboard(anywidget.AnyWidget):
     ) -> _Dashboard:
         """A view of a trace another process is writing, updated as lines arrive.
 
-        A background thread tails the file (``toolkit.recorder.follow_trace``) until the
-        run's ``run_finished`` event, ``idle_timeout_s`` without new lines, or ``stop()``.
+        A background thread tails the file until the run's ``run_finished`` event,
+        ``idle_timeout_s`` without new lines, or ``stop()``.
         """
-        from toolkit.recorder import follow_trace
-
-        view = cls(**options)
-
-        def read() -> None:
-            for item in follow_trace(
-                path, poll_s=poll_s, stop=view._stop_reading, idle_timeout_s=idle_timeout_s
-            ):
-                if isinstance(item, str):
-                    view.problems.append(item)
-                else:
-                    for event in item:
-                        view.emit(event)
-            view.close()
-
-        view.reader = threading.Thread(target=read, name="switchboard-follow-trace", daemon=True)
-        view.reader.start()
-        return view
+        source = open_trace(path, follow=True, poll_s=poll_s, idle_timeout_s=idle_timeout_s)
+        return cls.from_source(source, **options)
 
     def stop(self) -> None:
-        """Stop following a trace file and stop a replay."""
-        self._stop_reading.set()
+        """Stop the source (a followed file, a live run) and stop a replay."""
+        source = self.__dict__.get("source")
+        if source is not None:
+            source.cancel()
         self.playing = False
 
     @classmethod
@@ -347,12 +346,9 @@ class _Dashboard(anywidget.AnyWidget):
             run_id: Which run.
 
         Raises:
-            StoreError: when the run is not in the store.
+            SourceError: when the store or the run is not there.
         """
-        from toolkit.store import RunStore
-
-        db = store if isinstance(store, RunStore) else RunStore(store)
-        return cls(db.events(run_id or db.latest()), **options)
+        return cls.from_source(open_store(store, run_id), **options)
 
     @classmethod
     def from_result(cls, result: Any, **options: Any) -> _Dashboard:
@@ -401,7 +397,7 @@ class _Dashboard(anywidget.AnyWidget):
             self._move(len(self._history), follow=True)
 
     def play(self, speed: float | None = None) -> None:
-        """Replay from the cursor (from the start when at the end) at ``speed`` events/s."""
+        """Replay from the cursor (from the start when at the end) at ``speed`` × the recorded pace."""
         if speed is not None:
             self.speed = speed
         with self._lock:
@@ -414,11 +410,27 @@ class _Dashboard(anywidget.AnyWidget):
         self.playing = False
 
     def advance(self, seconds: float) -> bool:
-        """Move a replay on by ``seconds`` of play time; returns False once it reached the end."""
+        """Move a replay on by ``seconds`` of wall time; returns False once it reached the end.
+
+        Events come at their recorded pace times ``speed`` (pauses longer than a second
+        are shortened to one), exactly as the terminal app replays them.
+        """
         with self._lock:
-            n = max(1, round(self.speed * seconds))
-            self._move(self._cursor_now() + n, follow=False)
+            pacer = self._pacer
+            if pacer.timeline is not self._history.timeline:  # a new run started
+                pacer = self._pacer = Player(self._history.timeline, following=False)
+            cursor = self._cursor_now()
+            if cursor >= len(self._history):
+                self.playing = False
+                return False
+            if pacer.cursor != cursor or not pacer.playing:
+                pacer.playing = True
+                pacer.seek(cursor)
+            pacer.speed = self.speed
+            pacer.advance(seconds)
+            self._move(pacer.cursor, follow=False)
             if self.cursor >= len(self._history):
+                pacer.playing = False
                 self.playing = False
                 return False
             return True
@@ -522,48 +534,17 @@ class _Dashboard(anywidget.AnyWidget):
             self._pushing = False
         self.pushes += 1
         self.bytes_sent += sum(_size(v) for v in changes.values())
-        self._last_push = self._clock()
-        self._dirty = False
+        self.feed.pushed()
 
     # -- export ----------------------------------------------------------------
     def export_data(self) -> dict[str, Any]:
         """Everything the front end needs to draw the whole run without a kernel."""
+        from toolkit.widgets.export import dashboard_data
+
         with self._lock:
             self.playing = False
             self._move(len(self._history), follow=True)
-            details = {}
-            rows = [
-                *self._arrow_window.head,
-                *self._arrow_window.tail,
-                *self._log_window.head,
-                *self._log_window.tail,
-            ]
-            for row in rows:
-                if row["seq"] not in details:
-                    event = self._history.find(row["seq"])
-                    if event is not None:
-                        details[str(row["seq"])] = event_detail(event)[:4000]
-            return {
-                "parts": list(self.parts),
-                "title": self.title,
-                "snapshot": self.snapshot,
-                "arrows_head": [*self._arrow_window.head, *self._arrow_window.tail],
-                "arrows_tail": [],
-                "log_head": [*self._log_window.head, *self._log_window.tail],
-                "log_tail": [],
-                "totals": self.totals,
-                "cursor": self.cursor,
-                "total": self.total,
-                "follow": self.follow,
-                "playing": False,
-                "speed": self.speed,
-                "selected": -1,
-                "detail": "",
-                "log_filter": {"text": "", "kind": ""},
-                "static": True,
-                "height": self.height,
-                "details": details,
-            }
+            return dashboard_data(self, self._history, self._arrow_window, self._log_window)
 
     def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
         """A standalone HTML page of this view, readable without a kernel.
@@ -585,23 +566,6 @@ class _Dashboard(anywidget.AnyWidget):
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
-
-
-def schedule_later(delay: float, fn: Callable[[], None]) -> None:
-    """Call ``fn`` after ``delay`` seconds, on the caller's event loop when it has one.
-
-    A run in the notebook's own loop (``await orch.run``) or in ``run_sync``'s thread
-    emits on a thread with a running loop: the trailing push then runs on that same
-    thread, so no second thread ever touches the widget. Elsewhere a timer thread does.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        timer = threading.Timer(delay, fn)
-        timer.daemon = True
-        timer.start()
-    else:
-        loop.call_later(delay, fn)
 
 
 class RunView(_Dashboard):

@@ -11,7 +11,7 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const KINDS = ["directive", "result", "error", "a2a", "broadcast"];
-const STATUSES = ["waiting", "running", "done", "failed", "retrying", "skipped"];
+const STATUSES = ["waiting", "running", "done", "failed", "retrying", "skipped", "cancelled"];
 
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -196,9 +196,10 @@ function flowPart(ctx) {
         const y = 18 + i * ROW;
         const x1 = x(a.from);
         const x2 = x(a.to);
-        const label = `${a.task ? a.task + (a.attempt > 1 ? ` #${a.attempt}` : "") + " · " : ""}${a.text}`;
+        // the words (``tag``: "↪ fallback #3", "◇ review") come from toolkit.describe
+        const label = `${a.tag ? a.tag + " · " : ""}${a.task ? a.task + " · " : ""}${a.text}`;
         const g = s("g", { class: `sb-arrow sb-kind-${kind}${ctx.ui.selected === a.seq ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
-        g.appendChild(s("title", {}, `#${a.seq} ${a.from} → ${a.to} [${a.kind}] ${a.text}`));
+        g.appendChild(s("title", {}, `#${a.seq} ${a.from} → ${a.to} [${a.tag || a.kind}] ${a.text}`));
         if (a.to === "*") {
           // a broadcast reaches every other lane: one dotted line across them, a head on each
           const left = LANE / 2;
@@ -286,12 +287,13 @@ function planPart(ctx) {
       for (const t of tasks) {
         const p = pos.get(t.id);
         const status = STATUSES.includes(t.status) ? t.status : "waiting";
-        const extra = [t.attempt > 1 ? `attempt ${t.attempt}` : "", t.max_rounds > 1 ? `round ${t.round}/${t.max_rounds}` : "", t.fallback ? "fallback" : ""].filter(Boolean).join(" · ");
+        const extra = [t.tries > 1 ? `${t.tries} tries` : "", t.max_rounds > 1 ? `round ${t.round}/${t.max_rounds}` : ""].filter(Boolean).join(" · ");
+        const worker = t.worker || t.agent;
         const g = s("g", { class: `sb-task sb-status-${status}`, "data-task": t.id, "data-status": status, transform: `translate(${p.x},${p.y})` });
-        g.appendChild(s("title", {}, `${t.id} (${t.agent}) ${status}${t.goal ? "\n" + t.goal : ""}${t.error ? "\n" + t.error : ""}`));
+        g.appendChild(s("title", {}, `${t.id} (${worker}) ${status}${t.goal ? "\n" + t.goal : ""}${t.error ? "\n" + t.error : ""}`));
         g.appendChild(s("rect", { class: "sb-task-box", width: W, height: H, rx: 6 }));
         g.appendChild(s("text", { class: "sb-task-id", x: 8, y: 17 }, clip(t.id, 22)));
-        g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${t.agent}${t.reviewer ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, 26)));
+        g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, 26)));
         svg.appendChild(g);
       }
       body.replaceChildren(svg);
@@ -349,7 +351,7 @@ function ganttPart(ctx) {
 }
 
 const METRIC_COLUMNS = [
-  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"],
+  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"],
   ["mean_s", "mean s"], ["p95_s", "p95 s"], ["messages_in", "msgs in"], ["messages_out", "msgs out"],
   ["tokens_in", "tokens in"], ["tokens_out", "tokens out"], ["cost_usd", "cost $"],
 ];
