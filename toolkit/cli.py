@@ -142,27 +142,25 @@ def _num(value: Any) -> str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from toolkit.describe import MessageRoles, event_summary, message_tag
+    from toolkit.state import RunState
     from toolkit.text import safe_line
 
     events = _events(args.trace, args.store, args.run)
     width = max(20, args.width)
+    # the fold knows the plan: it tells a fallback from a retry, a review from a directive
+    state, roles = RunState(), MessageRoles()
     for e in events:
+        state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
-            extra = f" (attempt {env.attempt})" if env.attempt > 1 else ""
+            look = roles.look(state.messages, len(state.messages) - 1, state.tasks)
             print(
-                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {env.kind}{extra}  {safe_line(env.payload, width)}"
+                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}"
             )
         elif args.all:
-            print(f"{e.seq:>6}  {e.kind}  {safe_line(_event_detail(e), width)}")
+            print(f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}")
     return 0
-
-
-def _event_detail(e: Any) -> str:
-    data = e.model_dump(
-        exclude={"run_id", "seq", "ts", "trace_id", "span_id", "parent_span_id", "kind"}
-    )
-    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:

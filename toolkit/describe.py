@@ -27,6 +27,7 @@ __all__ = [
     "EVENT_GLYPH",
     "MESSAGE_LOOKS",
     "TASK_GLYPH",
+    "EventRoles",
     "MessageLook",
     "MessageRoles",
     "event_agent",
@@ -123,8 +124,14 @@ class MessageRoles:
         if first != self._first:
             self._first, self._roles, self._worked = first, [], set()
         for env in messages[len(self._roles) : index + 1]:
-            self._roles.append(self._classify(env, tasks))
+            self.next(env, tasks)
         return self._roles[index]
+
+    def next(self, env: Envelope, tasks: Mapping[str, TaskView]) -> str:
+        """Classify the run's next message (messages must come in order, each once)."""
+        role = self._classify(env, tasks)
+        self._roles.append(role)
+        return role
 
     def look(
         self, messages: Sequence[Envelope], index: int, tasks: Mapping[str, TaskView]
@@ -145,6 +152,44 @@ class MessageRoles:
         if env.attempt > 1:
             return "fallback" if task is not None and env.recipient != task.agent else "retry"
         return "revision" if worked else "directive"
+
+
+class EventRoles:
+    """``MessageRoles`` over a list of events: the plan is learnt from its plan events.
+
+    For views that hold events but no fold (an event log, a printed replay). The
+    roles are the same as ``MessageRoles`` gives over the fold's messages.
+    """
+
+    def __init__(self) -> None:
+        self._first: TraceEvent | None = None
+        self._reset(None)
+
+    def _reset(self, first: TraceEvent | None) -> None:
+        self._first, self._scanned = first, 0
+        self._roles = MessageRoles()
+        self._tasks: dict[str, TaskView] = {}
+        self._looks: dict[int, MessageLook] = {}
+
+    def look(self, events: Sequence[TraceEvent], index: int) -> MessageLook | None:
+        """The look of ``events[index]``'s message (None when it is not a ``message_sent``)."""
+        first = events[0] if events else None
+        if first is not self._first:
+            self._reset(first)
+        for i in range(self._scanned, min(index + 1, len(events))):
+            event = events[i]
+            if event.kind in ("plan_created", "plan_updated"):
+                added = event.plan.get("tasks", []) if event.kind == "plan_created" else event.added
+                for t in added:
+                    if isinstance(t, dict) and "id" in t and "agent" in t:
+                        review = t.get("review") or {}
+                        self._tasks[str(t["id"])] = TaskView(
+                            id=str(t["id"]), agent=str(t["agent"]), reviewer=review.get("reviewer")
+                        )
+            elif event.kind == "message_sent":
+                self._looks[i] = MESSAGE_LOOKS[self._roles.next(event.envelope, self._tasks)]
+        self._scanned = max(self._scanned, index + 1)
+        return self._looks.get(index)
 
 
 def message_tag(env: Envelope, look: MessageLook) -> str:

@@ -15,6 +15,7 @@ from toolkit.describe import (
     AGENT_GLYPH,
     MESSAGE_LOOKS,
     TASK_GLYPH,
+    EventRoles,
     MessageRoles,
     event_agent,
     task_holders,
@@ -29,6 +30,7 @@ __all__ = [
     "AGENT_LOOK",
     "EVENT_GLYPH",
     "TASK_LOOK",
+    "EventRoles",
     "MessageLook",
     "MessageRoles",
     "event_agent",
@@ -133,7 +135,12 @@ EVENT_GLYPH: dict[str, tuple[str, str]] = {
 """Event kind -> (glyph, style) in the event log."""
 
 
-def event_summary(event: TraceEvent, limit: int = 100) -> str:
-    """A safe one-line description of an event (``toolkit.describe.event_summary``)."""
-    text = sanitize_line(describe.event_summary(event, limit))
+def event_summary(
+    event: TraceEvent, limit: int = 100, look: describe.MessageLook | None = None
+) -> str:
+    """A safe one-line description of an event (``toolkit.describe.event_summary``).
+
+    ``look`` names a message's role (``EventRoles``); without it, its kind does.
+    """
+    text = sanitize_line(describe.event_summary(event, limit, look))
     return text if len(text) <= limit else text[: limit - 1] + "…"

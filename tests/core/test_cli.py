@@ -113,7 +113,7 @@ def test_replay_prints_the_message_flow_in_order(recorded: dict[str, Any]) -> No
         got.append((sender, recipient))
     assert got == expected
     assert got[0] == ("user", "orchestrator") and got[-1] == ("orchestrator", "user")
-    assert "(attempt 2)" in proc.stdout
+    assert "↻ retry #2" in proc.stdout  # toolkit.describe's words, as in the TUI and the widgets
     from_store = cli("replay", "--store", recorded["store"])
     assert from_store.returncode == 0 and from_store.stdout == proc.stdout
     every = cli("replay", recorded["trace"], "--all")

@@ -15,8 +15,9 @@ from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 
+from toolkit.describe import MessageLook
 from toolkit.events import TraceEvent
-from tui.describe import EVENT_GLYPH, event_agent, event_summary
+from tui.describe import EVENT_GLYPH, EventRoles, event_agent, event_summary
 from tui.messages import ShowDetails
 from tui.safe_text import sanitize_line
 from tui.widgets.cursor_list import CursorList
@@ -72,6 +73,8 @@ class EventList(CursorList):
         """Indexes of matching events among the first ``_scanned``."""
         self._scanned = 0
         self._t0: float | None = None
+        self._roles = EventRoles()
+        """Each message's role in its task (retry, fallback, review, …), as the flow names it."""
 
     @property
     def row_count(self) -> int:
@@ -118,6 +121,9 @@ class EventList(CursorList):
             return None
         return self._events[self._rows[row] if self._filter else row]
 
+    def _look(self, row: int) -> MessageLook | None:
+        return self._roles.look(self._events, self._rows[row] if self._filter else row)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = self.scroll_offset.y + y
@@ -131,7 +137,7 @@ class EventList(CursorList):
             Segment(f"{offset:>8.3f}s ", Style(dim=True)),
             Segment(f"{glyph} {event.kind:<14} ", Style.parse(style) if style else None),
             Segment(f"{sanitize_line(event_agent(event))[:16]:<16} ", Style(bold=True)),
-            Segment(event_summary(event, max(20, width - 51))),
+            Segment(event_summary(event, max(20, width - 51), self._look(row))),
         ]
         strip = Strip(segments).crop_extend(0, width, None)
         if row == self.cursor:
