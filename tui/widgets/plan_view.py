@@ -60,7 +60,7 @@ class PlanView(VirtualTable):
         self._state: RunState | None = None
         self._tasks: list[TaskView] = []
         self._held: dict[str, str] = {}
-        self._measured: tuple[int, int, bool] = (-1, -1, False)
+        self._measured: tuple[int, int, bool, bool] = (-1, -1, False, False)
 
     def show(self, state: RunState) -> None:
         """Render the plan of this state."""
@@ -68,7 +68,8 @@ class PlanView(VirtualTable):
         self._tasks = list(state.tasks.values())
         self._held = holders(state)
         fallback = any(t.fallback_used or t.reviewer for t in self._tasks[:2000])
-        key = (id(state.tasks), len(self._tasks), fallback)
+        cancelled = any(t.status == "cancelled" for t in self._tasks[:2000])
+        key = (id(state.tasks), len(self._tasks), fallback, cancelled)
         widths: Sequence[int] | None = None
         if key != self._measured:
             self._measured = key
@@ -84,7 +85,8 @@ class PlanView(VirtualTable):
         agents = max((len(name) for name in agent_names), default=5) + (12 if fallback else 0)
         deps = max((len(", ".join(t.depends_on)) + 2 for t in tasks[:2000]), default=0)
         goals = max((len(t.goal) for t in tasks[:2000]), default=0)
-        return [9, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
+        status = 11 if any(t.status == "cancelled" for t in tasks[:2000]) else 9
+        return [status, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
 
     def row_cells(self, index: int) -> list[Text]:
         task = self._tasks[index]

@@ -46,6 +46,8 @@ def header_text(state: RunState, source: str) -> Text:
         text.append(f" ↻{counts['retrying']}", style="#ffaf00")
     if counts["skipped"]:
         text.append(f" ⊘{counts['skipped']}", style="#8a8a8a")
+    if counts.get("cancelled"):
+        text.append(f" ⊗{counts['cancelled']}", style="#ff8700")
     retries = sum(t.retries for t in state.tasks.values())
     if retries:
         text.append(f"  retries {retries}", style="#ffaf00")
