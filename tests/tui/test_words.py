@@ -155,3 +155,15 @@ async def test_a_cancelled_task_shows_as_cancelled(tmp_path: Path) -> None:
     assert _task(view, "1-worker")["status"] == "cancelled"
     assert view.state.agents["worker"].failed == 0
     assert "1-worker cancelled on worker" in cli("replay", path, "--all")
+
+
+async def test_the_metrics_tab_redraws_without_a_dataframe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metrics tab draws from toolkit.metrics.agent_rows: no DataFrame is built on a redraw."""
+    import pandas as pd
+
+    def no_frames(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a DataFrame was built on a redraw")
+
+    monkeypatch.setattr(pd, "DataFrame", no_frames)
+    text = await _screen_at(FEATURE_REVIEW, 20, "tab-metrics")
+    assert "backup-dev" in text and "reviewer" in text
