@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from toolkit.events import Envelope, TraceEvent
 from toolkit.state import RunState, TaskView
@@ -192,8 +192,18 @@ class EventRoles:
         return self._looks.get(index)
 
 
-def message_tag(env: Envelope, look: MessageLook) -> str:
-    """The glyph and word of a message, with its attempt when past the first: ``↪ fallback #3``."""
+class _Named(Protocol):
+    @property
+    def glyph(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+
+
+def message_tag(env: Envelope, look: _Named) -> str:
+    """The glyph and word of a message, with its attempt when past the first: ``↪ fallback #3``.
+
+    ``look`` is a ``MessageLook`` (or a view's styled copy of one).
+    """
     tag = f"{look.glyph} {look.label}"
     if env.attempt > 1 and env.kind in ("directive", "result", "error"):
         tag += f" #{env.attempt}"

@@ -20,6 +20,7 @@ tested without a terminal or a browser.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from toolkit.events import TraceEvent
@@ -99,7 +100,7 @@ class Timeline:
         self._cursors.insert(index, cp.cursor)
         self._checkpoints.insert(index, cp)
 
-    def extend(self, events: list[TraceEvent]) -> None:
+    def extend(self, events: Sequence[TraceEvent]) -> None:
         """Append events (in order) and fold them into ``latest``."""
         self.events.extend(events)
         apply = self.latest.apply
