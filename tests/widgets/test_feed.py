@@ -123,3 +123,20 @@ def test_the_shared_layer_loads_no_ui() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_play_thread_replays_to_the_end() -> None:
+    """play() with the player thread on moves the cursor to the end, then stops playing and follows."""
+    from toolkit.recorder import read_trace
+
+    events = read_trace(ROOT / "sample_agents" / "traces" / "feature-review.jsonl").events
+    view = RunView(events, rate_hz=0)
+    view.seek(0)
+    view.play(speed=256)
+    done = threading.Event()
+    for _ in range(600):  # bounded: waits on the view's state, up to a minute
+        if view.cursor == len(events) and not view.playing:
+            done.set()
+            break
+        done.wait(0.1)
+    assert done.is_set() and view.cursor == len(events)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from toolkit.events import TraceEvent
 from toolkit.widgets.history import RunHistory
 
-__all__ = ["DashboardFeed", "schedule_later"]
+__all__ = ["DashboardFeed", "PlayThread", "schedule_later"]
 
 
 def schedule_later(delay: float, fn: Callable[[], None]) -> None:
@@ -132,3 +132,34 @@ class DashboardFeed:
         """Called by the widget after each push: the throttle starts over."""
         self.last_push = self.clock()
         self.dirty = False
+
+
+class PlayThread:
+    """A thread that plays a replay: ``advance(tick)`` every ``tick`` seconds while playing.
+
+    Args:
+        advance: Moves the replay on by that many seconds of wall time; False at the end.
+        playing: Whether the replay should go on (read before every step).
+        tick: Seconds between two steps.
+    """
+
+    def __init__(
+        self, advance: Callable[[float], bool], playing: Callable[[], bool], tick: float = 0.1
+    ) -> None:
+        self._advance = advance
+        self._playing = playing
+        self.tick = tick
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start playing, unless a thread plays already."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="switchboard-replay", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        wait = threading.Event()
+        while self._playing() and self._advance(self.tick):
+            wait.wait(self.tick)

@@ -36,7 +36,7 @@ from toolkit.events import TraceEvent
 from toolkit.sources import EventSource, open_store, open_trace
 from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
-from toolkit.widgets.feed import DashboardFeed, schedule_later
+from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
 from toolkit.widgets.projection import event_detail, run_snapshot
 
@@ -184,7 +184,8 @@ class _Dashboard(anywidget.AnyWidget):
         self._pushing = False
         self._pacer = Player(self._history.timeline, following=False)
         """Paces a replay at ``speed`` times the recorded pace (the terminal app's player)."""
-        self._player: threading.Thread | None = None
+        self._player = PlayThread(self.advance, lambda: bool(self.playing))
+        """Moves the replay on while ``playing`` (the core's Player does the pacing)."""
         self._autoplay = True
         """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
         self._arrow_window = RowWindow(max_rows)
@@ -480,17 +481,8 @@ class _Dashboard(anywidget.AnyWidget):
     def _on_playing(self, change: dict[str, Any]) -> None:
         if not self._ready or not self._autoplay:
             return
-        if change["new"] and (self._player is None or not self._player.is_alive()):
-            self._player = threading.Thread(
-                target=self._play_loop, name="switchboard-replay", daemon=True
-            )
+        if change["new"]:
             self._player.start()
-
-    def _play_loop(self) -> None:
-        tick = 0.1
-        stop = threading.Event()
-        while self.playing and self.advance(tick):
-            stop.wait(tick)
 
     # -- pushing ---------------------------------------------------------------
     def _push(self) -> None:
