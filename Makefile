@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup browser lint bench clean
+.PHONY: demo test setup browser lint bench clean notebooks
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check toolkit tui sample_agents tests benchmarks
+
+# The workshop: each notebooks/NN_*.py source and its .ipynb brought together (the newer
+# file of a pair wins), then the outputs stripped so a commit holds only what was written.
+notebooks: $(STAMP)
+	cd notebooks && ../$(BIN)/jupytext --sync [0-9][0-9]_*.py
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/[0-9][0-9]_*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_orchestrator.py
