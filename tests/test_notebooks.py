@@ -185,9 +185,12 @@ def wall_clock_reads(code: str) -> list[str]:
         for part in ast.walk(node.test):
             if isinstance(part, ast.Attribute) and part.attr in MEASURED:
                 found.append(part.attr)
-            elif isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name):
-                if part.value.id == "time":
-                    found.append(f"time.{part.attr}")
+            elif (
+                isinstance(part, ast.Attribute)
+                and isinstance(part.value, ast.Name)
+                and part.value.id == "time"
+            ):
+                found.append(f"time.{part.attr}")
     return found
 
 
