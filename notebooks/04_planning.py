@@ -84,15 +84,16 @@ assert any("illustrator" in p for p in problems) and any("cycle" in p for p in p
 # %% [markdown]
 # ## Your own planner
 #
-# A planner is small. This one wraps the rule-based planner and appends an `editor`
-# task to any plan that lacks one: a house rule ("everything is edited") written
-# once, in the planner, instead of in every plan.
+# A planner is small: one method, `async plan(request, agents, session=None)` (the
+# session lets it log to the trace). This one wraps the rule-based planner and
+# appends an `editor` task to any plan that lacks one: a house rule ("everything is
+# edited") written once, in the planner, instead of in every plan.
 
 # %%
 class AlwaysEditPlanner:
     name = "always-edit"
 
-    async def plan(self, request, agents):
+    async def plan(self, request, agents, session=None):
         plan = await RuleBasedPlanner().plan(request, agents)
         if not any(t.agent == "editor" for t in plan.tasks):
             last = plan.sinks()[-1]
@@ -163,7 +164,7 @@ else:
 class CompareResearchPlanner:
     name = "compare-research"
 
-    async def plan(self, request, agents):
+    async def plan(self, request, agents, session=None):
         items = [item.strip() for item in request.split(":", 1)[1].split(",")]
         research = [Task(id=f"research-{item}", agent="researcher", goal=f"research {item}", prompt=item)
                     for item in items]
