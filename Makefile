@@ -4,16 +4,26 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency of the `all` and `dev` extras, pinned: a fresh clone installs the
+# versions that were tested. `make lock` regenerates it after pyproject.toml changes.
+LOCK := requirements.lock
 
-.PHONY: demo test setup browser lint bench clean
+.PHONY: demo test setup browser lint typecheck lock bench clean notebooks
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml: one universal lock (every
+# platform, Python 3.11+); a pin already in the lock is kept while it still fits.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	  --extra all --extra dev --quiet -o $(LOCK)
 
 demo: $(STAMP)
 	$(BIN)/switchboard demo
@@ -35,6 +45,16 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check toolkit tui sample_agents tests benchmarks
+
+# The workshop: each notebooks/NN_*.py source and its .ipynb brought together (the newer
+# file of a pair wins), then the outputs stripped so a commit holds only what was written.
+notebooks: $(STAMP)
+	cd notebooks && ../$(BIN)/jupytext --sync [0-9][0-9]_*.py
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/[0-9][0-9]_*.ipynb
+
+# Static types of toolkit/ and tui/ ([tool.mypy] in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_orchestrator.py

@@ -1,28 +1,72 @@
 """The workshop notebooks run top to bottom, offline, and still teach what they say.
 
-Each notebook checks its lessons with ``assert`` cells, so executing it is the test:
-a notebook whose lesson stops being true (or whose API call broke) fails here. The
-kernel is this interpreter (a kernelspec written to a temporary ``JUPYTER_PATH``),
-so a fresh clone with only ``.venv`` runs the notebooks against the code under test,
-and LLM endpoint variables are removed so the no-key path is what runs.
+Each chapter is a pair: ``notebooks/NN_name.py`` (jupytext percent format), the source
+people edit, review and lint, and ``notebooks/NN_name.ipynb``, the notebook students
+open. The pair must hold the same cells; outputs, execution counts, cell ids and the
+metadata Jupyter adds are not part of that comparison, so running and saving a notebook
+in Jupyter never fails a test by itself.
+
+Each notebook checks its lessons with ``assert`` cells, so executing it is the test: a
+notebook whose lesson stops being true (or whose API call broke) fails here. The kernel
+is this interpreter (a kernelspec written to a temporary ``JUPYTER_PATH``), so a fresh
+clone with only ``.venv`` runs the notebooks against the code under test, and LLM
+endpoint variables are removed so the no-key path is what runs.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import json
+import shutil
+import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+SOURCES = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
 KERNEL_NAME = "switchboard-notebook-tests"
 CELL_TIMEOUT_S = 60
+OUTPUT_DIR = "output"
+"""Where a notebook writes what its runs record, relative to the notebook's folder."""
+
+MEASURED = {"elapsed_s", "duration_s", "mean_s", "p95_s", "started_at", "finished_at"}
+"""Fields that hold wall-clock measurements: a lesson's assert never reads them."""
+
+
+def kept_cell_metadata() -> set[str]:
+    """The cell metadata keys the pairing keeps in the .py source (jupytext.toml's filter)."""
+    config = tomllib.loads((NOTEBOOKS_DIR / "jupytext.toml").read_text(encoding="utf-8"))
+    return {key for key in config["cell_metadata_filter"].split(",") if not key.startswith("-")}
+
+
+def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, dict[str, Any]]]:
+    """What a person wrote in a notebook: each cell's type, source and kept metadata."""
+    kept = kept_cell_metadata()
+    return [
+        (c.cell_type, c.source, {k: v for k, v in c.metadata.items() if k in kept})
+        for c in nb.cells
+    ]
+
+
+def drift(source: Path, notebook: Path) -> str | None:
+    """Where a notebook and its .py source disagree, or None when they hold the same cells."""
+    a = cells(jupytext.read(source))
+    b = cells(nbformat.read(notebook, as_version=4))
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return f"cell {i}: {source.name} has {x!r:.120}, {notebook.name} has {y!r:.120}"
+    if len(a) != len(b):
+        return f"{source.name} has {len(a)} cells, {notebook.name} has {len(b)}"
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -55,46 +99,127 @@ def offline_env(kernel_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
-def test_the_workshop_has_eight_numbered_notebooks() -> None:
-    """notebooks/ holds the eight workshop notebooks, numbered 01 to 08."""
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(1, 9)]
+@pytest.fixture
+def chapter_copy(tmp_path: Path) -> Path:
+    """A copy of notebook 01's pair and the pairing config, to edit without touching the repo."""
+    for path in (SOURCES[0], SOURCES[0].with_suffix(".ipynb"), NOTEBOOKS_DIR / "jupytext.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
 
 
-def test_notebooks_are_what_build_py_writes(tmp_path: Path) -> None:
-    """The committed notebooks are exactly what notebooks/build.py generates, without outputs."""
-    spec = importlib.util.spec_from_file_location("workshop_build", NOTEBOOKS_DIR / "build.py")
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    generated = build.write_all(tmp_path)
-    assert sorted(p.name for p in generated) == [p.name for p in NOTEBOOKS]
-    for path in generated:
-        committed = (NOTEBOOKS_DIR / path.name).read_text(encoding="utf-8")
-        assert committed == path.read_text(encoding="utf-8"), (
-            f"{path.name} is stale: run python notebooks/build.py"
-        )
-        nb = nbformat.reads(committed, as_version=4)
-        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
+def test_the_workshop_has_eight_numbered_chapters_each_a_pair() -> None:
+    """notebooks/ holds chapters 01 to 08, each as a .py source and an .ipynb, and nothing unpaired."""
+    assert [p.name[:2] for p in SOURCES] == [f"{i:02d}" for i in range(1, 9)]
+    notebooks = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    assert [p.stem for p in notebooks] == [p.stem for p in SOURCES]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_has_explanations_exercise_solution_and_checks(path: Path) -> None:
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_and_its_source_hold_the_same_cells(source: Path) -> None:
+    """Each .ipynb holds exactly the cells of its .py source (outputs and ids aside)."""
+    problem = drift(source, source.with_suffix(".ipynb"))
+    assert problem is None, f"{problem}; run `make notebooks` to bring the pair together"
+
+
+def test_a_notebook_edited_apart_from_its_source_is_caught(chapter_copy: Path) -> None:
+    """Editing the .ipynb without its .py source (a Jupyter without jupytext) is reported as drift."""
+    notebook = chapter_copy / SOURCES[0].with_suffix(".ipynb").name
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[1].source += "\nprint('an extra line')"
+    nbformat.write(nb, notebook)
+    problem = drift(chapter_copy / SOURCES[0].name, notebook)
+    assert problem is not None and problem.startswith("cell 1:")
+
+
+def test_running_and_saving_a_notebook_in_jupyter_keeps_the_pair_together(
+    chapter_copy: Path,
+) -> None:
+    """Jupyter with jupytext saves both files of a pair: an edit with outputs leaves no drift."""
+    manager = jupytext.TextFileContentsManager(root_dir=str(chapter_copy))
+    name = SOURCES[0].with_suffix(".ipynb").name
+    model = manager.get(name)
+    cell = model["content"].cells[1]
+    cell.source += "\nprint('edited in Jupyter')"
+    cell.execution_count = 3
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="edited in Jupyter\n")]
+    cell.metadata["scrolled"] = True
+    manager.save(model, name)
+    source = chapter_copy / SOURCES[0].name
+    assert "print('edited in Jupyter')" in source.read_text(encoding="utf-8")
+    assert drift(source, chapter_copy / name) is None
+
+
+def test_the_sources_are_what_jupyter_would_write() -> None:
+    """Saving a committed notebook in Jupyter rewrites its .py source byte for byte (no churn)."""
+    for source in SOURCES:
+        nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+        config = jupytext.config.load_jupytext_config(str(NOTEBOOKS_DIR))
+        text = jupytext.writes(nb, fmt="py:percent", config=config)
+        assert text == source.read_text(encoding="utf-8"), f"{source.name}: run `make notebooks`"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_has_explanations_exercise_solution_and_checks(source: Path) -> None:
     """Every notebook explains in markdown, sets an exercise, gives its solution and asserts what it teaches."""
-    nb = nbformat.read(path, as_version=4)
+    nb = jupytext.read(source)
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert markdown[0].startswith("# "), "the first cell is the notebook's title"
     assert any(m.startswith("### Exercise") for m in markdown)
     solution_index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("### Solution"))
+    assert nb.cells[solution_index].metadata.get("jp-MarkdownHeadingCollapsed") is True
     assert any(c.cell_type == "code" for c in nb.cells[solution_index + 1 :]), (
         "a solution cell follows the heading"
     )
-    assert source.count("assert ") >= 3
+    assert code.count("assert ") >= 3
 
 
-def execute(path: Path, cwd: Path) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom in ``cwd`` with the test kernel; raise on any cell error."""
-    nb = nbformat.read(path, as_version=4)
+def wall_clock_reads(code: str) -> list[str]:
+    """The measured times and clock calls that ``assert`` statements in ``code`` read."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(code, "<cell>", "exec", flags=flags)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assert):
+            continue
+        for part in ast.walk(node.test):
+            if isinstance(part, ast.Attribute) and part.attr in MEASURED:
+                found.append(part.attr)
+            elif (
+                isinstance(part, ast.Attribute)
+                and isinstance(part.value, ast.Name)
+                and part.value.id == "time"
+            ):
+                found.append(f"time.{part.attr}")
+    return found
+
+
+def test_the_wall_clock_check_finds_a_timed_assert() -> None:
+    """The check below sees an assert on a measured time, and lets order comparisons through."""
+    assert wall_clock_reads("assert team.state.elapsed_s < solo.state.elapsed_s") == [
+        "elapsed_s",
+        "elapsed_s",
+    ]
+    assert wall_clock_reads("assert time.monotonic() - t0 < 1") == ["time.monotonic"]
+    assert wall_clock_reads("x = await run()\nassert tl.start_s.max() < tl.end_s.min()") == []
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_no_lesson_depends_on_how_fast_the_machine_is(source: Path) -> None:
+    """No assert in a notebook reads a wall-clock measurement: checks rest on what the run recorded."""
+    nb = jupytext.read(source)
+    found = [
+        (i, read)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for read in wall_clock_reads(cell.source)
+    ]
+    assert found == []
+
+
+def execute(source: Path, cwd: Path) -> nbformat.NotebookNode:
+    """Run a notebook's source top to bottom in ``cwd`` with the test kernel; raise on any cell error."""
+    nb = jupytext.read(source)
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
@@ -114,10 +239,11 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, offline_env: None) -> None:
-    """The notebook executes with no key and no network, and no cell errors (its asserts all hold)."""
-    nb = execute(path, tmp_path)
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_runs_top_to_bottom(source: Path, tmp_path: Path, offline_env: None) -> None:
+    """The notebook executes with no key and no network, no cell errors (its asserts all hold),
+    and whatever it writes goes into output/."""
+    nb = execute(source, tmp_path)
     errors = [
         output
         for cell in nb.cells
@@ -129,6 +255,16 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, offline_env: No
     assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code"), (
         "every code cell ran"
     )
+    assert [p.name for p in tmp_path.iterdir() if p.name != OUTPUT_DIR] == []
+
+
+def test_what_the_notebooks_write_is_ignored_by_git() -> None:
+    """notebooks/output/, where the notebooks write their recordings, is git-ignored."""
+    probe = f"notebooks/{OUTPUT_DIR}/run.jsonl"
+    ignored = subprocess.run(
+        ["git", "-C", str(ROOT), "check-ignore", "-q", probe], check=False
+    ).returncode
+    assert ignored == 0, f"{probe} is not git-ignored"
 
 
 def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
@@ -143,10 +279,10 @@ def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
             {"id": "proofread", "agent": "editor", "goal": "proofread", "prompt": "{{draft}}"},
         ]
     }
-    path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
+    source = next(p for p in SOURCES if p.name.startswith("04_"))
     with FakeOpenAI(responder=lambda body: json.dumps(plan)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        nb = execute(path, tmp_path)
+        nb = execute(source, tmp_path)
         requests = list(server.requests)
     assert len(requests) == 2, "the notebook asked the model for two plans"
     text = outputs_text(nb)

@@ -46,6 +46,7 @@ def _events(path: str | None, store: str | None = None, run_id: str | None = Non
 def cmd_run(args: argparse.Namespace) -> int:
     import anyio
 
+    from toolkit.extras import MissingExtraError
     from toolkit.text import safe_line, visible_controls
     from toolkit.workflow import WorkflowError, load_workflow
 
@@ -80,7 +81,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error:
         print(f"error: {safe_line(result.error, 300)}", file=out)
     print("", file=out)
-    print(_summary_table(result.metrics()), file=out)
+    try:
+        print(_summary_table(result.metrics()), file=out)
+    except MissingExtraError as exc:  # the run itself needs only the core
+        print(exc.for_feature("the metrics table of switchboard run"), file=sys.stderr)
     print("", file=out)
     print("result:", file=out)
     if result.output is None:
@@ -302,15 +306,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
+    from toolkit.extras import MissingExtraError, extra_for
+
+    command = "switchboard"
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        command = f"switchboard {args.command}"
         return int(args.func(args) or 0)
     except CLIError as exc:
         print(f"switchboard: error: {exc}", file=sys.stderr)
+        return 2
+    except MissingExtraError as exc:  # a command whose optional part is not installed
+        print(exc.for_feature(command), file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = extra_for(exc.name)
+        if extra is None:
+            raise
+        print(MissingExtraError(command, extra, exc.name), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("switchboard: interrupted", file=sys.stderr)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import pandas as pd
-
 from toolkit.events import TraceEvent
+from toolkit.extras import needs_extra
 from toolkit.state import RunState, fold
+
+with needs_extra("metrics", "toolkit.metrics"):
+    import pandas as pd
 
 __all__ = ["AGENT_COLUMNS", "agent_metrics", "agent_rows", "task_metrics", "timeline"]
 

@@ -29,16 +29,18 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
-import traitlets
-
 from toolkit.events import TraceEvent
+from toolkit.extras import needs_extra
 from toolkit.sources import EventSource, open_store, open_trace
 from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
 from toolkit.widgets.projection import event_detail, run_snapshot
+
+with needs_extra("notebook", "toolkit.widgets"):
+    import anywidget
+    import traitlets
 
 if TYPE_CHECKING:
     import pandas as pd
