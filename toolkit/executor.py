@@ -82,7 +82,7 @@ class InProcessExecutor:
             return Failure(f"{type(exc).__name__}: {exc}", "exception")
         finally:
             _current.reset(token)
-        if isinstance(raw, Reply):
+        if type(raw) is not str and isinstance(raw, Reply):
             return raw.output, {
                 "tokens_in": raw.tokens_in,
                 "tokens_out": raw.tokens_out,
