@@ -387,10 +387,33 @@ class Run:
     async def _worker(self) -> None:
         sched = self._sched
         assert sched is not None
-        tasks, run_task = self._tasks, self._run_task
+        tasks, open_task, attempts, close_task = (
+            self._tasks,
+            self._open_task,
+            self._attempts,
+            self._close_task,
+        )
         try:
             while (task_id := sched.start()) is not None:
-                await run_task(tasks[task_id])
+                # one task: opened and closed by plain calls, so a step costs one
+                # coroutine frame of the run's own (``_attempts``)
+                task = tasks[task_id]
+                tr, prompt, context = open_task(task)
+                try:
+                    if task.review is None:
+                        output, rounds = await attempts(tr, prompt, context, 1), 1
+                    else:
+                        output, rounds = await review_loop(
+                            task.review,
+                            prompt,
+                            context,
+                            lambda p, c, r, tr=tr: attempts(tr, p, c, r),
+                            lambda draft, r, tr=tr: self._judge(tr, draft, r),
+                        )
+                except _Ended:
+                    pass  # its terminal event is recorded
+                else:
+                    close_task(tr, output, rounds)
                 if sched.ready > 1:
                     if self._tg is None:
                         # the inline worker met a fan-out: go on in a task group
@@ -415,36 +438,28 @@ class Run:
             )
         return text
 
-    async def _run_task(self, task: Task) -> None:
+    def _open_task(self, task: Task) -> tuple[_TaskRun, str, dict[str, Any]]:
+        """A started task's record, prompt and context (its dependencies' results)."""
         tracer = self.tracer
         policy = AttemptPolicy.of(task, self._default_timeout_s)
         tr = self._live[task.id] = _TaskRun(task, policy, tracer.ids.span_id(), tracer.now())
         results = self._results
         context = {dep: results.get(dep) for dep in self._deps[task.id]}  # type: ignore[index]
-        prompt = self._prompt(task)
-        try:
-            if task.review is None:
-                output, rounds = await self._attempts(tr, prompt, context, 1), 1
-            else:
-                output, rounds = await review_loop(
-                    task.review,
-                    prompt,
-                    context,
-                    lambda p, c, r: self._attempts(tr, p, c, r),
-                    lambda draft, r: self._judge(tr, draft, r),
-                )
-        except _Ended:
-            return
-        if not self._sched.finish(task.id):  # type: ignore[union-attr]
+        return tr, self._prompt(task), context
+
+    def _close_task(self, tr: _TaskRun, output: Any, rounds: int) -> None:
+        """The task's output is accepted: record it, unless a stop ended the task first."""
+        task_id, tracer = tr.task.id, self.tracer
+        if not self._sched.finish(task_id):  # type: ignore[union-attr]
             return  # ended meanwhile (a stop): its terminal event is recorded
-        del self._live[task.id]
-        results[task.id] = output
+        del self._live[task_id]
+        self._results[task_id] = output
         usage = tr.usage
         tracer.emit(
             TaskFinished,
             span_id=tr.span,
             parent_span_id=tracer.root_span,
-            task_id=task.id,
+            task_id=task_id,
             agent=tr.agent,
             attempt=tr.attempt,
             output=output,
