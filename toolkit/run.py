@@ -16,7 +16,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -327,7 +327,7 @@ class Run:
 
             self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
         except RuntimeError:  # another backend (trio)
-            import trio
+            import trio  # type: ignore[import-not-found]
 
             self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
 
@@ -407,8 +407,8 @@ class Run:
                             task.review,
                             prompt,
                             context,
-                            lambda p, c, r, tr=tr: attempts(tr, p, c, r),
-                            lambda draft, r, tr=tr: self._judge(tr, draft, r),
+                            partial(attempts, tr),
+                            partial(self._judge, tr),
                         )
                 except _Ended:
                     pass  # its terminal event is recorded
