@@ -37,9 +37,15 @@ def _events(path: str | None, store: str | None = None, run_id: str | None = Non
             raise CLIError(f"{store}: no such run store")
         try:
             db = RunStore(store)
-            return db.events(run_id or db.latest())
+            stored = db.read_run(run_id or db.latest())
         except StoreError as exc:
             raise CLIError(str(exc)) from None
+        report = stored.report()
+        if not stored.events:
+            raise CLIError(report or f"{store}: the run holds no events")
+        if report:
+            print(f"switchboard: warning: {report}", file=sys.stderr)
+        return stored.events
     if path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
     from toolkit.recorder import TraceReadError, read_trace

@@ -269,7 +269,7 @@ def open_store(path: Path, run_id: str | None = None) -> EventSource:
         try:
             run = run_id or store.latest()
             with _without_gc():
-                events = store.events(run)
+                stored = store.read_run(run)
         finally:
             store.disconnect()
     except StoreError as exc:
@@ -278,7 +278,10 @@ def open_store(path: Path, run_id: str | None = None) -> EventSource:
         raise SourceError(
             f"{path}: cannot read run {run_id or '(latest)'}: {type(exc).__name__}: {exc}"
         ) from None
-    return RecordedSource(f"{path.name}:{run}", events)
+    if not stored.events:
+        raise SourceError(stored.report() or f"{path}: run {run} holds no events")
+    report = stored.report()
+    return RecordedSource(f"{path.name}:{run}", stored.events, [report] if report else [])
 
 
 def open_workflow(
