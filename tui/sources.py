@@ -270,6 +270,7 @@ def open_store(path: Path, run_id: str | None = None) -> EventSource:
             run = run_id or store.latest()
             with _without_gc():
                 stored = store.read_run(run)
+            status = store.info(run).status
         finally:
             store.disconnect()
     except StoreError as exc:
@@ -281,7 +282,12 @@ def open_store(path: Path, run_id: str | None = None) -> EventSource:
     if not stored.events:
         raise SourceError(stored.report() or f"{path}: run {run} holds no events")
     report = stored.report()
-    return RecordedSource(f"{path.name}:{run}", stored.events, [report] if report else [])
+    notices = [report] if report else []
+    if status == "interrupted":
+        notices.append(
+            f"run {run} was interrupted: the process recording it died before it finished"
+        )
+    return RecordedSource(f"{path.name}:{run}", stored.events, notices)
 
 
 def open_workflow(

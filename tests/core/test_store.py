@@ -350,3 +350,26 @@ def test_a_damaged_runs_row_is_listed_without_a_traceback(tmp_path: Path) -> Non
     proc = cli("runs", "--store", db)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "run-r" in proc.stdout
+
+
+def _open_store() -> Any:
+    # the store source moves from tui/sources.py to toolkit/sources.py (issue 9)
+    try:
+        from toolkit.sources import open_store
+    except ImportError:
+        from tui.sources import open_store
+    return open_store
+
+
+def test_store_source_reports_damaged_rows_and_an_interrupted_run(tmp_path: Path) -> None:
+    """The views' store source (tui --store) shows the good events of a damaged run with a
+    notice of the skipped rows, and says when the run was interrupted."""
+    db = tmp_path / "runs.db"
+    store = RunStore(db)
+    events = _record(store, "run-d", finish=False)
+    store.close()
+    _damage(db)
+    source = _open_store()(db, "run-d")
+    assert source.preload() == [*events[:2], *events[5:]]
+    assert any("skipped 3 corrupt row(s)" in n for n in source.notices)
+    assert any("run-d was interrupted" in n for n in source.notices)
