@@ -76,7 +76,8 @@ class Scenario:
     fail_fast: bool
     concurrency: int
     cancel_at: int | None
-    """Cancel from another thread once the run has emitted the event with this seq."""
+    """Cancel from another thread once the run has emitted the event with this seq;
+    ``-1``: as the run emits ``run_finished`` (a cancel racing the run's end)."""
 
     @property
     def kind(self) -> str:
@@ -142,7 +143,7 @@ def scenario(seed: int) -> Scenario:
             )
         )
     roll = rng.random()
-    cancel_at = rng.randint(0, 40) if roll < 0.15 else None
+    cancel_at = (rng.randint(0, 40) if roll < 0.1 else -1) if roll < 0.15 else None
     return Scenario(
         seed=seed,
         agents=[*workers, backup, reviewer],
@@ -303,7 +304,9 @@ def run_seed(seed: int, workdir: Path, store_path: Path, watchdog_s: float = 20.
 
     def on_event(event: TraceEvent) -> None:
         live.apply(event)
-        if sc.cancel_at is not None and event.seq >= sc.cancel_at:
+        if sc.cancel_at is None:
+            return
+        if event.seq >= sc.cancel_at >= 0 or (sc.cancel_at < 0 and event.kind == "run_finished"):
             reached.set()
 
     trace_path = workdir / f"{seed}.jsonl"
