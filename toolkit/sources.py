@@ -326,7 +326,8 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
         try:
             run = run_id or store.latest()
             with _without_gc():
-                events = store.events(run)
+                stored = store.read_run(run)
+            status = store.info(run).status
         finally:
             store.disconnect()
     except StoreError as exc:
@@ -335,7 +336,15 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
         raise SourceError(
             f"{path}: cannot read run {run_id or '(latest)'}: {type(exc).__name__}: {exc}"
         ) from None
-    return RecordedSource(f"{path.name}:{run}", events)
+    if not stored.events:
+        raise SourceError(stored.report() or f"{path}: run {run} holds no events")
+    report = stored.report()
+    notices = [report] if report else []
+    if status == "interrupted":
+        notices.append(
+            f"run {run} was interrupted: the process recording it died before it finished"
+        )
+    return RecordedSource(f"{path.name}:{run}", stored.events, notices)
 
 
 def open_workflow(

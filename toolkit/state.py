@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 from toolkit.events import ORCHESTRATOR, USER, Envelope, TraceEvent
 from toolkit.plan import references
 
-__all__ = ["APPEND_ONLY", "AgentView", "RunState", "TaskView", "fold"]
+__all__ = ["APPEND_ONLY", "TASK_STATUSES", "TERMINAL_STATUSES", "AgentView", "RunState", "TaskView", "fold"]
 
 TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped", "cancelled")
+TERMINAL_STATUSES = ("done", "failed", "skipped", "cancelled")
+"""The statuses a task ends in: once there, nothing more happens to it."""
 
 _T = TypeVar("_T")
 _COPIERS: dict[type, Callable[[Any, Collection[str]], Any]] = {}

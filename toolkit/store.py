@@ -3,22 +3,63 @@
 The embedded default store (stdlib ``sqlite3``, WAL mode), one file per project. As a
 sink it writes events in batches from a background thread; when the run ends it
 writes the run's row and a snapshot of its final state. Any number of runs share one
-file; ``runs()`` lists them and ``events(run_id)`` replays one.
+file; ``runs()`` lists them and ``read_run(run_id)`` replays one.
+
+Three rules keep what it holds true:
+
+- **Never overwrite, never merge.** Events go in with a plain insert under the
+  ``(run_id, seq)`` key and a run's row under its run id: a second execution with a
+  run id already stored is a ``StoreError`` naming the run (and the sink stops
+  writing), never a silent replacement of the first run's rows.
+- **Reading never writes.** Reading opens the file read-only (SQLite ``mode=ro``):
+  no schema is created, nothing is migrated or checkpointed, and a missing file is a
+  ``StoreError``, not a new empty store. (SQLite may create its ``-wal``/``-shm``
+  index files beside a WAL database; the database itself is untouched.)
+- **A run whose process died is ``interrupted``, never ``running``.** The writer
+  records the run's owner (host, pid and a process start token, so a reused pid is
+  not mistaken for the owner) and a lease it renews with every batch and on a timer.
+  A reader reports ``interrupted`` for a run still marked running whose owner is on
+  this host and gone, or whose lease has expired (the only test across hosts).
+
+A damaged event row is skipped, counted and reported (``StoredRun.problems``), like
+a corrupt line of a JSONL trace.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
-from dataclasses import dataclass
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from toolkit.events import RunFinished, RunStarted, TraceEvent, dump_event, parse_event
-from toolkit.recorder import BufferedSink
-from toolkit.state import RunState
+from pydantic import ValidationError
 
-__all__ = ["RunInfo", "RunStore", "StoreError"]
+from toolkit.events import RunFinished, RunStarted, TraceEvent, dump_event, parse_event
+from toolkit.recorder import BufferedSink, _describe
+from toolkit.state import RunState
+from toolkit.text import safe_line
+
+__all__ = [
+    "LEASE_S",
+    "RunInfo",
+    "RunStore",
+    "StoreError",
+    "StoreWarning",
+    "StoredRun",
+    "owner_alive",
+    "process_token",
+]
+
+LEASE_S = 30.0
+"""How long a run's lease lasts without renewal; the writer renews it every third of it."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +71,12 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at REAL,
     duration_s REAL,
     event_count INTEGER NOT NULL DEFAULT 0,
-    error TEXT
+    error TEXT,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    owner_token TEXT,
+    heartbeat_at REAL,
+    lease_s REAL
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL,
@@ -47,10 +93,87 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 """
+# columns added after the first release: a writer adds them to an older store
+_LEASE_COLUMNS = {
+    "owner_host": "TEXT",
+    "owner_pid": "INTEGER",
+    "owner_token": "TEXT",
+    "heartbeat_at": "REAL",
+    "lease_s": "REAL",
+}
+_RUN_COLUMNS = ("run_id", "name", "status", "started_at", "duration_s", "event_count", "error")
 
 
 class StoreError(LookupError):
-    """A store that cannot be opened, or a run that is not in it."""
+    """A store that cannot be opened or written, or a run that is not in it."""
+
+
+class StoreWarning(UserWarning):
+    """Rows of a stored run that could not be read (``RunStore.events`` skipped them)."""
+
+
+# -- who owns a run ----------------------------------------------------------------
+
+
+@cache
+def _host() -> str:
+    return socket.gethostname()
+
+
+@cache
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks since boot) of a process, from /proc."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: split after the last ")"
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if len(fields) < 20:
+        return None
+    return fields[0].decode(), fields[19].decode()
+
+
+def process_token(pid: int | None = None) -> str | None:
+    """What tells this process apart from a later one given the same pid.
+
+    The boot id and the process's start time (Linux ``/proc``); None where the
+    system does not say, and then only the pid and the lease decide.
+    """
+    stat = _proc_stat(os.getpid() if pid is None else pid)
+    if stat is None:
+        return None
+    return f"{_boot_id()}:{stat[1]}"
+
+
+def owner_alive(pid: int, token: str | None) -> bool:
+    """Whether the process ``pid`` of this host, started as ``token``, still runs."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    except OSError:
+        return False
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: the pid exists, which is all we can tell
+    if stat[0] in ("Z", "X"):
+        return False  # killed, not yet reaped by its parent
+    return token is None or token == f"{_boot_id()}:{stat[1]}"
+
+
+# -- what a reader gets ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -60,121 +183,479 @@ class RunInfo:
     run_id: str
     name: str
     status: str
+    """running, succeeded, failed, cancelled, or interrupted (its process died)."""
     started_at: float | None
     duration_s: float | None
     event_count: int
     error: str | None
+    host: str | None = None
+    """The host of the process that wrote the run."""
+    pid: int | None = None
+    """That process's id."""
+    heartbeat_at: float | None = None
+    """When the writer last renewed the run's lease (Unix epoch seconds)."""
+
+
+@dataclass
+class StoredRun:
+    """The events read from one stored run, and the rows that could not be read."""
+
+    path: str
+    run_id: str
+    events: list[TraceEvent] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """One line per skipped row: ``row seq N: reason``."""
+
+    @property
+    def skipped(self) -> int:
+        """Rows skipped."""
+        return len(self.problems)
+
+    def report(self) -> str | None:
+        """A one-line, terminal-safe summary of skipped rows, or None when all were read."""
+        if not self.problems:
+            return None
+        first = "; ".join(self.problems[:3])
+        more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+        where = safe_line(f"{self.path}: run {self.run_id}", 120)
+        return f"{where}: skipped {self.skipped} corrupt row(s): {first}{more}"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# -- the store ---------------------------------------------------------------------
 
 
 class RunStore(BufferedSink):
     """Runs, events and snapshots in one SQLite file.
 
+    Making a ``RunStore`` writes nothing. Used as a sink, it opens the file for
+    writing on the first event (creating it and its folders); every read goes through
+    a separate read-only connection.
+
     Args:
-        path: The database file (created if missing), or ``":memory:"``.
+        path: The database file, or ``":memory:"`` (one connection, for tests).
+        lease_s: How long a run stays ``running`` for readers without a renewal.
+
+    Raises:
+        StoreError: when ``path`` exists and is not a run store (or is a folder).
     """
 
-    def __init__(self, path: str | Path, *, flush_s: float = 0.1, batch: int = 4096) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        flush_s: float = 0.1,
+        batch: int = 4096,
+        lease_s: float = LEASE_S,
+    ) -> None:
         super().__init__(flush_s, batch)
-        self.path = Path(path) if str(path) != ":memory:" else path
+        self._memory = str(path) == ":memory:"
+        self.path: Path | str = path if self._memory else Path(path)
+        self.lease_s = lease_s
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._states: dict[str, RunState] = {}
+        self._owned: set[str] = set()
+        """Runs this writer started and has not seen finish."""
+        self._renewed = 0.0
+        self._failure: StoreError | None = None
+        self._reported = False
+        if self._memory:
+            self._writer = self._reader = self._open_writer()
+        elif isinstance(self.path, Path) and self.path.is_dir():
+            raise StoreError(f"{path}: is a directory, not a run store")
+        elif isinstance(self.path, Path) and self.path.exists():
+            self._connection()  # refuse a file that is not a run store now, not mid-run
+            self._close_reader()
+        self.emit = self._first_emit  # type: ignore[method-assign]
+
+    # -- as a sink -------------------------------------------------------------
+    def _first_emit(self, event: TraceEvent) -> None:
+        if self._writer is None:
+            self._writer = self._open_writer()
+        del self.emit  # from now on the plain buffered emit
+        self.emit(event)
+
+    def _emit_failed(self, event: TraceEvent) -> None:
+        assert self._failure is not None
+        raise self._failure
+
+    def _open_writer(self) -> sqlite3.Connection:
         try:
             if isinstance(self.path, Path):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a usable run store ({exc})") from None
-        self._state: RunState | None = None
+            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=10000")  # other processes may write runs too
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _LEASE_COLUMNS.items():
+                if column not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # added meanwhile
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"{self.path}: not a usable run store ({exc})") from None
+        return db
 
-    # -- as a sink -------------------------------------------------------------
     def _write(self, batch: list[TraceEvent]) -> None:
-        db = self._db
-        rows = [(e.run_id, e.seq, e.kind, e.ts, dump_event(e).decode()) for e in batch]
-        db.execute("BEGIN")
+        if self._failure is not None:
+            return  # the store refused an earlier batch: the error is reported, not repeated
         try:
-            db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)", rows)
-            for e in batch:
-                if isinstance(e, RunStarted):
-                    self._state = RunState()
+            self._write_batch(batch)
+        except StoreError as exc:
+            self._fail(exc)
+        except sqlite3.Error as exc:
+            self._fail(StoreError(f"{self.path}: cannot write events: {exc}"))
+
+    def _fail(self, error: StoreError) -> None:
+        # raised from the next emit (the run reports a failed sink) and from close
+        self._failure = error
+        self.emit = self._emit_failed  # type: ignore[method-assign]
+
+    def _write_batch(self, batch: list[TraceEvent]) -> None:
+        db = self._writer
+        assert db is not None
+        now = time.time()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            started = [e for e in batch if isinstance(e, RunStarted)]
+            for e in started:
+                try:
                     db.execute(
-                        "INSERT OR REPLACE INTO runs (run_id, name, status, request, started_at) VALUES (?, ?, 'running', ?, ?)",
-                        (e.run_id, e.name, e.request, e.ts),
+                        "INSERT INTO runs (run_id, name, status, request, started_at, owner_host,"
+                        " owner_pid, owner_token, heartbeat_at, lease_s)"
+                        " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            e.run_id,
+                            e.name,
+                            e.request,
+                            e.ts,
+                            _host(),
+                            os.getpid(),
+                            process_token(),
+                            now,
+                            self.lease_s,
+                        ),
                     )
-                if self._state is not None:
-                    self._state.apply(e)
+                except sqlite3.IntegrityError:
+                    raise StoreError(
+                        f"{self.path}: run {e.run_id!r} is already in the store; a store never"
+                        " merges two runs (was the run id reused?)"
+                    ) from None
+            rows = [(e.run_id, e.seq, e.kind, e.ts, dump_event(e).decode()) for e in batch]
+            try:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+            except sqlite3.IntegrityError:
+                raise _Duplicate() from None
+            for e in started:
+                self._owned.add(e.run_id)
+                self._states[e.run_id] = RunState()
+            counts: dict[str, int] = {}
+            for e in batch:
+                counts[e.run_id] = max(counts.get(e.run_id, 0), e.seq + 1)
+                state = self._states.get(e.run_id)
+                if state is not None:
+                    state.apply(e)
                 if isinstance(e, RunFinished):
                     db.execute(
-                        "UPDATE runs SET status=?, finished_at=?, duration_s=?, error=?, event_count=? WHERE run_id=?",
+                        "UPDATE runs SET status=?, finished_at=?, duration_s=?, error=?,"
+                        " event_count=? WHERE run_id=?",
                         (e.status, e.ts, e.duration_s, e.error, e.seq + 1, e.run_id),
                     )
-                    if self._state is not None:
+                    if state is not None:
                         db.execute(
-                            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
-                            (e.run_id, e.seq, json.dumps(summary(self._state), default=str)),
+                            "INSERT INTO snapshots VALUES (?, ?, ?)",
+                            (e.run_id, e.seq, json.dumps(summary(state), default=str)),
                         )
-            last = batch[-1]
-            db.execute(
-                "UPDATE runs SET event_count=MAX(event_count, ?) WHERE run_id=?",
-                (last.seq + 1, last.run_id),
-            )
+            for run_id, count in counts.items():
+                if run_id in self._owned:
+                    db.execute(
+                        "UPDATE runs SET event_count=MAX(event_count, ?), heartbeat_at=?"
+                        " WHERE run_id=?",
+                        (count, now, run_id),
+                    )
+                else:
+                    db.execute(
+                        "UPDATE runs SET event_count=MAX(event_count, ?) WHERE run_id=?",
+                        (count, run_id),
+                    )
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             db.execute("ROLLBACK")
+            for e in batch:
+                if isinstance(e, RunStarted):
+                    self._owned.discard(e.run_id)
+                    self._states.pop(e.run_id, None)
+            if isinstance(exc, _Duplicate):
+                raise StoreError(self._duplicate(batch)) from None
             raise
+        for e in batch:
+            if isinstance(e, RunFinished):
+                self._owned.discard(e.run_id)
+                self._states.pop(e.run_id, None)
+        self._renewed = now
+
+    def _duplicate(self, batch: list[TraceEvent]) -> str:
+        assert self._writer is not None
+        for e in batch:
+            if self._writer.execute(
+                "SELECT 1 FROM events WHERE run_id=? AND seq=?", (e.run_id, e.seq)
+            ).fetchone():
+                return (
+                    f"{self.path}: event {e.seq} of run {e.run_id!r} is already stored; a store"
+                    " never overwrites (is another execution writing the same run id?)"
+                )
+        return f"{self.path}: a batch repeats an event of its own (run {batch[0].run_id!r})"
+
+    def flush(self) -> None:
+        """Write every event emitted so far; renew the lease of running runs when due."""
+        super().flush()
+        if self._owned and time.time() - self._renewed >= self.lease_s / 3:
+            with self._lock:
+                self._renew()
+
+    def _renew(self) -> None:
+        db, owned = self._writer, list(self._owned)
+        if db is None or not owned or self._failure is not None:
+            return
+        now = time.time()
+        try:
+            db.executemany(
+                "UPDATE runs SET heartbeat_at=? WHERE run_id=? AND status='running'",
+                [(now, run_id) for run_id in owned],
+            )
+        except sqlite3.Error:
+            return  # a busy store: the next tick tries again, well within the lease
+        self._renewed = now
 
     def close(self) -> None:
+        """Write what is left, mark runs that never finished as interrupted, release.
+
+        Raises:
+            StoreError: when the store refused a batch (a duplicate run id or event).
+        """
         super().close()
+        if self._failure is not None and not self._reported:
+            self._reported = True
+            raise self._failure
 
     def _release(self) -> None:
-        # the store stays readable after a run: reads reopen nothing
-        pass
+        db = self._writer
+        if db is None:
+            return
+        if self._owned and self._failure is None:
+            # closed before its run_finished: no process carries this run on
+            with contextlib.suppress(sqlite3.Error):
+                db.executemany(
+                    "UPDATE runs SET status='interrupted' WHERE run_id=? AND status='running'",
+                    [(run_id,) for run_id in self._owned],
+                )
+        self._owned.clear()
+        if not self._memory:
+            db.close()  # readers use their own connection; the WAL is checkpointed here
+            self._writer = None
+            self._close_reader()
 
     # -- reading ---------------------------------------------------------------
-    def runs(self) -> list[RunInfo]:
-        """Every stored run, newest first."""
-        rows = self._db.execute(
-            "SELECT run_id, name, status, started_at, duration_s, event_count, error FROM runs ORDER BY started_at DESC"
-        ).fetchall()
-        return [RunInfo(*row) for row in rows]
+    def _connection(self) -> sqlite3.Connection:
+        """The read-only connection (opened on first use)."""
+        if self._reader is not None:
+            return self._reader
+        assert isinstance(self.path, Path)
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no such run store")
+        try:
+            db = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            db.execute("PRAGMA query_only=ON")
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable run store ({exc})") from None
+        if tables and not {"runs", "events"} <= tables:
+            db.close()
+            raise StoreError(f"{self.path}: not a usable run store (no runs and events tables)")
+        self._reader = db
+        return db
 
-    def events(self, run_id: str) -> list[TraceEvent]:
-        """Every event of one run, in order.
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self._read_lock:
+            db = self._connection()
+            try:
+                return db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return []  # an empty database: no run written yet
+                raise StoreError(f"{self.path}: cannot read the store ({exc})") from None
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: cannot read the store ({exc})") from None
+
+    def _run_rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[RunInfo]:
+        have = {row[1] for row in self._query("PRAGMA table_info(runs)")}
+        lease = [c if c in have else "NULL" for c in _LEASE_COLUMNS]
+        rows = self._query(
+            f"SELECT {', '.join(_RUN_COLUMNS)}, {', '.join(lease)} FROM runs {where}"
+            " ORDER BY started_at DESC, rowid DESC",
+            args,
+        )
+        now = time.time()
+        return [self._info(row, now) for row in rows]
+
+    def _info(self, row: tuple[Any, ...], now: float) -> RunInfo:
+        run_id, name, status, started, duration, count, error = row[:7]
+        host, pid, token, heartbeat, lease = row[7:]
+        status = _text(status)
+        pid = pid if isinstance(pid, int) else None
+        heartbeat, lease = _number(heartbeat), _number(lease)
+        if status == "running":
+            dead = (
+                host == _host() and pid is not None and not owner_alive(pid, _text(token) or None)
+            )
+            expired = heartbeat is not None and now > heartbeat + (lease or LEASE_S)
+            if dead or expired:
+                status = "interrupted"
+        return RunInfo(
+            _text(run_id),
+            _text(name),
+            status,
+            _number(started),
+            _number(duration),
+            _count(count),
+            None if error is None else _text(error),
+            None if host is None else _text(host),
+            pid,
+            heartbeat,
+        )
+
+    def runs(self) -> list[RunInfo]:
+        """Every stored run, newest first (a run whose writer died is ``interrupted``).
+
+        Raises:
+            StoreError: when the file is missing or is not a run store.
+        """
+        return self._run_rows()
+
+    def info(self, run_id: str) -> RunInfo:
+        """One run's row.
+
+        Raises:
+            StoreError: when the run is not in the store.
+        """
+        rows = self._run_rows("WHERE run_id=?", (run_id,))
+        if not rows:
+            raise StoreError(self._not_found(run_id))
+        return rows[0]
+
+    def _not_found(self, run_id: str) -> str:
+        known = [r.run_id for r in self.runs()[:5]]
+        hint = f" (recent: {', '.join(known)})" if known else " (the store has no runs)"
+        return f"run {safe_line(run_id, 60)!r} is not in {self.path}{hint}"
+
+    def read_run(self, run_id: str) -> StoredRun:
+        """Every readable event of one run, in order, and a report of the rows skipped.
+
+        A row that is not a valid event (garbage, an unknown kind, a missing field, an
+        event of another run or seq) is skipped and reported as ``row seq N: reason``.
 
         Raises:
             StoreError: when the run is not in the store.
         """
         self.flush()
-        rows = self._db.execute(
-            "SELECT data FROM events WHERE run_id=? ORDER BY seq", (run_id,)
-        ).fetchall()
+        rows = self._query("SELECT seq, data FROM events WHERE run_id=? ORDER BY seq", (run_id,))
         if not rows:
-            known = [r.run_id for r in self.runs()[:5]]
-            hint = f" (recent: {', '.join(known)})" if known else " (the store has no runs)"
-            raise StoreError(f"run {run_id!r} is not in {self.path}{hint}")
-        return [parse_event(row[0]) for row in rows]
+            raise StoreError(self._not_found(run_id))
+        stored = StoredRun(str(self.path), run_id)
+        for seq, data in rows:
+            where = f"row seq {safe_line(seq, 20)}"
+            if not isinstance(data, str | bytes):
+                stored.problems.append(f"{where}: not event text")
+                continue
+            try:
+                event = parse_event(data)
+            except ValidationError as exc:
+                stored.problems.append(safe_line(f"{where}: {_describe(exc)}", 200))
+                continue
+            except ValueError as exc:
+                stored.problems.append(safe_line(f"{where}: {exc}", 200))
+                continue
+            if event.run_id != run_id or event.seq != seq:
+                stored.problems.append(
+                    safe_line(f"{where}: holds event {event.seq} of run {event.run_id!r}", 200)
+                )
+                continue
+            stored.events.append(event)
+        return stored
+
+    def events(self, run_id: str) -> list[TraceEvent]:
+        """Every readable event of one run, in order (``read_run`` also says what was skipped).
+
+        Skipped rows are reported as a ``StoreWarning``.
+
+        Raises:
+            StoreError: when the run is not in the store.
+        """
+        stored = self.read_run(run_id)
+        report = stored.report()
+        if report:
+            warnings.warn(report, StoreWarning, stacklevel=2)
+        return stored.events
 
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
-        """The last stored snapshot of a run's state, if any."""
-        row = self._db.execute(
+        """The last stored snapshot of a run's state, if any (None when it cannot be read)."""
+        rows = self._query(
             "SELECT state FROM snapshots WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        )
+        if not rows:
+            return None
+        try:
+            state = json.loads(rows[0][0])
+        except (TypeError, ValueError):
+            return None
+        return state if isinstance(state, dict) else None
 
     def latest(self) -> str:
         """The id of the newest run.
 
         Raises:
-            StoreError: when the store has no runs.
+            StoreError: when the store has no runs (or is missing).
         """
         runs = self.runs()
         if not runs:
             raise StoreError(f"{self.path} has no runs")
         return runs[0].run_id
 
+    def _close_reader(self) -> None:
+        with self._read_lock:
+            if self._reader is not None and not self._memory:
+                self._reader.close()
+                self._reader = None
+
     def disconnect(self) -> None:
-        """Close the database connection (after ``close`` if used as a sink)."""
-        self._db.close()
+        """Close the database connections (after ``close`` if used as a sink)."""
+        self._close_reader()
+        if self._writer is not None and self._closed:
+            self._writer.close()
+            self._writer = None
+
+
+class _Duplicate(Exception):
+    """An event insert hit a stored (run_id, seq)."""
 
 
 def summary(state: RunState) -> dict[str, Any]:

@@ -145,7 +145,13 @@ def test_run_store_keeps_runs_events_and_snapshots(tmp_path: Path) -> None:
 
 
 def test_run_store_errors(tmp_path: Path) -> None:
-    """An empty store has no latest run; a file that is not SQLite is a StoreError."""
+    """Reading a missing store is a StoreError that creates nothing; an empty store has no
+    latest run; a file that is not SQLite is a StoreError."""
+    missing = RunStore(tmp_path / "missing.db")
+    with pytest.raises(StoreError, match=r"missing\.db: no such run store"):
+        missing.latest()
+    assert not (tmp_path / "missing.db").exists()
+    (tmp_path / "empty.db").write_bytes(b"")  # an empty file is an empty SQLite database
     empty = RunStore(tmp_path / "empty.db")
     with pytest.raises(StoreError, match="has no runs"):
         empty.latest()

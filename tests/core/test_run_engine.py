@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from toolkit import Directive, FailureSpec, FunctionAgent, MockAgent, Orchestrator, Plan, Task
 from toolkit.agents import LatencySpec
 from toolkit.plan import ReviewSpec
+from toolkit.state import TERMINAL_STATUSES
 from toolkit.tracing import SinkWarning
 
 TERMINAL = ("task_finished", "task_skipped")
@@ -34,7 +35,7 @@ def _check_every_task_ends_once(result: Any) -> None:
     plan_ids = [t.id for t in result.state.tasks.values()]
     assert _terminal(result.events) == Counter(plan_ids), result.events
     for task in result.state.tasks.values():
-        assert task.status in ("done", "failed", "skipped"), (task.id, task.status)
+        assert task.status in TERMINAL_STATUSES, (task.id, task.status)
     started = {e.task_id for e in result.events if e.kind == "task_started"}
     skipped = {e.task_id for e in result.events if e.kind == "task_skipped"}
     assert not started & skipped  # a task that started ends finished or failed
