@@ -45,7 +45,7 @@ from toolkit.events import (
     TraceEvent,
     fast_factory,
 )
-from toolkit.plan import Plan, PlanError, Task, references
+from toolkit.plan import Plan, PlanError, Task, references, reserved_name_problem
 from toolkit.session import AgentSession
 from toolkit.state import RunState, fold
 from toolkit.tracing import CallbackSink, IdFactory, Sink, Tracer
@@ -198,8 +198,8 @@ class Orchestrator:
         """Register an agent; its name must be new."""
         if agent.name in self.agents:
             raise ValueError(f"an agent named {agent.name!r} is already registered")
-        if agent.name in (ORCHESTRATOR, USER, "*"):
-            raise ValueError(f"{agent.name!r} is a reserved participant name")
+        if (reserved := reserved_name_problem(agent.name)) is not None:
+            raise ValueError(reserved)
         self.agents[agent.name] = agent
         return agent
 

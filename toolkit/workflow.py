@@ -30,11 +30,17 @@ from pydantic import (
 )
 
 from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
-from toolkit.plan import Plan, Task, find_cycle, references
+from toolkit.plan import (
+    Link,
+    Plan,
+    Task,
+    implied_dependencies,
+    known_list,
+    link_problems,
+    reserved_name_problem,
+)
 
 __all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
-
-RESERVED = ("orchestrator", "user", "*")
 
 
 class WorkflowError(ValueError):
@@ -294,7 +300,7 @@ class Workflow(BaseModel):
                 pipeline
                 and i > 0
                 and not step.depends_on
-                and not [r for r in references(step.prompt) if r != "input"]
+                and not implied_dependencies([], step.prompt)
             ):
                 prev = self.steps[i - 1].id
                 fields["depends_on"] = [prev]
@@ -437,28 +443,36 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
 
     Works on the parsed file as it is, before or without schema validation, so a file
     with a schema error still gets every other problem reported in the same pass.
-    Values of the wrong type are skipped here: the schema reports them.
+    Values of the wrong type are skipped here: the schema reports them. Linear in the
+    number of steps. Problems are listed in the order of the file.
     """
     problems: list[str] = []
-    agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
-    known_text = ", ".join(sorted(agents))
+    raw_agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
+    agents = {name for name in raw_agents if isinstance(name, str)}
+    known_text = known_list(agents)
 
     def agent_ref(where: str, name: Any) -> None:
         if isinstance(name, str) and agents and name not in agents:
             problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
 
-    for name in agents:
-        if name in RESERVED:
-            problems.append(f"agents.{name}: {name!r} is a reserved participant name")
+    for name in raw_agents:
+        if not isinstance(name, str):
+            problems.append(
+                f"agents.{name}: an agent's name is text, got {type(name).__name__} (quote it)"
+            )
+        elif (reserved := reserved_name_problem(name)) is not None:
+            problems.append(f"agents.{name}: {reserved}")
     pattern = data.get("pattern")
     kind = (
         pattern
         if isinstance(pattern, str)
         else (pattern.get("kind") if isinstance(pattern, dict) else None)
     )
-    kind = kind or "dag"
+    kind = kind if isinstance(kind, str) and kind else "dag"
     raw_steps = data.get("steps")
-    steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []
+    if not isinstance(raw_steps, list):
+        raw_steps = []
+    steps = [(i, s) for i, s in enumerate(raw_steps) if isinstance(s, dict)]
     if kind in ("scatter_gather", "review_loop", "router", "planner"):
         if steps:
             what = (
@@ -474,55 +488,53 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     if isinstance(pattern, dict):
         for field in ("mapper", "reducer", "split", "worker", "reviewer", "fallback"):
             agent_ref(f"pattern.{field}", pattern.get(field))
-    ids = [s.get("id") for s in steps]
-    id_text = ", ".join(str(i) for i in ids)
-    deps_map: dict[str, list[str]] = {}
-    pipeline = kind == "pipeline"
-    for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
-        if not isinstance(step, dict):
-            continue
+    seen: set[str] = set()
+    links: list[Link] = []
+    implied: dict[str, list[str]] = {}
+    previous: str | None = None
+    for i, step in steps:
         where = f"steps[{i}]"
         step_id = step.get("id")
-        if ids.count(step_id) > 1 and ids.index(step_id) != steps.index(step):
-            problems.append(f"{where}.id: duplicate step id {step_id!r}")
         agent_ref(f"{where}.agent", step.get("agent"))
         agent_ref(f"{where}.fallback", step.get("fallback"))
         review = step.get("review")
         if isinstance(review, dict):
             agent_ref(f"{where}.review.reviewer", review.get("reviewer"))
-        deps: list[str] = []
+        if not isinstance(step_id, str):
+            previous = None
+            continue
+        if step_id in seen:
+            problems.append(f"{where}.id: duplicate step id {step_id!r}")
+        seen.add(step_id)
         depends_on = step.get("depends_on")
-        for j, dep in enumerate(depends_on if isinstance(depends_on, list) else []):
-            if dep == step_id:
-                problems.append(f"{where}.depends_on[{j}]: a step cannot depend on itself")
-            elif dep not in ids:
-                problems.append(f"{where}.depends_on[{j}]: unknown step {dep!r} (known: {id_text})")
-            else:
-                deps.append(dep)
         prompt = step.get("prompt")
-        refs = references(prompt) if isinstance(prompt, str) else []
-        for ref in refs:
-            if ref == "input":
-                continue
-            if ref == step_id:
-                problems.append(f"{where}.prompt: a step cannot reference its own output")
-            elif ref not in ids:
-                problems.append(
-                    f"{where}.prompt: unknown reference {{{{{ref}}}}} (use {{{{input}}}} or a step id: {id_text})"
-                )
-            else:
-                deps.append(ref)
-        if pipeline and i > 0 and not deps and isinstance(steps[i - 1].get("id"), str):
-            deps.append(steps[i - 1]["id"])
-        if isinstance(step_id, str):
-            deps_map[step_id] = deps
-    cycle = find_cycle(deps_map)
-    if cycle:
-        problems.append(f"steps: dependency cycle {' -> '.join(cycle)}")
+        links.append(
+            (
+                where,
+                step_id,
+                depends_on if isinstance(depends_on, list) else [],
+                prompt if isinstance(prompt, str) else "",
+            )
+        )
+        if kind == "pipeline" and previous is not None:
+            implied[step_id] = [previous]
+        previous = step_id
+    problems += link_problems(links, "step", implied)[0]
     planner = data.get("planner")
     if isinstance(planner, dict) and planner.get("kind") == "llm" and not planner.get("model"):
         problems.append("planner.model: the llm planner needs a model")
-    return problems
+    return sorted(problems, key=_file_order)
+
+
+_STEP_PLACE = re.compile(r"steps\[(\d+)\]")
+
+
+def _file_order(problem: str) -> tuple[int, int]:
+    """Sort key keeping a step's problems together, in the order of the steps."""
+    if problem.startswith("steps["):
+        match = _STEP_PLACE.match(problem)
+        return (1, int(match.group(1))) if match else (1, 0)
+    return (2, 0) if problem.startswith("steps:") else (0, 0)
 
 
 _TYPE_TAGS = re.compile(

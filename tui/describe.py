@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toolkit.events import Envelope, TraceEvent
-from tui.safe_text import one_line, sanitize_line
+from toolkit.text import one_line, sanitize_line
 
 __all__ = [
     "AGENT_LOOK",

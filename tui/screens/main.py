@@ -25,9 +25,9 @@ from textual.worker import Worker, WorkerState
 
 from toolkit.events import TraceEvent
 from toolkit.state import RunState
+from toolkit.text import one_line
 from tui.messages import ShowDetails
 from tui.replay import Player, Timeline
-from tui.safe_text import one_line
 from tui.screens.details import DetailsScreen
 from tui.sources import EventFeed, EventSource
 from tui.widgets.agents_view import AgentsView

@@ -18,9 +18,9 @@ from textual.geometry import Size
 from textual.strip import Strip
 
 from toolkit.events import Envelope
+from toolkit.text import sanitize_line
 from tui.describe import message_look, message_summary
 from tui.messages import ShowDetails
-from tui.safe_text import sanitize_line
 from tui.widgets.cursor_list import CursorList
 
 __all__ = ["MessageFlow"]
