@@ -4,6 +4,10 @@ Subcommands of packages outside the core (the terminal app's ``demo`` and ``tui`
 plug in through the ``switchboard.commands`` entry-point group, so the core never
 imports the UI. A user error is one line on stderr and exit code 2, never a
 traceback; a run that fails exits 1; an interrupted run is recorded as cancelled.
+
+Whatever this module prints that came from a file, an agent or a model (names,
+payloads, field names, error messages, warnings) goes through ``toolkit.text`` first,
+so no escape sequence or control character reaches the terminal raw.
 """
 
 from __future__ import annotations
@@ -21,6 +25,19 @@ __all__ = ["CLIError", "main"]
 
 class CLIError(Exception):
     """A user error: printed as one line on stderr, exit code 2."""
+
+
+def _say(kind: str, message: str) -> None:
+    """One line on stderr: ``switchboard: <kind>: <message>``, terminal-safe and bounded."""
+    from toolkit.text import safe_line
+
+    print(f"switchboard: {kind}: {safe_line(message, 2000)}", file=sys.stderr)
+
+
+def _report(source: str, problems: list[str], what: str = "corrupt line(s)") -> str:
+    first = "; ".join(problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"{source}: skipped {len(problems)} {what}: {first}{more}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,14 +69,24 @@ def _events(path: str | None, store: str | None = None, run_id: str | None = Non
     if not trace.events:
         raise CLIError(report or f"{path}: the trace holds no events")
     if report:
-        print(f"switchboard: warning: {report}", file=sys.stderr)
+        _say("warning", report)
     return trace.events
+
+
+def _state(events: list[Any], source: str) -> Any:
+    """The fold of ``events``; the damaged events it skipped reported on stderr."""
+    from toolkit.state import fold
+
+    state = fold(events)
+    if state.problems:
+        _say("warning", _report(source, state.problems, "damaged event(s)"))
+    return state
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import anyio
 
-    from toolkit.text import safe_line, visible_controls
+    from toolkit.text import pretty, safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
@@ -89,22 +116,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 130
     out = sys.stdout
-    print(f"run {result.run_id} ({result.name}): {result.status}", file=out)
+    print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}", file=out)
     if result.error:
         print(f"error: {safe_line(result.error, 300)}", file=out)
     print("", file=out)
     print(_summary_table(result.metrics()), file=out)
     print("", file=out)
     print("result:", file=out)
-    if result.output is None:
-        output = "(no result)"
-    elif isinstance(result.output, str):
-        output = result.output
-    else:
-        output = json.dumps(result.output, indent=2, ensure_ascii=False, default=str)
-    print(visible_controls(output, keep_newlines=True), file=out)
+    print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
-        print(f"\ntrace: {args.trace}", file=out)
+        print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
     return 0 if result.status == "succeeded" else 1
 
 
@@ -158,11 +179,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from toolkit.text import safe_line
 
     events = _events(args.trace, args.store, args.run)
+    _state(events, args.trace or args.store)
     width = max(20, args.width)
     for e in events:
         if e.kind == "message_sent":
             env = e.envelope
-            extra = f" (attempt {env.attempt})" if env.attempt > 1 else ""
+            extra = f" (attempt {env.attempt})" if env.attempt > 1 else ""  # int: safe
             print(
                 f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {env.kind}{extra}  {safe_line(env.payload, width)}"
             )
@@ -180,14 +202,23 @@ def _event_detail(e: Any) -> str:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from toolkit.metrics import agent_metrics
+    from toolkit.text import safe_line, sanitize_line
 
-    frame = agent_metrics(_events(args.trace, args.store, args.run))
+    events = _events(args.trace, args.store, args.run)
+    frame = agent_metrics(_state(events, args.trace or args.store))
+    to_terminal = sys.stdout.isatty()
     if args.format == "csv":
+        if to_terminal:  # a file keeps the data as it is; a terminal sees it made safe
+            frame["agent"] = frame["agent"].map(sanitize_line)
         sys.stdout.write(frame.to_csv(index=False))
     elif args.format == "json":
-        print(frame.to_json(orient="records", indent=2))
+        # ASCII JSON escapes every control but DEL; escaped too, so the text stays inert
+        print(frame.to_json(orient="records", indent=2).replace("\x7f", "\\u007f"))
+    elif args.wide:
+        frame["agent"] = frame["agent"].map(lambda name: safe_line(name, 60))
+        print(frame.to_string(index=False))
     else:
-        print(_summary_table(frame) if not args.wide else frame.to_string(index=False))
+        print(_summary_table(frame))
     return 0
 
 
@@ -203,6 +234,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     from toolkit.store import RunStore, StoreError
     from toolkit.text import safe_line
+
+    def cell(value: Any, width: int) -> str:
+        return safe_line(value if isinstance(value, str) else str(value), width)
 
     if not Path(args.store).exists():
         raise CLIError(f"{args.store}: no such run store")
@@ -222,24 +256,26 @@ def cmd_runs(args: argparse.Namespace) -> int:
         )
         secs = f"{r.duration_s:.2f}" if r.duration_s is not None else "-"
         print(
-            f"{r.run_id:<18}  {started:<19}  {r.status:<9}  {r.event_count:>6}  {secs:>7}  {safe_line(r.name, 40)}"
+            f"{cell(r.run_id, 40):<18}  {started:<19}  {cell(r.status, 20):<9}  {r.event_count:>6}  {secs:>7}  {cell(r.name, 40)}"
         )
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from toolkit.text import safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
         workflow = load_workflow(args.workflow)
     except WorkflowError as exc:
-        print(f"{exc.source}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        # the list is the command's output (stdout); the error is one line on stderr
+        print(f"{safe_line(exc.source, 300)}: {len(exc.problems)} problem(s):")
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+            print(f"  {safe_line(problem, 1000)}")
+        raise CLIError(str(exc)) from None
     plan = workflow.plan()
     steps = f"{len(plan.tasks)} step(s)" if plan is not None else "steps planned at run time"
-    print(f"{args.workflow}: ok ({len(workflow.agents)} agent(s), {steps})")
+    print(f"{safe_line(args.workflow, 300)}: ok ({len(workflow.agents)} agent(s), {steps})")
     return 0
 
 
@@ -308,10 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             ep.load()(sub)
         except Exception as exc:  # a broken plug-in must not break the core commands
-            print(
-                f"switchboard: warning: commands from {ep.value!r} unavailable: {exc}",
-                file=sys.stderr,
-            )
+            _say("warning", f"commands from {ep.value!r} unavailable: {exc}")
     return parser
 
 
@@ -325,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except CLIError as exc:
-        print(f"switchboard: error: {exc}", file=sys.stderr)
+        _say("error", str(exc))
         return 2
     except KeyboardInterrupt:
         print("switchboard: interrupted", file=sys.stderr)

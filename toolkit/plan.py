@@ -16,18 +16,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolkit.events import ORCHESTRATOR, USER
 
 __all__ = [
+    "MAX_RETRIES",
+    "MAX_SECONDS",
     "RESERVED_NAMES",
     "Link",
     "Plan",
     "PlanError",
+    "Retries",
     "ReviewSpec",
+    "Seconds",
     "Task",
     "find_cycle",
     "implied_dependencies",
@@ -36,6 +40,19 @@ __all__ = [
     "references",
     "reserved_name_problem",
 ]
+
+MAX_RETRIES = 100
+"""At most this many retries of a task (and of an LLM call)."""
+MAX_SECONDS = 86_400.0
+"""No time limit, latency or retry delay (all delays of a task together) beyond a day:
+a value a run cannot finish with is refused before the run, not waited for."""
+
+Retries = Annotated[int, Field(ge=0, le=MAX_RETRIES)]
+"""A count of retries: 0 to ``MAX_RETRIES``."""
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+"""A duration: finite, 0 to ``MAX_SECONDS``."""
+Timeout = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
+"""A time limit: finite, above 0, at most ``MAX_SECONDS``."""
 
 RESERVED_NAMES = (ORCHESTRATOR, USER, "*")
 """Participant names the orchestrator itself uses; no agent may take them."""
@@ -176,11 +193,11 @@ class Task(BaseModel):
     """What the agent is asked; ``{{input}}`` and ``{{<task id>}}`` are filled in."""
     depends_on: list[str] = Field(default_factory=list)
     """Tasks whose results this one needs; also implied by ``{{<task id>}}``."""
-    retries: int = Field(default=0, ge=0)
+    retries: Retries = 0
     """Extra attempts after a failure."""
-    backoff_s: float = Field(default=0.0, ge=0)
+    backoff_s: Seconds = 0.0
     """Delay before the first retry; doubles on each further retry."""
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: Timeout | None = None
     """Time limit of one attempt."""
     fallback: str | None = None
     """An agent that gets one last attempt when the retries are used up."""
@@ -190,6 +207,15 @@ class Task(BaseModel):
     """Turns the task into a worker/reviewer loop."""
     meta: dict[str, Any] = Field(default_factory=dict)
     """Free-form data for views and planners (for example a data chunk index)."""
+
+    @model_validator(mode="after")
+    def _delays_end(self) -> Task:
+        if self.backoff_s and self.backoff_s * (2**self.retries - 1) > MAX_SECONDS:
+            raise ValueError(
+                f"backoff_s {self.backoff_s:g} doubled over {self.retries} retries waits more "
+                f"than {MAX_SECONDS:,.0f} s in all; lower retries or backoff_s"
+            )
+        return self
 
     def all_dependencies(self) -> list[str]:
         """Declared dependencies plus the tasks its prompt references."""

@@ -177,7 +177,7 @@ class RunState:
     def _task(self, task_id: str) -> TaskView:
         task = self.tasks.get(task_id)
         if task is None:
-            raise DamagedEvent(f"unknown task {task_id!r} (no plan names it); event skipped")
+            raise DamagedEvent(f"unknown task {task_id!r} (no plan names it)")
         return task
 
     def _agent(self, name: str) -> AgentView:

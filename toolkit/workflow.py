@@ -29,11 +29,21 @@ from pydantic import (
     field_validator,
 )
 
-from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
+from toolkit.agents import (
+    Agent,
+    FailureSpec,
+    FunctionAgent,
+    LatencySpec,
+    MockAgent,
+    template_problems,
+)
 from toolkit.plan import (
     Link,
     Plan,
+    Retries,
+    Seconds,
     Task,
+    Timeout,
     implied_dependencies,
     known_list,
     link_problems,
@@ -64,11 +74,22 @@ class MockSpec(BaseModel):
     description: str = ""
     skills: list[str] = Field(default_factory=list)
     reply: str | list[Any] | dict[str, Any] = "{name}: {summary}"
-    latency: float | LatencySpec = 0.0
+    latency: Seconds | LatencySpec = 0.0
     failures: FailureSpec | None = None
     seed: int | None = None
-    price_per_1k_tokens: float = 0.0
+    price_per_1k_tokens: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     output_json: bool = False
+
+    @field_validator("reply")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        templates = [value] if isinstance(value, str) else []
+        if isinstance(value, dict):  # a script by task id: its text values are templates
+            templates = [v for v in value.values() if isinstance(v, str)]
+        problems = [p for t in templates for p in template_problems(t)]
+        if problems:
+            raise ValueError("; ".join(dict.fromkeys(problems)))
+        return value
 
     def build(self, name: str) -> Agent:
         return MockAgent(
@@ -122,6 +143,10 @@ class FunctionSpec(_RealSpec):
 
     def build(self, name: str) -> Agent:
         fn = _import(self.function, f"agents.{name}.function")
+        if not callable(fn):
+            raise ValueError(
+                f"agents.{name}.function: {self.function!r} is a {type(fn).__name__}, not a function"
+            )
         return FunctionAgent(fn, name, self.description, self.skills)
 
 
@@ -138,6 +163,13 @@ class ToolSpec(_RealSpec):
             agent = factory(name=name, **self.options)
         except TypeError as exc:
             raise ValueError(f"agents.{name}.options: {exc}") from None
+        if not (
+            isinstance(getattr(agent, "name", None), str) and callable(getattr(agent, "run", None))
+        ):
+            raise ValueError(
+                f"agents.{name}.factory: {self.factory!r} made a {type(agent).__name__}, not an "
+                "agent (an Agent has a name, a description, skills and an async run)"
+            )
         if self.description:
             agent.description = self.description
         if self.skills:
@@ -156,8 +188,8 @@ class LLMSpec(_RealSpec):
     api_key_env: str = "OPENAI_API_KEY"
     max_tokens: int | None = None
     stream: bool = True
-    timeout_s: float = 60.0
-    max_retries: int = 3
+    timeout_s: Timeout = 60.0
+    max_retries: Retries = 3
     prices: dict[str, float] | None = None
 
     @field_validator("api_key_env")
@@ -208,8 +240,8 @@ class ScatterSpec(BaseModel):
     split: str | None = None
     goal: str = "process a chunk"
     reduce_goal: str = "combine the results"
-    retries: int = Field(default=0, ge=0)
-    timeout_s: float | None = Field(default=None, gt=0)
+    retries: Retries = 0
+    timeout_s: Timeout | None = None
 
 
 class ReviewLoopSpec(BaseModel):
@@ -219,9 +251,9 @@ class ReviewLoopSpec(BaseModel):
     reviewer: str
     goal: str = "do the work"
     max_rounds: int = Field(default=3, ge=1, le=50)
-    retries: int = Field(default=0, ge=0)
+    retries: Retries = 0
     fallback: str | None = None
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: Timeout | None = None
 
 
 class SimplePattern(BaseModel):
@@ -271,8 +303,8 @@ class Workflow(BaseModel):
     input: str = ""
     """The request; fills ``{{input}}``; ``--input`` overrides it."""
     seed: int | None = None
-    concurrency: int = Field(default=16, ge=1)
-    timeout_s: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=10_000)
+    timeout_s: Timeout | None = None
     """Attempt time limit for steps that set none."""
     agents: dict[str, AgentSpec] = Field(min_length=1)
     steps: list[StepSpec] = Field(default_factory=list)
@@ -455,12 +487,8 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
         if isinstance(name, str) and agents and name not in agents:
             problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
 
-    for name in raw_agents:
-        if not isinstance(name, str):
-            problems.append(
-                f"agents.{name}: an agent's name is text, got {type(name).__name__} (quote it)"
-            )
-        elif (reserved := reserved_name_problem(name)) is not None:
+    for name in agents:
+        if (reserved := reserved_name_problem(name)) is not None:
             problems.append(f"agents.{name}: {reserved}")
     pattern = data.get("pattern")
     kind = (
@@ -538,7 +566,7 @@ def _file_order(problem: str) -> tuple[int, int]:
 
 
 _TYPE_TAGS = re.compile(
-    r"^(float|int|str|bool|none|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|[A-Z]\w*Spec|Workflow)$"
+    r"^(float|int|str|bool|none|constrained-[a-z]+|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|[A-Z]\w*Spec|Workflow)$"
 )
 
 
@@ -571,12 +599,15 @@ def _location(loc: tuple[Any, ...]) -> str:
 def _schema_problems(exc: ValidationError) -> list[str]:
     by_place: dict[str, list[str]] = {}
     for err in exc.errors():
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
+        loc = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        messages = by_place.setdefault(_location(tuple(err["loc"])), [])
+        elif loc and loc[-1] == "[key]":
+            loc, msg = loc[:-1], "a name here must be text (quote it)"
+        messages = by_place.setdefault(_location(loc), [])
         if msg not in messages:
             messages.append(msg)
     # the members of a union each complain about the same place: one line, joined by "or"
@@ -604,8 +635,131 @@ def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
     return workflow
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""A workflow file is at most 4 MiB."""
+MAX_VALUES = 500_000
+"""A workflow file expands to at most this many values (YAML aliases counted each time
+they are used, so an alias bomb is refused, not expanded)."""
+MAX_TEXT = 16 * 1024 * 1024
+"""A workflow file expands to at most this many characters of text (aliases counted)."""
+MAX_DEPTH = 64
+"""Values nest at most this deep."""
+MAX_INT_DIGITS = 100
+"""An integer has at most this many digits."""
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    """A workflow file beyond a limit (it may be valid YAML, but too big to accept)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a document beyond the limits as it is composed.
+
+    Each node's expanded size (values, characters) is the sum of its children's, so
+    an alias adds its whole value's size without expanding it: the check is linear in
+    the file, and the error names the line and column of the value that is too big.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:
+                raise _LimitError(
+                    None, None, "an alias inside the value it names (it would never end)", mark
+                )
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _LimitError(None, None, f"values nest more than {MAX_DEPTH} levels deep", mark)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.ScalarNode):
+            size = (1, len(node.value))
+        else:
+            children = (
+                [n for pair in node.value for n in pair]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            sizes = [self._sizes[id(child)] for child in children]
+            size = (1 + sum(v for v, _ in sizes), sum(c for _, c in sizes))
+        if size[0] > MAX_VALUES or size[1] > MAX_TEXT:
+            raise _LimitError(
+                None,
+                None,
+                f"this value expands to more than {MAX_VALUES:,} values or "
+                f"{MAX_TEXT // 1024 // 1024} MiB of text (aliases included)",
+                mark,
+            )
+        self._sizes[id(node)] = size
+        return node
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_INT_DIGITS:
+            raise _LimitError(
+                None,
+                None,
+                f"an integer of {digits:,} digits (at most {MAX_INT_DIGITS})",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text):,} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _json_depth_problem(data: Any) -> str | None:
+    """Where JSON data nests deeper than ``MAX_DEPTH`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{where or '(top level)'}: values nest more than {MAX_DEPTH} levels deep"
+        if isinstance(value, dict):
+            stack.extend(
+                (v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+    return None
+
+
+def _not_a_workflow(raw: bytes, path: Path) -> str | None:
+    """What the file is, when it is a Switchboard file of another kind."""
+    if raw.startswith(b"SQLite format 3\x00"):
+        return (
+            f"this is a SQLite run store, not a workflow file; list its runs with "
+            f"`switchboard runs --store {path}`"
+        )
+    first = raw.lstrip()[:4096].split(b"\n", 1)[0]
+    if first.startswith(b"{") and b'"run_id"' in first and b'"kind"' in first:
+        return (
+            f"this is a trace of a run (JSONL), not a workflow file; open it with "
+            f"`switchboard replay {path}` or `switchboard tui {path}`"
+        )
+    return None
+
+
 def load_workflow(path: str | Path) -> Workflow:
     """Read and validate a workflow file (``.yaml``, ``.yml`` or ``.json``).
+
+    A file beyond the limits (``MAX_FILE_BYTES``, ``MAX_VALUES``, ``MAX_TEXT``,
+    ``MAX_DEPTH``, ``MAX_INT_DIGITS``) is refused with the place of the value at fault.
 
     Raises:
         WorkflowError: when the file is missing, unparsable or invalid; every problem listed.
@@ -613,15 +767,35 @@ def load_workflow(path: str | Path) -> Workflow:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise WorkflowError(source, ["no such file"]) from None
     except IsADirectoryError:
         raise WorkflowError(source, ["is a directory, not a workflow file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(source, [f"cannot read: {exc}"]) from None
+    except OSError as exc:
+        raise WorkflowError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise WorkflowError(
+            source, [f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a workflow file"]
+        )
+    other = _not_a_workflow(raw, path)
+    if other is not None:
+        raise WorkflowError(source, [other])
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WorkflowError(
+            source, [f"byte {exc.start}: not UTF-8 text: is it a workflow file?"]
+        ) from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text, parse_int=_json_int)
+            depth = _json_depth_problem(data)
+            if depth is not None:
+                raise WorkflowError(source, [depth])
+        else:
+            data = yaml.load(text, Loader=_BoundedLoader)
     except json.JSONDecodeError as exc:
         raise WorkflowError(
             source, [f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
@@ -629,7 +803,14 @@ def load_workflow(path: str | Path) -> Workflow:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+        what = "" if isinstance(exc, _LimitError) else "invalid YAML: "
         raise WorkflowError(
-            source, [f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]
+            source, [f"{where}: {what}{getattr(exc, 'problem', None) or exc}"]
         ) from None
+    except RecursionError:
+        raise WorkflowError(
+            source, [f"(file): values nest too deeply (at most {MAX_DEPTH} levels)"]
+        ) from None
+    except ValueError as exc:  # an integer too long for JSON
+        raise WorkflowError(source, [f"(file): invalid JSON: {exc}"]) from None
     return parse_workflow(data, source)
