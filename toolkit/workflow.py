@@ -26,8 +26,10 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from toolkit.agents import (
     Agent,
@@ -50,7 +52,16 @@ from toolkit.plan import (
     reserved_name_problem,
 )
 
-__all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
+__all__ = [
+    "AGENT_KINDS_GROUP",
+    "AgentKind",
+    "Workflow",
+    "WorkflowError",
+    "agent_kinds",
+    "load_workflow",
+    "parse_workflow",
+    "register_agent_kind",
+]
 
 
 class WorkflowError(ValueError):
@@ -91,6 +102,9 @@ class MockSpec(BaseModel):
             raise ValueError("; ".join(dict.fromkeys(problems)))
         return value
 
+    def stand_in(self, name: str) -> Agent:
+        return self.build(name)
+
     def build(self, name: str) -> Agent:
         return MockAgent(
             name,
@@ -119,7 +133,14 @@ def _import(ref: str, where: str) -> Any:
         raise ValueError(f"{where}: {module_name!r} has no {attr!r}") from None
 
 
-class _RealSpec(BaseModel):
+class AgentKind(BaseModel):
+    """Base of the spec of an agent kind that is not a mock (subclass it for a plug-in).
+
+    A subclass sets ``kind: Literal["<kind>"] = "<kind>"``, adds its fields and
+    implements ``build(name) -> Agent``; register it with ``register_agent_kind`` or
+    the ``switchboard.agent_kinds`` entry-point group.
+    """
+
     model_config = _strict
     description: str = ""
     skills: list[str] = Field(default_factory=list)
@@ -135,7 +156,7 @@ class _RealSpec(BaseModel):
         return spec.build(name)
 
 
-class FunctionSpec(_RealSpec):
+class FunctionSpec(AgentKind):
     """A Python callable as an agent: ``function: package.module:callable``."""
 
     kind: Literal["function"] = "function"
@@ -150,7 +171,7 @@ class FunctionSpec(_RealSpec):
         return FunctionAgent(fn, name, self.description, self.skills)
 
 
-class ToolSpec(_RealSpec):
+class ToolSpec(AgentKind):
     """An agent class or factory: ``factory: package.module:Class`` called with ``options``."""
 
     kind: Literal["tool"] = "tool"
@@ -177,7 +198,7 @@ class ToolSpec(_RealSpec):
         return agent
 
 
-class LLMSpec(_RealSpec):
+class LLMSpec(AgentKind):
     """An LLM agent on an OpenAI-compatible endpoint. The key is read from ``api_key_env``."""
 
     kind: Literal["llm"] = "llm"
@@ -209,22 +230,80 @@ class LLMSpec(_RealSpec):
 
 
 def _agent_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("kind", "mock"))
-    return str(getattr(value, "kind", "mock"))
+    kind = value.get("kind", "mock") if isinstance(value, dict) else getattr(value, "kind", "mock")
+    return kind if isinstance(kind, str) else repr(kind)
 
 
-AgentSpec = Annotated[
-    Annotated[MockSpec, Tag("mock")]
-    | Annotated[FunctionSpec, Tag("function")]
-    | Annotated[ToolSpec, Tag("tool")]
-    | Annotated[LLMSpec, Tag("llm")],
-    Discriminator(
-        _agent_kind,
-        custom_error_type="agent_kind",
-        custom_error_message="kind must be one of: mock, function, tool, llm",
-    ),
-]
+AGENT_KINDS_GROUP = "switchboard.agent_kinds"
+"""The entry-point group through which packages add agent kinds: ``<kind> = module:Spec``."""
+
+_kinds: dict[str, type[BaseModel]] = {}
+_broken_kinds: dict[str, str] = {}
+_entry_points_loaded = False
+
+
+def register_agent_kind(spec: type[BaseModel], kind: str | None = None) -> None:
+    """Make ``kind`` usable as ``agents.<name>.kind`` in workflow files.
+
+    Args:
+        spec: A pydantic model of the agent's fields with ``build(name) -> Agent`` and
+            ``stand_in(name) -> Agent`` (the mock used under ``--mock``); subclass
+            ``AgentKind`` to get ``description``, ``skills``, ``mock`` and ``stand_in``.
+        kind: The kind's name (default: the default of the spec's ``kind`` field).
+    """
+    if kind is None:
+        field = spec.model_fields.get("kind")
+        kind = field.default if field is not None else None
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"{spec.__name__}: give the kind, or a default for its 'kind' field")
+    if not callable(getattr(spec, "build", None)):
+        raise TypeError(f"{spec.__name__}: an agent kind's spec needs build(name) -> Agent")
+    _kinds[kind] = spec
+    _broken_kinds.pop(kind, None)
+
+
+def agent_kinds() -> dict[str, type[BaseModel]]:
+    """Every registered agent kind (built-in, entry points, ``register_agent_kind``)."""
+    global _entry_points_loaded
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=AGENT_KINDS_GROUP):
+            if ep.name in _kinds and ep.value == f"{__name__}:{_kinds[ep.name].__name__}":
+                continue  # a built-in, already here
+            try:
+                register_agent_kind(ep.load(), ep.name)
+            except Exception as exc:  # a broken plug-in must not break the other kinds
+                _broken_kinds[ep.name] = f"{ep.value}: {type(exc).__name__}: {exc}"
+    return dict(_kinds)
+
+
+def _validate_agent(value: Any, handler: Any) -> Any:
+    kinds = agent_kinds()
+    kind = _agent_kind(value)
+    spec = kinds.get(kind)
+    if spec is None:
+        why = (
+            f"kind {kind!r} could not be loaded ({_broken_kinds[kind]}); "
+            if kind in _broken_kinds
+            else ""
+        )
+        raise PydanticCustomError(
+            "agent_kind",
+            "{why}kind must be one of: {kinds}",
+            {"why": why, "kinds": ", ".join(kinds)},
+        )
+    if isinstance(value, spec):
+        return value
+    return spec.model_validate(value)
+
+
+for _spec in (MockSpec, FunctionSpec, ToolSpec, LLMSpec):
+    register_agent_kind(_spec)
+
+AgentSpec = Annotated[Any, WrapValidator(_validate_agent)]
+"""An agent of a workflow file: validated by the spec its ``kind`` names in the registry."""
 
 
 StepSpec = Task
@@ -392,7 +471,7 @@ class Workflow(BaseModel):
         agents, problems = [], []
         for name, spec in self.agents.items():
             try:
-                if mock and not isinstance(spec, MockSpec):
+                if mock:
                     agents.append(spec.stand_in(name))
                 else:
                     agents.append(spec.build(name))
