@@ -45,18 +45,43 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(message)
 
 
-def _events(path: str | None, store: str | None = None, run_id: str | None = None) -> list[Any]:
-    """Events of a trace file, or of a stored run; corrupt lines reported on stderr."""
+def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The events of a trace file or a stored run, and their fold.
+
+    A trace's corrupt lines and the damaged events the fold skipped are reported
+    together, as one warning line on stderr.
+    """
+    from toolkit.state import fold
+
+    events, source, problems = _events(args.trace, args.store, args.run)
+    state = fold(events)
+    if problems or state.problems:
+        what = " or ".join(
+            w for w, p in (("corrupt line(s)", problems), ("damaged event(s)", state.problems)) if p
+        )
+        _say("warning", _report(source, problems + state.problems, what))
+    return events, state
+
+
+def _events(
+    path: str | None, store: str | None = None, run_id: str | None = None
+) -> tuple[list[Any], str, list[str]]:
+    """Events of a trace file or of a stored run, where they came from, and the lines
+    that could not be read."""
     if store is not None:
+        import sqlite3
+
         from toolkit.store import RunStore, StoreError
 
         if not Path(store).exists():
             raise CLIError(f"{store}: no such run store")
         try:
             db = RunStore(store)
-            return db.events(run_id or db.latest())
+            return db.events(run_id or db.latest()), store, []
         except StoreError as exc:
             raise CLIError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise CLIError(f"{store}: not a readable run store ({exc})") from None
     if path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
     from toolkit.recorder import TraceReadError, read_trace
@@ -65,22 +90,9 @@ def _events(path: str | None, store: str | None = None, run_id: str | None = Non
         trace = read_trace(path)
     except TraceReadError as exc:
         raise CLIError(str(exc)) from None
-    report = trace.report()
     if not trace.events:
-        raise CLIError(report or f"{path}: the trace holds no events")
-    if report:
-        _say("warning", report)
-    return trace.events
-
-
-def _state(events: list[Any], source: str) -> Any:
-    """The fold of ``events``; the damaged events it skipped reported on stderr."""
-    from toolkit.state import fold
-
-    state = fold(events)
-    if state.problems:
-        _say("warning", _report(source, state.problems, "damaged event(s)"))
-    return state
+        raise CLIError(trace.report() or f"{path}: the trace holds no events")
+    return trace.events, path, trace.problems
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -178,10 +190,8 @@ def _num(value: Any) -> str:
 def cmd_replay(args: argparse.Namespace) -> int:
     from toolkit.text import safe_line
 
-    events = _events(args.trace, args.store, args.run)
-    _state(events, args.trace or args.store)
     width = max(20, args.width)
-    for e in events:
+    for e in _recorded(args)[0]:
         if e.kind == "message_sent":
             env = e.envelope
             extra = f" (attempt {env.attempt})" if env.attempt > 1 else ""  # int: safe
@@ -204,8 +214,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from toolkit.metrics import agent_metrics
     from toolkit.text import safe_line, sanitize_line
 
-    events = _events(args.trace, args.store, args.run)
-    frame = agent_metrics(_state(events, args.trace or args.store))
+    frame = agent_metrics(_recorded(args)[1])
     to_terminal = sys.stdout.isatty()
     if args.format == "csv":
         if to_terminal:  # a file keeps the data as it is; a terminal sees it made safe
@@ -230,6 +239,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    import sqlite3
     from datetime import UTC, datetime
 
     from toolkit.store import RunStore, StoreError
@@ -244,19 +254,28 @@ def cmd_runs(args: argparse.Namespace) -> int:
         runs = RunStore(args.store).runs()
     except StoreError as exc:
         raise CLIError(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
     if not runs:
-        print(f"{args.store}: no runs yet")
+        print(f"{safe_line(args.store, 300)}: no runs yet")
         return 0
+
+    def when(ts: Any) -> str:  # a store's values are data: any type may be in a column
+        try:
+            return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        except (TypeError, ValueError, OverflowError, OSError):
+            return "-" if ts is None else "?"
+
+    def seconds(value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{value:.2f}"
+        return "-" if value is None else "?"
+
     print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
     for r in runs:
-        started = (
-            datetime.fromtimestamp(r.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            if r.started_at
-            else "-"
-        )
-        secs = f"{r.duration_s:.2f}" if r.duration_s is not None else "-"
         print(
-            f"{cell(r.run_id, 40):<18}  {started:<19}  {cell(r.status, 20):<9}  {r.event_count:>6}  {secs:>7}  {cell(r.name, 40)}"
+            f"{cell(r.run_id, 40):<18}  {when(r.started_at):<19}  {cell(r.status, 20):<9}  "
+            f"{cell(r.event_count, 12):>6}  {seconds(r.duration_s):>7}  {cell(r.name, 40)}"
         )
     return 0
 
