@@ -285,15 +285,31 @@ def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-STORE_DAMAGE = st.one_of(
-    st.tuples(st.just("UPDATE events SET data=? WHERE seq=?"), text, st.integers(0, 30)),
-    st.tuples(
-        st.just("UPDATE events SET data=? WHERE seq=?"), values.map(json.dumps), st.integers(0, 30)
+# SQLite text is UTF-8: it cannot hold a lone surrogate, so a store cannot either
+stored_text = st.one_of(
+    st.sampled_from([h for h in HOSTILE if "\ud800" not in h]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+)
+stored_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), stored_text),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(stored_text, inner, max_size=4)
     ),
-    st.tuples(st.just("UPDATE runs SET name=?"), text),
-    st.tuples(st.just("UPDATE runs SET status=?"), text),
-    st.tuples(st.just("UPDATE runs SET started_at=?"), scalars.map(str)),
-    st.tuples(st.just("UPDATE runs SET duration_s=?"), text),
+    max_leaves=12,
+)
+STORE_DAMAGE = st.one_of(
+    st.tuples(st.just("UPDATE events SET data=? WHERE seq=?"), stored_text, st.integers(0, 30)),
+    st.tuples(
+        st.just("UPDATE events SET data=? WHERE seq=?"),
+        stored_values.map(json.dumps),
+        st.integers(0, 30),
+    ),
+    st.tuples(st.just("UPDATE runs SET name=?"), stored_text),
+    st.tuples(st.just("UPDATE runs SET status=?"), stored_text),
+    st.tuples(
+        st.just("UPDATE runs SET started_at=?"), st.one_of(st.none(), st.floats(), stored_text)
+    ),
+    st.tuples(st.just("UPDATE runs SET duration_s=?"), stored_text),
     st.tuples(st.just("DELETE FROM events WHERE seq=?"), st.integers(0, 30)),
     st.tuples(st.just("DROP TABLE events")),
     st.tuples(st.just("DROP TABLE runs")),
