@@ -216,3 +216,17 @@ def test_validate_refuses_odd_json_with_one_line(tmp_path: Path, text: str, frag
 def test_validate_of_dev_zero_is_one_line() -> None:
     """An endless file is refused after the size limit, not read to the end."""
     _assert_one_error(*run_cli("validate", "/dev/zero")[::2], "larger than 4 MiB")
+
+
+def test_a_corrupt_line_report_is_short_and_safe(tmp_path: Path) -> None:
+    """A corrupt line with a megabyte-long hostile kind is reported in a few hundred
+    characters, escapes made visible, by the reader itself (every view gets it so)."""
+    from toolkit.recorder import read_trace
+
+    lines = SAMPLE_TRACE.read_text().splitlines()
+    bad = json.loads(lines[1]) | {"kind": OSC_TITLE + "k" * 1_000_000}
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([lines[0], json.dumps(bad), *lines[2:]]) + "\n")
+    (problem,) = read_trace(path).problems
+    assert problem.startswith("line 2: ") and len(problem) < 400
+    assert not unsafe_chars(problem) and "␛]0;pwned␇" in problem
