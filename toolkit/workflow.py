@@ -731,55 +731,69 @@ class _LimitError(yaml.MarkedYAMLError):
     """A workflow file beyond a limit (it may be valid YAML, but too big to accept)."""
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a document beyond the limits as it is composed.
+_FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
 
-    Each node's expanded size (values, characters) is the sum of its children's, so
-    an alias adds its whole value's size without expanding it: the check is linear in
-    the file, and the error names the line and column of the value that is too big.
+
+def _check_expansion(text: str) -> None:
+    """Refuse a YAML document beyond the limits, from its parse events, before composing.
+
+    A collection's expanded size (values, characters) is the sum of its children's,
+    and an alias adds the size its anchor had, without expanding anything: the check
+    is linear in the file, and the error names the line and column of the value that
+    is too big.
+
+    Raises:
+        _LimitError: at the first value beyond ``MAX_DEPTH``, ``MAX_VALUES`` or ``MAX_TEXT``.
     """
+    stack: list[list[Any]] = []  # [values, characters, anchor, start mark] per open collection
+    anchors: dict[str, tuple[int, int]] = {}
+    opened: set[str] = set()
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._sizes: dict[int, tuple[int, int]] = {}
+    def add(values: int, chars: int) -> None:
+        if stack:
+            stack[-1][0] += values
+            stack[-1][1] += chars
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        mark = self.peek_event().start_mark
-        if self.check_event(yaml.AliasEvent):
-            node = super().compose_node(parent, index)
-            if id(node) not in self._sizes:
+    for event in yaml.parse(text, Loader=_FastLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_DEPTH:
                 raise _LimitError(
-                    None, None, "an alias inside the value it names (it would never end)", mark
+                    None, None, f"values nest more than {MAX_DEPTH} levels deep", event.start_mark
                 )
-            return node
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _LimitError(None, None, f"values nest more than {MAX_DEPTH} levels deep", mark)
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-        if isinstance(node, yaml.ScalarNode):
-            size = (1, len(node.value))
-        else:
-            children = (
-                [n for pair in node.value for n in pair]
-                if isinstance(node, yaml.MappingNode)
-                else node.value
-            )
-            sizes = [self._sizes[id(child)] for child in children]
-            size = (1 + sum(v for v, _ in sizes), sum(c for _, c in sizes))
-        if size[0] > MAX_VALUES or size[1] > MAX_TEXT:
-            raise _LimitError(
-                None,
-                None,
-                f"this value expands to more than {MAX_VALUES:,} values or "
-                f"{MAX_TEXT // 1024 // 1024} MiB of text (aliases included)",
-                mark,
-            )
-        self._sizes[id(node)] = size
-        return node
+            stack.append([1, 0, event.anchor, event.start_mark])
+            if event.anchor:
+                opened.add(event.anchor)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            values, chars, anchor, mark = stack.pop()
+            if values > MAX_VALUES or chars > MAX_TEXT:
+                raise _LimitError(
+                    None,
+                    None,
+                    f"this value expands to more than {MAX_VALUES:,} values or "
+                    f"{MAX_TEXT // 1024 // 1024} MiB of text (aliases included)",
+                    mark,
+                )
+            if anchor:
+                anchors[anchor] = (values, chars)
+                opened.discard(anchor)
+            add(values, chars)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                anchors[event.anchor] = (1, len(event.value))
+            add(1, len(event.value))
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in opened:
+                raise _LimitError(
+                    None,
+                    None,
+                    "an alias inside the value it names (it would never end)",
+                    event.start_mark,
+                )
+            add(*anchors.get(event.anchor, (1, 0)))  # an unknown alias: the loader says so
+
+
+class _BoundedLoader(_FastLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing integers of more than ``MAX_INT_DIGITS`` digits."""
 
     def construct_yaml_int(self, node: Any) -> Any:
         digits = sum(c.isdigit() for c in node.value)
@@ -874,6 +888,7 @@ def load_workflow(path: str | Path) -> Workflow:
             if depth is not None:
                 raise WorkflowError(source, [depth])
         else:
+            _check_expansion(text)
             data = yaml.load(text, Loader=_BoundedLoader)
     except json.JSONDecodeError as exc:
         raise WorkflowError(

@@ -44,7 +44,7 @@ def _hostile_trace(tmp_path: Path) -> Path:
 
 def test_run_prints_a_hostile_workflow_name_safely(tmp_path: Path) -> None:
     """run shows the workflow's name with its OSC title sequence made visible."""
-    path = tmp_path / "evil.yaml"
+    path = tmp_path / "evil.json"
     path.write_text(
         json.dumps(
             {
