@@ -128,9 +128,9 @@ class LatencySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dist: Literal["fixed", "uniform", "normal", "lognormal"] = "fixed"
-    mean: float = Field(default=0.0, ge=0)
+    mean: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
     """The fixed value, or the distribution's mean (lognormal: its median)."""
-    spread: float = Field(default=0.0, ge=0)
+    spread: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
     """uniform: half-width; normal: standard deviation; lognormal: sigma."""
 
     def sample(self, rng: random.Random) -> float:
@@ -250,7 +250,7 @@ class MockAgent(Agent):
 
     def _format(self, template: str, directive: Directive) -> str:
         return template.format_map(
-            _Defaults(
+            _Defaults(  # the names here are TEMPLATE_FIELDS
                 name=self.name,
                 goal=directive.goal,
                 prompt=directive.prompt,
@@ -304,6 +304,29 @@ class MockAgent(Agent):
         return Reply(
             output=output, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, model="mock"
         )
+
+
+TEMPLATE_FIELDS = ("attempt", "context", "goal", "name", "prompt", "round", "summary", "task_id")
+"""The ``{placeholders}`` a mock agent's reply template may use."""
+
+
+def template_problems(template: str) -> list[str]:
+    """Why a mock reply template would not fill as meant: unknown ``{placeholders}``
+    (a typo such as ``{promt}`` would be left in the reply as it is) or bad braces."""
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        return [f"{exc} (write {{{{ and }}}} for literal braces)"]
+    problems = []
+    for name in dict.fromkeys(fields):
+        if name not in TEMPLATE_FIELDS:
+            problems.append(
+                f"unknown placeholder {{{name}}} (known: {', '.join(TEMPLATE_FIELDS)};"
+                " write {{ and }} for literal braces)"
+            )
+    return problems
 
 
 class _Defaults(dict[str, Any]):

@@ -4,6 +4,10 @@ Subcommands of packages outside the core (the terminal app's ``demo`` and ``tui`
 plug in through the ``switchboard.commands`` entry-point group, so the core never
 imports the UI. A user error is one line on stderr and exit code 2, never a
 traceback; a run that fails exits 1; an interrupted run is recorded as cancelled.
+
+Whatever this module prints that came from a file, an agent or a model (names,
+payloads, field names, error messages, warnings) goes through ``toolkit.text`` first,
+so no escape sequence or control character reaches the terminal raw.
 """
 
 from __future__ import annotations
@@ -23,31 +27,56 @@ class CLIError(Exception):
     """A user error: printed as one line on stderr, exit code 2."""
 
 
+def _say(kind: str, message: str) -> None:
+    """One line on stderr: ``switchboard: <kind>: <message>``, terminal-safe and bounded."""
+    from toolkit.text import safe_line
+
+    print(f"switchboard: {kind}: {safe_line(message, 2000)}", file=sys.stderr)
+
+
+def _report(source: str, problems: list[str], what: str = "corrupt line(s)") -> str:
+    first = "; ".join(problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"{source}: skipped {len(problems)} {what}: {first}{more}"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise CLIError(message)
 
 
-def _events(path: str | None, store: str | None = None, run_id: str | None = None) -> list[Any]:
-    """Events of a trace file, or of a stored run (``toolkit.sources``); notices on stderr."""
-    from toolkit.sources import SourceError, open_store, open_trace
+def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The events of a trace file or a stored run (``toolkit.sources``), and their fold.
 
+    What could not be read (a trace's corrupt lines, a store's damaged rows, an
+    interrupted run) and the damaged events the fold skipped are reported together,
+    as one warning line on stderr.
+    """
+    from toolkit.sources import SourceError, open_store, open_trace
+    from toolkit.state import fold
+
+    path, store, run_id = args.trace, args.store, args.run
     if store is None and path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
     try:
         source = open_store(store, run_id) if store is not None else open_trace(str(path))
     except SourceError as exc:
         raise CLIError(str(exc)) from None
-    for notice in source.notices:
-        print(f"switchboard: warning: {notice}", file=sys.stderr)
-    return source.preload()
+    events = source.preload()
+    state = fold(events)
+    notices = list(source.notices)
+    if state.problems:
+        notices.append(_report(source.label, state.problems, "damaged event(s)"))
+    if notices:
+        _say("warning", "; ".join(notices))
+    return events, state
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import anyio
 
     from toolkit.extras import MissingExtraError
-    from toolkit.text import safe_line, visible_controls
+    from toolkit.text import pretty, safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
@@ -77,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 130
     out = sys.stdout
-    print(f"run {result.run_id} ({result.name}): {result.status}", file=out)
+    print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}", file=out)
     if result.error:
         print(f"error: {safe_line(result.error, 300)}", file=out)
     print("", file=out)
@@ -87,15 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(exc.for_feature("the metrics table of switchboard run"), file=sys.stderr)
     print("", file=out)
     print("result:", file=out)
-    if result.output is None:
-        output = "(no result)"
-    elif isinstance(result.output, str):
-        output = result.output
-    else:
-        output = json.dumps(result.output, indent=2, ensure_ascii=False, default=str)
-    print(visible_controls(output, keep_newlines=True), file=out)
+    print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
-        print(f"\ntrace: {args.trace}", file=out)
+        print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
     return 0 if result.status == "succeeded" else 1
 
 
@@ -150,11 +173,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from toolkit.state import RunState
     from toolkit.text import safe_line
 
-    events = _events(args.trace, args.store, args.run)
     width = max(20, args.width)
     # the fold knows the plan: it tells a fallback from a retry, a review from a directive
     state, roles = RunState(), MessageRoles()
-    for e in events:
+    for e in _recorded(args)[0]:
         state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
@@ -169,14 +191,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from toolkit.metrics import agent_metrics
+    from toolkit.text import safe_line, sanitize_line
 
-    frame = agent_metrics(_events(args.trace, args.store, args.run))
+    frame = agent_metrics(_recorded(args)[1])
+    to_terminal = sys.stdout.isatty()
     if args.format == "csv":
+        if to_terminal:  # a file keeps the data as it is; a terminal sees it made safe
+            frame["agent"] = frame["agent"].map(sanitize_line)
         sys.stdout.write(frame.to_csv(index=False))
     elif args.format == "json":
-        print(frame.to_json(orient="records", indent=2))
+        # ASCII JSON escapes every control but DEL; escaped too, so the text stays inert
+        print(frame.to_json(orient="records", indent=2).replace("\x7f", "\\u007f"))
+    elif args.wide:
+        frame["agent"] = frame["agent"].map(lambda name: safe_line(name, 60))
+        print(frame.to_string(index=False))
     else:
-        print(_summary_table(frame) if not args.wide else frame.to_string(index=False))
+        print(_summary_table(frame))
     return 0
 
 
@@ -188,10 +218,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    import sqlite3
     from datetime import UTC, datetime
 
     from toolkit.store import RunStore, StoreError
     from toolkit.text import safe_line
+
+    def cell(value: Any, width: int) -> str:
+        return safe_line(value if isinstance(value, str) else str(value), width)
 
     if not Path(args.store).exists():
         raise CLIError(f"{args.store}: no such run store")
@@ -199,36 +233,47 @@ def cmd_runs(args: argparse.Namespace) -> int:
         runs = RunStore(args.store).runs()
     except StoreError as exc:
         raise CLIError(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
     if not runs:
-        print(f"{args.store}: no runs yet")
+        print(f"{safe_line(args.store, 300)}: no runs yet")
         return 0
+
+    def when(ts: Any) -> str:  # a store's values are data: any type may be in a column
+        try:
+            return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        except (TypeError, ValueError, OverflowError, OSError):
+            return "-" if ts is None else "?"
+
+    def seconds(value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{value:.2f}"
+        return "-" if value is None else "?"
+
     print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
     for r in runs:
-        started = (
-            datetime.fromtimestamp(r.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            if r.started_at
-            else "-"
-        )
-        secs = f"{r.duration_s:.2f}" if r.duration_s is not None else "-"
         print(
-            f"{r.run_id:<18}  {started:<19}  {r.status:<9}  {r.event_count:>6}  {secs:>7}  {safe_line(r.name, 40)}"
+            f"{cell(r.run_id, 40):<18}  {when(r.started_at):<19}  {cell(r.status, 20):<9}  "
+            f"{cell(r.event_count, 12):>6}  {seconds(r.duration_s):>7}  {cell(r.name, 40)}"
         )
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from toolkit.text import safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
         workflow = load_workflow(args.workflow)
     except WorkflowError as exc:
-        print(f"{exc.source}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        # the list is the command's output (stdout); the error is one line on stderr
+        print(f"{safe_line(exc.source, 300)}: {len(exc.problems)} problem(s):")
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+            print(f"  {safe_line(problem, 1000)}")
+        raise CLIError(str(exc)) from None
     plan = workflow.plan()
     steps = f"{len(plan.tasks)} step(s)" if plan is not None else "steps planned at run time"
-    print(f"{args.workflow}: ok ({len(workflow.agents)} agent(s), {steps})")
+    print(f"{safe_line(args.workflow, 300)}: ok ({len(workflow.agents)} agent(s), {steps})")
     return 0
 
 
@@ -297,10 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             ep.load()(sub)
         except Exception as exc:  # a broken plug-in must not break the core commands
-            print(
-                f"switchboard: warning: commands from {ep.value!r} unavailable: {exc}",
-                file=sys.stderr,
-            )
+            _say("warning", f"commands from {ep.value!r} unavailable: {exc}")
     return parser
 
 
@@ -318,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = f"switchboard {args.command}"
         return int(args.func(args) or 0)
     except CLIError as exc:
-        print(f"switchboard: error: {exc}", file=sys.stderr)
+        _say("error", str(exc))
         return 2
     except MissingExtraError as exc:  # a command whose optional part is not installed
         print(exc.for_feature(command), file=sys.stderr)

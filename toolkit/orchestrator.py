@@ -25,10 +25,10 @@ import anyio
 from toolkit.agents import Agent
 from toolkit.bus import BusFactory, MessageBus
 from toolkit.clock import REAL_CLOCK, Clock
-from toolkit.events import ORCHESTRATOR, USER, TraceEvent
+from toolkit.events import TraceEvent
 from toolkit.executor import Executor, InProcessExecutor
 from toolkit.ids import IdSource, RandomIds
-from toolkit.plan import Plan
+from toolkit.plan import Plan, reserved_name_problem
 from toolkit.review import as_text
 from toolkit.run import Run, RunResult
 from toolkit.tracing import CallbackSink, Outlet, Sink, Tracer
@@ -161,8 +161,8 @@ class Orchestrator:
         """Register an agent; its name must be new."""
         if agent.name in self.agents:
             raise ValueError(f"an agent named {agent.name!r} is already registered")
-        if agent.name in (ORCHESTRATOR, USER, "*"):
-            raise ValueError(f"{agent.name!r} is a reserved participant name")
+        if (reserved := reserved_name_problem(agent.name)) is not None:
+            raise ValueError(reserved)
         self.agents[agent.name] = agent
         return agent
 

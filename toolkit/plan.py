@@ -3,25 +3,76 @@
 A plan is data. Every orchestration pattern (pipeline, parallel, scatter-gather,
 router, review loop, planner-led decomposition) produces one of these, and the
 scheduler runs them all the same way; the whole plan goes into the trace.
+
+The rules of names and links live here once, for plans, workflow files and the fold:
+which names are reserved (``reserved_name_problem``), what a task depends on
+(``implied_dependencies``: declared plus referenced), and what is wrong with the links
+(``link_problems``: unknown, self and cyclic dependencies, in the same words
+everywhere; a workflow file calls its tasks "steps").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from toolkit.events import ORCHESTRATOR, USER
+
 __all__ = [
+    "MAX_RETRIES",
+    "MAX_SECONDS",
+    "RESERVED_NAMES",
+    "Link",
     "Plan",
     "PlanError",
+    "Retries",
     "ReviewSpec",
+    "Seconds",
     "Task",
     "find_cycle",
+    "implied_dependencies",
+    "known_list",
+    "link_problems",
     "references",
+    "reserved_name_problem",
 ]
+
+MAX_RETRIES = 100
+"""At most this many retries of a task (and of an LLM call)."""
+MAX_SECONDS = 86_400.0
+"""No time limit, latency or retry delay (all delays of a task together) beyond a day:
+a value a run cannot finish with is refused before the run, not waited for."""
+
+Retries = Annotated[int, Field(ge=0, le=MAX_RETRIES)]
+"""A count of retries: 0 to ``MAX_RETRIES``."""
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+"""A duration: finite, 0 to ``MAX_SECONDS``."""
+Timeout = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
+"""A time limit: finite, above 0, at most ``MAX_SECONDS``."""
+
+RESERVED_NAMES = (ORCHESTRATOR, USER, "*")
+"""Participant names the orchestrator itself uses; no agent may take them."""
+
+
+def reserved_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an agent's name, or None when it can."""
+    if name in RESERVED_NAMES:
+        return f"{name!r} is a reserved participant name"
+    if name.startswith("topic:"):
+        return f"{name!r}: names starting with 'topic:' are reserved for bus topics"
+    return None
+
+
+def known_list(names: Iterable[str], limit: int = 12) -> str:
+    """Names for a "(known: …)" hint, sorted, at most ``limit`` of them and a count."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown}, … {len(ordered) - limit:,} more"
+
 
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 
@@ -35,6 +86,75 @@ def references(text: str) -> list[str]:
 def _references(text: str) -> tuple[str, ...]:
     # plans of thousands of tasks reuse a handful of prompt shapes; parse each once
     return tuple(dict.fromkeys(m.group(1) for m in _REF.finditer(text)))
+
+
+def implied_dependencies(depends_on: Iterable[str], prompt: str) -> list[str]:
+    """A task's dependencies: those declared, then the tasks its prompt references
+    as ``{{id}}`` (``{{input}}`` is the request, not a task), without repeats."""
+    refs = _references(prompt) if "{{" in prompt else ()
+    if not refs:
+        return list(depends_on)
+    deps = dict.fromkeys(depends_on)
+    for ref in refs:
+        if ref != "input":
+            deps.setdefault(ref, None)
+    return list(deps)
+
+
+Link = tuple[str, str, Sequence[Any], str]
+"""One task's links for ``link_problems``: (location, id, declared dependencies, prompt)."""
+
+
+def link_problems(
+    links: Sequence[Link], noun: str = "task", implied: dict[str, list[str]] | None = None
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Every problem of the links between tasks, each with its location, in one pass.
+
+    Args:
+        links: Each task's location, id, declared dependencies and prompt.
+        noun: What the tasks are called where the user wrote them ("step" in a
+            workflow file).
+        implied: Extra dependencies by id that are not written (a pipeline's
+            previous step), added after the written ones.
+
+    Returns:
+        The problems (unknown, self and cyclic dependencies and references) and the
+        dependency map of the links that are valid (id → dependencies).
+    """
+    ids = {task_id for _, task_id, _, _ in links}
+    known = known_list(ids)
+    problems: list[str] = []
+    deps_map: dict[str, list[str]] = {}
+    for where, task_id, depends_on, prompt in links:
+        deps: dict[str, None] = {}
+        for j, dep in enumerate(depends_on):
+            if not isinstance(dep, str):
+                continue  # a schema problem, reported by the schema
+            if dep == task_id:
+                problems.append(f"{where}.depends_on[{j}]: a {noun} cannot depend on itself")
+            elif dep not in ids:
+                problems.append(f"{where}.depends_on[{j}]: unknown {noun} {dep!r} (known: {known})")
+            else:
+                deps[dep] = None
+        for ref in _references(prompt) if "{{" in prompt else ():
+            if ref == "input":
+                continue
+            if ref == task_id:
+                problems.append(f"{where}.prompt: a {noun} cannot reference its own output")
+            elif ref not in ids:
+                problems.append(
+                    f"{where}.prompt: unknown {noun} {ref!r} in {{{{{ref}}}}} "
+                    f"(use {{{{input}}}} or a {noun} id: {known})"
+                )
+            else:
+                deps.setdefault(ref, None)
+        if not deps and implied and task_id in implied:
+            deps = dict.fromkeys(implied[task_id])
+        deps_map[task_id] = list(deps)
+    cycle = find_cycle(deps_map)
+    if cycle:
+        problems.append(f"{noun}s: dependency cycle {' -> '.join(cycle)}")
+    return problems, deps_map
 
 
 class PlanError(ValueError):
@@ -73,11 +193,11 @@ class Task(BaseModel):
     """What the agent is asked; ``{{input}}`` and ``{{<task id>}}`` are filled in."""
     depends_on: list[str] = Field(default_factory=list)
     """Tasks whose results this one needs; also implied by ``{{<task id>}}``."""
-    retries: int = Field(default=0, ge=0)
+    retries: Retries = 0
     """Extra attempts after a failure."""
-    backoff_s: float = Field(default=0.0, ge=0)
+    backoff_s: Seconds = 0.0
     """Delay before the first retry; doubles on each further retry."""
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: Timeout | None = None
     """Time limit of one attempt."""
     fallback: str | None = None
     """An agent that gets one last attempt when the retries are used up."""
@@ -88,16 +208,18 @@ class Task(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
     """Free-form data for views and planners (for example a data chunk index)."""
 
+    @model_validator(mode="after")
+    def _delays_end(self) -> Task:
+        if self.backoff_s and self.backoff_s * (2**self.retries - 1) > MAX_SECONDS:
+            raise ValueError(
+                f"backoff_s {self.backoff_s:g} doubled over {self.retries} retries waits more "
+                f"than {MAX_SECONDS:,.0f} s in all; lower retries or backoff_s"
+            )
+        return self
+
     def all_dependencies(self) -> list[str]:
         """Declared dependencies plus the tasks its prompt references."""
-        refs = _references(self.prompt) if "{{" in self.prompt else ()
-        if not refs:
-            return list(self.depends_on)
-        deps = dict.fromkeys(self.depends_on)
-        for ref in refs:
-            if ref != "input":
-                deps.setdefault(ref, None)
-        return list(deps)
+        return implied_dependencies(self.depends_on, self.prompt)
 
 
 class Plan(BaseModel):
@@ -129,36 +251,28 @@ class Plan(BaseModel):
         self, agents: Iterable[str] | None = None, deps_map: dict[str, list[str]] | None = None
     ) -> list[str]:
         """Every reason this plan cannot run, each with its location; empty if it can."""
-        known_agents = sorted(agents) if agents is not None else None
-        ids = {t.id for t in self.tasks}
+        known_agents = set(agents) if agents is not None else None
         problems: list[str] = []
         if not self.tasks:
             problems.append("tasks: the plan has no tasks")
-        if deps_map is None:
-            deps_map = self.dependency_map()
         for i, t in enumerate(self.tasks):
+            if known_agents is None:
+                break
             where = f"tasks[{i}] ({t.id})"
-            if known_agents is not None:
-                for field, name in (("agent", t.agent), ("fallback", t.fallback)):
-                    if name is not None and name not in known_agents:
-                        problems.append(
-                            f"{where}.{field}: unknown agent {name!r} (known: {', '.join(known_agents)})"
-                        )
-                if t.review and t.review.reviewer not in known_agents:
+            reviewer = t.review.reviewer if t.review else None
+            for field, name in (
+                ("agent", t.agent),
+                ("fallback", t.fallback),
+                ("review.reviewer", reviewer),
+            ):
+                if name is not None and name not in known_agents:
                     problems.append(
-                        f"{where}.review.reviewer: unknown agent {t.review.reviewer!r} "
-                        f"(known: {', '.join(known_agents)})"
+                        f"{where}.{field}: unknown agent {name!r} (known: {known_list(known_agents)})"
                     )
-            for dep in deps_map[t.id]:
-                if dep == t.id:
-                    problems.append(f"{where}.depends_on: a task cannot depend on itself")
-                elif dep not in ids:
-                    problems.append(
-                        f"{where}.depends_on: unknown task {dep!r} (known: {', '.join(sorted(ids))})"
-                    )
-        cycle = self.find_cycle(deps_map)
-        if cycle:
-            problems.append(f"tasks: dependency cycle {' -> '.join(cycle)}")
+        links = [
+            (f"tasks[{i}] ({t.id})", t.id, t.depends_on, t.prompt) for i, t in enumerate(self.tasks)
+        ]
+        problems += link_problems(links, "task")[0]
         return problems
 
     def validate_for(self, agents: Iterable[str] | None = None) -> dict[str, list[str]]:
@@ -167,11 +281,10 @@ class Plan(BaseModel):
         Returns:
             The dependency map it checked (task id → dependencies), for the scheduler.
         """
-        deps_map = self.dependency_map()
-        problems = self.problems(agents, deps_map)
+        problems = self.problems(agents)
         if problems:
             raise PlanError(problems)
-        return deps_map
+        return self.dependency_map()
 
     def dependency_map(self) -> dict[str, list[str]]:
         """Each task's dependencies (declared and referenced), by task id."""

@@ -7,7 +7,8 @@ lines in one ``write`` call, and ``close`` writes what is left, so a run that fa
 or is cancelled still leaves a complete trace.
 
 The reader parses every line it can; a corrupt line (garbage, a truncated last line,
-an unknown event kind) is skipped, counted and reported in ``TraceFile.problems``.
+an unknown event kind) is skipped, counted and reported in ``TraceFile.problems``, each
+reason terminal-safe and at most a few hundred characters (it may quote the bad line).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import IO
 from pydantic import ValidationError
 
 from toolkit.events import TraceEvent, dump_event, parse_event
+from toolkit.text import safe_line
 
 __all__ = [
     "BufferedSink",
@@ -178,9 +180,10 @@ def _parse_lines(lines: Iterable[tuple[int, bytes]], trace: TraceFile) -> None:
         try:
             trace.events.append(parse_event(raw))
         except ValidationError as exc:
-            trace.problems.append(f"line {number}: {_describe(exc)}")
+            # the reason quotes the line (a bad kind, say): shown safe and short anywhere
+            trace.problems.append(safe_line(f"line {number}: {_describe(exc)}", 300))
         except ValueError as exc:
-            trace.problems.append(f"line {number}: {exc}")
+            trace.problems.append(safe_line(f"line {number}: {exc}", 300))
 
 
 def read_trace(path: str | Path) -> TraceFile:

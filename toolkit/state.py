@@ -4,6 +4,11 @@ One fold serves the TUI, the notebook widgets and the metrics. It is incremental
 (``apply`` one event at a time, so a live view stays current) and pure (the same
 events always give the same state), which is what makes a replayed run look exactly
 like the live one. Views render a ``RunState``; they never call the orchestrator.
+
+An event that parses but cannot belong to the run (a ``task_finished`` of a task no
+plan named, a plan task without an id, usage that is not a number) is a damaged
+event: the fold skips it, counts it and says why in ``RunState.problems``, as the
+trace reader does for a corrupt line. A damaged trace never stops a view.
 """
 
 from __future__ import annotations
@@ -14,9 +19,26 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 from toolkit.events import ORCHESTRATOR, USER, Envelope, TraceEvent
-from toolkit.plan import references
+from toolkit.plan import implied_dependencies
 
-__all__ = ["APPEND_ONLY", "TASK_STATUSES", "TERMINAL_STATUSES", "AgentView", "RunState", "TaskView", "fold"]
+__all__ = [
+    "APPEND_ONLY",
+    "TASK_STATUSES",
+    "TERMINAL_STATUSES",
+    "AgentView",
+    "DamagedEvent",
+    "RunState",
+    "TaskView",
+    "fold",
+]
+
+
+class DamagedEvent(ValueError):
+    """An event that parses but contradicts the run it is in (raised inside the fold)."""
+
+
+# what a handler raises on a well-typed event whose free-form parts are damaged
+_DAMAGE = (DamagedEvent, KeyError, TypeError, AttributeError, ValueError)
 
 TASK_STATUSES = ("waiting", "running", "done", "failed", "retrying", "skipped", "cancelled")
 TERMINAL_STATUSES = ("done", "failed", "skipped", "cancelled")
@@ -200,6 +222,8 @@ class RunState:
                 (a replay checkpoint keeps only the lengths of the ``APPEND_ONLY`` lists).
         """
         return _copy(self, empty)
+    problems: list[str] = field(default_factory=list)
+    """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
 
     # -- reading -----------------------------------------------------------------
     @property
@@ -216,15 +240,27 @@ class RunState:
         return counts
 
     # -- folding -----------------------------------------------------------------
+    @property
+    def skipped(self) -> int:
+        """Damaged events skipped by the fold."""
+        return len(self.problems)
+
     def apply(self, event: TraceEvent) -> None:
-        """Fold one event into the state."""
+        """Fold one event into the state; a damaged event is skipped and reported."""
         self.event_count += 1
         self.last_seq = event.seq
         self.last_ts = event.ts
-        self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
         handler = getattr(self, f"_on_{event.kind}", None)
         if handler is not None:
-            handler(event)
+            try:
+                handler(event)
+            except _DAMAGE as exc:
+                reason = (
+                    exc.args[0] if isinstance(exc, DamagedEvent) else f"{type(exc).__name__}: {exc}"
+                )
+                self.problems.append(f"seq {event.seq} ({event.kind}): {reason}")
+                return
+        self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
 
     def apply_all(self, events: Iterable[TraceEvent]) -> RunState:
         for event in events:
@@ -234,6 +270,12 @@ class RunState:
     def _participant(self, name: str) -> None:
         if name not in self.participants and name != "*" and not name.startswith("topic:"):
             self.participants.append(name)
+
+    def _task(self, task_id: str) -> TaskView:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise DamagedEvent(f"unknown task {task_id!r} (no plan names it)")
+        return task
 
     def _agent(self, name: str) -> AgentView:
         agent = self.agents.get(name)
@@ -246,7 +288,8 @@ class RunState:
         self.status, self.started_at = "running", e.ts
         self._participant(USER)
         self._participant(ORCHESTRATOR)
-        for name, card in e.agents.items():
+        cards = {name: card for name, card in e.agents.items() if isinstance(card, dict)}
+        for name, card in cards.items():
             agent = self._agent(name)
             agent.kind = card.get("kind", "agent")
             agent.description = card.get("description", "")
@@ -259,22 +302,18 @@ class RunState:
             if agent.state in ("working", "waiting"):
                 agent.state, agent.current_task = "idle", None
 
-    def _add_tasks(self, tasks: list[dict[str, Any]]) -> None:
-        for t in tasks:
-            review = t.get("review") or {}
-            self.tasks[t["id"]] = TaskView(
-                id=t["id"],
-                agent=t["agent"],
-                goal=t.get("goal", ""),
-                depends_on=_dependencies(t),
-                max_rounds=review.get("max_rounds", 1),
-                reviewer=review.get("reviewer"),
-            )
-            self._agent(t["agent"])
+    def _add_tasks(self, tasks: Any) -> None:
+        # every task is checked before any is added: a damaged plan changes nothing
+        views = [_task_view(t, i) for i, t in enumerate(tasks if isinstance(tasks, list) else ())]
+        if not isinstance(tasks, list):
+            raise DamagedEvent("the plan's tasks are not a list")
+        for view in views:
+            self.tasks[view.id] = view
+            self._agent(view.agent)
 
     def _on_plan_created(self, e: Any) -> None:
-        self.planner = e.planner
         self._add_tasks(e.plan.get("tasks", []))
+        self.planner = e.planner
 
     def _on_plan_updated(self, e: Any) -> None:
         self._add_tasks(e.added)
@@ -300,7 +339,7 @@ class RunState:
         return agent
 
     def _on_task_finished(self, e: Any) -> None:
-        task = self.tasks[e.task_id]
+        task = self._task(e.task_id)
         task.status, task.finished_at, task.duration_s = "done", e.ts, e.duration_s
         task.output, task.error = e.output, None
         agent = self._end_attempt(e.agent)
@@ -308,7 +347,7 @@ class RunState:
         agent.succeeded += 1
 
     def _on_task_failed(self, e: Any) -> None:
-        task = self.tasks[e.task_id]
+        task = self._task(e.task_id)
         task.error = e.error
         agent = self._end_attempt(e.agent)
         if e.error_type == "cancelled":
@@ -326,7 +365,7 @@ class RunState:
             task.status = "retrying"
 
     def _on_task_retried(self, e: Any) -> None:
-        task = self.tasks[e.task_id]
+        task = self._task(e.task_id)
         task.status = "retrying"
         task.retries += 1
         # the retry counts against the agent whose attempt failed, not the fallback
@@ -340,21 +379,18 @@ class RunState:
 
     def _on_message_sent(self, e: Any) -> None:
         env: Envelope = e.envelope
+        usage = _usage(env.usage) if env.usage is not None else None
         self.messages.append(env)
         self._participant(env.sender)
         self._participant(env.recipient)
         sender = self.agents.get(env.sender)
         if sender is not None:
             sender.messages_out += 1
-            if env.usage is not None:
-                usage = env.usage
+            if usage is not None:
                 sender.calls += 1
-                sender.durations.append(usage.get("duration_s", 0.0))
+                sender.durations.append(usage["duration_s"])
                 self.add_usage(
-                    env.sender,
-                    usage.get("tokens_in", 0),
-                    usage.get("tokens_out", 0),
-                    usage.get("cost_usd", 0.0),
+                    env.sender, usage["tokens_in"], usage["tokens_out"], usage["cost_usd"]
                 )
         if env.recipient in self.agents:
             self.agents[env.recipient].messages_in += 1
@@ -407,13 +443,47 @@ class RunState:
         self.cost_usd += cost
 
 
-def _dependencies(task: dict[str, Any]) -> list[str]:
-    deps = dict.fromkeys(task.get("depends_on", []))
-    prompt = task.get("prompt", "")
-    for ref in references(prompt) if "{{" in prompt else ():
-        if ref != "input":
-            deps.setdefault(ref, None)
-    return list(deps)
+def _task_view(t: Any, index: int) -> TaskView:
+    """A plan task (as recorded) as a view; ``DamagedEvent`` when it is not one."""
+    where = f"plan task {index}"
+    if not isinstance(t, dict) or not isinstance(t.get("id"), str) or not t["id"]:
+        raise DamagedEvent(f"{where} has no id")
+    if not isinstance(t.get("agent"), str):
+        raise DamagedEvent(f"{where} ({t['id']!r}) has no agent")
+    review = t.get("review") or {}
+    depends_on = t.get("depends_on", [])
+    prompt = t.get("prompt", "")
+    if (
+        not isinstance(review, dict)
+        or not isinstance(depends_on, list)
+        or not isinstance(prompt, str)
+    ):
+        raise DamagedEvent(f"{where} ({t['id']!r}) is malformed")
+    max_rounds = review.get("max_rounds", 1)
+    return TaskView(
+        id=t["id"],
+        agent=t["agent"],
+        goal=str(t.get("goal", "")),
+        depends_on=implied_dependencies([d for d in depends_on if isinstance(d, str)], prompt),
+        max_rounds=max_rounds if isinstance(max_rounds, int) else 1,
+        reviewer=review.get("reviewer") if isinstance(review.get("reviewer"), str) else None,
+    )
+
+
+def _usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """A message's usage, its counters checked (``DamagedEvent`` when one is not a number)."""
+    out: dict[str, Any] = {}
+    for key, default in (
+        ("duration_s", 0.0),
+        ("tokens_in", 0),
+        ("tokens_out", 0),
+        ("cost_usd", 0.0),
+    ):
+        value = usage.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise DamagedEvent(f"usage.{key} is not a number")
+        out[key] = value
+    return out
 
 
 APPEND_ONLY: tuple[str, ...] = tuple(

@@ -26,15 +26,42 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    WrapValidator,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from toolkit.agents import Agent, FailureSpec, FunctionAgent, LatencySpec, MockAgent
-from toolkit.plan import Plan, Task, find_cycle, references
+from toolkit.agents import (
+    Agent,
+    FailureSpec,
+    FunctionAgent,
+    LatencySpec,
+    MockAgent,
+    template_problems,
+)
+from toolkit.plan import (
+    Link,
+    Plan,
+    Retries,
+    Seconds,
+    Task,
+    Timeout,
+    implied_dependencies,
+    known_list,
+    link_problems,
+    reserved_name_problem,
+)
 
-__all__ = ["Workflow", "WorkflowError", "load_workflow", "parse_workflow"]
-
-RESERVED = ("orchestrator", "user", "*")
+__all__ = [
+    "AGENT_KINDS_GROUP",
+    "AgentKind",
+    "Workflow",
+    "WorkflowError",
+    "agent_kinds",
+    "load_workflow",
+    "parse_workflow",
+    "register_agent_kind",
+]
 
 
 class WorkflowError(ValueError):
@@ -58,11 +85,25 @@ class MockSpec(BaseModel):
     description: str = ""
     skills: list[str] = Field(default_factory=list)
     reply: str | list[Any] | dict[str, Any] = "{name}: {summary}"
-    latency: float | LatencySpec = 0.0
+    latency: Seconds | LatencySpec = 0.0
     failures: FailureSpec | None = None
     seed: int | None = None
-    price_per_1k_tokens: float = 0.0
+    price_per_1k_tokens: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     output_json: bool = False
+
+    @field_validator("reply")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        templates = [value] if isinstance(value, str) else []
+        if isinstance(value, dict):  # a script by task id: its text values are templates
+            templates = [v for v in value.values() if isinstance(v, str)]
+        problems = [p for t in templates for p in template_problems(t)]
+        if problems:
+            raise ValueError("; ".join(dict.fromkeys(problems)))
+        return value
+
+    def stand_in(self, name: str) -> Agent:
+        return self.build(name)
 
     def build(self, name: str) -> Agent:
         return MockAgent(
@@ -92,7 +133,14 @@ def _import(ref: str, where: str) -> Any:
         raise ValueError(f"{where}: {module_name!r} has no {attr!r}") from None
 
 
-class _RealSpec(BaseModel):
+class AgentKind(BaseModel):
+    """Base of the spec of an agent kind that is not a mock (subclass it for a plug-in).
+
+    A subclass sets ``kind: Literal["<kind>"] = "<kind>"``, adds its fields and
+    implements ``build(name) -> Agent``; register it with ``register_agent_kind`` or
+    the ``switchboard.agent_kinds`` entry-point group.
+    """
+
     model_config = _strict
     description: str = ""
     skills: list[str] = Field(default_factory=list)
@@ -108,7 +156,7 @@ class _RealSpec(BaseModel):
         return spec.build(name)
 
 
-class FunctionSpec(_RealSpec):
+class FunctionSpec(AgentKind):
     """A Python callable as an agent: ``function: package.module:callable``."""
 
     kind: Literal["function"] = "function"
@@ -116,10 +164,14 @@ class FunctionSpec(_RealSpec):
 
     def build(self, name: str) -> Agent:
         fn = _import(self.function, f"agents.{name}.function")
+        if not callable(fn):
+            raise ValueError(
+                f"agents.{name}.function: {self.function!r} is a {type(fn).__name__}, not a function"
+            )
         return FunctionAgent(fn, name, self.description, self.skills)
 
 
-class ToolSpec(_RealSpec):
+class ToolSpec(AgentKind):
     """An agent class or factory: ``factory: package.module:Class`` called with ``options``."""
 
     kind: Literal["tool"] = "tool"
@@ -132,6 +184,13 @@ class ToolSpec(_RealSpec):
             agent = factory(name=name, **self.options)
         except TypeError as exc:
             raise ValueError(f"agents.{name}.options: {exc}") from None
+        if not (
+            isinstance(getattr(agent, "name", None), str) and callable(getattr(agent, "run", None))
+        ):
+            raise ValueError(
+                f"agents.{name}.factory: {self.factory!r} made a {type(agent).__name__}, not an "
+                "agent (an Agent has a name, a description, skills and an async run)"
+            )
         if self.description:
             agent.description = self.description
         if self.skills:
@@ -139,7 +198,7 @@ class ToolSpec(_RealSpec):
         return agent
 
 
-class LLMSpec(_RealSpec):
+class LLMSpec(AgentKind):
     """An LLM agent on an OpenAI-compatible endpoint. The key is read from ``api_key_env``."""
 
     kind: Literal["llm"] = "llm"
@@ -150,8 +209,8 @@ class LLMSpec(_RealSpec):
     api_key_env: str = "OPENAI_API_KEY"
     max_tokens: int | None = None
     stream: bool = True
-    timeout_s: float = 60.0
-    max_retries: int = 3
+    timeout_s: Timeout = 60.0
+    max_retries: Retries = 3
     prices: dict[str, float] | None = None
 
     @field_validator("api_key_env")
@@ -171,22 +230,80 @@ class LLMSpec(_RealSpec):
 
 
 def _agent_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("kind", "mock"))
-    return str(getattr(value, "kind", "mock"))
+    kind = value.get("kind", "mock") if isinstance(value, dict) else getattr(value, "kind", "mock")
+    return kind if isinstance(kind, str) else repr(kind)
 
 
-AgentSpec = Annotated[
-    Annotated[MockSpec, Tag("mock")]
-    | Annotated[FunctionSpec, Tag("function")]
-    | Annotated[ToolSpec, Tag("tool")]
-    | Annotated[LLMSpec, Tag("llm")],
-    Discriminator(
-        _agent_kind,
-        custom_error_type="agent_kind",
-        custom_error_message="kind must be one of: mock, function, tool, llm",
-    ),
-]
+AGENT_KINDS_GROUP = "switchboard.agent_kinds"
+"""The entry-point group through which packages add agent kinds: ``<kind> = module:Spec``."""
+
+_kinds: dict[str, type[BaseModel]] = {}
+_broken_kinds: dict[str, str] = {}
+_entry_points_loaded = False
+
+
+def register_agent_kind(spec: type[BaseModel], kind: str | None = None) -> None:
+    """Make ``kind`` usable as ``agents.<name>.kind`` in workflow files.
+
+    Args:
+        spec: A pydantic model of the agent's fields with ``build(name) -> Agent`` and
+            ``stand_in(name) -> Agent`` (the mock used under ``--mock``); subclass
+            ``AgentKind`` to get ``description``, ``skills``, ``mock`` and ``stand_in``.
+        kind: The kind's name (default: the default of the spec's ``kind`` field).
+    """
+    if kind is None:
+        field = spec.model_fields.get("kind")
+        kind = field.default if field is not None else None
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"{spec.__name__}: give the kind, or a default for its 'kind' field")
+    if not callable(getattr(spec, "build", None)):
+        raise TypeError(f"{spec.__name__}: an agent kind's spec needs build(name) -> Agent")
+    _kinds[kind] = spec
+    _broken_kinds.pop(kind, None)
+
+
+def agent_kinds() -> dict[str, type[BaseModel]]:
+    """Every registered agent kind (built-in, entry points, ``register_agent_kind``)."""
+    global _entry_points_loaded
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=AGENT_KINDS_GROUP):
+            if ep.name in _kinds and ep.value == f"{__name__}:{_kinds[ep.name].__name__}":
+                continue  # a built-in, already here
+            try:
+                register_agent_kind(ep.load(), ep.name)
+            except Exception as exc:  # a broken plug-in must not break the other kinds
+                _broken_kinds[ep.name] = f"{ep.value}: {type(exc).__name__}: {exc}"
+    return dict(_kinds)
+
+
+def _validate_agent(value: Any, handler: Any) -> Any:
+    kinds = agent_kinds()
+    kind = _agent_kind(value)
+    spec = kinds.get(kind)
+    if spec is None:
+        why = (
+            f"kind {kind!r} could not be loaded ({_broken_kinds[kind]}); "
+            if kind in _broken_kinds
+            else ""
+        )
+        raise PydanticCustomError(
+            "agent_kind",
+            "{why}kind must be one of: {kinds}",
+            {"why": why, "kinds": ", ".join(kinds)},
+        )
+    if isinstance(value, spec):
+        return value
+    return spec.model_validate(value)
+
+
+for _spec in (MockSpec, FunctionSpec, ToolSpec, LLMSpec):
+    register_agent_kind(_spec)
+
+AgentSpec = Annotated[Any, WrapValidator(_validate_agent)]
+"""An agent of a workflow file: validated by the spec its ``kind`` names in the registry."""
 
 
 StepSpec = Task
@@ -202,8 +319,8 @@ class ScatterSpec(BaseModel):
     split: str | None = None
     goal: str = "process a chunk"
     reduce_goal: str = "combine the results"
-    retries: int = Field(default=0, ge=0)
-    timeout_s: float | None = Field(default=None, gt=0)
+    retries: Retries = 0
+    timeout_s: Timeout | None = None
 
 
 class ReviewLoopSpec(BaseModel):
@@ -213,9 +330,9 @@ class ReviewLoopSpec(BaseModel):
     reviewer: str
     goal: str = "do the work"
     max_rounds: int = Field(default=3, ge=1, le=50)
-    retries: int = Field(default=0, ge=0)
+    retries: Retries = 0
     fallback: str | None = None
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: Timeout | None = None
 
 
 class SimplePattern(BaseModel):
@@ -265,8 +382,8 @@ class Workflow(BaseModel):
     input: str = ""
     """The request; fills ``{{input}}``; ``--input`` overrides it."""
     seed: int | None = None
-    concurrency: int = Field(default=16, ge=1)
-    timeout_s: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=10_000)
+    timeout_s: Timeout | None = None
     """Attempt time limit for steps that set none."""
     agents: dict[str, AgentSpec] = Field(min_length=1)
     steps: list[StepSpec] = Field(default_factory=list)
@@ -294,7 +411,7 @@ class Workflow(BaseModel):
                 pipeline
                 and i > 0
                 and not step.depends_on
-                and not [r for r in references(step.prompt) if r != "input"]
+                and not implied_dependencies([], step.prompt)
             ):
                 prev = self.steps[i - 1].id
                 fields["depends_on"] = [prev]
@@ -354,7 +471,7 @@ class Workflow(BaseModel):
         agents, problems = [], []
         for name, spec in self.agents.items():
             try:
-                if mock and not isinstance(spec, MockSpec):
+                if mock:
                     agents.append(spec.stand_in(name))
                 else:
                     agents.append(spec.build(name))
@@ -437,28 +554,32 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
 
     Works on the parsed file as it is, before or without schema validation, so a file
     with a schema error still gets every other problem reported in the same pass.
-    Values of the wrong type are skipped here: the schema reports them.
+    Values of the wrong type are skipped here: the schema reports them. Linear in the
+    number of steps. Problems are listed in the order of the file.
     """
     problems: list[str] = []
-    agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
-    known_text = ", ".join(sorted(agents))
+    raw_agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
+    agents = {name for name in raw_agents if isinstance(name, str)}
+    known_text = known_list(agents)
 
     def agent_ref(where: str, name: Any) -> None:
         if isinstance(name, str) and agents and name not in agents:
             problems.append(f"{where}: unknown agent {name!r} (known: {known_text})")
 
     for name in agents:
-        if name in RESERVED:
-            problems.append(f"agents.{name}: {name!r} is a reserved participant name")
+        if (reserved := reserved_name_problem(name)) is not None:
+            problems.append(f"agents.{name}: {reserved}")
     pattern = data.get("pattern")
     kind = (
         pattern
         if isinstance(pattern, str)
         else (pattern.get("kind") if isinstance(pattern, dict) else None)
     )
-    kind = kind or "dag"
+    kind = kind if isinstance(kind, str) and kind else "dag"
     raw_steps = data.get("steps")
-    steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []
+    if not isinstance(raw_steps, list):
+        raw_steps = []
+    steps = [(i, s) for i, s in enumerate(raw_steps) if isinstance(s, dict)]
     if kind in ("scatter_gather", "review_loop", "router", "planner"):
         if steps:
             what = (
@@ -474,59 +595,57 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     if isinstance(pattern, dict):
         for field in ("mapper", "reducer", "split", "worker", "reviewer", "fallback"):
             agent_ref(f"pattern.{field}", pattern.get(field))
-    ids = [s.get("id") for s in steps]
-    id_text = ", ".join(str(i) for i in ids)
-    deps_map: dict[str, list[str]] = {}
-    pipeline = kind == "pipeline"
-    for i, step in enumerate(raw_steps if isinstance(raw_steps, list) else []):
-        if not isinstance(step, dict):
-            continue
+    seen: set[str] = set()
+    links: list[Link] = []
+    implied: dict[str, list[str]] = {}
+    previous: str | None = None
+    for i, step in steps:
         where = f"steps[{i}]"
         step_id = step.get("id")
-        if ids.count(step_id) > 1 and ids.index(step_id) != steps.index(step):
-            problems.append(f"{where}.id: duplicate step id {step_id!r}")
         agent_ref(f"{where}.agent", step.get("agent"))
         agent_ref(f"{where}.fallback", step.get("fallback"))
         review = step.get("review")
         if isinstance(review, dict):
             agent_ref(f"{where}.review.reviewer", review.get("reviewer"))
-        deps: list[str] = []
+        if not isinstance(step_id, str):
+            previous = None
+            continue
+        if step_id in seen:
+            problems.append(f"{where}.id: duplicate step id {step_id!r}")
+        seen.add(step_id)
         depends_on = step.get("depends_on")
-        for j, dep in enumerate(depends_on if isinstance(depends_on, list) else []):
-            if dep == step_id:
-                problems.append(f"{where}.depends_on[{j}]: a step cannot depend on itself")
-            elif dep not in ids:
-                problems.append(f"{where}.depends_on[{j}]: unknown step {dep!r} (known: {id_text})")
-            else:
-                deps.append(dep)
         prompt = step.get("prompt")
-        refs = references(prompt) if isinstance(prompt, str) else []
-        for ref in refs:
-            if ref == "input":
-                continue
-            if ref == step_id:
-                problems.append(f"{where}.prompt: a step cannot reference its own output")
-            elif ref not in ids:
-                problems.append(
-                    f"{where}.prompt: unknown reference {{{{{ref}}}}} (use {{{{input}}}} or a step id: {id_text})"
-                )
-            else:
-                deps.append(ref)
-        if pipeline and i > 0 and not deps and isinstance(steps[i - 1].get("id"), str):
-            deps.append(steps[i - 1]["id"])
-        if isinstance(step_id, str):
-            deps_map[step_id] = deps
-    cycle = find_cycle(deps_map)
-    if cycle:
-        problems.append(f"steps: dependency cycle {' -> '.join(cycle)}")
+        links.append(
+            (
+                where,
+                step_id,
+                depends_on if isinstance(depends_on, list) else [],
+                prompt if isinstance(prompt, str) else "",
+            )
+        )
+        if kind == "pipeline" and previous is not None:
+            implied[step_id] = [previous]
+        previous = step_id
+    problems += link_problems(links, "step", implied)[0]
     planner = data.get("planner")
     if isinstance(planner, dict) and planner.get("kind") == "llm" and not planner.get("model"):
         problems.append("planner.model: the llm planner needs a model")
-    return problems
+    return sorted(problems, key=_file_order)
+
+
+_STEP_PLACE = re.compile(r"steps\[(\d+)\]")
+
+
+def _file_order(problem: str) -> tuple[int, int]:
+    """Sort key keeping a step's problems together, in the order of the steps."""
+    if problem.startswith("steps["):
+        match = _STEP_PLACE.match(problem)
+        return (1, int(match.group(1))) if match else (1, 0)
+    return (2, 0) if problem.startswith("steps:") else (0, 0)
 
 
 _TYPE_TAGS = re.compile(
-    r"^(float|int|str|bool|none|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|[A-Z]\w*Spec|Workflow)$"
+    r"^(float|int|str|bool|none|constrained-[a-z]+|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|[A-Z]\w*Spec|Workflow)$"
 )
 
 
@@ -559,12 +678,15 @@ def _location(loc: tuple[Any, ...]) -> str:
 def _schema_problems(exc: ValidationError) -> list[str]:
     by_place: dict[str, list[str]] = {}
     for err in exc.errors():
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
+        loc = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        messages = by_place.setdefault(_location(tuple(err["loc"])), [])
+        elif loc and loc[-1] == "[key]":
+            loc, msg = loc[:-1], "a name here must be text (quote it)"
+        messages = by_place.setdefault(_location(loc), [])
         if msg not in messages:
             messages.append(msg)
     # the members of a union each complain about the same place: one line, joined by "or"
@@ -592,8 +714,145 @@ def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
     return workflow
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""A workflow file is at most 4 MiB."""
+MAX_VALUES = 500_000
+"""A workflow file expands to at most this many values (YAML aliases counted each time
+they are used, so an alias bomb is refused, not expanded)."""
+MAX_TEXT = 16 * 1024 * 1024
+"""A workflow file expands to at most this many characters of text (aliases counted)."""
+MAX_DEPTH = 64
+"""Values nest at most this deep."""
+MAX_INT_DIGITS = 100
+"""An integer has at most this many digits."""
+
+
+class _LimitError(yaml.MarkedYAMLError):
+    """A workflow file beyond a limit (it may be valid YAML, but too big to accept)."""
+
+
+_FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+def _check_expansion(text: str) -> None:
+    """Refuse a YAML document beyond the limits, from its parse events, before composing.
+
+    A collection's expanded size (values, characters) is the sum of its children's,
+    and an alias adds the size its anchor had, without expanding anything: the check
+    is linear in the file, and the error names the line and column of the value that
+    is too big.
+
+    Raises:
+        _LimitError: at the first value beyond ``MAX_DEPTH``, ``MAX_VALUES`` or ``MAX_TEXT``.
+    """
+    stack: list[list[Any]] = []  # [values, characters, anchor, start mark] per open collection
+    anchors: dict[str, tuple[int, int]] = {}
+    opened: set[str] = set()
+
+    def add(values: int, chars: int) -> None:
+        if stack:
+            stack[-1][0] += values
+            stack[-1][1] += chars
+
+    for event in yaml.parse(text, Loader=_FastLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise _LimitError(
+                    None, None, f"values nest more than {MAX_DEPTH} levels deep", event.start_mark
+                )
+            stack.append([1, 0, event.anchor, event.start_mark])
+            if event.anchor:
+                opened.add(event.anchor)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            values, chars, anchor, mark = stack.pop()
+            if values > MAX_VALUES or chars > MAX_TEXT:
+                raise _LimitError(
+                    None,
+                    None,
+                    f"this value expands to more than {MAX_VALUES:,} values or "
+                    f"{MAX_TEXT // 1024 // 1024} MiB of text (aliases included)",
+                    mark,
+                )
+            if anchor:
+                anchors[anchor] = (values, chars)
+                opened.discard(anchor)
+            add(values, chars)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                anchors[event.anchor] = (1, len(event.value))
+            add(1, len(event.value))
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in opened:
+                raise _LimitError(
+                    None,
+                    None,
+                    "an alias inside the value it names (it would never end)",
+                    event.start_mark,
+                )
+            add(*anchors.get(event.anchor, (1, 0)))  # an unknown alias: the loader says so
+
+
+class _BoundedLoader(_FastLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing integers of more than ``MAX_INT_DIGITS`` digits."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_INT_DIGITS:
+            raise _LimitError(
+                None,
+                None,
+                f"an integer of {digits:,} digits (at most {MAX_INT_DIGITS})",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text):,} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _json_depth_problem(data: Any) -> str | None:
+    """Where JSON data nests deeper than ``MAX_DEPTH`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{where or '(top level)'}: values nest more than {MAX_DEPTH} levels deep"
+        if isinstance(value, dict):
+            stack.extend(
+                (v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+    return None
+
+
+def _not_a_workflow(raw: bytes, path: Path) -> str | None:
+    """What the file is, when it is a Switchboard file of another kind."""
+    if raw.startswith(b"SQLite format 3\x00"):
+        return (
+            f"this is a SQLite run store, not a workflow file; list its runs with "
+            f"`switchboard runs --store {path}`"
+        )
+    first = raw.lstrip()[:4096].split(b"\n", 1)[0]
+    if first.startswith(b"{") and b'"run_id"' in first and b'"kind"' in first:
+        return (
+            f"this is a trace of a run (JSONL), not a workflow file; open it with "
+            f"`switchboard replay {path}` or `switchboard tui {path}`"
+        )
+    return None
+
+
 def load_workflow(path: str | Path) -> Workflow:
     """Read and validate a workflow file (``.yaml``, ``.yml`` or ``.json``).
+
+    A file beyond the limits (``MAX_FILE_BYTES``, ``MAX_VALUES``, ``MAX_TEXT``,
+    ``MAX_DEPTH``, ``MAX_INT_DIGITS``) is refused with the place of the value at fault.
 
     Raises:
         WorkflowError: when the file is missing, unparsable or invalid; every problem listed.
@@ -601,15 +860,36 @@ def load_workflow(path: str | Path) -> Workflow:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise WorkflowError(source, ["no such file"]) from None
     except IsADirectoryError:
         raise WorkflowError(source, ["is a directory, not a workflow file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(source, [f"cannot read: {exc}"]) from None
+    except OSError as exc:
+        raise WorkflowError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise WorkflowError(
+            source, [f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a workflow file"]
+        )
+    other = _not_a_workflow(raw, path)
+    if other is not None:
+        raise WorkflowError(source, [other])
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WorkflowError(
+            source, [f"byte {exc.start}: not UTF-8 text: is it a workflow file?"]
+        ) from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text, parse_int=_json_int)
+            depth = _json_depth_problem(data)
+            if depth is not None:
+                raise WorkflowError(source, [depth])
+        else:
+            _check_expansion(text)
+            data = yaml.load(text, Loader=_BoundedLoader)
     except json.JSONDecodeError as exc:
         raise WorkflowError(
             source, [f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
@@ -617,7 +897,14 @@ def load_workflow(path: str | Path) -> Workflow:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+        what = "" if isinstance(exc, _LimitError) else "invalid YAML: "
         raise WorkflowError(
-            source, [f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]
+            source, [f"{where}: {what}{getattr(exc, 'problem', None) or exc}"]
         ) from None
+    except RecursionError:
+        raise WorkflowError(
+            source, [f"(file): values nest too deeply (at most {MAX_DEPTH} levels)"]
+        ) from None
+    except ValueError as exc:  # an integer too long for JSON
+        raise WorkflowError(source, [f"(file): invalid JSON: {exc}"]) from None
     return parse_workflow(data, source)

@@ -24,7 +24,7 @@ from toolkit.describe import (
     task_worker,
 )
 from toolkit.events import Envelope, TraceEvent
-from tui.safe_text import sanitize_line
+from toolkit.text import sanitize_line
 
 __all__ = [
     "AGENT_LOOK",

@@ -71,17 +71,17 @@ class Flaky:
         ),
         (
             [Task(id="a", agent="w", depends_on=["ghost"])],
-            ["tasks[0] (a).depends_on: unknown task 'ghost' (known: a)"],
+            ["tasks[0] (a).depends_on[0]: unknown task 'ghost' (known: a)"],
         ),
         (
             [Task(id="a", agent="w", depends_on=["a"])],
-            ["tasks[0] (a).depends_on: a task cannot depend on itself"],
+            ["tasks[0] (a).depends_on[0]: a task cannot depend on itself"],
         ),
         (
             [Task(id="a", agent="w", fallback="nobody", prompt="{{zzz}}")],
             [
                 "tasks[0] (a).fallback: unknown agent 'nobody' (known: w)",
-                "tasks[0] (a).depends_on: unknown task 'zzz' (known: a)",
+                "tasks[0] (a).prompt: unknown task 'zzz' in {{zzz}} (use {{input}} or a task id: a)",
             ],
         ),
     ],

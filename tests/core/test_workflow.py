@@ -44,8 +44,8 @@ steps:
     )
     assert _problems(path) == [
         "steps[0].fallback: unknown agent 'ghost' (known: editor, writer)",
-        "steps[0].prompt: unknown reference {{nope}} (use {{input}} or a step id: draft, polish, publish, draft)",
-        "steps[1].depends_on[0]: unknown step 'missing' (known: draft, polish, publish, draft)",
+        "steps[0].prompt: unknown step 'nope' in {{nope}} (use {{input}} or a step id: draft, polish, publish)",
+        "steps[1].depends_on[0]: unknown step 'missing' (known: draft, polish, publish)",
         "steps[1].depends_on[1]: a step cannot depend on itself",
         "steps[2].agent: unknown agent 'writr' (known: editor, writer)",
         "steps[2].review.reviewer: unknown agent 'critic' (known: editor, writer)",

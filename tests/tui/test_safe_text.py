@@ -1,11 +1,12 @@
-"""Untrusted text is shown literally, visibly and bounded (tui.safe_text)."""
+"""Untrusted text is shown literally, visibly and bounded (toolkit.text, tui.rich_text)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.safe_text import clip, literal, one_line, pretty, sanitize, sanitize_line
+from toolkit.text import clip, one_line, pretty, sanitize, sanitize_line
+from tui.rich_text import literal
 
 _FORBIDDEN = {*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x202E}
 

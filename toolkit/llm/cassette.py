@@ -174,6 +174,10 @@ class Cassette:
             raise CassetteError(
                 f"cannot read cassette {self.path}: {exc.strerror or exc}"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise CassetteError(
+                f"{self.path} is not a valid cassette: byte {exc.start} is not UTF-8"
+            ) from None
         try:
             return CassetteFile.model_validate_json(text)
         except ValidationError as exc:

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Markdown, Static, TextArea
 from toolkit.describe import task_tries, task_worker
 from toolkit.events import Envelope
 from toolkit.state import AgentView, TaskView
-from tui.safe_text import one_line, pretty, sanitize, sanitize_line
+from toolkit.text import one_line, pretty, sanitize, sanitize_line
 
 __all__ = ["Details", "DetailsScreen", "details_of"]
 

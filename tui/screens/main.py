@@ -26,9 +26,9 @@ from textual.worker import Worker, WorkerState
 from toolkit.events import TraceEvent
 from toolkit.sources import EventFeed, EventSource
 from toolkit.state import RunState
+from toolkit.text import one_line
 from toolkit.timeline import Player, Timeline
 from tui.messages import ShowDetails
-from tui.safe_text import one_line
 from tui.screens.details import DetailsScreen
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_log import EventLog

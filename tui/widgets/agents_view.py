@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from toolkit.state import AgentView, RunState
 from tui.describe import AGENT_LOOK
 from tui.messages import ShowDetails
-from tui.safe_text import literal
+from tui.rich_text import literal
 from tui.widgets.state_table import Cell, StateTable
 
 __all__ = ["AgentsView"]

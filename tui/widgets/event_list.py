@@ -17,9 +17,9 @@ from textual.strip import Strip
 
 from toolkit.describe import MessageLook
 from toolkit.events import TraceEvent
+from toolkit.text import sanitize_line
 from tui.describe import EVENT_GLYPH, EventRoles, event_agent, event_summary
 from tui.messages import ShowDetails
-from tui.safe_text import sanitize_line
 from tui.widgets.cursor_list import CursorList
 
 __all__ = ["EventFilter", "EventList"]

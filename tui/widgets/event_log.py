@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Select
 
 from toolkit.events import TraceEvent
-from tui.safe_text import sanitize_line
+from toolkit.text import sanitize_line
 from tui.widgets.event_list import EventFilter, EventList
 
 __all__ = ["EventLog"]

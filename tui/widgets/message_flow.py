@@ -21,9 +21,9 @@ from textual.strip import Strip
 from toolkit.describe import MessageRoles, message_tag
 from toolkit.events import Envelope
 from toolkit.state import TaskView
+from toolkit.text import sanitize_line
 from tui.describe import message_look, message_summary
 from tui.messages import ShowDetails
-from tui.safe_text import sanitize_line
 from tui.widgets.cursor_list import CursorList
 
 __all__ = ["MessageFlow"]

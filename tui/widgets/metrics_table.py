@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from toolkit.state import RunState
-from tui.safe_text import literal
+from tui.rich_text import literal
 from tui.widgets.state_table import Cell, StateTable
 
 __all__ = ["MetricsTable"]

@@ -13,7 +13,7 @@ from rich.text import Text
 from toolkit.state import RunState, TaskView
 from tui.describe import TASK_LOOK, task_holders, task_rounds, task_tries, task_worker
 from tui.messages import ShowDetails
-from tui.safe_text import literal
+from tui.rich_text import literal
 from tui.widgets.virtual_table import VirtualTable
 
 __all__ = ["PlanView", "holders", "task_cells"]

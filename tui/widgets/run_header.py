@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from toolkit.state import RunState
-from tui.safe_text import one_line
+from toolkit.text import one_line
 
 __all__ = ["RunHeader", "header_text"]
 
