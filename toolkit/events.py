@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
@@ -63,7 +64,10 @@ ORCHESTRATOR = "orchestrator"
 USER = "user"
 """Who asked: the sender of the request and the recipient of the answer."""
 
-_frozen = ConfigDict(frozen=True, extra="forbid")
+# ``defer_build``: a model's validator is built on its first validation, not at import;
+# the tracer builds events without validating them, so a run that only records never
+# pays for the schemas of the seventeen event kinds (``import toolkit`` stays fast)
+_frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Envelope(BaseModel):
@@ -310,8 +314,23 @@ TraceEvent = Annotated[
 ]
 """Any trace event; discriminated on ``kind``."""
 
-event_adapter: TypeAdapter[TraceEvent] = TypeAdapter(TraceEvent)
-"""Validates and serializes any trace event."""
+
+@cache
+def _event_adapter() -> TypeAdapter[TraceEvent]:
+    return TypeAdapter(TraceEvent)
+
+
+def __getattr__(name: str) -> Any:
+    # ``event_adapter`` (validates and serializes any trace event) is built on first
+    # use: building the union's validator is most of this module's import time
+    if name == "event_adapter":
+        return _event_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    event_adapter: TypeAdapter[TraceEvent]
+    """Validates and serializes any trace event."""
 
 
 def fast_factory(cls: type[BaseModel]) -> Callable[..., Any]:
@@ -400,12 +419,12 @@ def parse_event(line: str | bytes) -> TraceEvent:
     Raises:
         pydantic.ValidationError: when the line is not a valid event.
     """
-    return event_adapter.validate_json(line)
+    return _event_adapter().validate_json(line)
 
 
 def event_json_schema() -> dict[str, Any]:
     """The JSON Schema of ``TraceEvent``, with the schema version."""
-    schema = event_adapter.json_schema()
+    schema = _event_adapter().json_schema()
     schema["title"] = "Switchboard TraceEvent"
     schema["$comment"] = f"schema_version {SCHEMA_VERSION}"
     return schema
