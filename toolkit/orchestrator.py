@@ -38,10 +38,8 @@ from toolkit.events import (
     RunFinished,
     RunStarted,
     TaskFailed,
-    TaskFinished,
     TaskRetried,
     TaskSkipped,
-    TaskStarted,
     TraceEvent,
     fast_factory,
 )
@@ -590,17 +588,16 @@ class Run:
                 revised = f"{prompt}\n\nRevise your previous work.\nPrevious work:\n{_text(draft)}\n\nReviewer feedback:\n{feedback}"
                 draft = await self._work(task, revised, context, rounds, conversation, state)
         usage = state["usage"]
-        self.tracer.emit(
-            TaskFinished,
-            task_id=task.id,
-            agent=state["agent"],
-            attempt=state["attempt"],
-            output=draft,
-            duration_s=self.tracer.now() - t0,
-            rounds=rounds,
-            tokens_in=usage[0],
-            tokens_out=usage[1],
-            cost_usd=usage[2],
+        self.tracer.task_finished(
+            task.id,
+            state["agent"],
+            state["attempt"],
+            draft,
+            self.tracer.now() - t0,
+            rounds,
+            usage[0],
+            usage[1],
+            usage[2],
         )
         return draft
 
@@ -622,15 +619,7 @@ class Run:
         while True:
             agent_name, attempt = state["agent"], state["attempt"]
             span = tracer.ids.span_id()
-            tracer.emit(
-                TaskStarted,
-                span_id=span,
-                parent_span_id=tracer.root_span,
-                task_id=task.id,
-                agent=agent_name,
-                attempt=attempt,
-                round=round_,
-            )
+            tracer.task_started(span, task.id, agent_name, attempt, round_)
             self._running[task.id] = agent_name
             try:
                 output = await self._call(

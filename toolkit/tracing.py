@@ -16,7 +16,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from toolkit.events import Envelope, Log, MessageSent, TraceEvent, fast_factory
+from toolkit.events import (
+    Envelope,
+    Log,
+    MessageSent,
+    TaskFinished,
+    TaskStarted,
+    TraceEvent,
+    fast_factory,
+)
 
 __all__ = ["CallbackSink", "IdFactory", "Sink", "Tracer"]
 
@@ -49,8 +57,26 @@ class CallbackSink:
 
 
 _FACTORIES: dict[type, Any] = {}
-_make_envelope = fast_factory(Envelope)
-_make_message_sent = fast_factory(MessageSent)
+# the events of every agent step, built from positional values (see ``fast_factory``)
+_BASE = ("run_id", "seq", "ts", "trace_id", "span_id", "parent_span_id")
+_make_envelope = fast_factory(Envelope, tuple(Envelope.model_fields))
+_make_message_sent = fast_factory(MessageSent, (*_BASE, "envelope"))
+_make_task_started = fast_factory(TaskStarted, (*_BASE, "task_id", "agent", "attempt", "round"))
+_make_task_finished = fast_factory(
+    TaskFinished,
+    (
+        *_BASE,
+        "task_id",
+        "agent",
+        "attempt",
+        "output",
+        "duration_s",
+        "rounds",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+    ),
+)
 
 
 class IdFactory:
@@ -166,36 +192,82 @@ class Tracer:
         """Trace one message from ``sender`` to ``recipient`` and return its envelope."""
         now = self._clock()
         envelope = _make_envelope(
-            message_id=self.ids.span_id(),
-            conversation_id=conversation_id,
-            trace_id=self.trace_id,
-            span_id=span_id,
-            parent_id=parent_id,
-            sender=sender,
-            recipient=recipient,
-            kind=kind,  # type: ignore[arg-type]
-            payload=payload,
-            priority=priority,
-            task_id=task_id,
-            attempt=attempt,
-            topic=topic,
-            sent_at=now,
-            delivered_at=now,
-            usage=usage,
+            self.ids.span_id(),
+            conversation_id,
+            self.trace_id,
+            span_id,
+            parent_id,
+            sender,
+            recipient,
+            kind,
+            payload,
+            priority,
+            task_id,
+            attempt,
+            topic,
+            now,
+            now,
+            usage,
         )
         # the hottest event of a run: built directly rather than through ``emit``
         event = _make_message_sent(
-            run_id=self.run_id,
-            seq=self._seq,
-            ts=now,
-            trace_id=self.trace_id,
-            span_id=span_id,
-            parent_span_id=self.root_span,
-            envelope=envelope,
+            self.run_id, self._seq, now, self.trace_id, span_id, self.root_span, envelope
         )
         self._seq += 1
         self._publish(event)
         return envelope
+
+    def task_started(
+        self, span_id: str, task_id: str, agent: str, attempt: int, round_: int
+    ) -> None:
+        """Emit ``task_started`` for an attempt (the per-step path: no keyword parsing)."""
+        event = _make_task_started(
+            self.run_id,
+            self._seq,
+            self._clock(),
+            self.trace_id,
+            span_id,
+            self.root_span,
+            task_id,
+            agent,
+            attempt,
+            round_,
+        )
+        self._seq += 1
+        self._publish(event)
+
+    def task_finished(
+        self,
+        task_id: str,
+        agent: str,
+        attempt: int,
+        output: Any,
+        duration_s: float,
+        rounds: int,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+    ) -> None:
+        """Emit ``task_finished`` on the run's span (the per-step path)."""
+        event = _make_task_finished(
+            self.run_id,
+            self._seq,
+            self._clock(),
+            self.trace_id,
+            self.root_span,
+            None,
+            task_id,
+            agent,
+            attempt,
+            output,
+            duration_s,
+            rounds,
+            tokens_in,
+            tokens_out,
+            cost_usd,
+        )
+        self._seq += 1
+        self._publish(event)
 
     def close_sinks(self) -> list[str]:
         """Close every sink; return the errors of those that failed to close."""
