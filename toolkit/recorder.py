@@ -22,7 +22,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from toolkit.events import TraceEvent, dump_event, parse_event
+from toolkit.events import TraceEvent, dump_events, parse_event
 
 __all__ = [
     "BufferedSink",
@@ -127,7 +127,7 @@ class JsonlRecorder(BufferedSink):
         self._file: IO[bytes] = open(self.path, "ab" if append else "wb")  # noqa: SIM115 (held for the run)
 
     def _write(self, batch: list[TraceEvent]) -> None:
-        self._file.write(b"".join([dump_event(e) + b"\n" for e in batch]))
+        self._file.write(dump_events(batch))
         self._file.flush()
 
     def _release(self) -> None:

@@ -19,6 +19,7 @@ from toolkit.events import (
     TaskStarted,
     TraceEvent,
     dump_event,
+    dump_events,
     event_json_schema,
     fast_factory,
     parse_event,
@@ -196,3 +197,13 @@ def test_fast_factory_by_position_matches_validation() -> None:
     assert list(event.__dict__) == list(TaskStarted.model_fields)
     with pytest.raises(ValueError, match="no field"):
         fast_factory(TaskStarted, ("nope",))
+
+
+def test_dump_events_writes_each_event_as_dump_event_does(runs: dict[str, list[Any]]) -> None:
+    """The recorder's batch writer gives, for every event, dump_event's line and a
+    newline, also for a payload orjson refuses (an integer beyond 64 bits)."""
+    tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
+    odd = tracer.message("a", "b", "a2a", {"n": 2**70}, span_id="s", conversation_id="c")
+    events = [*runs["session"], tracer.events[-1]]
+    assert odd.payload == {"n": 2**70}
+    assert dump_events(events) == b"".join(dump_event(e) + b"\n" for e in events)
