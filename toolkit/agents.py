@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from toolkit.session import AgentSession
@@ -59,24 +59,29 @@ class Directive(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
     """The task's free-form data (read-only)."""
 
-    _session: AgentSession | None = PrivateAttr(default=None)
-
     @property
     def session(self) -> AgentSession:
-        """The running task's link to the run: message bus, logs, tool and LLM events.
+        """The running call's link to the run: message bus, logs, tool and LLM events.
+
+        It is the session of the agent call in progress (``current_session()``), valid
+        while the agent's ``run`` (and what it starts) runs.
 
         Raises:
             RuntimeError: outside a run (for example when calling an agent directly).
         """
-        session = self._session
+        from toolkit.session import current_session
+
+        session = current_session()
         if session is None:
             raise RuntimeError("this directive is not part of a run: it has no session")
-        if type(session) is tuple:
-            # made on first use: most agents never touch their session
-            from toolkit.session import AgentSession
-
-            session = self._session = AgentSession(*session)
         return session
+
+    @property
+    def in_run(self) -> bool:
+        """Whether an agent call of a run is in progress here (``session`` is available)."""
+        from toolkit.session import current_session
+
+        return current_session() is not None
 
 
 class Reply(BaseModel):

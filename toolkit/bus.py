@@ -5,6 +5,9 @@ the recipient, so the message flow of a run is recorded, never guessed. Each
 participant has a mailbox; handlers may also subscribe to a participant, a topic or
 everything. The bus lives for one run and is reached by agents through
 ``directive.session``.
+
+The orchestrator is given a ``Bus`` factory (``MessageBus`` by default), so a bus that
+crosses processes (Redis) replaces this one without touching agents.
 """
 
 from __future__ import annotations
@@ -12,16 +15,72 @@ from __future__ import annotations
 import inspect
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
 from toolkit.events import Envelope
 from toolkit.tracing import Tracer
 
-__all__ = ["MessageBus"]
+__all__ = ["Bus", "BusFactory", "MessageBus"]
 
 Handler = Callable[[Envelope], Awaitable[None] | None]
+
+
+@runtime_checkable
+class Bus(Protocol):
+    """Carries agent-to-agent messages for one run; every delivery is traced.
+
+    ``span_id`` is the span of the sender's call: the message event sits under it.
+    """
+
+    participants: list[str]
+
+    def subscribe(self, target: str, handler: Handler) -> Callable[[], None]: ...
+
+    async def send(
+        self,
+        sender: str,
+        recipient: str,
+        payload: Any,
+        *,
+        kind: str = "a2a",
+        task_id: str | None = None,
+        priority: int = 0,
+        parent_id: str | None = None,
+        span_id: str | None = None,
+    ) -> Envelope: ...
+
+    async def broadcast(
+        self,
+        sender: str,
+        payload: Any,
+        *,
+        task_id: str | None = None,
+        priority: int = 0,
+        span_id: str | None = None,
+    ) -> Envelope: ...
+
+    async def publish(
+        self,
+        sender: str,
+        topic: str,
+        payload: Any,
+        *,
+        task_id: str | None = None,
+        priority: int = 0,
+        span_id: str | None = None,
+    ) -> Envelope: ...
+
+    def pending(self, name: str) -> list[Envelope]: ...
+
+    def take(self, name: str) -> list[Envelope]: ...
+
+    async def receive(self, name: str, timeout_s: float | None = None) -> Envelope: ...
+
+
+BusFactory = Callable[[Tracer, list[str]], Bus]
+"""Makes a run's bus from its tracer and its participants' names."""
 
 
 class MessageBus:
@@ -59,6 +118,7 @@ class MessageBus:
         task_id: str | None = None,
         priority: int = 0,
         parent_id: str | None = None,
+        span_id: str | None = None,
     ) -> Envelope:
         """Send ``payload`` from ``sender`` to one ``recipient``.
 
@@ -69,16 +129,24 @@ class MessageBus:
             raise KeyError(
                 f"unknown recipient {recipient!r} (participants: {', '.join(self.participants)})"
             )
-        envelope = self._trace(sender, recipient, kind, payload, task_id, priority, parent_id)
+        envelope = self._trace(
+            sender, recipient, kind, payload, task_id, priority, parent_id, span_id
+        )
         self._deliver(recipient, envelope)
         await self._notify(recipient, envelope)
         return envelope
 
     async def broadcast(
-        self, sender: str, payload: Any, *, task_id: str | None = None, priority: int = 0
+        self,
+        sender: str,
+        payload: Any,
+        *,
+        task_id: str | None = None,
+        priority: int = 0,
+        span_id: str | None = None,
     ) -> Envelope:
         """Send ``payload`` to every participant but the sender; one traced message."""
-        envelope = self._trace(sender, "*", "broadcast", payload, task_id, priority, None)
+        envelope = self._trace(sender, "*", "broadcast", payload, task_id, priority, None, span_id)
         for name in self.participants:
             if name != sender:
                 self._deliver(name, envelope)
@@ -93,10 +161,11 @@ class MessageBus:
         *,
         task_id: str | None = None,
         priority: int = 0,
+        span_id: str | None = None,
     ) -> Envelope:
         """Publish ``payload`` on ``topic``; subscribers of ``topic:<topic>`` get it."""
         envelope = self._trace(
-            sender, f"topic:{topic}", "broadcast", payload, task_id, priority, None, topic
+            sender, f"topic:{topic}", "broadcast", payload, task_id, priority, None, span_id, topic
         )
         await self._notify(f"topic:{topic}", envelope)
         return envelope
@@ -136,6 +205,7 @@ class MessageBus:
         task_id: str | None,
         priority: int,
         parent_id: str | None,
+        span_id: str | None,
         topic: str | None = None,
     ) -> Envelope:
         return self.tracer.message(
@@ -143,7 +213,7 @@ class MessageBus:
             recipient,
             kind,
             payload,
-            span_id=self.tracer.ids.span_id(),
+            span_id=span_id or self.tracer.root_span,
             conversation_id=self._conversation,
             parent_id=parent_id,
             task_id=task_id,

@@ -3,7 +3,8 @@
 ``RuleBasedPlanner`` needs no model: it finds which agents' skills the request asks
 for, in the order the request mentions them, and chains them (a pipeline), or runs
 them side by side when the request says so. The LLM planner (``toolkit.llm``) has
-the same interface.
+the same interface: ``plan(request, agents, session)``, the session being the
+planner's link to the run (for tracing model calls); these planners need none.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from toolkit.agents import Agent
 from toolkit.patterns import _stem, route
 from toolkit.plan import Plan, Task
+
+if TYPE_CHECKING:
+    from toolkit.session import AgentSession
 
 __all__ = ["PlanningError", "RouterPlanner", "RuleBasedPlanner"]
 
@@ -35,7 +40,9 @@ class RuleBasedPlanner:
 
     name: str = "rule-based"
 
-    async def plan(self, request: str, agents: Sequence[Agent]) -> Plan:
+    async def plan(
+        self, request: str, agents: Sequence[Agent], session: AgentSession | None = None
+    ) -> Plan:
         if not agents:
             raise PlanningError("no agents are registered: add agents before planning")
         text = request.lower()
@@ -87,7 +94,9 @@ class RouterPlanner:
 
     name: str = "router"
 
-    async def plan(self, request: str, agents: Sequence[Agent]) -> Plan:
+    async def plan(
+        self, request: str, agents: Sequence[Agent], session: AgentSession | None = None
+    ) -> Plan:
         from toolkit.patterns import router
 
         return router(request, agents)

@@ -3,46 +3,86 @@
 Through it an agent talks to other agents (traced on the bus), writes log lines, and
 reports tool calls, LLM calls and streamed tokens as trace events. Agents that need
 none of this never touch it.
+
+The executor makes the session current for the length of one agent call (a context
+variable, so it follows the call into the tasks and threads it starts); the
+directive carries no reference to it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
-from toolkit.bus import MessageBus
 from toolkit.events import Envelope, LLMCall, LLMDelta, Log, ToolCall
-from toolkit.tracing import Tracer
 
-__all__ = ["AgentSession"]
+if TYPE_CHECKING:
+    from toolkit.bus import Bus
+    from toolkit.tracing import Tracer
+
+__all__ = ["AgentSession", "current_session"]
+
+_current: ContextVar[AgentSession | None] = ContextVar("switchboard_session", default=None)
+
+
+def current_session() -> AgentSession | None:
+    """The session of the agent call running here, or None outside a run."""
+    return _current.get()
 
 
 class AgentSession:
-    """What an agent may do within its run, on behalf of ``agent`` for ``task_id``."""
+    """What an agent may do within its run, on behalf of ``agent`` for ``task_id``.
 
-    __slots__ = ("agent", "bus", "span_id", "task_id", "tracer")
+    Args:
+        tracer: The run's tracer.
+        bus: The run's message bus.
+        agent: Who acts through this session.
+        task_id: The task being worked on, if any.
+        span_id: The span of the call (an attempt's span, or the run's span for the
+            planner and the synthesizer); the session's events sit under it.
+        parent_span_id: That span's parent (None for the run's span).
+    """
+
+    __slots__ = ("agent", "bus", "parent_span_id", "span_id", "task_id", "tracer")
 
     def __init__(
-        self, tracer: Tracer, bus: MessageBus, agent: str, task_id: str | None, span_id: str
+        self,
+        tracer: Tracer,
+        bus: Bus,
+        agent: str,
+        task_id: str | None,
+        span_id: str,
+        parent_span_id: str | None = None,
     ) -> None:
         self.tracer = tracer
         self.bus = bus
         self.agent = agent
         self.task_id = task_id
         self.span_id = span_id
+        self.parent_span_id = parent_span_id
 
     async def send(self, recipient: str, payload: Any, *, priority: int = 0) -> Envelope:
         """Send a message to another participant (an ``a2a`` message)."""
         return await self.bus.send(
-            self.agent, recipient, payload, task_id=self.task_id, priority=priority
+            self.agent,
+            recipient,
+            payload,
+            task_id=self.task_id,
+            priority=priority,
+            span_id=self.span_id,
         )
 
     async def broadcast(self, payload: Any) -> Envelope:
         """Send a message to every other participant."""
-        return await self.bus.broadcast(self.agent, payload, task_id=self.task_id)
+        return await self.bus.broadcast(
+            self.agent, payload, task_id=self.task_id, span_id=self.span_id
+        )
 
     async def publish(self, topic: str, payload: Any) -> Envelope:
         """Publish a message on a topic."""
-        return await self.bus.publish(self.agent, topic, payload, task_id=self.task_id)
+        return await self.bus.publish(
+            self.agent, topic, payload, task_id=self.task_id, span_id=self.span_id
+        )
 
     def inbox(self) -> list[Envelope]:
         """Take the messages waiting for this agent."""
@@ -56,6 +96,7 @@ class AgentSession:
         self.tracer.emit(
             Log,
             span_id=self.span_id,
+            parent_span_id=self.parent_span_id,
             level=level,
             message=message,
             agent=self.agent,
@@ -88,7 +129,12 @@ class AgentSession:
     def llm_delta(self, text: str) -> None:
         """Record a chunk of streamed model output."""
         self.tracer.emit(
-            LLMDelta, span_id=self.span_id, agent=self.agent, task_id=self.task_id, text=text
+            LLMDelta,
+            span_id=self.span_id,
+            parent_span_id=self.parent_span_id,
+            agent=self.agent,
+            task_id=self.task_id,
+            text=text,
         )
 
     def llm_call(self, **fields: Any) -> None:

@@ -1,18 +1,22 @@
-"""The tracer: turns what the orchestrator does into numbered events and hands them to sinks.
+"""The tracer: turns what the orchestrator does into numbered events for the run's outlet.
 
-One ``Tracer`` per run. It stamps each event with the run id, the next ``seq`` and
-the time, keeps the events in memory for the run's result, and calls every sink's
-``emit``. Sinks must be cheap and must not block: recorders buffer and write in
-batches, live views coalesce. A sink that raises is detached and reported in a log
-event, never allowed to break the run.
+One ``Tracer`` per run. It stamps each event with the run id, the next ``seq``, the
+time of the run's clock and its span, and hands it to the run's ``Outlet``. The
+default outlet, ``SinkOutlet``, keeps the events in memory for the run's result and
+calls every sink's ``emit``. Sinks must be cheap and must not block: recorders buffer
+and write in batches, live views coalesce. A sink that raises is detached, the event
+still reaches every other sink, and the failure is reported as a ``log`` event and a
+Python warning; it never breaks the run.
+
+Spans form a tree: the run's span (``root_span``) → a span per task → a span per
+attempt (and per review) → one span per message, tool call and model call of that
+attempt. An event's ``parent_span_id`` is the parent of the span it sits on.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import random
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,8 +29,9 @@ from toolkit.events import (
     TraceEvent,
     fast_factory,
 )
+from toolkit.ids import IdFactory, IdSource
 
-__all__ = ["CallbackSink", "IdFactory", "Sink", "Tracer"]
+__all__ = ["CallbackSink", "IdFactory", "Outlet", "Sink", "SinkOutlet", "SinkWarning", "Tracer"]
 
 
 @runtime_checkable
@@ -43,6 +48,20 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class Outlet(Protocol):
+    """Where a run's events go, in order (sinks in process; a workflow-safe buffer in a
+    durable engine). ``close`` ends the run's stream and returns the problems met."""
+
+    def publish(self, event: TraceEvent) -> None: ...
+
+    def close(self) -> list[str]: ...
+
+
+class SinkWarning(RuntimeWarning):
+    """A sink failed and was detached (the run and the other sinks went on)."""
+
+
 class CallbackSink:
     """A sink that calls a function for each event."""
 
@@ -54,6 +73,47 @@ class CallbackSink:
 
     def close(self) -> None:
         pass
+
+
+class SinkOutlet:
+    """Hands every event to each sink and keeps it (``events``) when ``keep`` is on.
+
+    A sink that raises is detached after the others got the event; ``on_failure``
+    (the tracer's report) is told which sink failed and why.
+    """
+
+    __slots__ = ("_keep", "events", "on_failure", "sinks")
+
+    def __init__(self, sinks: Iterable[Sink] = (), keep: bool = True) -> None:
+        self.sinks: list[Sink] = list(sinks)
+        self.events: list[TraceEvent] = []
+        self._keep = keep
+        self.on_failure: Callable[[Sink, Exception], None] | None = None
+
+    def publish(self, event: TraceEvent) -> None:  # type: ignore[valid-type]
+        if self._keep:
+            self.events.append(event)
+        failed = None
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception as exc:  # a broken view must never cost the others an event
+                failed = [*(failed or ()), (sink, exc)]
+        if failed:
+            for sink, _ in failed:
+                self.sinks.remove(sink)
+            for sink, exc in failed:
+                if self.on_failure is not None:
+                    self.on_failure(sink, exc)
+
+    def close(self) -> list[str]:
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                errors.append(f"{type(sink).__name__}: {exc!r}")
+        return errors
 
 
 _FACTORIES: dict[type, Any] = {}
@@ -79,35 +139,17 @@ _make_task_finished = fast_factory(
 )
 
 
-class IdFactory:
-    """Trace, span and message ids; reproducible for a seeded run."""
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
-        # span and message ids: a random per-run prefix and a counter, unique within
-        # the run and cheap (an agent step takes four)
-        self._prefix = f"{self._rng.getrandbits(32):08x}"
-        self._next = itertools.count(1).__next__
-
-    def trace_id(self) -> str:
-        return f"{self._rng.getrandbits(128):032x}"
-
-    def span_id(self) -> str:
-        return f"{self._prefix}{self._next():08x}"
-
-    def run_id(self) -> str:
-        return f"run-{self._rng.getrandbits(48):012x}"
-
-
 class Tracer:
     """Emits the events of one run.
 
     Args:
         run_id: The run's id.
         trace_id: The run's trace id.
-        sinks: Consumers of every event.
+        sinks: Consumers of every event (when no ``outlet`` is given).
         ids: Id source for spans and messages.
         keep: Keep the events in memory (``events``); on for normal runs.
+        clock: ``now()`` gives each event's ``ts`` (default: ``time.time``).
+        outlet: Where events go instead of the default ``SinkOutlet(sinks, keep)``.
     """
 
     def __init__(
@@ -115,18 +157,36 @@ class Tracer:
         run_id: str,
         trace_id: str,
         sinks: Iterable[Sink] = (),
-        ids: IdFactory | None = None,
+        ids: IdSource | None = None,
         keep: bool = True,
+        *,
+        clock: Any = None,
+        outlet: Outlet | None = None,
     ) -> None:
         self.run_id = run_id
         self.trace_id = trace_id
-        self.sinks: list[Sink] = list(sinks)
-        self.ids = ids or IdFactory()
+        if outlet is None:
+            outlet = SinkOutlet(sinks, keep)
+        self.outlet = outlet
+        if isinstance(outlet, SinkOutlet):
+            outlet.on_failure = self._sink_failed
+        self._publish = outlet.publish
+        self.ids: IdSource = ids or IdFactory()
         self.root_span = self.ids.span_id()
-        self.events: list[TraceEvent] = []
-        self._keep = keep
         self._seq = 0
-        self._clock = time.time
+        self._clock: Callable[[], float] = clock.now if clock is not None else time.time
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks of the default outlet (empty for another outlet)."""
+        outlet = self.outlet
+        return outlet.sinks if isinstance(outlet, SinkOutlet) else []
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """The events kept so far (empty when not kept, or for another outlet)."""
+        outlet = self.outlet
+        return outlet.events if isinstance(outlet, SinkOutlet) else []
 
     def now(self) -> float:
         return self._clock()
@@ -138,9 +198,10 @@ class Tracer:
         parent_span_id: str | None = None,
         **fields: Any,
     ) -> TraceEvent:  # type: ignore[valid-type]
-        """Build the next event of kind ``cls`` and hand it to every sink.
+        """Build the next event of kind ``cls`` and hand it to the outlet.
 
         Fields given here are trusted (unvalidated): pass values of the declared types.
+        An event without ``span_id`` sits on the run's span.
         """
         make = _FACTORIES.get(cls)
         if make is None:
@@ -158,20 +219,10 @@ class Tracer:
         self._publish(event)
         return event
 
-    def _publish(self, event: TraceEvent) -> None:  # type: ignore[valid-type]
-        if self._keep:
-            self.events.append(event)
-        for sink in self.sinks:
-            try:
-                sink.emit(event)
-            except Exception as exc:  # a broken view must never break the run
-                self.sinks.remove(sink)
-                self.emit(
-                    Log,
-                    level="error",
-                    message=f"sink {type(sink).__name__} failed and was detached: {exc!r}",
-                )
-                break
+    def _sink_failed(self, sink: Sink, exc: Exception) -> None:
+        message = f"sink {type(sink).__name__} failed and was detached: {exc!r}"
+        warnings.warn(message, SinkWarning, stacklevel=2)
+        self.emit(Log, level="error", message=message)
 
     def message(
         self,
@@ -189,10 +240,15 @@ class Tracer:
         priority: int = 0,
         usage: dict[str, Any] | None = None,
     ) -> Envelope:
-        """Trace one message from ``sender`` to ``recipient`` and return its envelope."""
+        """Trace one message from ``sender`` to ``recipient`` and return its envelope.
+
+        ``span_id`` is the span that sends it (the envelope's ``span_id``); the event
+        gets a span of its own, the message id, under that span.
+        """
         now = self._clock()
+        message_id = self.ids.span_id()
         envelope = _make_envelope(
-            self.ids.span_id(),
+            message_id,
             conversation_id,
             self.trace_id,
             span_id,
@@ -211,14 +267,20 @@ class Tracer:
         )
         # the hottest event of a run: built directly rather than through ``emit``
         event = _make_message_sent(
-            self.run_id, self._seq, now, self.trace_id, span_id, self.root_span, envelope
+            self.run_id, self._seq, now, self.trace_id, message_id, span_id, envelope
         )
         self._seq += 1
         self._publish(event)
         return envelope
 
     def task_started(
-        self, span_id: str, task_id: str, agent: str, attempt: int, round_: int
+        self,
+        span_id: str,
+        parent_span_id: str | None,
+        task_id: str,
+        agent: str,
+        attempt: int,
+        round_: int,
     ) -> None:
         """Emit ``task_started`` for an attempt (the per-step path: no keyword parsing)."""
         event = _make_task_started(
@@ -227,7 +289,7 @@ class Tracer:
             self._clock(),
             self.trace_id,
             span_id,
-            self.root_span,
+            parent_span_id,
             task_id,
             agent,
             attempt,
@@ -238,6 +300,8 @@ class Tracer:
 
     def task_finished(
         self,
+        span_id: str,
+        parent_span_id: str | None,
         task_id: str,
         agent: str,
         attempt: int,
@@ -248,14 +312,14 @@ class Tracer:
         tokens_out: int,
         cost_usd: float,
     ) -> None:
-        """Emit ``task_finished`` on the run's span (the per-step path)."""
+        """Emit ``task_finished`` (the per-step path: no keyword parsing)."""
         event = _make_task_finished(
             self.run_id,
             self._seq,
             self._clock(),
             self.trace_id,
-            self.root_span,
-            None,
+            span_id,
+            parent_span_id,
             task_id,
             agent,
             attempt,
@@ -270,11 +334,5 @@ class Tracer:
         self._publish(event)
 
     def close_sinks(self) -> list[str]:
-        """Close every sink; return the errors of those that failed to close."""
-        errors = []
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except Exception as exc:
-                errors.append(f"{type(sink).__name__}: {exc!r}")
-        return errors
+        """End the run's stream (close every sink); return the problems met."""
+        return self.outlet.close()

@@ -90,12 +90,12 @@ class ToolAgent(Agent):
 
     def record(self, directive: Directive, tool: str, arguments: Mapping[str, Any], result: Any, *, ok: bool = True, duration_s: float = 0.0) -> None:
         """Record a tool call on the run's trace; does nothing outside a run."""
-        if directive._session is None:
+        if not directive.in_run:
             return
         directive.session.tool_call(tool, dict(arguments), summarize_result(result), ok=ok, duration_s=duration_s)
 
     def log(self, directive: Directive, message: str, level: str = "info") -> None:
         """Write a log line to the run's trace; does nothing outside a run."""
-        if directive._session is not None:
+        if directive.in_run:
             directive.session.log(message, level)
 

@@ -648,7 +648,7 @@ def test_agent_exception_in_planner_is_recorded() -> None:
     class BadPlanner:
         name = "bad"
 
-        async def plan(self, request: str, agents: Any) -> Plan:
+        async def plan(self, request: str, agents: Any, session: Any = None) -> Plan:
             raise RuntimeError("no idea")
 
     result = Orchestrator([MockAgent("a")], planner=BadPlanner()).run_sync("x")

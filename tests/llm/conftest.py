@@ -40,12 +40,30 @@ def one_task(agent: str = "writer", prompt: str = "{{input}}") -> Plan:
 _VOLATILE = {"ts", "latency_s", "duration_s", "sent_at", "delivered_at"}
 
 
+_IDS = {
+    "run_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "message_id",
+    "conversation_id",
+    "parent_id",
+}
+
+
 def comparable(events: list[TraceEvent]) -> list[dict[str, Any]]:
-    """Events without what differs between a live run and its replay (times, latency)."""
+    """Events without what differs between a live run and its replay (times, latency,
+    and the ids every execution draws anew, which are numbered by first appearance so
+    the links between events still have to match)."""
+    numbers: dict[str, str] = {}
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in _VOLATILE}
+            return {
+                k: (numbers.setdefault(v, f"id{len(numbers)}") if k in _IDS and v else strip(v))
+                for k, v in value.items()
+                if k not in _VOLATILE
+            }
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

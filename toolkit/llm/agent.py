@@ -134,7 +134,7 @@ class LLMAgent(Agent):
     async def run(self, directive: Directive) -> Reply:
         client = self.client
         reporter = Reporter(
-            directive.session if directive._session is not None else None, self.name, "agent"
+            directive.session if directive.in_run else None, self.name, "agent"
         )
         body = client.body(
             self.messages(directive),
