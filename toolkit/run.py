@@ -55,7 +55,10 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunResult"]
 
 CANCELLED = "the run was cancelled"
-_make_directive = fast_factory(Directive)  # the orchestrator's own, known-good values
+# the orchestrator's own, known-good values, by position (see ``fast_factory``)
+_make_directive = fast_factory(
+    Directive, ("agent", "task_id", "goal", "prompt", "context", "attempt", "round", "seed", "meta")
+)
 
 
 @dataclass
@@ -514,15 +517,7 @@ class Run:
         """One traced agent call: directive out, result (or error) back."""
         tracer, task = self.tracer, tr.task
         directive = _make_directive(
-            agent=agent,
-            task_id=task.id,
-            goal=task.goal,
-            prompt=prompt,
-            context=context,
-            attempt=attempt,
-            round=round_,
-            seed=self.seed,
-            meta=task.meta,
+            agent, task.id, task.goal, prompt, context, attempt, round_, self.seed, task.meta
         )
         sent = tracer.message(
             ORCHESTRATOR,
