@@ -13,7 +13,7 @@ versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -46,7 +46,7 @@ __all__ = [
     "ToolCall",
     "TraceEvent",
     "dump_event",
-    "dump_events",
+    "dump_line",
     "event_adapter",
     "event_json_schema",
     "fast_factory",
@@ -418,20 +418,12 @@ def dump_event(event: BaseModel) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def dump_events(events: Iterable[BaseModel]) -> bytes:
-    """Events as JSONL: each one as ``dump_event`` writes it, with its newline.
-
-    The recorder's batch writer: one orjson call per event, newline included, and
-    one join (no per-line concatenation).
-    """
-    dumps, default, option = _dumps, _default, _NEWLINE
-    lines = []
-    for event in events:
-        try:
-            lines.append(dumps(event.__dict__, default=default, option=option))
-        except TypeError:
-            lines.append(dump_event(event) + b"\n")
-    return b"".join(lines)
+def dump_line(event: BaseModel) -> bytes:
+    """One event as one JSONL line: ``dump_event``'s JSON and the newline, in one call."""
+    try:
+        return _dumps(event.__dict__, default=_default, option=_NEWLINE)
+    except TypeError:
+        return dump_event(event) + b"\n"
 
 
 def _default(value: Any) -> Any:

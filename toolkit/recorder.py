@@ -1,8 +1,9 @@
 """JSONL traces: a lossless recorder, and a reader that never silently drops a line.
 
-The recorder keeps serialization off the agents' path: ``emit`` only appends the
-event to a buffer; a background thread writes the buffer every ``flush_s`` seconds
-(and ``emit`` writes inline once ``batch`` events are waiting). Each write is whole
+The recorder keeps file writes off the agents' path: ``emit`` serializes the event
+(while it is fresh in the CPU's caches) and appends the line to a buffer; a background
+thread writes the buffer every ``flush_s`` seconds (and ``emit`` writes inline once
+``batch`` lines are waiting). Each write is whole
 lines in one ``write`` call, and ``close`` writes what is left, so a run that fails
 or is cancelled still leaves a complete trace.
 
@@ -18,11 +19,11 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
-from toolkit.events import TraceEvent, dump_events, parse_event
+from toolkit.events import TraceEvent, dump_line, parse_event
 
 __all__ = [
     "BufferedSink",
@@ -46,11 +47,12 @@ class BufferedSink:
     flusher); the flusher thread takes exactly the events it counted, in order, and
     hands them to ``_write``. Subclasses implement ``_write(batch)``; it runs with the
     sink's lock held, on the flusher thread, or on the run's thread when ``batch``
-    events are waiting or the sink is closed.
+    events are waiting or the sink is closed. A subclass may queue what it made of each
+    event instead (``JsonlRecorder`` queues its JSON line).
     """
 
     def __init__(self, flush_s: float = 0.1, batch: int = 2048) -> None:
-        self._queue: deque[TraceEvent] = deque()
+        self._queue: deque[Any] = deque()
         self._lock = threading.Lock()
         self._batch = batch
         self._flush_s = flush_s
@@ -103,7 +105,7 @@ class BufferedSink:
     def _emit_closed(self, event: TraceEvent) -> None:
         raise RuntimeError(f"{type(self).__name__} is closed")
 
-    def _write(self, batch: list[TraceEvent]) -> None:  # pragma: no cover
+    def _write(self, batch: list[Any]) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _release(self) -> None:
@@ -126,8 +128,19 @@ class JsonlRecorder(BufferedSink):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(self.path, "ab" if append else "wb")  # noqa: SIM115 (held for the run)
 
-    def _write(self, batch: list[TraceEvent]) -> None:
-        self._file.write(dump_events(batch))
+    def emit(self, event: TraceEvent) -> None:
+        # the line is made here, not by the flusher: an event just built is still in
+        # the CPU's caches, and serializing it now costs a third of what it costs in a
+        # batch of thousands (measured in benchmarks/bench_orchestrator.py); the flusher
+        # would hold the GIL to do it anyway. The line also records the payload as it
+        # was when sent, even if the agent changes the object later.
+        queue = self._queue
+        queue.append(dump_line(event))
+        if len(queue) >= self._batch or self._thread is None:
+            self._kick()
+
+    def _write(self, batch: list[bytes]) -> None:
+        self._file.write(b"".join(batch))
         self._file.flush()
 
     def _release(self) -> None:
@@ -137,7 +150,7 @@ class JsonlRecorder(BufferedSink):
 def write_trace(path: str | Path, events: Iterable[TraceEvent]) -> Path:
     """Write events to a JSONL file at once."""
     recorder = JsonlRecorder(path)
-    recorder._queue.extend(events)
+    recorder._queue.extend(map(dump_line, events))
     recorder.close()
     return recorder.path
 

@@ -19,7 +19,7 @@ from toolkit.events import (
     TaskStarted,
     TraceEvent,
     dump_event,
-    dump_events,
+    dump_line,
     event_json_schema,
     fast_factory,
     parse_event,
@@ -199,11 +199,11 @@ def test_fast_factory_by_position_matches_validation() -> None:
         fast_factory(TaskStarted, ("nope",))
 
 
-def test_dump_events_writes_each_event_as_dump_event_does(runs: dict[str, list[Any]]) -> None:
-    """The recorder's batch writer gives, for every event, dump_event's line and a
+def test_dump_line_writes_each_event_as_dump_event_does(runs: dict[str, list[Any]]) -> None:
+    """The recorder's line writer gives, for every event, dump_event's JSON and a
     newline, also for a payload orjson refuses (an integer beyond 64 bits)."""
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     odd = tracer.message("a", "b", "a2a", {"n": 2**70}, span_id="s", conversation_id="c")
     events = [*runs["session"], tracer.events[-1]]
     assert odd.payload == {"n": 2**70}
-    assert dump_events(events) == b"".join(dump_event(e) + b"\n" for e in events)
+    assert [dump_line(e) for e in events] == [dump_event(e) + b"\n" for e in events]
