@@ -175,6 +175,9 @@ class Tracer:
         self.root_span = self.ids.span_id()
         self._seq = 0
         self._clock: Callable[[], float] = clock.now if clock is not None else time.time
+        # ``now`` is the clock itself on each tracer (a run reads it several times a
+        # step): no method frame around it
+        self.now = self._clock  # type: ignore[method-assign]
 
     @property
     def sinks(self) -> list[Sink]:
@@ -189,6 +192,7 @@ class Tracer:
         return outlet.events if isinstance(outlet, SinkOutlet) else []
 
     def now(self) -> float:
+        """The run's clock reading (Unix epoch seconds)."""
         return self._clock()
 
     def emit(
