@@ -82,8 +82,7 @@ class InProcessExecutor:
             return Failure(f"{type(exc).__name__}: {exc}", "exception")
         finally:
             _current.reset(token)
-        if type(raw) is Reply or (type(raw) is not str and isinstance(raw, Reply)):
-            # the type test first: ``isinstance`` on a model class goes through ABCMeta
+        if type(raw) is not str and isinstance(raw, Reply):
             return raw.output, {
                 "tokens_in": raw.tokens_in,
                 "tokens_out": raw.tokens_out,

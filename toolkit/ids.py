@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import threading
 import time
 from typing import Protocol, runtime_checkable
 
@@ -33,14 +34,27 @@ class IdSource(Protocol):
         ...
 
 
+_last = (0, 0)
+_lock = threading.Lock()
+
+
 def new_run_id(now: float | None = None) -> str:
     """A time-ordered, random run id: ``run-<ms since epoch, 12 hex><80 random bits>``.
 
-    Ids of runs started later sort after earlier ones (to the millisecond); the
+    Ids of runs started later sort after earlier ones: across processes to the
+    millisecond, within a process always (as UUIDv7's monotonic counter: a run started
+    in the same millisecond as the last one takes the last random part plus one). The
     random part makes a collision between any two runs practically impossible.
     """
+    global _last
     ms = int((time.time() if now is None else now) * 1000)
-    return f"run-{ms:012x}{int.from_bytes(os.urandom(10)):020x}"
+    rand = int.from_bytes(os.urandom(10))
+    with _lock:
+        last_ms, last_rand = _last
+        if ms <= last_ms:
+            ms, rand = last_ms, (last_rand + 1 + (rand >> 60)) % (1 << 80)
+        _last = (ms, rand)
+    return f"run-{ms:012x}{rand:020x}"
 
 
 class RandomIds:

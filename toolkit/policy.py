@@ -45,7 +45,7 @@ class Next:
     fallback: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptPolicy:
     """A task's attempt rules, read once from the task and the run's defaults."""
 
@@ -81,6 +81,10 @@ def check_output(output: Any, output_format: str) -> Any:
     Nothing (None, empty or blank text), bytes and non-finite numbers are malformed;
     with ``output_format="json"`` text must parse as JSON (and is returned parsed).
     """
+    if type(output) is str and output_format == "text":  # the common case, checked first
+        if output and not output.isspace():
+            return output
+        return Failure("malformed output: the agent returned nothing", "malformed")
     if output is None or (isinstance(output, str) and (not output or output.isspace())):
         return Failure("malformed output: the agent returned nothing", "malformed")
     if isinstance(output, bytes):

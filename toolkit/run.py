@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
@@ -33,10 +33,11 @@ from toolkit.events import (
     RunFinished,
     RunStarted,
     TaskFailed,
+    TaskFinished,
     TaskRetried,
     TaskSkipped,
+    TaskStarted,
     TraceEvent,
-    fast_factory,
 )
 from toolkit.executor import AgentCall
 from toolkit.plan import Plan, PlanError, Task, references
@@ -45,7 +46,7 @@ from toolkit.review import as_text, read_verdict, review_loop, review_prompt
 from toolkit.scheduler import Scheduler, Skip
 from toolkit.session import AgentSession
 from toolkit.state import RunState, fold
-from toolkit.tracing import Tracer
+from toolkit.tracing import Tracer, trusted_maker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,10 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunResult"]
 
 CANCELLED = "the run was cancelled"
-# the orchestrator's own, known-good values, by position (see ``fast_factory``)
-_make_directive = fast_factory(
-    Directive, ("agent", "task_id", "goal", "prompt", "context", "attempt", "round", "seed", "meta")
-)
+_DIRECTIVE = trusted_maker(Directive)  # the orchestrator's own, known-good values
 
 
 @dataclass
@@ -162,6 +160,7 @@ class Run:
         self._deps = deps
         self._executor = orchestrator.executor
         self._clock = orchestrator.clock
+        self._default_timeout_s = orchestrator.default_timeout_s
         self._sched: Scheduler | None = None
         self._tasks: dict[str, Task] = {}
         self._results: dict[str, Any] = {}
@@ -418,7 +417,7 @@ class Run:
 
     async def _run_task(self, task: Task) -> None:
         tracer = self.tracer
-        policy = AttemptPolicy.of(task, self.orch.default_timeout_s)
+        policy = AttemptPolicy.of(task, self._default_timeout_s)
         tr = self._live[task.id] = _TaskRun(task, policy, tracer.ids.span_id(), tracer.now())
         results = self._results
         context = {dep: results.get(dep) for dep in self._deps[task.id]}  # type: ignore[index]
@@ -441,18 +440,19 @@ class Run:
         del self._live[task.id]
         results[task.id] = output
         usage = tr.usage
-        tracer.task_finished(
-            tr.span,
-            tracer.root_span,
-            task.id,
-            tr.agent,
-            tr.attempt,
-            output,
-            tracer.now() - tr.t0,
-            rounds,
-            usage.tokens_in,
-            usage.tokens_out,
-            usage.cost_usd,
+        tracer.emit(
+            TaskFinished,
+            span_id=tr.span,
+            parent_span_id=tracer.root_span,
+            task_id=task.id,
+            agent=tr.agent,
+            attempt=tr.attempt,
+            output=output,
+            duration_s=tracer.now() - tr.t0,
+            rounds=rounds,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost_usd=usage.cost_usd,
         )
 
     async def _attempts(
@@ -465,8 +465,17 @@ class Run:
         while True:
             span = tracer.ids.span_id()
             tr.agent, tr.attempt = agent, attempt
-            tracer.task_started(span, tr.span, task.id, agent, attempt, round_)
-            outcome = await self._call(tr, agent, prompt, context, attempt, round_, span)
+            tracer.emit(
+                TaskStarted,
+                span_id=span,
+                parent_span_id=tr.span,
+                task_id=task.id,
+                agent=agent,
+                attempt=attempt,
+                round=round_,
+            )
+            call, sent_id, t0 = self._begin(tr, agent, prompt, context, attempt, round_, span)
+            outcome = self._end(tr, call, sent_id, t0, await self._executor.call(call))
             if type(outcome) is not Failure:
                 return outcome
             nxt = policy.after_failure(agent, retried, tr.fallback_used)
@@ -504,7 +513,7 @@ class Run:
                     if not sched.is_running(task.id):
                         raise _Ended  # stopped during the backoff: nothing more starts
 
-    async def _call(
+    def _begin(
         self,
         tr: _TaskRun,
         agent: str,
@@ -513,11 +522,21 @@ class Run:
         attempt: int,
         round_: int,
         span: str,
-    ) -> Any:
-        """One traced agent call: directive out, result (or error) back."""
+    ) -> tuple[AgentCall, str, float]:
+        """Send one directive: the call for the executor, the message id and the time."""
         tracer, task = self.tracer, tr.task
-        directive = _make_directive(
-            agent, task.id, task.goal, prompt, context, attempt, round_, self.seed, task.meta
+        directive = _DIRECTIVE.build(
+            {
+                "agent": agent,
+                "task_id": task.id,
+                "goal": task.goal,
+                "prompt": prompt,
+                "context": context,
+                "attempt": attempt,
+                "round": round_,
+                "seed": self.seed,
+                "meta": task.meta,
+            }
         )
         sent = tracer.message(
             ORCHESTRATOR,
@@ -529,12 +548,14 @@ class Run:
             task_id=task.id,
             attempt=attempt,
         )
-        t0 = tracer.now()
         session = AgentSession(tracer, self._bus, agent, task.id, span, tr.span)
-        outcome = await self._executor.call(
-            AgentCall(agent, directive, tr.policy.timeout_s, session)
-        )
-        if not self._sched.is_running(task.id):  # type: ignore[union-attr]
+        call = AgentCall(agent, directive, tr.policy.timeout_s, session)
+        return call, sent.message_id, tracer.now()
+
+    def _end(self, tr: _TaskRun, call: AgentCall, sent_id: str, t0: float, outcome: Any) -> Any:
+        """Record the reply (or the failure) of one call; the accepted output or a Failure."""
+        tracer, task_id, directive = self.tracer, tr.task.id, call.directive
+        if self._sched.status[task_id] != "running":  # type: ignore[union-attr]
             raise _Ended  # the run stopped while the agent worked: its reply is dropped
         if type(outcome) is not Failure:
             output, usage = outcome
@@ -546,34 +567,34 @@ class Run:
                 acc.tokens_out += usage["tokens_out"]
                 acc.cost_usd += usage["cost_usd"]
                 tracer.message(
-                    agent,
+                    call.agent,
                     ORCHESTRATOR,
                     "result",
                     output,
-                    span_id=span,
+                    span_id=call.session.span_id,
                     conversation_id=tr.span,
-                    parent_id=sent.message_id,
-                    task_id=task.id,
-                    attempt=attempt,
+                    parent_id=sent_id,
+                    task_id=task_id,
+                    attempt=directive.attempt,
                     usage=usage,
                 )
                 return output
             outcome = output
         tracer.message(
-            agent,
+            call.agent,
             ORCHESTRATOR,
             "error",
             outcome.error,
-            span_id=span,
+            span_id=call.session.span_id,
             conversation_id=tr.span,
-            parent_id=sent.message_id,
-            task_id=task.id,
-            attempt=attempt,
+            parent_id=sent_id,
+            task_id=task_id,
+            attempt=directive.attempt,
             usage={"duration_s": tracer.now() - t0},
         )
         return outcome
 
-    def _fail(self, tr: _TaskRun, agent: str, error: str, error_type: str) -> None:
+    def _fail(self, tr: _TaskRun, agent: str, error: str, error_type: str) -> NoReturn:
         """The task has failed for good: record it, act on what follows, end it."""
         sched, tracer, task_id = self._sched, self.tracer, tr.task.id
         assert sched is not None
@@ -623,7 +644,8 @@ class Run:
             task_id=task_id,
         )
         prompt = review_prompt(review, draft, self.request)
-        verdict = await self._call(tr, reviewer, prompt, {"draft": draft}, 1, round_, span)
+        call, sent_id, t0 = self._begin(tr, reviewer, prompt, {"draft": draft}, 1, round_, span)
+        verdict = self._end(tr, call, sent_id, t0, await self._executor.call(call))
         if type(verdict) is Failure:
             tracer.emit(
                 AgentStateChanged,

@@ -625,7 +625,8 @@ def test_run_sync_inside_a_running_event_loop() -> None:
 
 
 def test_a_broken_sink_is_detached_and_reported() -> None:
-    """A sink that raises never breaks the run: it is detached and a log event says so."""
+    """A sink that raises never breaks the run: it is detached, and a log event and a
+    warning say so."""
 
     class Broken:
         def emit(self, event: Any) -> None:
@@ -634,9 +635,10 @@ def test_a_broken_sink_is_detached_and_reported() -> None:
         def close(self) -> None:
             pass
 
-    result = Orchestrator([MockAgent("a")]).run_sync(
-        "x", Plan(tasks=[Task(id="t", agent="a")]), sinks=[Broken()]
-    )
+    with pytest.warns(RuntimeWarning, match="Broken failed and was detached"):
+        result = Orchestrator([MockAgent("a")]).run_sync(
+            "x", Plan(tasks=[Task(id="t", agent="a")]), sinks=[Broken()]
+        )
     assert result.status == "succeeded"
     logs = _kinds(result, "log")
     assert len(logs) == 1 and "Broken failed and was detached" in logs[0].message

@@ -35,7 +35,10 @@ def test_a_failure_skips_its_dependents_and_only_them() -> None:
     deps = {"a": [], "b": ["a"], "c": ["b"], "x": []}
     sched = Scheduler(list(deps), deps)
     assert (sched.start(), sched.start()) == ("a", "x")
-    assert sched.fail("a") == [Skip("b", "dependency 'a' failed"), Skip("c", "dependency 'b' failed")]
+    assert sched.fail("a") == [
+        Skip("b", "dependency 'a' failed"),
+        Skip("c", "dependency 'b' failed"),
+    ]
     assert sched.finish("x") and sched.over
     assert sched.status == {"a": "failed", "b": "skipped", "c": "skipped", "x": "done"}
 
@@ -80,7 +83,9 @@ def _plans(draw: st.DrawFn) -> tuple[dict[str, list[str]], dict[str, bool], bool
 
 @settings(max_examples=200, deadline=None)
 @given(_plans())
-def test_every_task_ends_exactly_once(plan: tuple[dict[str, list[str]], dict[str, bool], bool, list[int]]) -> None:
+def test_every_task_ends_exactly_once(
+    plan: tuple[dict[str, list[str]], dict[str, bool], bool, list[int]],
+) -> None:
     """For any DAG, outcomes and completion order: a task starts only after its
     dependencies are done, nothing starts after a fail_fast stop, every task ends
     exactly once, and the run is over with nothing left waiting or running."""
