@@ -33,10 +33,8 @@ from toolkit.events import (
     RunFinished,
     RunStarted,
     TaskFailed,
-    TaskFinished,
     TaskRetried,
     TaskSkipped,
-    TaskStarted,
     TraceEvent,
 )
 from toolkit.executor import AgentCall
@@ -440,19 +438,18 @@ class Run:
         del self._live[task.id]
         results[task.id] = output
         usage = tr.usage
-        tracer.emit(
-            TaskFinished,
-            span_id=tr.span,
-            parent_span_id=tracer.root_span,
-            task_id=task.id,
-            agent=tr.agent,
-            attempt=tr.attempt,
-            output=output,
-            duration_s=tracer.now() - tr.t0,
-            rounds=rounds,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            cost_usd=usage.cost_usd,
+        tracer.task_finished(
+            tr.span,
+            tracer.root_span,
+            task.id,
+            tr.agent,
+            tr.attempt,
+            output,
+            tracer.now() - tr.t0,
+            rounds,
+            usage.tokens_in,
+            usage.tokens_out,
+            usage.cost_usd,
         )
 
     async def _attempts(
@@ -465,15 +462,7 @@ class Run:
         while True:
             span = tracer.ids.span_id()
             tr.agent, tr.attempt = agent, attempt
-            tracer.emit(
-                TaskStarted,
-                span_id=span,
-                parent_span_id=tr.span,
-                task_id=task.id,
-                agent=agent,
-                attempt=attempt,
-                round=round_,
-            )
+            tracer.task_started(span, tr.span, task.id, agent, attempt, round_)
             call, sent_id, t0 = self._begin(tr, agent, prompt, context, attempt, round_, span)
             outcome = self._end(tr, call, sent_id, t0, await self._executor.call(call))
             if type(outcome) is not Failure:
