@@ -43,13 +43,13 @@ from toolkit.policy import AttemptPolicy, Failure, Usage, check_output
 from toolkit.review import as_text, read_verdict, review_loop, review_prompt
 from toolkit.scheduler import Scheduler, Skip
 from toolkit.session import AgentSession
-from toolkit.state import RunState, fold
 from toolkit.tracing import Tracer, trusted_maker
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from toolkit.orchestrator import Orchestrator
+    from toolkit.state import RunState
 
 __all__ = ["Run", "RunResult"]
 
@@ -73,6 +73,8 @@ class RunResult:
     @cached_property
     def state(self) -> RunState:
         """The run's final state, folded from its events."""
+        from toolkit.state import fold  # loaded on first use: importing it is ~4 ms
+
         return fold(self.events)
 
     @property

@@ -112,3 +112,14 @@ def test_event_adapter_is_built_on_first_use() -> None:
         '{"kind":"log","run_id":"r","seq":0,"ts":0.0,"trace_id":"t","span_id":"s","message":"m"}'
     )
     assert event_adapter.validate_python(event.model_dump()) == event
+
+
+def test_importing_the_orchestrator_leaves_the_fold_for_later() -> None:
+    """``toolkit.state`` (the fold, ~4 ms of import) loads when a result's state is first
+    read, not when ``Orchestrator`` is imported."""
+    found = _modules(
+        "import json, sys\n"
+        "from toolkit import Orchestrator, MockAgent\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))\n"
+    )
+    assert "toolkit.state" not in found["modules"]
