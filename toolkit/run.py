@@ -16,7 +16,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -327,7 +327,7 @@ class Run:
 
             self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
         except RuntimeError:  # another backend (trio)
-            import trio
+            import trio  # type: ignore[import-not-found]
 
             self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
 
@@ -387,10 +387,33 @@ class Run:
     async def _worker(self) -> None:
         sched = self._sched
         assert sched is not None
-        tasks, run_task = self._tasks, self._run_task
+        tasks, open_task, attempts, close_task = (
+            self._tasks,
+            self._open_task,
+            self._attempts,
+            self._close_task,
+        )
         try:
             while (task_id := sched.start()) is not None:
-                await run_task(tasks[task_id])
+                # one task: opened and closed by plain calls, so a step costs one
+                # coroutine frame of the run's own (``_attempts``)
+                task = tasks[task_id]
+                tr, prompt, context = open_task(task)
+                try:
+                    if task.review is None:
+                        output, rounds = await attempts(tr, prompt, context, 1), 1
+                    else:
+                        output, rounds = await review_loop(
+                            task.review,
+                            prompt,
+                            context,
+                            partial(attempts, tr),
+                            partial(self._judge, tr),
+                        )
+                except _Ended:
+                    pass  # its terminal event is recorded
+                else:
+                    close_task(tr, output, rounds)
                 if sched.ready > 1:
                     if self._tg is None:
                         # the inline worker met a fan-out: go on in a task group
@@ -415,35 +438,27 @@ class Run:
             )
         return text
 
-    async def _run_task(self, task: Task) -> None:
+    def _open_task(self, task: Task) -> tuple[_TaskRun, str, dict[str, Any]]:
+        """A started task's record, prompt and context (its dependencies' results)."""
         tracer = self.tracer
         policy = AttemptPolicy.of(task, self._default_timeout_s)
         tr = self._live[task.id] = _TaskRun(task, policy, tracer.ids.span_id(), tracer.now())
         results = self._results
         context = {dep: results.get(dep) for dep in self._deps[task.id]}  # type: ignore[index]
-        prompt = self._prompt(task)
-        try:
-            if task.review is None:
-                output, rounds = await self._attempts(tr, prompt, context, 1), 1
-            else:
-                output, rounds = await review_loop(
-                    task.review,
-                    prompt,
-                    context,
-                    lambda p, c, r: self._attempts(tr, p, c, r),
-                    lambda draft, r: self._judge(tr, draft, r),
-                )
-        except _Ended:
-            return
-        if not self._sched.finish(task.id):  # type: ignore[union-attr]
+        return tr, self._prompt(task), context
+
+    def _close_task(self, tr: _TaskRun, output: Any, rounds: int) -> None:
+        """The task's output is accepted: record it, unless a stop ended the task first."""
+        task_id, tracer = tr.task.id, self.tracer
+        if not self._sched.finish(task_id):  # type: ignore[union-attr]
             return  # ended meanwhile (a stop): its terminal event is recorded
-        del self._live[task.id]
-        results[task.id] = output
+        del self._live[task_id]
+        self._results[task_id] = output
         usage = tr.usage
         tracer.task_finished(
             tr.span,
             tracer.root_span,
-            task.id,
+            task_id,
             tr.agent,
             tr.attempt,
             output,

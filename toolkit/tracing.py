@@ -96,7 +96,7 @@ class SinkOutlet:
     def publish(self, event: TraceEvent) -> None:  # type: ignore[valid-type]
         if self._keep:
             self.events.append(event)
-        failed = None
+        failed: list[tuple[Sink, Exception]] | None = None
         for sink in self.sinks:
             try:
                 sink.emit(event)
@@ -105,9 +105,9 @@ class SinkOutlet:
         if failed:
             for sink, _ in failed:
                 self.sinks.remove(sink)
-            for sink, exc in failed:
+            for sink, error in failed:
                 if self.on_failure is not None:
-                    self.on_failure(sink, exc)
+                    self.on_failure(sink, error)
 
     def close(self) -> list[str]:
         errors = []

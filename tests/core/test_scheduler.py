@@ -115,3 +115,13 @@ def test_every_task_ends_exactly_once(
             assert sched.start() is None
     assert ended == dict.fromkeys(deps, 1)
     assert set(sched.status.values()) <= {"done", "failed", "skipped"}
+
+
+def test_drive_runs_a_plan_to_the_end_with_given_outcomes() -> None:
+    """``drive`` starts tasks one at a time with the given outcomes (a simulation needs
+    no event loop): a failure's decisions come back with it, and the run ends over."""
+    deps = {"a": [], "b": ["a"], "c": []}
+    sched = Scheduler(list(deps), deps)
+    steps = list(sched.drive({"a": False}))
+    assert steps == [("a", [Skip("b", "dependency 'a' failed")]), ("c", None)]
+    assert sched.over and sched.status == {"a": "failed", "b": "skipped", "c": "done"}

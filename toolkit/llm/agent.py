@@ -133,9 +133,7 @@ class LLMAgent(Agent):
 
     async def run(self, directive: Directive) -> Reply:
         client = self.client
-        reporter = Reporter(
-            directive.session if directive.in_run else None, self.name, "agent"
-        )
+        reporter = Reporter(directive.session if directive.in_run else None, self.name, "agent")
         body = client.body(
             self.messages(directive),
             temperature=self.temperature,
