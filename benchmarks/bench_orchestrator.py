@@ -1,19 +1,23 @@
 """Orchestration overhead per agent step, with JSONL recording on, beside its floors and peers.
 
 Workloads (zero-work agents: ``x[:8] + "+a"``), each measured in this one run:
-  - a 1,000-step pipeline and a 1,000-agent fan-out + join;
+  - a 1,000-step pipeline and a 1,000-agent fan-out + join, recorded and unrecorded;
   - baselines: a direct ``await`` per step, one asyncio task per step (the floor);
-  - LangGraph on the same graphs, when it is installed;
+  - LangGraph on the same graphs, when it is installed (compiled once, like our plans);
   - a 10,000-agent fan-out in a fresh process, for its peak RSS;
-  - ``import toolkit`` in a fresh process.
-Figures are medians of ``--repeat`` runs, in µs per step; ratios compare figures
-from this run only. Usage: ``python benchmarks/bench_orchestrator.py [--repeat 5]``.
+  - ``from toolkit import Orchestrator, MockAgent`` in a fresh process, beside
+    ``import anyio, pydantic, yaml, orjson`` (the core dependencies).
+Every contender gets the same policy: one warm-up run, then ``--repeat`` rounds in which
+each runs once, in turn; figures are medians, in µs per step. The targets are ratios
+between figures of this run, so they hold on a slower or busier machine too; each is
+printed as PASS or FAIL. Usage: ``python benchmarks/bench_orchestrator.py [--repeat 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import operator
 import statistics
@@ -21,8 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import anyio
 
@@ -65,8 +70,7 @@ def orchestrator() -> Orchestrator:
     return Orchestrator([FunctionAgent(zero, f"a{i}") for i in range(10)], concurrency=16)
 
 
-async def switchboard(plan: Plan, trace: Path) -> float:
-    orch = orchestrator()
+async def switchboard(orch: Orchestrator, plan: Plan, trace: Path | None) -> float:
     t = time.perf_counter()
     result = await orch.run("x", plan, trace=trace)
     elapsed = time.perf_counter() - t
@@ -113,7 +117,8 @@ def langgraph_available() -> bool:
     return True
 
 
-async def langgraph_pipeline(n: int) -> float:
+def langgraph_pipeline(n: int) -> Any:
+    """The compiled pipeline graph (compiled once, as Switchboard's plan is built once)."""
     from langgraph.graph import END, START, StateGraph
 
     S = PipeState
@@ -126,13 +131,11 @@ async def langgraph_pipeline(n: int) -> float:
         g.add_node(f"n{i}", node)
         g.add_edge(START if i == 0 else f"n{i - 1}", f"n{i}")
     g.add_edge(f"n{n - 1}", END)
-    app = g.compile()
-    t = time.perf_counter()
-    await app.ainvoke({"x": "x"}, {"recursion_limit": n + 10})
-    return time.perf_counter() - t
+    return g.compile()
 
 
-async def langgraph_fanout(n: int) -> float:
+def langgraph_fanout(n: int) -> Any:
+    """The compiled fan-out + join graph."""
     from langgraph.graph import END, START, StateGraph
 
     S = FanState
@@ -150,15 +153,37 @@ async def langgraph_fanout(n: int) -> float:
         g.add_edge(START, f"n{i}")
     g.add_edge([f"n{i}" for i in range(n)], "join")
     g.add_edge("join", END)
-    app = g.compile()
+    return g.compile()
+
+
+async def langgraph_run(app: Any, state: dict[str, Any], config: dict[str, Any]) -> float:
     t = time.perf_counter()
-    await app.ainvoke({"out": []})
+    await app.ainvoke(state, config)
     return time.perf_counter() - t
 
 
-def median_us(fn, repeat: int, steps: int) -> float:
-    values = [anyio.run(fn) for _ in range(repeat)]
-    return statistics.median(values) / steps * 1e6
+def measure(
+    contenders: dict[str, tuple[Callable[[], Awaitable[float]], int]], repeat: int
+) -> dict[str, float]:
+    """Median µs per step of each contender, all under one policy.
+
+    Each contender (a coroutine function timing one run, and its number of steps) first
+    runs once unmeasured, as a warm-up (LangGraph's first invocation, caches, the
+    recorder's first file); then ``repeat`` rounds follow in which every contender runs
+    once, in turn, so a busy spell of the shared machine falls on all of them alike.
+    Each run gets a fresh event loop and starts after a full garbage collection: the
+    heap holds every contender's graphs and plans, and without it a full collection
+    (~50 ms here) falls on whichever run happens to cross the threshold.
+    """
+    for fn, _ in contenders.values():
+        gc.collect()
+        anyio.run(fn)
+    samples: dict[str, list[float]] = {key: [] for key in contenders}
+    for _ in range(repeat):
+        for key, (fn, steps) in contenders.items():
+            gc.collect()
+            samples[key].append(anyio.run(fn) / steps * 1e6)
+    return {key: statistics.median(values) for key, values in samples.items()}
 
 
 # Peak memory is VmHWM of the measuring process itself: ru_maxrss would not do, since
@@ -203,21 +228,28 @@ def baseline_rss_mb() -> float:
     return float(out.stdout.strip())
 
 
-def import_ms(statement: str, repeat: int) -> float:
-    values = []
-    for _ in range(repeat):
+IMPORT_SCRIPT = (
+    "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
+)
+
+
+def import_ms(statements: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median ms of each import statement in a fresh interpreter, under ``measure``'s policy."""
+
+    def once(statement: str) -> float:
+        script = IMPORT_SCRIPT.format(statement=statement)
         out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
         )
-        values.append(float(out.stdout))
-    return statistics.median(values)
+        return float(out.stdout)
+
+    for statement in statements.values():
+        once(statement)
+    samples: dict[str, list[float]] = {key: [] for key in statements}
+    for _ in range(repeat):
+        for key, statement in statements.items():
+            samples[key].append(once(statement))
+    return {key: statistics.median(values) for key, values in samples.items()}
 
 
 def main() -> None:
@@ -226,37 +258,53 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     r = args.repeat
-    figures: dict[str, float] = {}
+    pipe, fan = pipeline_plan(N), fanout_plan(N)
     with tempfile.TemporaryDirectory() as tmp:
-        trace = Path(tmp) / "run.jsonl"
-        pipe, fan = pipeline_plan(N), fanout_plan(N)
-        figures["pipeline.switchboard_us"] = median_us(lambda: switchboard(pipe, trace), r, N)
-        figures["fanout.switchboard_us"] = median_us(lambda: switchboard(fan, trace), r, N + 1)
-        lines = len(trace.read_bytes().splitlines())
-    figures["pipeline.direct_await_us"] = median_us(lambda: direct_pipeline(N), r, N)
-    figures["pipeline.asyncio_task_us"] = median_us(lambda: tasks_pipeline(N), r, N)
-    figures["fanout.asyncio_task_us"] = median_us(lambda: tasks_fanout(N), r, N + 1)
-    if langgraph_available():
-        figures["pipeline.langgraph_us"] = median_us(
-            lambda: langgraph_pipeline(N), max(1, r // 2), N
-        )
-        figures["fanout.langgraph_us"] = median_us(
-            lambda: langgraph_fanout(N), max(1, r // 2), N + 1
-        )
+        pipe_trace, fan_trace = Path(tmp) / "pipeline.jsonl", Path(tmp) / "fanout.jsonl"
+        orch = orchestrator()
+        contenders: dict[str, tuple[Callable[[], Awaitable[float]], int]] = {
+            "pipeline.switchboard_us": (lambda: switchboard(orch, pipe, pipe_trace), N),
+            "pipeline.switchboard_unrecorded_us": (lambda: switchboard(orch, pipe, None), N),
+            "pipeline.direct_await_us": (lambda: direct_pipeline(N), N),
+            "pipeline.asyncio_task_us": (lambda: tasks_pipeline(N), N),
+            "fanout.switchboard_us": (lambda: switchboard(orch, fan, fan_trace), N + 1),
+            "fanout.switchboard_unrecorded_us": (lambda: switchboard(orch, fan, None), N + 1),
+            "fanout.asyncio_task_us": (lambda: tasks_fanout(N), N + 1),
+        }
+        if langgraph_available():
+            lg_pipe, lg_fan = langgraph_pipeline(N), langgraph_fanout(N)
+            pipe_config = {"recursion_limit": N + 10}
+            contenders["pipeline.langgraph_us"] = (
+                lambda: langgraph_run(lg_pipe, {"x": "x"}, pipe_config),
+                N,
+            )
+            contenders["fanout.langgraph_us"] = (
+                lambda: langgraph_run(lg_fan, {"out": []}, {}),
+                N + 1,
+            )
+        figures = measure(contenders, r)
+        lines = len(fan_trace.read_bytes().splitlines())
     figures["fanout10k.peak_rss_mb"] = peak_rss_mb(10_000, keep=True)
     figures["fanout10k.peak_rss_mb_events_not_kept"] = peak_rss_mb(10_000, keep=False)
     figures["interpreter_with_toolkit.rss_mb"] = baseline_rss_mb()
-    figures["import_toolkit_ms"] = import_ms("import toolkit", r)
-    figures["import_toolkit_orchestrator_ms"] = import_ms(
-        "import toolkit; from toolkit import Orchestrator, MockAgent", r
+    imports = import_ms(
+        {
+            "import_core_deps_ms": "import anyio, pydantic, yaml, orjson",
+            "import_toolkit_ms": "import toolkit",
+            "import_toolkit_orchestrator_ms": "from toolkit import Orchestrator, MockAgent",
+        },
+        r,
     )
+    figures.update(imports)
 
     print(
-        f"Switchboard orchestration overhead (zero-work agents, JSONL recording on; median of {r}; µs per step)"
+        "Switchboard orchestration overhead (zero-work agents; every contender warmed up once, "
+        f"then median of {r} interleaved rounds; µs per step)"
     )
     print(f"  events recorded in the fan-out trace: {lines:,}")
     print(
-        f"{'workload':<28}{'switchboard':>12}{'asyncio task':>14}{'direct await':>14}{'langgraph':>12}{'vs langgraph':>14}"
+        f"{'workload':<28}{'recorded':>10}{'unrecorded':>12}{'asyncio task':>14}{'direct await':>14}"
+        f"{'langgraph':>11}{'x floor':>9}{'vs langgraph':>14}"
     )
     for w in ("pipeline", "fanout"):
         sb = figures[f"{w}.switchboard_us"]
@@ -264,33 +312,36 @@ def main() -> None:
         da = figures.get(f"{w}.direct_await_us")
         label = "1,000-step pipeline" if w == "pipeline" else "1,000-agent fan-out + join"
         print(
-            f"{label:<28}{sb:>12.1f}{figures[f'{w}.asyncio_task_us']:>14.1f}"
-            f"{(f'{da:.2f}' if da else '-'):>14}{(f'{lg:.0f}' if lg else 'n/a'):>12}{(f'{lg / sb:.1f}x less' if lg else '-'):>14}"
+            f"{label:<28}{sb:>10.1f}{figures[f'{w}.switchboard_unrecorded_us']:>12.1f}"
+            f"{figures[f'{w}.asyncio_task_us']:>14.1f}{(f'{da:.2f}' if da else '-'):>14}"
+            f"{(f'{lg:.0f}' if lg else 'n/a'):>11}{sb / figures[f'{w}.asyncio_task_us']:>8.1f}x"
+            f"{(f'{lg / sb:.1f}x less' if lg else '-'):>14}"
         )
     print(
         f"10,000-agent fan-out peak RSS: {figures['fanout10k.peak_rss_mb']:.0f} MB with events kept in memory, "
         f"{figures['fanout10k.peak_rss_mb_events_not_kept']:.0f} MB without (interpreter + toolkit alone: "
-        f"{figures['interpreter_with_toolkit.rss_mb']:.0f} MB; target < 300 MB)"
+        f"{figures['interpreter_with_toolkit.rss_mb']:.0f} MB)"
     )
+    import_ratio = figures["import_toolkit_orchestrator_ms"] / figures["import_core_deps_ms"]
     print(
         f"import toolkit: {figures['import_toolkit_ms']:.0f} ms; with Orchestrator and MockAgent: "
-        f"{figures['import_toolkit_orchestrator_ms']:.0f} ms (target < 150 ms)"
+        f"{figures['import_toolkit_orchestrator_ms']:.0f} ms; anyio, pydantic, yaml, orjson: "
+        f"{figures['import_core_deps_ms']:.0f} ms ({import_ratio:.2f}x)"
     )
     targets = {
-        "pipeline <= 25 us/step": figures["pipeline.switchboard_us"] <= 25,
-        "fan-out <= 25 us/step": figures["fanout.switchboard_us"] <= 25,
+        "import Orchestrator, MockAgent <= 1.5x import of the core dependencies": import_ratio
+        <= 1.5,
         "10k fan-out < 300 MB": figures["fanout10k.peak_rss_mb"] < 300,
-        "import < 150 ms": figures["import_toolkit_orchestrator_ms"] < 150,
     }
+    for w, label in (("pipeline", "pipeline"), ("fanout", "fan-out")):
+        ratio = figures[f"{w}.switchboard_us"] / figures[f"{w}.asyncio_task_us"]
+        targets[f"{label} with recording <= 3x one asyncio task per step"] = ratio <= 3
     if "pipeline.langgraph_us" in figures:
-        targets[">= 10x less than LangGraph (pipeline)"] = (
-            figures["pipeline.langgraph_us"] / figures["pipeline.switchboard_us"] >= 10
-        )
-        targets[">= 10x less than LangGraph (fan-out)"] = (
-            figures["fanout.langgraph_us"] / figures["fanout.switchboard_us"] >= 10
-        )
+        for w, label in (("pipeline", "pipeline"), ("fanout", "fan-out")):
+            ratio = figures[f"{w}.langgraph_us"] / figures[f"{w}.switchboard_us"]
+            targets[f">= 15x less than LangGraph ({label})"] = ratio >= 15
     for name, ok in targets.items():
-        print(f"  [{'met' if ok else 'MISSED'}] {name}")
+        print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

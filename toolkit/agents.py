@@ -40,7 +40,7 @@ class AgentError(Exception):
 class Directive(BaseModel):
     """What the orchestrator asks of an agent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     agent: str
     """The agent asked."""
@@ -87,7 +87,7 @@ class Directive(BaseModel):
 class Reply(BaseModel):
     """An agent's answer with its usage figures."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     output: Any
     """Text or any JSON value."""
@@ -125,7 +125,7 @@ class Agent:
 class LatencySpec(BaseModel):
     """A seeded latency distribution, in seconds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     dist: Literal["fixed", "uniform", "normal", "lognormal"] = "fixed"
     mean: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
@@ -149,7 +149,7 @@ class LatencySpec(BaseModel):
 class FailureSpec(BaseModel):
     """Injected failures: each attempt fails in one of these ways with the given rate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     exception: float = Field(default=0.0, ge=0, le=1)
     """Rate of attempts that raise."""

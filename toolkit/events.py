@@ -13,8 +13,9 @@ versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
@@ -45,6 +46,7 @@ __all__ = [
     "ToolCall",
     "TraceEvent",
     "dump_event",
+    "dump_line",
     "event_adapter",
     "event_json_schema",
     "fast_factory",
@@ -63,7 +65,10 @@ ORCHESTRATOR = "orchestrator"
 USER = "user"
 """Who asked: the sender of the request and the recipient of the answer."""
 
-_frozen = ConfigDict(frozen=True, extra="forbid")
+# ``defer_build``: a model's validator is built on its first validation, not at import;
+# the tracer builds events without validating them, so a run that only records never
+# pays for the schemas of the seventeen event kinds (``import toolkit`` stays fast)
+_frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Envelope(BaseModel):
@@ -310,18 +315,41 @@ TraceEvent = Annotated[
 ]
 """Any trace event; discriminated on ``kind``."""
 
-event_adapter: TypeAdapter[TraceEvent] = TypeAdapter(TraceEvent)
-"""Validates and serializes any trace event."""
+
+@cache
+def _event_adapter() -> TypeAdapter[TraceEvent]:
+    return TypeAdapter(TraceEvent)
 
 
-def fast_factory(cls: type[BaseModel]) -> Callable[..., Any]:
-    """A keyword-only constructor of ``cls`` that skips validation, for known-good values.
+def __getattr__(name: str) -> Any:
+    # ``event_adapter`` (validates and serializes any trace event) is built on first
+    # use: building the union's validator is most of this module's import time
+    if name == "event_adapter":
+        return _event_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    event_adapter: TypeAdapter[TraceEvent]
+    """Validates and serializes any trace event."""
+
+
+def fast_factory(cls: type[BaseModel], positional: Sequence[str] = ()) -> Callable[..., Any]:
+    """A constructor of ``cls`` that skips validation, for known-good values.
 
     Validating an event costs 2–3 µs and the orchestrator emits four per agent step;
     the tracer's own values (ids, counters, clock readings, names) are known good, so
     it builds events with this. Everything read from outside (a trace file, a store,
     a network peer) still goes through ``parse_event``'s full validation. The
     constructor is generated once per class, as ``dataclasses`` generates ``__init__``.
+
+    Args:
+        cls: The model.
+        positional: Fields taken by position, in this order (the hot paths pass
+            every value by position: a call with a dozen keywords costs more than
+            building the event). The other fields are keyword-only, with their
+            defaults. Either way the event's fields keep the model's order, so it
+            serializes exactly as a validated one.
     """
     namespace: dict[str, Any] = {
         "cls": cls,
@@ -329,22 +357,29 @@ def fast_factory(cls: type[BaseModel]) -> Callable[..., Any]:
         "setattr_": object.__setattr__,
         "MISSING": _MISSING,
     }
-    params, items, fill = [], [], []
+    unknown = set(positional) - set(cls.model_fields)
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    required, optional, fill, items = [], [], [], []
     for name, info in cls.model_fields.items():
+        items.append(f"{name!r}: {name}")
+        if name in positional:
+            continue
         if info.default_factory is not None:
             namespace[f"_f_{name}"] = info.default_factory
-            params.append(f"{name}=MISSING")
+            optional.append(f"{name}=MISSING")
             fill.append(f"    if {name} is MISSING: {name} = _f_{name}()")
         elif info.is_required():
-            params.insert(0, name)
+            required.append(name)
         else:
             namespace[f"_d_{name}"] = info.default
-            params.append(f"{name}=_d_{name}")
-        items.append(f"{name!r}: {name}")
+            optional.append(f"{name}=_d_{name}")
+    keywords = [*required, *optional]
+    params = [*positional, *(["*", *keywords] if keywords else [])]
     namespace["fields_set"] = set(cls.model_fields)
     source = "\n".join(
         [
-            f"def make(*, {', '.join(params)}):",
+            f"def make({', '.join(params)}):",
             *fill,
             "    obj = new(cls)",
             f"    setattr_(obj, '__dict__', {{{', '.join(items)}}})",
@@ -383,15 +418,26 @@ def dump_event(event: BaseModel) -> bytes:
         return text.encode("utf-8", "replace")
 
 
+def dump_line(event: BaseModel) -> bytes:
+    """One event as one JSONL line: ``dump_event``'s JSON and the newline, in one call."""
+    try:
+        return _dumps(event.__dict__, default=_default, option=_NEWLINE)
+    except TypeError:
+        return dump_event(event) + b"\n"
+
+
 def _default(value: Any) -> Any:
+    if type(value) is Envelope:  # every message_sent event: the cheap test first
+        return value.__dict__
     if isinstance(value, BaseModel):
-        return value.__dict__ if type(value) is Envelope else value.model_dump(mode="json")
+        return value.model_dump(mode="json")
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return repr(value)
 
 
 _dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
 def parse_event(line: str | bytes) -> TraceEvent:
@@ -400,12 +446,12 @@ def parse_event(line: str | bytes) -> TraceEvent:
     Raises:
         pydantic.ValidationError: when the line is not a valid event.
     """
-    return event_adapter.validate_json(line)
+    return _event_adapter().validate_json(line)
 
 
 def event_json_schema() -> dict[str, Any]:
     """The JSON Schema of ``TraceEvent``, with the schema version."""
-    schema = event_adapter.json_schema()
+    schema = _event_adapter().json_schema()
     schema["title"] = "Switchboard TraceEvent"
     schema["$comment"] = f"schema_version {SCHEMA_VERSION}"
     return schema

@@ -168,7 +168,7 @@ class PlanError(ValueError):
 class ReviewSpec(BaseModel):
     """Makes a task a review loop: the reviewer judges each draft until approval."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     reviewer: str
     """The agent that reviews each draft."""
@@ -181,7 +181,7 @@ class ReviewSpec(BaseModel):
 class Task(BaseModel):
     """One unit of work for one agent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(min_length=1)
     """Unique within the plan."""
@@ -225,7 +225,7 @@ class Task(BaseModel):
 class Plan(BaseModel):
     """Tasks forming a DAG."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = "run"
     tasks: list[Task] = Field(default_factory=list)

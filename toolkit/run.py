@@ -33,10 +33,8 @@ from toolkit.events import (
     RunFinished,
     RunStarted,
     TaskFailed,
-    TaskFinished,
     TaskRetried,
     TaskSkipped,
-    TaskStarted,
     TraceEvent,
 )
 from toolkit.executor import AgentCall
@@ -45,13 +43,13 @@ from toolkit.policy import AttemptPolicy, Failure, Usage, check_output
 from toolkit.review import as_text, read_verdict, review_loop, review_prompt
 from toolkit.scheduler import Scheduler, Skip
 from toolkit.session import AgentSession
-from toolkit.state import RunState, fold
 from toolkit.tracing import Tracer, trusted_maker
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from toolkit.orchestrator import Orchestrator
+    from toolkit.state import RunState
 
 __all__ = ["Run", "RunResult"]
 
@@ -75,6 +73,8 @@ class RunResult:
     @cached_property
     def state(self) -> RunState:
         """The run's final state, folded from its events."""
+        from toolkit.state import fold  # loaded on first use: importing it is ~4 ms
+
         return fold(self.events)
 
     @property
@@ -455,19 +455,18 @@ class Run:
         del self._live[task_id]
         self._results[task_id] = output
         usage = tr.usage
-        tracer.emit(
-            TaskFinished,
-            span_id=tr.span,
-            parent_span_id=tracer.root_span,
-            task_id=task_id,
-            agent=tr.agent,
-            attempt=tr.attempt,
-            output=output,
-            duration_s=tracer.now() - tr.t0,
-            rounds=rounds,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            cost_usd=usage.cost_usd,
+        tracer.task_finished(
+            tr.span,
+            tracer.root_span,
+            task_id,
+            tr.agent,
+            tr.attempt,
+            output,
+            tracer.now() - tr.t0,
+            rounds,
+            usage.tokens_in,
+            usage.tokens_out,
+            usage.cost_usd,
         )
 
     async def _attempts(
@@ -480,15 +479,7 @@ class Run:
         while True:
             span = tracer.ids.span_id()
             tr.agent, tr.attempt = agent, attempt
-            tracer.emit(
-                TaskStarted,
-                span_id=span,
-                parent_span_id=tr.span,
-                task_id=task.id,
-                agent=agent,
-                attempt=attempt,
-                round=round_,
-            )
+            tracer.task_started(span, tr.span, task.id, agent, attempt, round_)
             call, sent_id, t0 = self._begin(tr, agent, prompt, context, attempt, round_, span)
             outcome = self._end(tr, call, sent_id, t0, await self._executor.call(call))
             if type(outcome) is not Failure:

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from toolkit.events import Envelope, Log, MessageSent, TraceEvent
+from toolkit.events import Envelope, Log, MessageSent, TaskFinished, TaskStarted, TraceEvent
 from toolkit.ids import IdFactory, IdSource
 
 __all__ = [
@@ -174,6 +174,8 @@ def trusted_maker(cls: type[BaseModel]) -> _Maker:
 
 _ENVELOPE_FIELDS = set(Envelope.model_fields)
 _MESSAGE_FIELDS = set(MessageSent.model_fields)
+_STARTED_FIELDS = set(TaskStarted.model_fields)
+_FINISHED_FIELDS = set(TaskFinished.model_fields)
 
 
 class Tracer:
@@ -332,6 +334,85 @@ class Tracer:
         self._seq += 1
         self._publish(event)
         return envelope
+
+    def task_started(
+        self,
+        span_id: str,
+        parent_span_id: str | None,
+        task_id: str,
+        agent: str,
+        attempt: int,
+        round_: int,
+    ) -> None:
+        """Emit ``task_started`` for an attempt: a step's event, built directly as in
+        ``message`` (no template copy, no keyword parsing)."""
+        event = _new(TaskStarted)
+        _set(
+            event,
+            "__dict__",
+            {
+                "run_id": self.run_id,
+                "seq": self._seq,
+                "ts": self._clock(),
+                "trace_id": self.trace_id,
+                "span_id": span_id,
+                "parent_span_id": parent_span_id,
+                "kind": "task_started",
+                "task_id": task_id,
+                "agent": agent,
+                "attempt": attempt,
+                "round": round_,
+            },
+        )
+        _set(event, "__pydantic_fields_set__", _STARTED_FIELDS)
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        self._seq += 1
+        self._publish(event)
+
+    def task_finished(
+        self,
+        span_id: str,
+        parent_span_id: str | None,
+        task_id: str,
+        agent: str,
+        attempt: int,
+        output: Any,
+        duration_s: float,
+        rounds: int,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+    ) -> None:
+        """Emit ``task_finished``: a step's event, built directly as in ``message``."""
+        event = _new(TaskFinished)
+        _set(
+            event,
+            "__dict__",
+            {
+                "run_id": self.run_id,
+                "seq": self._seq,
+                "ts": self._clock(),
+                "trace_id": self.trace_id,
+                "span_id": span_id,
+                "parent_span_id": parent_span_id,
+                "kind": "task_finished",
+                "task_id": task_id,
+                "agent": agent,
+                "attempt": attempt,
+                "output": output,
+                "duration_s": duration_s,
+                "rounds": rounds,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost_usd": cost_usd,
+            },
+        )
+        _set(event, "__pydantic_fields_set__", _FINISHED_FIELDS)
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        self._seq += 1
+        self._publish(event)
 
     def close_sinks(self) -> list[str]:
         """End the run's stream (close every sink); return the problems met."""

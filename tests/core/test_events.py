@@ -16,9 +16,12 @@ from toolkit.events import (
     SCHEMA_VERSION,
     PlanUpdated,
     Snapshot,
+    TaskStarted,
     TraceEvent,
     dump_event,
+    dump_line,
     event_json_schema,
+    fast_factory,
     parse_event,
 )
 from toolkit.tracing import IdFactory, Tracer
@@ -163,3 +166,44 @@ def test_parse_event_rejects_unknown_kind_and_missing_fields() -> None:
         )
     with pytest.raises(ValidationError):
         parse_event(b'{"kind": "task_started", "run_id": "r", "seq": 0}')
+
+
+def test_events_serialize_exactly_as_validated_ones(runs: dict[str, list[Any]]) -> None:
+    """The tracer's unvalidated events write the same bytes as pydantic's own
+    serializer writes for the validated event: same fields, order and values."""
+    for event in [e for evs in runs.values() for e in evs] + _extra_events():
+        validated = parse_event(dump_event(event))
+        assert dump_event(event) == validated.model_dump_json().encode()
+
+
+def test_fast_factory_by_position_matches_validation() -> None:
+    """A positional fast factory builds the event validation builds (defaults filled,
+    fields in the model's order), and refuses a field the model does not have."""
+    make = fast_factory(
+        TaskStarted, ("run_id", "seq", "ts", "trace_id", "span_id", "task_id", "agent")
+    )
+    event = make("r", 3, 1.5, "t" * 32, "s1", "t1", "a1", round=2)
+    expected = TaskStarted(
+        run_id="r",
+        seq=3,
+        ts=1.5,
+        trace_id="t" * 32,
+        span_id="s1",
+        task_id="t1",
+        agent="a1",
+        round=2,
+    )
+    assert event == expected
+    assert list(event.__dict__) == list(TaskStarted.model_fields)
+    with pytest.raises(ValueError, match="no field"):
+        fast_factory(TaskStarted, ("nope",))
+
+
+def test_dump_line_writes_each_event_as_dump_event_does(runs: dict[str, list[Any]]) -> None:
+    """The recorder's line writer gives, for every event, dump_event's JSON and a
+    newline, also for a payload orjson refuses (an integer beyond 64 bits)."""
+    tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
+    odd = tracer.message("a", "b", "a2a", {"n": 2**70}, span_id="s", conversation_id="c")
+    events = [*runs["session"], tracer.events[-1]]
+    assert odd.payload == {"n": 2**70}
+    assert [dump_line(e) for e in events] == [dump_event(e) + b"\n" for e in events]

@@ -79,3 +79,47 @@ def test_the_cli_core_commands_import_no_ui() -> None:
     )
     loaded = _top_level(_modules(code)["modules"])  # type: ignore[arg-type]
     assert not loaded & {"textual", "ipywidgets", "anywidget", "pandas", "openai"}
+
+
+BUILT_AT_IMPORT = """
+import json, sys
+from pydantic import BaseModel
+from toolkit import Orchestrator, MockAgent
+built = sorted(
+    f"{cls.__module__}.{cls.__name__}"
+    for module in list(sys.modules.values())
+    if getattr(module, "__name__", "").startswith("toolkit")
+    for cls in vars(module).values()
+    if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__pydantic_complete__
+)
+print(json.dumps({"built": built, "adapter": "event_adapter" in vars(sys.modules["toolkit.events"])}))
+"""
+
+
+def test_importing_the_orchestrator_builds_no_validator() -> None:
+    """``from toolkit import Orchestrator, MockAgent`` defines the models but builds no
+    validator or serializer (``defer_build``) and no event TypeAdapter: building them
+    was most of the import time, and a run that only records never needs them."""
+    found = _modules(BUILT_AT_IMPORT)
+    assert found == {"built": [], "adapter": False}
+
+
+def test_event_adapter_is_built_on_first_use() -> None:
+    """``toolkit.events.event_adapter`` is still importable, built on first use."""
+    from toolkit.events import event_adapter, parse_event
+
+    event = parse_event(
+        '{"kind":"log","run_id":"r","seq":0,"ts":0.0,"trace_id":"t","span_id":"s","message":"m"}'
+    )
+    assert event_adapter.validate_python(event.model_dump()) == event
+
+
+def test_importing_the_orchestrator_leaves_the_fold_for_later() -> None:
+    """``toolkit.state`` (the fold, ~4 ms of import) loads when a result's state is first
+    read, not when ``Orchestrator`` is imported."""
+    found = _modules(
+        "import json, sys\n"
+        "from toolkit import Orchestrator, MockAgent\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))\n"
+    )
+    assert "toolkit.state" not in found["modules"]

@@ -196,3 +196,18 @@ def test_recorder_loses_nothing_while_the_flusher_races_the_run(tmp_path):
     trace = read_trace(path)
     assert not trace.problems
     assert [e.seq for e in trace.events] == list(range(n))
+
+
+def test_flush_writes_every_line_including_an_unfinished_chunk(tmp_path: Path) -> None:
+    """The recorder joins fresh lines into chunks, but ``flush`` still writes every event
+    emitted so far (a live follower never waits for a chunk to fill), and ``written``
+    counts events, not chunks."""
+    events = _events(70)  # one full chunk of 64 and six lines more
+    path = tmp_path / "t.jsonl"
+    recorder = JsonlRecorder(path, flush_s=3600)
+    for e in events:
+        recorder.emit(e)
+    recorder.flush()
+    assert read_trace(path).events == events
+    assert recorder.written == 70
+    recorder.close()
