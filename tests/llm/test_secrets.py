@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.llm.fake_openai import FakeOpenAI, Scripted
 from toolkit import Directive, MockAgent, Orchestrator
 from toolkit.llm import Cassette, LLMAgent, LLMError, LLMPlanner, LLMSynthesizer
 from toolkit.llm.client import redact
+from toolkit.llm.testing import FakeOpenAI, Scripted
 
 KEY = "sk-test-SECRET-123"
 
