@@ -64,8 +64,13 @@ def safe_path(output_dir: str | Path, name: str) -> Path:
     does not rely on it, since the folder may change between the check and the write.
     """
     raw = _checked_name(name)
-    root = Path(output_dir).resolve()
-    path = (root / raw).resolve()
+    try:
+        root = Path(output_dir).resolve()
+        path = (root / raw).resolve()
+    except OSError as exc:  # the folder changed while it was being looked at
+        raise AgentError(
+            f"refusing to write {name!r}: its path changed while it was checked ({exc.strerror})"
+        ) from None
     if not path.is_relative_to(root):
         raise AgentError(
             f"refusing to write {name!r}: it resolves outside the output folder {root}"
@@ -385,7 +390,7 @@ class DocsWriter(ToolAgent):
         files = self.plan_files(directive)
         root = Path(self.output_dir)
         for name in files:  # all names checked before any write (and before the folder is made)
-            safe_path(root, name)
+            _checked_name(name)
 
         def write() -> list[dict[str, Any]]:
             return write_documents(root, files, max_bytes=self.max_bytes, max_files=self.max_files)
