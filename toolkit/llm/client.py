@@ -183,7 +183,14 @@ class Reporter:
         text = "".join(self._buffer)
         self._buffer.clear()
         self._size = 0
-        s.tracer.emit(LLMDelta, span_id=s.span_id, agent=self.agent, task_id=s.task_id, text=text)
+        s.tracer.emit(
+            LLMDelta,
+            span_id=s.span_id,
+            parent_span_id=getattr(s, "parent_span_id", None),
+            agent=self.agent,
+            task_id=s.task_id,
+            text=text,
+        )
 
     def retry(self, note: str) -> None:
         self.flush()
@@ -192,6 +199,7 @@ class Reporter:
             s.tracer.emit(
                 Log,
                 span_id=s.span_id,
+                parent_span_id=getattr(s, "parent_span_id", None),
                 level="warning",
                 message=f"{self.purpose} model call: {note}",
                 agent=self.agent,
