@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
 import anyio
 import pytest
 
+from sample_agents.tools import code_runner
 from sample_agents.tools.code_runner import CodeRunner, Program, extract_program, run_program
 from tests.tools.conftest import call
 from toolkit.agents import AgentError
@@ -230,14 +230,22 @@ def _wait_dead(pid: int) -> bool:
     return not _alive(pid)
 
 
+@pytest.mark.parametrize("confinement", ["cgroup-if-available", "sweep"])
 @pytest.mark.parametrize("then", ["exits", "hangs"])
-def test_a_setsid_double_forked_daemon_dies_with_the_run(tmp_path, then: str) -> None:
+def test_a_setsid_double_forked_daemon_dies_with_the_run(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, then: str, confinement: str
+) -> None:
     """A grandchild that left the session (setsid + double fork) and keeps writing is killed when
-    the run ends, whether the snippet exits by itself or is killed at its time limit."""
+    the run ends, whether the snippet exits by itself or is killed at its time limit, both with a
+    cgroup (where the machine allows one) and with the marker/tree sweep alone."""
+    if confinement == "sweep":
+        monkeypatch.setattr(code_runner, "_cgroup_roots", lambda: [])
     log = tmp_path / "daemon.log"
     code = DAEMON.format(log=str(log)) + ("time.sleep(60)\n" if then == "hangs" else "")
     report = run({"main.py": code}, time_limit_s=3 if then == "hangs" else 20)
     assert report["reason"] == ("timeout" if then == "hangs" else "passed"), report
+    if confinement == "sweep":
+        assert report["confinement"] == "sweep"
     pid = int(report["stdout"].split()[0])
     assert _wait_dead(pid)
     size = log.stat().st_size
@@ -251,6 +259,7 @@ def test_many_small_files_stop_at_the_disk_limit_and_nothing_is_left(tmp_path) -
     stopped as 'disk-limit' soon after 8 MB, and no file of it is left once the run is over."""
     code = (
         "import os, tempfile\n"
+        "print(tempfile.gettempdir(), flush=True)\n"
         "block = b'x' * 65536\n"
         "for i in range(2400):\n"
         "    if i % 2:\n"
@@ -259,13 +268,14 @@ def test_many_small_files_stop_at_the_disk_limit_and_nothing_is_left(tmp_path) -
         "        with tempfile.NamedTemporaryFile(delete=False) as fh: fh.write(block)\n"
         "print('wrote everything')\n"
     )
-    before = set(Path(tempfile.gettempdir()).iterdir())
     report = run({"main.py": code}, time_limit_s=60, disk_limit_mb=8)
     assert report["reason"] == "disk-limit", report
     assert "wrote everything" not in report["stdout"]
     # the watcher looks every 20 ms; the overshoot seen is what a snippet writes meanwhile
     assert 8 * 2**20 < report["disk_peak_bytes"] < 150 * 2**20
-    assert set(Path(tempfile.gettempdir()).iterdir()) - before == set()
+    # tempfile wrote into the run's scratch folder (TMPDIR), which is gone with everything in it
+    used_tmp = Path(report["stdout"].split()[0])
+    assert used_tmp.parent.name.startswith("switchboard-run-") and not used_tmp.parent.exists()
 
 
 def test_too_many_files_is_a_disk_limit() -> None:
