@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.llm.fake_openai import FakeOpenAI
 from toolkit import MockAgent, Orchestrator, Plan, Task
 from toolkit.llm import Cassette, LLMAgent
+from toolkit.llm.testing import FakeOpenAI
 
 TEXT = "A queue decouples producers from consumers and absorbs bursts of traffic. " * 2
 

@@ -271,7 +271,7 @@ def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
     tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With OPENAI_BASE_URL set (here a scripted server on loopback), notebook 04 plans with the LLM planner."""
-    from tests.llm.fake_openai import FakeOpenAI
+    from toolkit.llm.testing import FakeOpenAI
 
     plan = {
         "tasks": [

@@ -21,7 +21,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "extra_for", "needs_extra"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "tui": ("textual",),
     "notebook": ("anywidget", "ipywidgets", "traitlets"),
-    "llm": ("openai", "httpx"),
+    "llm": ("openai", "httpx2"),
     "metrics": ("pandas",),
 }
 """Extra name -> the top-level modules it installs that Switchboard imports."""

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.llm.fake_openai import FakeOpenAI
 from toolkit import Plan, Task
 from toolkit.events import TraceEvent
+from toolkit.llm.testing import FakeOpenAI
 
 _ENV = (
     "OPENAI_API_KEY",

@@ -16,10 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from tests.llm.fake_openai import FakeOpenAI, Scripted
+from toolkit.llm.testing import FakeOpenAI, Scripted
 
 NOTE = (
-    "Recorded against a scripted local OpenAI-compatible server (tests/llm/fake_openai.py) by "
+    "Recorded against a scripted local OpenAI-compatible server (toolkit/llm/testing.py) by "
     "tests/llm/record_sample.py, not against OpenAI: the replies are hand-written and the token "
     "counts are the fake server's word counts. Model name and prices are gpt-4o-mini's."
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.llm.conftest import of_kind, one_task
-from tests.llm.fake_openai import FakeOpenAI, Scripted
 from toolkit import Directive, Orchestrator, fold
 from toolkit.llm import LLMAgent, LLMConfigError, LLMError
 from toolkit.llm.pricing import PRICES, cost_usd, price_for
+from toolkit.llm.testing import FakeOpenAI, Scripted
 
 
 def _agent(fake: FakeOpenAI, **options: object) -> LLMAgent:

@@ -11,7 +11,6 @@ import anyio
 import pytest
 
 from tests.llm.conftest import comparable, of_kind
-from tests.llm.fake_openai import FakeOpenAI, Scripted
 from toolkit import Directive, Orchestrator, Plan, Task
 from toolkit.llm import (
     Cassette,
@@ -24,6 +23,7 @@ from toolkit.llm import (
     use_cassette,
 )
 from toolkit.llm.cassette import CassetteFile
+from toolkit.llm.testing import FakeOpenAI, Scripted
 
 PLAN = {
     "name": "brief",

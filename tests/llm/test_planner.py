@@ -8,9 +8,9 @@ import anyio
 import pytest
 
 from tests.llm.conftest import of_kind
-from tests.llm.fake_openai import FakeOpenAI, Scripted
 from toolkit import MockAgent, Orchestrator, Plan, Task
 from toolkit.llm import LLMPlanner, LLMSynthesizer, PlanningFailed, check_plan
+from toolkit.llm.testing import FakeOpenAI, Scripted
 
 
 def _team() -> list[MockAgent]:

@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from tests.llm.conftest import of_kind
-from tests.llm.fake_openai import FakeOpenAI
 from toolkit.llm import LLMAgent
+from toolkit.llm.testing import FakeOpenAI
 
 
 def test_a_workflow_file_runs_llm_agents_with_the_key_from_the_named_variable(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anyio
 import pytest
 
+from sample_agents.tools import code_runner
 from sample_agents.tools.code_runner import CodeRunner, Program, extract_program, run_program
 from tests.tools.conftest import call
 from toolkit.agents import AgentError
@@ -55,7 +57,9 @@ def test_child_processes_die_with_the_group() -> None:
     report = run({"main.py": code}, time_limit_s=1.5)
     assert report["reason"] == "timeout"
     pid = int(report["stdout"].split()[0])
-    deadline = time.monotonic() + 2  # SIGKILL is sent before the report returns; the state flips within ms
+    deadline = (
+        time.monotonic() + 2
+    )  # SIGKILL is sent before the report returns; the state flips within ms
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not _alive(pid)
@@ -63,7 +67,9 @@ def test_child_processes_die_with_the_group() -> None:
 
 def test_allocating_two_gigabytes_is_a_memory_failure() -> None:
     """Allocating 2 GB under a 256 MB limit fails fast with reason 'memory'."""
-    report = call(CodeRunner(time_limit_s=5, memory_limit_mb=256), "block = bytearray(2 * 1024**3)\n")
+    report = call(
+        CodeRunner(time_limit_s=5, memory_limit_mb=256), "block = bytearray(2 * 1024**3)\n"
+    )
     assert report["reason"] == "memory" and not report["passed"]
     assert "MemoryError" in report["stderr"]
 
@@ -86,7 +92,9 @@ def test_exception_reports_the_last_traceback_line() -> None:
 
 def test_runaway_output_hits_the_output_limit() -> None:
     """A snippet printing without end stops at the output-file limit instead of filling the disk."""
-    report = run({"main.py": "while True:\n    print('x' * 1000)\n"}, time_limit_s=5, output_limit_kb=64)
+    report = run(
+        {"main.py": "while True:\n    print('x' * 1000)\n"}, time_limit_s=5, output_limit_kb=64
+    )
     assert report["reason"] == "output-limit"
     assert len(report["stdout"]) <= 4100 + 100  # clipped in the report
 
@@ -117,7 +125,10 @@ def test_failing_tests_are_counted_and_explained() -> None:
 def test_unittest_runner() -> None:
     """With test_runner='unittest' a TestCase runs through unittest and is counted."""
     tests = "import unittest\nfrom solution import add\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
-    report = call(CodeRunner(time_limit_s=20, test_runner="unittest"), context={"d": {"code": CODE, "tests": tests}})
+    report = call(
+        CodeRunner(time_limit_s=20, test_runner="unittest"),
+        context={"d": {"code": CODE, "tests": tests}},
+    )
     assert report["mode"] == "unittest" and report["passed"]
     assert report["tests"]["passed"] == 1
 
@@ -137,7 +148,10 @@ def test_nothing_to_run_is_an_agent_error() -> None:
 def test_extract_program_shapes() -> None:
     """Files dicts, code/tests dicts, fenced text and plain text all become programs."""
     assert extract_program({"files": {"a.py": "x=1"}}).files == {"a.py": "x=1"}
-    assert extract_program({"code": CODE, "tests": PASSING, "module": "m"}).files.keys() == {"m.py", "test_m.py"}
+    assert extract_program({"code": CODE, "tests": PASSING, "module": "m"}).files.keys() == {
+        "m.py",
+        "test_m.py",
+    }
     assert extract_program("print(1)").files == {"solution.py": "print(1)"}
     assert extract_program({"other": 1}) is None
 
@@ -187,3 +201,122 @@ def test_memory_error_inside_a_test_is_a_memory_failure() -> None:
     assert report["reason"] == "memory" and report["tests"]["failed"] == 1
     ok = call(CodeRunner(), "import sys\nprint('MemoryError is just a word here', file=sys.stderr)")
     assert ok["reason"] == "passed"
+
+
+DAEMON = (
+    "import os, sys, time\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    if os.fork() == 0:\n"
+    "        out = open(sys.argv[0] + '.pid', 'w')\n"
+    "        out.write(str(os.getpid())); out.close()\n"
+    "        with open({log!r}, 'a') as log:\n"
+    "            while True:\n"
+    "                log.write('x'); log.flush(); time.sleep(0.005)\n"
+    "    os._exit(0)\n"
+    "os.wait()\n"
+    "while not os.path.exists(sys.argv[0] + '.pid'):\n"
+    "    time.sleep(0.005)\n"
+    "print(open(sys.argv[0] + '.pid').read(), flush=True)\n"
+)
+
+
+def _wait_dead(pid: int) -> bool:
+    deadline = (
+        time.monotonic() + 5
+    )  # SIGKILL was sent before the report returned; the state flips within ms
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _alive(pid)
+
+
+@pytest.mark.parametrize("confinement", ["cgroup-if-available", "sweep"])
+@pytest.mark.parametrize("then", ["exits", "hangs"])
+def test_a_setsid_double_forked_daemon_dies_with_the_run(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, then: str, confinement: str
+) -> None:
+    """A grandchild that left the session (setsid + double fork) and keeps writing is killed when
+    the run ends, whether the snippet exits by itself or is killed at its time limit, both with a
+    cgroup (where the machine allows one) and with the marker/tree sweep alone."""
+    if confinement == "sweep":
+        monkeypatch.setattr(code_runner, "_cgroup_roots", lambda: [])
+    log = tmp_path / "daemon.log"
+    code = DAEMON.format(log=str(log)) + ("time.sleep(60)\n" if then == "hangs" else "")
+    report = run({"main.py": code}, time_limit_s=3 if then == "hangs" else 20)
+    assert report["reason"] == ("timeout" if then == "hangs" else "passed"), report
+    if confinement == "sweep":
+        assert report["confinement"] == "sweep"
+    pid = int(report["stdout"].split()[0])
+    assert _wait_dead(pid)
+    size = log.stat().st_size
+    assert size > 0  # the daemon did run
+    time.sleep(0.05)  # not a wait for state: it proves no writer is left
+    assert log.stat().st_size == size
+
+
+def test_many_small_files_stop_at_the_disk_limit_and_nothing_is_left(tmp_path) -> None:
+    """A snippet writing 150 MB in 64 KB files, half in its directory and half through tempfile, is
+    stopped as 'disk-limit' soon after 8 MB, and no file of it is left once the run is over."""
+    code = (
+        "import os, tempfile\n"
+        "print(tempfile.gettempdir(), flush=True)\n"
+        "block = b'x' * 65536\n"
+        "for i in range(2400):\n"
+        "    if i % 2:\n"
+        "        with open(f'f{i}.bin', 'wb') as fh: fh.write(block)\n"
+        "    else:\n"
+        "        with tempfile.NamedTemporaryFile(delete=False) as fh: fh.write(block)\n"
+        "print('wrote everything')\n"
+    )
+    report = run({"main.py": code}, time_limit_s=60, disk_limit_mb=8)
+    assert report["reason"] == "disk-limit", report
+    assert "wrote everything" not in report["stdout"]
+    # the watcher looks every 20 ms; the overshoot seen is what a snippet writes meanwhile
+    assert 8 * 2**20 < report["disk_peak_bytes"] < 150 * 2**20
+    # tempfile wrote into the run's scratch folder (TMPDIR), which is gone with everything in it
+    used_tmp = Path(report["stdout"].split()[0])
+    assert used_tmp.parent.name.startswith("switchboard-run-") and not used_tmp.parent.exists()
+
+
+def test_too_many_files_is_a_disk_limit() -> None:
+    """Creating more files than max_files ends the run as 'disk-limit', even when they are empty."""
+    code = "import os\nfor i in range(100000):\n    open(f'e{i}', 'w').close()\n"
+    report = run({"main.py": code}, time_limit_s=60, max_files=200)
+    assert report["reason"] == "disk-limit", report
+
+
+def test_process_count_is_limited() -> None:
+    """A snippet that tries to keep 40 processes alive under max_processes=6 is stopped as
+    'process-limit' and never has more than a few processes beyond the limit at once."""
+    code = (
+        "import subprocess, sys\n"
+        "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']) for _ in range(40)]\n"
+        "print('started all', flush=True)\n"
+        "for k in kids: k.wait()\n"
+    )
+    report = run({"main.py": code}, time_limit_s=60, max_processes=6)
+    assert report["reason"] == "process-limit", report
+    assert "started all" not in report["stdout"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "word"),
+    [
+        ({"time_limit_s": -5}, "time_limit_s"),
+        ({"time_limit_s": 0}, "time_limit_s"),
+        ({"time_limit_s": float("nan")}, "time_limit_s"),
+        ({"time_limit_s": float("inf")}, "time_limit_s"),
+        ({"memory_limit_mb": 0}, "memory_limit_mb"),
+        ({"output_limit_kb": -1}, "output_limit_kb"),
+        ({"disk_limit_mb": 0}, "disk_limit_mb"),
+        ({"max_processes": 0}, "max_processes"),
+        ({"max_files": -3}, "max_files"),
+    ],
+)
+def test_impossible_limits_are_refused_with_their_name(limits: dict, word: str) -> None:
+    """A limit no run can work under (negative, zero, NaN, infinite) is refused, naming the limit,
+    by the agent and by run_program, before anything runs."""
+    with pytest.raises(ValueError, match=f"impossible limits: {word}"):
+        CodeRunner(**limits)
+    with pytest.raises(ValueError, match=word):
+        anyio.run(lambda: run_program(Program(files={"m.py": "print(1)"}), **limits))

@@ -4,7 +4,8 @@ Everything here speaks the OpenAI-compatible chat completions API through the
 ``openai`` client, so it works with OpenAI and with local servers (Ollama, vLLM,
 llama.cpp server, LM Studio) by ``base_url`` and ``model``. The client library loads
 only when a call goes to the network, so replaying a cassette needs neither a key nor
-a server.
+a server. ``toolkit.llm.testing`` is a scripted OpenAI-compatible server on loopback,
+a test double for code that uses these classes.
 """
 
 from __future__ import annotations

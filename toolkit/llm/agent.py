@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from toolkit.agents import Agent, Directive, Reply
 from toolkit.llm.cassette import Cassette, as_cassette
-from toolkit.llm.client import ModelClient, Reporter
-from toolkit.llm.pricing import PriceOverride, cost_usd
+from toolkit.llm.client import ClientOptions, ModelClient, Reporter
+from toolkit.llm.pricing import cost_usd
 
 __all__ = ["LLMAgent"]
 
@@ -38,21 +38,17 @@ class LLMAgent(Agent):
         skills: Keywords routers and planners match against.
         system: The system prompt.
         temperature: Sampling temperature (server default when None).
-        base_url: The endpoint; default ``OPENAI_BASE_URL``, else OpenAI.
-        api_key_env: Name of the environment variable holding the key (never the key).
-            A server on localhost needs no key.
         max_tokens: Longest completion.
         stream: Stream the completion as ``llm_delta`` events.
-        timeout_s: Limit for connecting and for each wait for data from the server.
-        max_retries: Retries (with exponential backoff) after 429, 5xx, timeouts and
-            lost connections.
-        prices: Price override, ``{"in": USD per 1M tokens, "out": USD per 1M tokens}``;
-            default: ``toolkit.llm.pricing.PRICES`` (unknown models cost 0).
         cassette: A ``Cassette`` to record to or replay from, or a path to replay;
             default: the one of an enclosing ``use_cassette`` block, if any.
-        backoff_s: Delay before the first retry (doubles each retry).
-        stream_usage: Ask for usage in streamed replies (``stream_options``); turn it
-            off for an old server that rejects the option (tokens are then estimated).
+        **options: How to reach the model (``ClientOptions``, the same for the agent,
+            the planner and the synthesizer; see ``ModelClient``): ``base_url``,
+            ``api_key_env`` (the name of the variable holding the key, never the key; a
+            server on localhost needs none), ``timeout_s``, ``max_retries``,
+            ``backoff_s``, ``max_backoff_s``, ``prices`` (``{"in": USD per 1M tokens,
+            "out": …}``; default ``toolkit.llm.pricing.PRICES``), ``stream_usage``,
+            ``redact_secrets`` (on by default).
 
     The endpoint and key are resolved at each call, so an agent can be built (and a
     cassette replayed) without a key; ``check()`` resolves them up front.
@@ -69,16 +65,10 @@ class LLMAgent(Agent):
         skills: Sequence[str] = (),
         system: str | None = None,
         temperature: float | None = None,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
         max_tokens: int | None = None,
         stream: bool = True,
-        timeout_s: float = 60.0,
-        max_retries: int = 3,
-        prices: PriceOverride | None = None,
         cassette: Cassette | str | Path | None = None,
-        backoff_s: float = 0.5,
-        stream_usage: bool = True,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self.name = name
         self.description = description or f"LLM agent on {model}"
@@ -89,17 +79,7 @@ class LLMAgent(Agent):
         self.max_tokens = max_tokens
         self.stream = stream
         self._cassette_arg = cassette
-        self.client = ModelClient(
-            model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_s=backoff_s,
-            prices=prices,
-            cassette=as_cassette(cassette),
-            stream_usage=stream_usage,
-        )
+        self.client = ModelClient(model, cassette=as_cassette(cassette), **options)
 
     def check(self) -> None:
         """Raise ``LLMConfigError`` now if no endpoint or key is configured."""

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from toolkit.redact import redact
+
 __all__ = [
     "CASSETTE_ENV",
     "CASSETTE_MODE_ENV",
@@ -126,7 +128,8 @@ def describe_request(body: dict[str, Any]) -> str:
     """A one-line description of a request for error messages."""
     messages = body.get("messages") or []
     last = messages[-1].get("content", "") if messages else ""
-    return f"model={body.get('model')!r}, {len(messages)} message(s), last: {_clip(str(last))!r}"
+    # an error message: secret-shaped text in the prompt is masked (before clipping)
+    return f"model={body.get('model')!r}, {len(messages)} message(s), last: {_clip(redact(str(last)))!r}"
 
 
 class Cassette:

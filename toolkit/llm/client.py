@@ -10,9 +10,15 @@ and recorded), streams chunks as ``llm_delta`` events, and ends every call with 
 With a cassette it records each exchange or answers from it without any network; the
 same events come out either way, so a replayed run has the same trace.
 
-Secrets: the key is handed to the HTTP client and nowhere else. Error messages and
-retry notes are scrubbed of it (and of anything that looks like a bearer token)
-before they reach an exception, a trace event or a cassette.
+Secrets: the key is handed to the HTTP client and nowhere else. The endpoint's
+credentials (the key, and any ``user:password@`` or query values in ``base_url``, in
+every form a server may echo them) are masked in everything this module produces:
+error messages, retry notes, streamed text, replies, cassette entries, reprs. Text
+shaped like a well-known key (``toolkit.redact.KEY_SHAPES``), whoever typed it, is
+masked too in what is traced and recorded, unless ``redact_secrets=False``.
+
+The options every caller (``LLMAgent``, ``LLMPlanner``, ``LLMSynthesizer``) passes
+through to the client are declared once, in ``ClientOptions``.
 """
 
 from __future__ import annotations
@@ -23,20 +29,22 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import anyio
 
 from toolkit.events import LLMCall, LLMDelta, Log
 from toolkit.llm.cassette import Cassette, Exchange, Step, active_cassette, request_key
 from toolkit.llm.pricing import PriceOverride, cost_usd
+from toolkit.redact import StreamRedactor, redact, redact_value, url_secrets
 
 if TYPE_CHECKING:
     from toolkit.session import AgentSession
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ClientOptions",
     "Endpoint",
     "LLMConfigError",
     "LLMError",
@@ -79,26 +87,40 @@ def _is_local(url: str) -> bool:
     return (urlsplit(url).hostname or "") in _LOCAL_HOSTS
 
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;)\]}]+")
-_SK = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every given secret and anything like a bearer token or ``sk-`` key masked."""
-    for secret in secrets:
-        if secret and len(secret) >= 4 and secret != LOCAL_KEY:
-            text = text.replace(secret, "***")
-    text = _BEARER.sub(r"\1***", text)
-    return _SK.sub("sk-***", text)
-
-
 @dataclass(frozen=True)
 class Endpoint:
-    """Where calls go, and the key they carry (never shown in ``repr``)."""
+    """Where calls go, and the key they carry; ``repr`` shows neither the key nor URL credentials."""
 
-    base_url: str
+    base_url: str = field(repr=False)
     api_key: str = field(repr=False)
     key_env: str = "OPENAI_API_KEY"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential of this endpoint, in the forms a server may echo them."""
+        key = () if self.api_key == LOCAL_KEY else (self.api_key,)
+        return (*key, *url_secrets(self.base_url))
+
+    def __repr__(self) -> str:
+        return f"Endpoint(base_url={safe_url(self.base_url)!r}, key_env={self.key_env!r})"
+
+
+class ClientOptions(TypedDict, total=False):
+    """How ``LLMAgent``, ``LLMPlanner`` and ``LLMSynthesizer`` configure their ``ModelClient``.
+
+    Each of them takes these as keyword arguments and hands them on unchanged, so an
+    option exists for all three or for none. Defaults and meanings: ``ModelClient``.
+    """
+
+    base_url: str | None
+    api_key_env: str
+    timeout_s: float
+    max_retries: int
+    backoff_s: float
+    max_backoff_s: float
+    prices: PriceOverride | None
+    stream_usage: bool
+    redact_secrets: bool
 
 
 def resolve_endpoint(base_url: str | None, api_key_env: str = "OPENAI_API_KEY") -> Endpoint:
@@ -161,7 +183,14 @@ class Reporter:
         text = "".join(self._buffer)
         self._buffer.clear()
         self._size = 0
-        s.tracer.emit(LLMDelta, span_id=s.span_id, agent=self.agent, task_id=s.task_id, text=text)
+        s.tracer.emit(
+            LLMDelta,
+            span_id=s.span_id,
+            parent_span_id=getattr(s, "parent_span_id", None),
+            agent=self.agent,
+            task_id=s.task_id,
+            text=text,
+        )
 
     def retry(self, note: str) -> None:
         self.flush()
@@ -170,6 +199,7 @@ class Reporter:
             s.tracer.emit(
                 Log,
                 span_id=s.span_id,
+                parent_span_id=getattr(s, "parent_span_id", None),
                 level="warning",
                 message=f"{self.purpose} model call: {note}",
                 agent=self.agent,
@@ -235,7 +265,10 @@ class ModelClient:
         cassette: Record exchanges to it or replay them from it; default: the active
             one (``use_cassette`` or ``SWITCHBOARD_CASSETTE``), if any.
         stream_usage: Ask for usage in streamed responses (``stream_options``); turn
-            off for servers that reject it.
+            off for servers that reject it (tokens are then estimated).
+        redact_secrets: Mask text shaped like a well-known key (``sk-…``, ``AKIA…``,
+            ``ghp_…``, JWTs, bearer tokens, …) in streamed text, replies, retry notes
+            and cassette entries. The endpoint's own credentials are masked either way.
     """
 
     def __init__(
@@ -251,6 +284,7 @@ class ModelClient:
         prices: PriceOverride | None = None,
         cassette: Cassette | None = None,
         stream_usage: bool = True,
+        redact_secrets: bool = True,
     ) -> None:
         if not model:
             raise LLMConfigError(
@@ -268,6 +302,10 @@ class ModelClient:
         self.prices = prices
         self.cassette = cassette
         self.stream_usage = stream_usage
+        self.redact_secrets = redact_secrets
+
+    def __repr__(self) -> str:
+        return f"ModelClient({self.model!r}, base_url={self.public_url()!r})"
 
     def endpoint(self) -> Endpoint:
         """Resolve the endpoint now (raises ``LLMConfigError`` when none is configured)."""
@@ -312,12 +350,15 @@ class ModelClient:
             occurrence = cassette.next_occurrence(key)
             exchange = cassette.find(key, occurrence)
             if exchange is not None:
+                exchange = self._scrubbed(exchange)
                 await _replay(exchange, reporter, cassette.pace)
             elif not cassette.can_record():
                 raise cassette.miss(body, key, occurrence)
         if exchange is None:
             endpoint = self.endpoint()
             exchange = await self._call(body, endpoint, reporter)
+            # the key hashes what was asked; what is kept has its secrets masked
+            exchange.request = redact_value(body, *endpoint.secrets, shapes=self.redact_secrets)
             exchange.key = key
             exchange.purpose = reporter.purpose
             exchange.agent = reporter.agent
@@ -334,6 +375,23 @@ class ModelClient:
             )
         return exchange
 
+    def _scrubbed(self, exchange: Exchange) -> Exchange:
+        """A recorded exchange as it may be reported now (a cassette may predate redaction)."""
+        shapes = self.redact_secrets
+        return exchange.model_copy(
+            update={
+                "text": redact(exchange.text, shapes=shapes),
+                "error": redact(exchange.error) if exchange.error is not None else None,
+                "steps": [
+                    Step(
+                        chunk=redact(st.chunk, shapes=shapes) if st.chunk is not None else None,
+                        retry=redact(st.retry) if st.retry is not None else None,
+                    )
+                    for st in exchange.steps
+                ],
+            }
+        )
+
     # -- the network -------------------------------------------------------------
     async def _call(self, body: dict[str, Any], endpoint: Endpoint, reporter: Reporter) -> Exchange:
         import openai
@@ -341,20 +399,23 @@ class ModelClient:
         t0 = time.perf_counter()
         steps: list[Step] = []
         attempts = 0
+        # user info in the URL becomes Basic auth of the HTTP client (as the URL would), so
+        # the URL the HTTP libraries log and put in their errors carries no credentials
+        url, auth = _split_credentials(endpoint.base_url)
         client = openai.AsyncOpenAI(
             api_key=endpoint.api_key,
-            base_url=endpoint.base_url,
+            base_url=url,
             max_retries=0,
             timeout=self.timeout_s,
             http_client=openai.DefaultAsyncHttpxClient(
-                verify=_ssl_context(), timeout=self.timeout_s
+                verify=_ssl_context(), timeout=self.timeout_s, auth=auth
             ),
         )
         try:
             while True:
                 attempts += 1
                 try:
-                    got = await self._attempt(client, body, steps, reporter)
+                    got = await self._attempt(client, body, steps, reporter, endpoint)
                     break
                 except Exception as exc:
                     failure = self._classify(exc, endpoint)
@@ -407,13 +468,19 @@ class ModelClient:
         )
 
     async def _attempt(
-        self, client: Any, body: dict[str, Any], steps: list[Step], reporter: Reporter
+        self,
+        client: Any,
+        body: dict[str, Any],
+        steps: list[Step],
+        reporter: Reporter,
+        endpoint: Endpoint,
     ) -> _Attempt:
         got = _Attempt()
         if not body.get("stream"):
             response = await client.chat.completions.create(**body)
             choice = response.choices[0] if response.choices else None
-            got.text = (choice.message.content or "") if choice is not None else ""
+            text = (choice.message.content or "") if choice is not None else ""
+            got.text = redact(text, *endpoint.secrets, shapes=self.redact_secrets)
             got.finish_reason = choice.finish_reason if choice is not None else None
             got.model = response.model
             if response.usage is not None:
@@ -425,18 +492,29 @@ class ModelClient:
         extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
         stream = await client.chat.completions.create(**body, **extra)
         parts: list[str] = []
-        async for chunk in stream:
-            got.model = chunk.model or got.model
-            if chunk.usage is not None:
-                got.usage = (chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-            for choice in chunk.choices[:1]:
-                text = choice.delta.content if choice.delta is not None else None
-                if text:
-                    parts.append(text)
-                    steps.append(Step(chunk=text))
-                    reporter.chunk(text)
-                if choice.finish_reason:
-                    got.finish_reason = choice.finish_reason
+        # a key may arrive split over chunks: text is let out (reported, recorded) only
+        # once what it holds is known to be safe, so live and replay report the same pieces
+        redactor = StreamRedactor(*endpoint.secrets, shapes=self.redact_secrets)
+
+        def let_out(piece: str) -> None:
+            if piece:
+                parts.append(piece)
+                steps.append(Step(chunk=piece))
+                reporter.chunk(piece)
+
+        try:
+            async for chunk in stream:
+                got.model = chunk.model or got.model
+                if chunk.usage is not None:
+                    got.usage = (chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices[:1]:
+                    text = choice.delta.content if choice.delta is not None else None
+                    if text:
+                        let_out(redactor.feed(text))
+                    if choice.finish_reason:
+                        got.finish_reason = choice.finish_reason
+        finally:
+            let_out(redactor.close())
         if got.finish_reason is None:
             # the server closed the stream mid-reply (no finish_reason ever came): retry it
             raise _IncompleteStream(len(parts))
@@ -459,7 +537,7 @@ class ModelClient:
             return f"cannot connect to {where}", "connection", True, None
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            detail = _server_message(exc, endpoint.api_key)
+            detail = _server_message(exc, endpoint.secrets)
             if status == 401:
                 return (
                     f"authentication failed (401) at {where}: check the key in {endpoint.key_env}",
@@ -484,12 +562,25 @@ class ModelClient:
             return f"request rejected ({status}) by {where}{detail}", "rejected", False, None
         if isinstance(exc, openai.APIError | httpx2.HTTPError):
             return (
-                f"connection to {where} failed: {redact(_clip(str(exc)), endpoint.api_key)}",
+                f"connection to {where} failed: {_clip(redact(str(exc), *endpoint.secrets))}",
                 "connection",
                 True,
                 None,
             )
         return None
+
+
+def _split_credentials(url: str) -> tuple[str, Any]:
+    """``url`` without its user info, and that user info as the HTTP client's Basic auth (or None)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    import httpx2
+
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, httpx2.BasicAuth(unquote(user), unquote(password))
 
 
 _SSL: list[Any] = []
@@ -524,7 +615,7 @@ def _clip(text: str, n: int = 300) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _server_message(exc: Any, key: str) -> str:
+def _server_message(exc: Any, secrets: tuple[str, ...]) -> str:
     body = getattr(exc, "body", None)
     message: Any = None
     if isinstance(body, Mapping):
@@ -532,7 +623,8 @@ def _server_message(exc: Any, key: str) -> str:
         message = inner.get("message") if isinstance(inner, Mapping) else inner
     if not message:
         message = getattr(exc, "message", "") or ""
-    text = redact(_clip(str(message)), key)
+    # masked before it is clipped, so a secret cut in two at the edge cannot survive
+    text = _clip(redact(str(message), *secrets))
     return f": {text}" if text else ""
 
 

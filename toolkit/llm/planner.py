@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from pydantic import ValidationError
 
 from toolkit.agents import Agent
 from toolkit.events import Log
 from toolkit.llm.cassette import Cassette, as_cassette
-from toolkit.llm.client import ModelClient, Reporter, parse_json_text
-from toolkit.llm.pricing import PriceOverride
+from toolkit.llm.client import ClientOptions, ModelClient, Reporter, parse_json_text
 from toolkit.plan import Plan
 from toolkit.planning import PlanningError
 
@@ -125,15 +124,16 @@ class LLMPlanner:
 
     Args:
         model: The model the server serves.
-        base_url: The endpoint; default ``OPENAI_BASE_URL``, else OpenAI.
-        api_key_env: Name of the environment variable holding the key.
         max_attempts: Plans asked for at most (the first and the corrections).
         temperature: Sampling temperature (0 by default: plans should be stable).
         json_mode: Ask the server for a JSON object (``response_format``); not every
             local server supports it, so it is off by default.
         stream: Stream the plan as ``llm_delta`` events of the ``planner``.
-        timeout_s, max_retries, backoff_s, prices, cassette: as for ``LLMAgent``.
+        cassette: as for ``LLMAgent``.
         system: The planner's instructions (default ``PLANNER_SYSTEM``).
+        name: The planner's name.
+        **options: ``ClientOptions`` (``base_url``, ``api_key_env``, ``timeout_s``,
+            ``max_retries``, ``backoff_s``, …), as for ``LLMAgent``.
     """
 
     kind = "llm"
@@ -142,19 +142,14 @@ class LLMPlanner:
         self,
         model: str,
         *,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
         max_attempts: int = 3,
         temperature: float | None = 0.0,
         json_mode: bool = False,
         stream: bool = False,
-        timeout_s: float = 60.0,
-        max_retries: int = 3,
-        backoff_s: float = 0.5,
-        prices: PriceOverride | None = None,
         cassette: Cassette | str | Path | None = None,
         system: str = PLANNER_SYSTEM,
         name: str = "llm",
+        **options: Unpack[ClientOptions],
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -165,16 +160,7 @@ class LLMPlanner:
         self.json_mode = json_mode
         self.stream = stream
         self.system = system
-        self.client = ModelClient(
-            model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_s=backoff_s,
-            prices=prices,
-            cassette=as_cassette(cassette),
-        )
+        self.client = ModelClient(model, cassette=as_cassette(cassette), **options)
 
     def messages(self, request: str, agents: Sequence[Agent]) -> list[dict[str, Any]]:
         """The first exchange's messages."""

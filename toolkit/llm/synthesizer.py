@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from toolkit.llm.cassette import Cassette, as_cassette
-from toolkit.llm.client import ModelClient, Reporter
-from toolkit.llm.pricing import PriceOverride
+from toolkit.llm.client import ClientOptions, ModelClient, Reporter
 from toolkit.plan import Plan
 
 if TYPE_CHECKING:
@@ -39,8 +38,9 @@ class LLMSynthesizer:
     Args:
         model: The model the server serves.
         system: Its instructions (default ``SYNTHESIZER_SYSTEM``).
-        base_url, api_key_env, temperature, max_tokens, stream, timeout_s,
-        max_retries, backoff_s, prices, cassette: as for ``LLMAgent``.
+        temperature, max_tokens, stream, cassette: as for ``LLMAgent``.
+        **options: ``ClientOptions`` (``base_url``, ``api_key_env``, ``timeout_s``,
+            ``max_retries``, ``backoff_s``, …), as for ``LLMAgent``.
     """
 
     name = "llm-synthesizer"
@@ -50,32 +50,18 @@ class LLMSynthesizer:
         model: str,
         *,
         system: str = SYNTHESIZER_SYSTEM,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
         temperature: float | None = None,
         max_tokens: int | None = None,
         stream: bool = True,
-        timeout_s: float = 60.0,
-        max_retries: int = 3,
-        backoff_s: float = 0.5,
-        prices: PriceOverride | None = None,
         cassette: Cassette | str | Path | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         self.model = model
         self.system = system
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.stream = stream
-        self.client = ModelClient(
-            model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_s=backoff_s,
-            prices=prices,
-            cassette=as_cassette(cassette),
-        )
+        self.client = ModelClient(model, cassette=as_cassette(cassette), **options)
 
     def messages(
         self, request: str, plan: Plan, results: Mapping[str, Any]

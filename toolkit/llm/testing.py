@@ -1,15 +1,26 @@
-"""A scripted OpenAI-compatible chat completions server on loopback, for tests.
+"""A scripted OpenAI-compatible chat completions server on loopback: a test double to import.
+
+Test an agent, planner or synthesizer over the wire, with the real ``openai`` client
+and no key, no network and no model (like pydantic-ai's ``TestModel``, but at the
+HTTP level, so retries, streaming and cassettes are exercised for real)::
+
+    from toolkit.llm import LLMAgent
+    from toolkit.llm.testing import FakeOpenAI, Scripted
+
+    with FakeOpenAI(["Hello!", Scripted(status=429, headers={"retry-after-ms": "10"}), "Again"]) as fake:
+        agent = LLMAgent("a", model="gpt-4o-mini", base_url=fake.base_url)
+        ...
+        fake.requests[0].body["messages"]   # what the agent sent
 
 It is a real HTTP server (``http.server`` on 127.0.0.1, a free port, its own
-thread), so the LLM agent, planner and synthesizer are tested over the wire with the
-real ``openai`` client: SSE streaming with a final usage chunk, plain JSON replies,
-429 and 5xx errors with ``Retry-After``, hanging responses for timeouts, and replies
-without usage. Each request is kept (path, headers, JSON body) for assertions.
+thread): SSE streaming with a final usage chunk, plain JSON replies, 429 and 5xx
+errors with ``Retry-After``, hanging responses for timeouts, replies without usage, a
+stream cut mid-reply. Each request is kept (path, headers, JSON body) for assertions.
 
 Replies come from a script (one per request, in order) and, when the script runs
 out, from a responder function of the request body (default: echo the last message).
 
-Run it by hand to record against it: ``python -m tests.llm.fake_openai`` serves a
+Run it by hand to record against it: ``python -m toolkit.llm.testing`` serves a
 responder that echoes, on the printed URL, until interrupted.
 """
 
