@@ -103,6 +103,9 @@ class Orchestrator:
         bus: Makes each run's message bus (default: ``MessageBus``).
         outlet: Makes each run's event outlet from its sinks and ``keep_events``
             (default: ``SinkOutlet``).
+        redact_secrets: Mask well-known key shapes (``sk-…``, ``AKIA…``, ``ghp_…``,
+            bearer tokens, ``user:pass@`` in URLs, …) in every event before any sink
+            sees it, whoever typed them; agents still get their input unchanged.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class Orchestrator:
         ids: Callable[[], IdSource] | None = None,
         bus: BusFactory | None = None,
         outlet: Callable[[list[Sink], bool], Outlet] | None = None,
+        redact_secrets: bool = True,
     ) -> None:
         self.agents: dict[str, Agent] = {}
         for agent in agents:
@@ -134,6 +138,7 @@ class Orchestrator:
         self.sinks: list[Sink] = list(sinks)
         self.default_timeout_s = default_timeout_s
         self.fail_fast = fail_fast
+        self.redact_secrets = redact_secrets
         self.executor: Executor = executor or InProcessExecutor(self.agents)
         self.clock: Clock = clock or REAL_CLOCK
         self.ids: Callable[[], IdSource] = ids or RandomIds
@@ -218,6 +223,7 @@ class Orchestrator:
             outlet=self.outlet(all_sinks, keep_events) if self.outlet else None,
             sinks=all_sinks,
             keep=keep_events,
+            redact=self.redact_secrets,
         )
         return Run(
             self,

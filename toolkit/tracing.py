@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from toolkit.events import Envelope, Log, MessageSent, TaskFinished, TaskStarted, TraceEvent
 from toolkit.ids import IdFactory, IdSource
+from toolkit.redact import scrub
 
 __all__ = [
     "CallbackSink",
@@ -178,6 +179,10 @@ _STARTED_FIELDS = set(TaskStarted.model_fields)
 _FINISHED_FIELDS = set(TaskFinished.model_fields)
 
 
+def _unchanged(value: Any) -> Any:
+    return value
+
+
 class Tracer:
     """Emits the events of one run.
 
@@ -189,6 +194,8 @@ class Tracer:
         keep: Keep the events in memory (``events``); on for normal runs.
         clock: ``now()`` gives each event's ``ts`` (default: ``time.time``).
         outlet: Where events go instead of the default ``SinkOutlet(sinks, keep)``.
+        redact: Mask well-known key shapes (``toolkit.redact.scrub``) in every event's
+            text before any sink sees it; on by default.
     """
 
     def __init__(
@@ -201,8 +208,10 @@ class Tracer:
         *,
         clock: Any = None,
         outlet: Outlet | None = None,
+        redact: bool = True,
     ) -> None:
         self.run_id = run_id
+        self._scrub: Callable[[Any], Any] = scrub if redact else _unchanged
         self.trace_id = trace_id
         if outlet is None:
             outlet = SinkOutlet(sinks, keep)
@@ -251,7 +260,9 @@ class Tracer:
         values["trace_id"] = self.trace_id
         values["span_id"] = span_id or self.root_span
         values["parent_span_id"] = parent_span_id
-        values.update(fields)
+        scrub_ = self._scrub
+        for key, value in fields.items():
+            values[key] = scrub_(value) if isinstance(value, str | dict | list) else value
         event = maker.build(values)
         self._seq += 1
         self._publish(event)
@@ -300,7 +311,7 @@ class Tracer:
                 "sender": sender,
                 "recipient": recipient,
                 "kind": kind,
-                "payload": payload,
+                "payload": self._scrub(payload),
                 "priority": priority,
                 "task_id": task_id,
                 "attempt": attempt,
@@ -400,7 +411,7 @@ class Tracer:
                 "task_id": task_id,
                 "agent": agent,
                 "attempt": attempt,
-                "output": output,
+                "output": self._scrub(output),
                 "duration_s": duration_s,
                 "rounds": rounds,
                 "tokens_in": tokens_in,

@@ -191,7 +191,7 @@ def _shaped_run(tmp_path: Path, **options: bool) -> tuple[str, str, str]:
             cassette=Cassette(cassette_path, "record"),
             **options,  # type: ignore[arg-type]
         )
-        result = Orchestrator([agent], seed=1).run_sync(prompt, trace=trace)
+        result = Orchestrator([agent], seed=1, **options).run_sync(prompt, trace=trace)
     assert result.status == "succeeded"
     deltas = "".join(e.text for e in result.events if e.kind == "llm_delta")
     return trace.read_text(), cassette_path.read_text(), deltas
@@ -214,7 +214,8 @@ def test_key_shaped_text_in_a_reply_and_a_prompt_is_masked_in_the_trace_and_cass
 
 
 def test_redaction_of_key_shapes_can_be_turned_off(tmp_path: Path) -> None:
-    """With redact_secrets=False the key-shaped text is recorded as it was."""
+    """With redact_secrets=False (the LLM agent's for the cassette, the orchestrator's for the
+    trace) the key-shaped text is recorded as it was."""
     _, cassette, deltas = _shaped_run(tmp_path, redact_secrets=False)
     assert all(key in deltas and key in cassette for key in SHAPED.values())
 
