@@ -90,6 +90,53 @@ async def test_tabs_by_number() -> None:
         assert app.screen.query_one(MetricsTable).row_count == 4
 
 
+async def test_each_tab_gives_its_main_widget_the_focus() -> None:
+    """After `2` the metrics table has the focus (s sorts); after `3` the event list (↓, ⏎ open)."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.screen.query_one(MetricsTable)
+        assert table.has_focus
+        await pilot.press("s")
+        assert table.sort_column == "tasks"
+        await pilot.press("3")
+        events = app.screen.query_one(EventList)
+        assert events.has_focus
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert app.screen.details.title.startswith("event #")
+        await pilot.press("escape", "1")
+        assert app.screen.query_one(MessageFlow).has_focus
+
+
+@pytest.mark.parametrize("widget", [PlanView, AgentsView])
+async def test_tab_keys_work_from_the_plan_and_the_agents(widget: type) -> None:
+    """With the plan or the agents focused, 2 and 3 switch tabs and stay switched."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.screen.query_one(TabbedContent)
+        for key, tab in (("2", "tab-metrics"), ("3", "tab-events")):
+            await pilot.press("1")
+            app.screen.query_one(widget).focus()
+            await pilot.pause()
+            await pilot.press(key)
+            await pilot.pause()
+            assert tabs.active == tab
+
+
+async def test_enter_on_the_flow_opens_the_newest_message() -> None:
+    """Enter on the flow with nothing selected opens the newest message (the one in view)."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        flow = app.screen.query_one(MessageFlow)
+        assert flow.has_focus and flow.cursor == -1
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailsScreen)
+        last = flow.messages[-1]
+        assert flow.cursor == len(flow.messages) - 1
+        assert app.screen.details.title == f"message {last.kind}: {last.sender} → {last.recipient}"
+
+
 async def test_stepping_shows_the_state_at_the_cursor() -> None:
     """g jumps to the start, `.` steps forward, `,` back; every view shows fold(events[:cursor])."""
     app = replay_app()

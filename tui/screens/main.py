@@ -49,6 +49,9 @@ FREEZE_EVERY = 20_000
 FOLD_BUDGET_S = 0.03
 """Folding time per frame at most; a burst bigger than that is folded over the next frames."""
 
+TAB_FOCUS = {"tab-flow": "#flow", "tab-metrics": "#metrics", "tab-events": "#event-list"}
+"""The widget that takes the focus when its tab is shown."""
+
 WIDE = 140
 """From this many columns, the flow and the plan/agents sit side by side."""
 
@@ -287,7 +290,22 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
+        self._focus_tab()
         self.render_frame()
+
+    def _focus_tab(self) -> None:
+        """Give the shown tab's main widget the focus, so its keys work at once.
+
+        Without it, focus stays on a widget of the hidden tab (so the keys of the tab on
+        screen do nothing), and Textual's fallback focus can even land back in the old
+        tab, which the tabbed content then shows again.
+        """
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.get_pane(tabs.active)
+        focused = self.focused
+        if focused is not None and pane in focused.ancestors:
+            return  # already in the tab shown (the search box, a filter)
+        self.query_one(TAB_FOCUS.get(tabs.active, "#flow")).focus(scroll_visible=False)
 
     @on(ShowDetails)
     def _details(self, message: ShowDetails) -> None:
@@ -351,6 +369,7 @@ class MainScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self._focus_tab()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "tab-events"
