@@ -38,7 +38,9 @@ async def test_replay_opens_at_the_end_with_every_view_filled() -> None:
         screen = app.main
         assert screen.player.cursor == N_EVENTS
         flow = app.screen.query_one(MessageFlow)
-        assert flow.render_line(0).text.split()[:3] == ["user", "orchestrat", "developer"]
+        names = [name for row in flow.header_names(flow.size.width) for _, name in row]
+        assert names[:3] == ["user", "developer", "reviewer"]
+        assert names[3:] == ["orchestrator", "backup-dev", "tester"]
         assert len(flow.messages) == 16
         assert app.screen.query_one(PlanView).row_count == 2
         assert app.screen.query_one(AgentsView).row_count == 4
@@ -220,9 +222,10 @@ async def test_clicking_a_message_selects_it() -> None:
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
         flow = app.screen.query_one(MessageFlow)
-        await pilot.click(MessageFlow, offset=(10, 1))
+        row = flow.HEADER_ROWS  # the first message row, under the lane names
+        await pilot.click(MessageFlow, offset=(10, row))
         assert flow.cursor == flow.scroll_offset.y
-        await pilot.click(MessageFlow, offset=(10, 1), times=2)
+        await pilot.click(MessageFlow, offset=(10, row), times=2)
         assert isinstance(app.screen, DetailsScreen)
 
 
@@ -387,6 +390,38 @@ async def test_small_terminal_still_shows_everything() -> None:
         assert app.screen.query_one(MessageFlow).size.height >= 8
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_lane_names_stay_whole_in_a_small_terminal(size: tuple[int, int]) -> None:
+    """Lanes too narrow for their names put every other name on a second header row: whole."""
+    app = replay_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        flow = app.screen.query_one(MessageFlow)
+        header = flow.render_line(0).text + "\n" + flow.render_line(1).text
+        for name in ("user", "orchestrator", "developer", "backup-dev", "reviewer", "tester"):
+            assert name in header
+        assert flow.HEADER_ROWS == 2
+        # the rows under the header are the messages, the newest in view
+        rows = [flow.render_line(y).text for y in range(flow.HEADER_ROWS, flow.size.height)]
+        assert "directive" in rows[0]
+        assert any("## implement" in row for row in rows)
+
+
+async def test_metrics_scroll_to_their_hidden_columns_at_80x24() -> None:
+    """At 80x24 the metrics table hides its right columns; → scrolls to them, the agent stays."""
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        assert "cost" not in screen_text(app)
+        for _ in range(60):
+            await pilot.press("right")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "cost" in text and "$0.0005" in text
+        assert "backup-dev" in text
+
+
 async def test_details_subjects_have_the_right_kind() -> None:
     """The details view accepts messages, tasks, agents and events."""
     from tui.screens.details import details_of
@@ -418,3 +453,38 @@ async def test_a_workflow_file_runs_live() -> None:
         assert state.status == "succeeded"
         assert {t.status for t in state.tasks.values()} == {"done"}
         assert app.screen.query_one(PlanView).row_count == len(state.tasks) == 2
+
+
+NO_KEY_WORKFLOW = """
+name: no-key
+input: "say hi"
+agents:
+  writer:
+    kind: llm
+    model: gpt-4o-mini
+    api_key_env: SWITCHBOARD_TEST_NO_SUCH_KEY
+steps:
+  - {id: write, agent: writer, goal: write a greeting, prompt: "{{input}}"}
+"""
+
+
+async def test_a_failed_task_shows_its_error_on_its_plan_row_and_in_a_notification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An LLM step run with no key fails; its LLMConfigError is on its plan row and notified."""
+    from tui.sources import open_path
+
+    for name in ("SWITCHBOARD_TEST_NO_SUCH_KEY", "SWITCHBOARD_CASSETTE", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "no-key.yaml"
+    path.write_text(NO_KEY_WORKFLOW)
+    app = SwitchboardApp(open_path(path))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_run_done(pilot)
+        task = screen.timeline.latest.tasks["write"]
+        assert task.status == "failed" and task.error
+        row = app.screen.query_one(PlanView).row_plain(0)
+        assert "failed" in row[0]
+        assert "no API key" in row[5] and "write a greeting" not in row[5]
+        notes = [(n.title, n.message) for n in app._notifications]
+        assert any("write" in title and "no API key" in message for title, message in notes)

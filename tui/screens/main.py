@@ -102,6 +102,9 @@ class MainScreen(Screen[None]):
         self._rerun = False
         self._frozen_at = 0
         self._dirty = True
+        self._reported: set[tuple[str, str]] = set()
+        """(run id, task id or "") of the failures already notified."""
+        self._failures_seen = -1
         self._last_frame = time.monotonic()
         self.frames = 0
         """Frames rendered (the benchmark reads it)."""
@@ -142,6 +145,7 @@ class MainScreen(Screen[None]):
                 gc.enable()
             self._freeze_heap()
             self.player.sync()
+            self._report_failures()
         self._start()
         self.render_frame()
         self.set_interval(1 / FPS, self._frame)
@@ -192,6 +196,7 @@ class MainScreen(Screen[None]):
         self._frozen_at = 0
         self._backlog, self._backlog_at = [], 0
         self.timeline.reset()
+        self._failures_seen = -1
         self.player = Player(self.timeline)
         self.feed = EventFeed()
         self._dirty = True
@@ -227,10 +232,47 @@ class MainScreen(Screen[None]):
             self._dirty = True
             if len(self.timeline) - self._frozen_at >= FREEZE_EVERY:
                 self._freeze_heap()
+            self._report_failures()
         if self.player.advance(dt):
             self._dirty = True
         if self._dirty:
             self.render_frame()
+
+    def _report_failures(self) -> None:
+        """Notify each task that failed for good (and a run that failed outside any task)
+        with its error, once: the reason is in view without opening the event log."""
+        state = self.timeline.latest
+        seen = state.counts.get("task_failed", 0) + state.counts.get("run_finished", 0)
+        if seen == self._failures_seen:
+            return
+        self._failures_seen = seen
+        for task in state.tasks.values():
+            key = (state.run_id, task.id)
+            if task.status == "failed" and key not in self._reported:
+                self._reported.add(key)
+                self.notify(
+                    one_line(task.error or "no error recorded", 300),
+                    title=one_line(f"task {task.id} failed ({task.last_agent or task.agent})", 80),
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
+        failed_tasks = any(t.status == "failed" for t in state.tasks.values())
+        key = (state.run_id, "")
+        if (
+            state.status == "failed"
+            and state.error
+            and not failed_tasks
+            and key not in self._reported
+        ):
+            self._reported.add(key)
+            self.notify(
+                one_line(state.error, 300),
+                title="the run failed",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
 
     def _freeze_heap(self) -> None:
         """Move everything alive (the events held for replay) out of the collector's sight.

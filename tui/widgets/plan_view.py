@@ -28,8 +28,16 @@ def holders(state: RunState) -> dict[str, str]:
     }
 
 
+SHOWS_ERROR = frozenset({"failed", "retrying", "skipped"})
+"""Statuses whose row shows why (the error, or the reason of a skip) instead of the goal."""
+
+
 def task_cells(task: TaskView, holder: str) -> list[Text]:
-    """The plan row of one task; ``holder`` is the agent holding it now."""
+    """The plan row of one task; ``holder`` is the agent holding it now.
+
+    A failed, retrying or skipped task shows its error (or the reason it was skipped)
+    in place of its goal, so the cause is in view without opening the event log.
+    """
     glyph, style = TASK_LOOK.get(task.status, ("?", ""))
     status = task.status
     if task.status == "done" and (task.retries or task.fallback_used):
@@ -45,8 +53,10 @@ def task_cells(task: TaskView, holder: str) -> list[Text]:
         literal(holder + fallback, 40),
         Text(str(task.attempt or ""), justify="right"),
         Text(rounds),
+        literal(task.error, 120, style="#ff5f5f")
+        if task.error and task.status in SHOWS_ERROR
+        else literal(task.goal, 60, style="dim"),
         literal(f"← {deps}" if deps else "", 60, style="dim"),
-        literal(task.goal, 60, style="dim"),
     ]
 
 
@@ -59,8 +69,8 @@ class PlanView(VirtualTable):
         ("agent", "agent"),
         ("attempt", "try"),
         ("round", "round"),
+        ("goal", "goal · why it failed"),
         ("deps", "after"),
-        ("goal", "goal"),
     )
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -68,7 +78,7 @@ class PlanView(VirtualTable):
         self._state: RunState | None = None
         self._tasks: list[TaskView] = []
         self._held: dict[str, str] = {}
-        self._measured: tuple[int, int, bool] = (-1, -1, False)
+        self._measured: tuple[int, int, bool, int] = (-1, -1, False, 0)
 
     def show(self, state: RunState) -> None:
         """Render the plan of this state."""
@@ -76,7 +86,8 @@ class PlanView(VirtualTable):
         self._tasks = list(state.tasks.values())
         self._held = holders(state)
         fallback = any(t.fallback_used for t in self._tasks[:2000])
-        key = (id(state.tasks), len(self._tasks), fallback)
+        failed = sum(1 for t in self._tasks[:2000] if t.error and t.status in SHOWS_ERROR)
+        key = (id(state.tasks), len(self._tasks), fallback, failed)
         widths: Sequence[int] | None = None
         if key != self._measured:
             self._measured = key
@@ -90,8 +101,14 @@ class PlanView(VirtualTable):
         ids = max((len(t.id) for t in tasks), default=4)
         agents = max((len(name) for name in agent_names), default=5) + (11 if fallback else 0)
         deps = max((len(", ".join(t.depends_on)) + 2 for t in tasks[:2000]), default=0)
-        goals = max((len(t.goal) for t in tasks[:2000]), default=0)
-        return [9, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
+        goals = max(
+            (
+                len(t.error) if t.error and t.status in SHOWS_ERROR else len(t.goal)
+                for t in tasks[:2000]
+            ),
+            default=0,
+        )
+        return [9, min(ids, 24), min(agents, 24), 3, 5, min(goals, 60), min(deps, 28)]
 
     def row_cells(self, index: int) -> list[Text]:
         task = self._tasks[index]
