@@ -13,7 +13,7 @@ from tui.app import SwitchboardApp
 from tui.screens.details import DetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.sources import open_demo, open_trace
+from tui.sources import LiveRunSource, open_demo, open_trace
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_list import EventList
 from tui.widgets.message_flow import MessageFlow
@@ -34,7 +34,7 @@ async def test_replay_opens_at_the_end_with_every_view_filled() -> None:
     """A trace opens on its final state: header, lanes, plan, agents, replay bar at the end."""
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await wait_until(pilot, lambda: "38/38" in screen_text(app))
         screen = app.main
         assert screen.player.cursor == N_EVENTS
         flow = app.screen.query_one(MessageFlow)
@@ -311,23 +311,43 @@ async def test_metrics_sort_keys_and_header_click() -> None:
         assert table.sort_column == "agent"
 
 
+def _hanging_then_quick_demo() -> LiveRunSource:
+    """The demo whose first run cannot end by itself (its agents take hours), then quick runs.
+
+    So a cancel always meets a running run, however slow or loaded the machine is.
+    """
+    from sample_agents.scenarios import feature_review
+
+    runs = []
+
+    def factory(sinks):
+        orchestrator, plan, request = feature_review(speed=0.0 if runs else 10_000.0)
+        runs.append(request)
+        return orchestrator.prepare(request, plan, sinks=sinks)
+
+    return LiveRunSource("demo", factory)
+
+
 async def test_cancel_and_run_again_in_a_live_run() -> None:
     """c cancels a live run (recorded as cancelled); r runs it again from a fresh timeline."""
-    app = SwitchboardApp(open_demo(speed=0.3))
+    app = SwitchboardApp(_hanging_then_quick_demo())
     async with app.run_test(size=SIZE) as pilot:
         screen = app.main
         await wait_until(pilot, lambda: screen.timeline.latest.counts.get("task_started", 0) > 0)
+        assert screen.running
         await pilot.press("c")
         screen = await wait_run_done(pilot)
         assert screen.timeline.latest.status == "cancelled"
-        assert "cancelled" in app.screen.query_one(RunHeader).render().plain
-        first_run = screen.timeline.latest.run_id
+        await wait_until(
+            pilot, lambda: "cancelled" in app.screen.query_one(RunHeader).render().plain
+        )
         await pilot.press("r")
-        await wait_until(pilot, lambda: screen.running)
+        # the timeline starts afresh: the cancelled run is gone from it
+        await wait_until(pilot, lambda: screen.timeline.latest.status != "cancelled")
         await wait_run_done(pilot)
         assert screen.timeline.events[0].seq == 0
         assert screen.timeline.latest.status == "succeeded"
-        assert screen.timeline.latest.run_id != first_run or screen.timeline.latest.event_count > 0
+        assert screen.timeline.latest.counts["run_started"] == 1
 
 
 async def test_run_again_while_running_restarts() -> None:
@@ -375,18 +395,16 @@ async def test_a_corrupt_trace_shows_its_notice(tmp_path: Path) -> None:
     path.write_text("".join(lines[:3]) + "garbage\n" + "".join(lines[3:]))
     app = SwitchboardApp(open_trace(path))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "skipped 1 corrupt line" in screen_text(app)
+        await wait_until(pilot, lambda: "skipped 1 corrupt line" in screen_text(app))
 
 
 async def test_small_terminal_still_shows_everything() -> None:
     """At 80x24 the header, lanes, plan, agents, replay bar and footer are all on screen."""
     app = replay_app()
+    parts = ("feature-review", "Message flow", "Plan", "Agents", "38/38", "Play/pause")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        text = screen_text(app)
-        for part in ("feature-review", "Message flow", "Plan", "Agents", "38/38", "Play/pause"):
-            assert part in text
+        # wait for the drawn screen, not a fixed pause: a loaded machine draws later
+        await wait_until(pilot, lambda: all(part in screen_text(app) for part in parts))
         assert app.screen.query_one(MessageFlow).size.height >= 8
 
 
