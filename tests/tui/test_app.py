@@ -506,3 +506,26 @@ async def test_a_failed_task_shows_its_error_on_its_plan_row_and_in_a_notificati
         assert "no API key" in row[5] and "write a greeting" not in row[5]
         notes = [(n.title, n.message) for n in app._notifications]
         assert any("write" in title and "no API key" in message for title, message in notes)
+
+
+def test_lanes_do_not_move_as_agents_join() -> None:
+    """At every point of a run the flow's lanes are a prefix-stable order: a lane never moves."""
+    from toolkit import MockAgent, Orchestrator, Plan, Task
+    from tui.screens.main import lanes
+
+    # declared c, b, a; they speak a, b, c: the order of first appearance differs
+    orch = Orchestrator([MockAgent(name) for name in "cba"], seed=1)
+    plan = Plan(
+        name="p",
+        tasks=[
+            Task(id="ta", agent="a", prompt="x"),
+            Task(id="tb", agent="b", prompt="x", depends_on=["ta"]),
+            Task(id="tc", agent="c", prompt="x", depends_on=["tb"]),
+        ],
+    )
+    events = orch.run_sync("go", plan).events
+    final = lanes(fold(events))
+    assert final[:2] == ["user", "orchestrator"]
+    for n in range(2, len(events) + 1):
+        now = lanes(fold(events[:n]))
+        assert now == final[: len(now)], n

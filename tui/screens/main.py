@@ -57,14 +57,14 @@ WIDE = 140
 
 
 def lanes(state: RunState) -> list[str]:
-    """The flow's lanes: the participants so far, then the agents that have not spoken yet.
+    """The flow's lanes: the user, the orchestrator and every agent of the run, then others.
 
-    Every agent of the run has a lane from the start, so the diagram does not
-    re-layout as agents join, live or while replaying.
+    The agents are known from ``run_started``, so every lane is in place from the start
+    and none moves when an agent speaks first, live or while replaying; a participant
+    no one declared (an A2A peer, a topic) gets a lane when it appears.
     """
-    seen = list(state.participants)
-    known = set(seen)
-    return seen + [name for name in state.agents if name not in known]
+    order = dict.fromkeys(["user", "orchestrator", *state.agents, *state.participants])
+    return list(order)
 
 
 class MainScreen(Screen[None]):
