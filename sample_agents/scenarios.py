@@ -125,7 +125,19 @@ def feedback_docs(seed: int = 11, speed: float = 1.0) -> Scenario:
 
 
 def feature_review(seed: int = 3, speed: float = 1.0) -> Scenario:
-    """A developer/reviewer loop; the failing developer is retried, then replaced by a backup."""
+    """A developer/reviewer loop; the failing developer is retried, then replaced by a backup.
+
+    The seed decides how the run goes, so ``switchboard demo --seed N`` shows another
+    run: how many attempts the developer fails (2 with the default seed 3: retried,
+    then replaced by the backup; 1: the retry succeeds; 0: no failure), whether the
+    reviewer asks for changes before approving, and the tester's count.
+    """
+    fails = (seed + 2) % 3
+    rounds = 2 if seed >= 3 else 1
+    reviews = [
+        "Changes requested: add type hints and a docstring to export().",
+        "APPROVED: clear, typed and documented.",
+    ][2 - rounds :]
     agents = [
         MockAgent(
             "developer",
@@ -134,7 +146,8 @@ def feature_review(seed: int = 3, speed: float = 1.0) -> Scenario:
             latency=0.4 * speed,
             price_per_1k_tokens=0.006,
             failures=FailureSpec(
-                fail_attempts=[1, 2], message="developer crashed: context window exceeded"
+                fail_attempts=list(range(1, fails + 1)),
+                message="developer crashed: context window exceeded",
             ),
         ),
         MockAgent(
@@ -155,17 +168,14 @@ def feature_review(seed: int = 3, speed: float = 1.0) -> Scenario:
             ["review"],
             latency=0.3 * speed,
             price_per_1k_tokens=0.006,
-            reply=[
-                "Changes requested: add type hints and a docstring to export().",
-                "APPROVED: clear, typed and documented.",
-            ],
+            reply=reviews,
         ),
         MockAgent(
             "tester",
             "Runs the test suite",
             ["test", "qa"],
             latency=0.3 * speed,
-            reply="12 passed, 0 failed",
+            reply=f"{10 + (seed + 6) % 7} passed, 0 failed",
         ),
     ]
     plan = Plan(

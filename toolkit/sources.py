@@ -348,9 +348,9 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
 
 
 def open_workflow(
-    path: Path, input_text: str | None = None, seed: int | None = None
+    path: Path, input_text: str | None = None, seed: int | None = None, mock: bool = False
 ) -> EventSource:
-    """A workflow file (YAML or JSON), run live.
+    """A workflow file (YAML or JSON), run live (``mock``: every real agent by its stand-in).
 
     Raises:
         SourceError: when the file is missing or the workflow fails validation.
@@ -371,13 +371,18 @@ def open_workflow(
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
     def factory(sinks: Sequence[Sink]) -> Any:
-        return workflow.prepare(input=input_text, seed=seed, sinks=sinks)
+        return workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock)
 
     return LiveRunSource(getattr(workflow, "name", path.stem), factory)
 
 
 def open_path(
-    path: Path, *, follow: bool = False, input_text: str | None = None, seed: int | None = None
+    path: Path,
+    *,
+    follow: bool = False,
+    input_text: str | None = None,
+    seed: int | None = None,
+    mock: bool = False,
 ) -> EventSource:
     """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension.
 
@@ -388,7 +393,7 @@ def open_path(
     if suffix in (".jsonl", ".ndjson") or follow:
         return open_trace(path, follow=follow)
     if suffix in (".yaml", ".yml", ".json"):
-        return open_workflow(path, input_text, seed)
+        return open_workflow(path, input_text, seed, mock)
     raise SourceError(f"{path}: expected a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
 
 

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "register", "source_from_args"]
+__all__ = ["DEMO_PACE", "main", "register", "source_from_args"]
+
+DEMO_PACE = 6.0
+"""The demo's agent latencies at ``--speed 1``, as a multiple of the scenario's own.
+
+The scenario's latencies are tuned for tests (the whole run in ~2.6 s, over before a
+newcomer has read the header); six times that lets one follow each message arrive.
+"""
+
+DEMO_SECONDS = 15
+"""About how long the demo run takes at ``--speed 1`` (for the help text)."""
 
 
 def _cli_error(message: str) -> Exception:
@@ -28,12 +38,18 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo", help="open the terminal app on the built-in demo run (mock agents, no key)"
     )
-    demo.add_argument("--seed", type=int, default=None, help="seed of the mock agents")
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the mock agents: another seed, another run (failures, review rounds)",
+    )
     demo.add_argument(
         "--speed",
         type=float,
         default=1.0,
-        help="multiply the agents' latencies (0: as fast as possible)",
+        help="how fast the run unfolds, as + and - in the app: 2 is twice as fast, 0.5 half "
+        f"(at 1 the run takes about {DEMO_SECONDS:g} s)",
     )
     demo.add_argument("--input", default=None, help="the request (default: the scenario's)")
     demo.set_defaults(func=cmd_demo)
@@ -53,6 +69,25 @@ def register(subparsers: Any) -> None:
     tui.add_argument(
         "--input", default=None, help="the request for a workflow (default: its input)"
     )
+    tui.add_argument(
+        "--mock", action="store_true", help="replace every real agent by its mock stand-in"
+    )
+    tui.add_argument(
+        "--cassette", help="record or replay every LLM call of the workflow with this file"
+    )
+    tui.add_argument(
+        "--cassette-mode",
+        choices=["replay", "record", "auto"],
+        default="replay",
+        help="replay (no network; the default), record, or auto (replay what is there, record the rest)",
+    )
+    tui.add_argument(
+        "--cassette-pace",
+        type=float,
+        default=1.0,
+        help="replayed calls take their recorded time times this, streaming as they did "
+        "(1: as recorded, the default; 0: at once)",
+    )
     tui.set_defaults(func=cmd_tui)
 
 
@@ -65,6 +100,18 @@ def source_from_args(args: argparse.Namespace) -> Any:
     from toolkit.sources import SourceError, open_path, open_store
 
     try:
+        live_only = [
+            flag
+            for flag, given in (
+                ("--cassette", getattr(args, "cassette", None)),
+                ("--mock", getattr(args, "mock", False)),
+            )
+            if given
+        ]
+        if live_only and (getattr(args, "store", None) or not _is_workflow(Path(args.path or ""))):
+            raise SourceError(
+                f"{live_only[0]} applies to a workflow run live, not to a recorded run"
+            )
         if getattr(args, "store", None):
             if args.path:
                 raise SourceError("give either a PATH or --store, not both")
@@ -77,31 +124,76 @@ def source_from_args(args: argparse.Namespace) -> Any:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"
             )
-        return open_path(Path(args.path), follow=args.follow, input_text=args.input, seed=args.seed)
+        return open_path(
+            Path(args.path),
+            follow=args.follow,
+            input_text=args.input,
+            seed=args.seed,
+            mock=getattr(args, "mock", False),
+        )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None
 
 
-def _run_app(source: Any) -> int:
+def _is_workflow(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml", ".json")
+
+
+def cassette_from_args(args: argparse.Namespace) -> Any:
+    """The ``Cassette`` that ``--cassette``/``--cassette-mode``/``--cassette-pace`` name, or None.
+
+    Raises:
+        CLIError: for a negative pace or a cassette that cannot be read.
+    """
+    if not getattr(args, "cassette", None):
+        return None
+    from toolkit.llm.cassette import Cassette
+
+    if args.cassette_pace < 0:
+        raise _cli_error("--cassette-pace must be 0 or more")
+    try:
+        return Cassette(args.cassette, args.cassette_mode, pace=args.cassette_pace)
+    except Exception as exc:  # missing or invalid file: one line, no traceback
+        raise _cli_error(f"{args.cassette}: {exc}") from None
+
+
+def _run_app(source: Any, cassette: Any = None) -> int:
     from tui.app import SwitchboardApp
 
     app = SwitchboardApp(source)
-    app.run()
+    if cassette is None:
+        app.run()
+    else:
+        from toolkit.llm.cassette import use_cassette
+
+        # process-wide, so the run's worker thread answers from it too
+        with use_cassette(cassette):
+            app.run()
     return app.return_code or 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``switchboard demo``: the feature-review scenario, live."""
+    return _run_app(demo_source(args))
+
+
+def demo_source(args: argparse.Namespace) -> Any:
+    """The demo's live source: ``--speed`` is how fast it unfolds (higher is faster).
+
+    Raises:
+        CLIError: for a speed that is not a positive number.
+    """
     from toolkit.sources import open_demo
 
-    if args.speed < 0:
-        raise _cli_error("--speed must be 0 or more")
-    return _run_app(open_demo(seed=args.seed, input_text=args.input, speed=args.speed))
+    if not args.speed > 0 or args.speed == float("inf"):
+        raise _cli_error("--speed must be a positive number (2: twice as fast, 0.5: half)")
+    return open_demo(seed=args.seed, input_text=args.input, speed=DEMO_PACE / args.speed)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """``switchboard tui``: a workflow live, a trace or a stored run replayed, a trace followed."""
-    return _run_app(source_from_args(args))
+    source = source_from_args(args)
+    return _run_app(source, cassette_from_args(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

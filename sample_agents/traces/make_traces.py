@@ -21,6 +21,7 @@ import anyio
 
 from toolkit.agents import FunctionAgent, MockAgent
 from toolkit.events import TraceEvent, event_adapter
+from toolkit.ids import SeededIds
 from toolkit.orchestrator import Orchestrator
 from toolkit.plan import Plan, Task
 from toolkit.recorder import write_trace
@@ -126,6 +127,7 @@ def _scenarios() -> dict[str, Callable[[], tuple[Orchestrator, Plan, str]]]:
 def make(name: str, folder: Path = HERE) -> Path:
     """Run one scenario and write its deterministic trace to ``folder/<name>.jsonl``."""
     orchestrator, plan, request = _scenarios()[name]()
+    orchestrator.ids = lambda: SeededIds(1)  # the same ids every time the trace is made
     result = anyio.run(orchestrator.prepare(request, plan).execute)
     return write_trace(folder / f"{name}.jsonl", deterministic(result.events))
 

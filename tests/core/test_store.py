@@ -353,11 +353,8 @@ def test_a_damaged_runs_row_is_listed_without_a_traceback(tmp_path: Path) -> Non
 
 
 def _open_store() -> Any:
-    # the store source moves from tui/sources.py to toolkit/sources.py (issue 9)
-    try:
-        from toolkit.sources import open_store
-    except ImportError:
-        from tui.sources import open_store
+    from toolkit.sources import open_store
+
     return open_store
 
 

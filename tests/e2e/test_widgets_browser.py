@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import secrets
 import shutil
@@ -431,3 +432,62 @@ def test_static_export_renders_without_a_kernel(browser: Any, tmp_path: Path) ->
         _save(page, tmp_path, "widgets_static.png")
     finally:
         page.close()
+
+
+LAYOUT_CHECKS = """() => {
+  const box = (el) => el.getBoundingClientRect();
+  const detail = document.querySelector(".sb-detail");
+  const cards = [...document.querySelectorAll(".sb-task")].map((g) => {
+    const rect = g.querySelector(".sb-task-box").getBBox();
+    return [...g.querySelectorAll("text")].map((t) => [t.getBBox().x + t.getBBox().width, rect.width]);
+  });
+  const scroller = document.querySelector(".sb-flow-scroll");
+  scroller.scrollTop = scroller.scrollHeight;
+  const arrows = document.querySelectorAll(".sb-arrow");
+  const newest = arrows[arrows.length - 1].querySelector(".sb-arrow-line");
+  return {
+    wrap: getComputedStyle(detail).overflowWrap,
+    detailWidth: box(detail).width,
+    ticks: [...document.querySelectorAll(".sb-axis")].map((t) => t.textContent),
+    cards,
+    newestBottom: box(newest).bottom,
+    scrollerBottom: box(scroller).bottom,
+    lanes: [...document.querySelectorAll(".sb-lane")].map((l) => l.textContent),
+  };
+}"""
+
+
+def test_dashboard_layout_reads_well(browser: Any, tmp_path: Path) -> None:
+    """The details pane wraps at words, the timeline ticks are round numbers, each plan card's
+    text fits its card, the newest arrow is whole in view, and the lanes are the run's agents."""
+    import re
+
+    from tests.widgets.conftest import demo_orchestrator
+    from toolkit.widgets import RunView
+
+    orch, plan = demo_orchestrator()
+    result = orch.run_sync("write about agents", plan)
+    path = tmp_path / "layout.html"
+    RunView.from_result(result).to_html(path)
+    page = browser.new_page(viewport={"width": 1100, "height": 1600})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".sb-arrow", timeout=30_000)
+        page.locator(".sb-log-row").last.click()
+        got = page.evaluate(LAYOUT_CHECKS)
+        _save(page, tmp_path, "widgets_layout.png")
+    finally:
+        page.close()
+    assert got["wrap"] == "break-word" and got["detailWidth"] >= 250
+    values = [float(re.sub(r"[^0-9.]", "", t)) for t in got["ticks"]]
+    assert len(values) >= 2
+    step = values[1] - values[0]
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5)), got["ticks"]
+    assert all(abs(round(v / step) * step - v) < 1e-6 for v in values), got["ticks"]
+    for card in got["cards"]:
+        for right, width in card:
+            assert right <= width - 2, got["cards"]
+    assert got["newestBottom"] <= got["scrollerBottom"]
+    agents = {name for name in orch.agents}
+    assert set(got["lanes"]) >= agents | {"user", "orchestrator"}

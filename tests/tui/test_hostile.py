@@ -94,7 +94,7 @@ async def test_a_multi_megabyte_payload_is_clipped_in_the_flow_and_whole_in_deta
         )
         flow.cursor = index
         await pilot.pause()
-        row = flow.render_line(index - flow.scroll_offset.y + 1).text
+        row = flow.render_line(index - flow.scroll_offset.y + flow.HEADER_ROWS).text
         assert "y" * 10 in row and len(row) <= 120
         assert row.rstrip().endswith("more") and f"{size - 100:,}"[:3] in row
         flow.focus()

@@ -141,3 +141,29 @@ def test_front_end_module_never_parses_html() -> None:
     ):
         assert sink not in code, sink
     assert "createTextNode" in code and "textContent" in code
+
+
+def test_a_lone_surrogate_exports_as_valid_utf8(tmp_path: Path) -> None:
+    """A lone surrogate in a request, a reply or a title: to_html() is valid UTF-8, and the data
+    keeps the code point as a JSON escape."""
+    from toolkit import MockAgent, Orchestrator, Plan, Task
+
+    orch = Orchestrator([MockAgent("a", reply="bad \udc80 reply")], seed=1)
+    result = orch.run_sync(
+        "hi \ud800", Plan(name="p", tasks=[Task(id="t", agent="a", prompt="{{input}}")])
+    )
+    page = RunView(result).to_html(tmp_path / "run.html", title="t\udfff")
+    page.encode("utf-8")
+    assert (tmp_path / "run.html").read_text(encoding="utf-8") == page
+    data = re.search(r'id="sb-data">(.*?)</script>', page, re.S).group(1)
+    assert "\\udc80" in data and "\\ud800" in data
+    assert json.loads(data)["snapshot"] is not None
+
+
+@given(st.text(st.characters(exclude_categories=())) | st.sampled_from(["\ud800", "a\udfffb"]))
+@settings(max_examples=200, deadline=None)
+def test_embedded_json_is_always_utf8_and_round_trips(value: str) -> None:
+    """Any string, lone surrogates included, embeds as UTF-8 JSON that parses back to itself."""
+    text = embed_json({"v": value})
+    text.encode("utf-8")
+    assert json.loads(text)["v"] == value

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 __all__ = ["dashboard_data", "embed_json", "render_html"]
 
 _STATIC = Path(__file__).parent / "static"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A UTF-16 surrogate code point: Python strings may hold one (from ``surrogateescape``,
+a model's broken output), UTF-8 cannot encode it."""
 
 
 def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, Any]:
@@ -60,8 +65,10 @@ def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, 
 
 
 def embed_json(data: Any) -> str:
-    """JSON safe to place inside an HTML ``<script>`` element."""
+    """JSON safe to place inside an HTML ``<script>`` element, and encodable as UTF-8."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    # a lone surrogate stays in the data as a JSON escape, so the page is valid UTF-8
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
@@ -89,7 +96,7 @@ def render_html(data: dict[str, Any], *, title: str) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'none'\">\n"
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{html.escape(_SURROGATE.sub(chr(0xFFFD), title))}</title>\n"
         f"<style>\n{css}\n</style>\n</head>\n<body>\n"
         '<div id="sb-root"></div>\n'
         f'<script type="application/json" id="sb-data">{embed_json(data)}</script>\n'

@@ -49,19 +49,22 @@ FREEZE_EVERY = 20_000
 FOLD_BUDGET_S = 0.03
 """Folding time per frame at most; a burst bigger than that is folded over the next frames."""
 
+TAB_FOCUS = {"tab-flow": "#flow", "tab-metrics": "#metrics", "tab-events": "#event-list"}
+"""The widget that takes the focus when its tab is shown."""
+
 WIDE = 140
 """From this many columns, the flow and the plan/agents sit side by side."""
 
 
 def lanes(state: RunState) -> list[str]:
-    """The flow's lanes: the participants so far, then the agents that have not spoken yet.
+    """The flow's lanes: the user, the orchestrator and every agent of the run, then others.
 
-    Every agent of the run has a lane from the start, so the diagram does not
-    re-layout as agents join, live or while replaying.
+    The agents are known from ``run_started``, so every lane is in place from the start
+    and none moves when an agent speaks first, live or while replaying; a participant
+    no one declared (an A2A peer, a topic) gets a lane when it appears.
     """
-    seen = list(state.participants)
-    known = set(seen)
-    return seen + [name for name in state.agents if name not in known]
+    order = dict.fromkeys(["user", "orchestrator", *state.agents, *state.participants])
+    return list(order)
 
 
 class MainScreen(Screen[None]):
@@ -100,6 +103,9 @@ class MainScreen(Screen[None]):
         self._rerun = False
         self._frozen_at = 0
         self._dirty = True
+        self._reported: set[tuple[str, str]] = set()
+        """(run id, task id or "") of the failures already notified."""
+        self._failures_seen = -1
         self._last_frame = time.monotonic()
         self.frames = 0
         """Frames rendered (the benchmark reads it)."""
@@ -140,6 +146,7 @@ class MainScreen(Screen[None]):
                 gc.enable()
             self._freeze_heap()
             self.player.sync()
+            self._report_failures()
         self._start()
         self.render_frame()
         self.set_interval(1 / FPS, self._frame)
@@ -190,6 +197,7 @@ class MainScreen(Screen[None]):
         self._frozen_at = 0
         self._backlog, self._backlog_at = [], 0
         self.timeline.reset()
+        self._failures_seen = -1
         self.player = Player(self.timeline)
         self.feed = EventFeed()
         self._dirty = True
@@ -225,10 +233,47 @@ class MainScreen(Screen[None]):
             self._dirty = True
             if len(self.timeline) - self._frozen_at >= FREEZE_EVERY:
                 self._freeze_heap()
+            self._report_failures()
         if self.player.advance(dt):
             self._dirty = True
         if self._dirty:
             self.render_frame()
+
+    def _report_failures(self) -> None:
+        """Notify each task that failed for good (and a run that failed outside any task)
+        with its error, once: the reason is in view without opening the event log."""
+        state = self.timeline.latest
+        seen = state.counts.get("task_failed", 0) + state.counts.get("run_finished", 0)
+        if seen == self._failures_seen:
+            return
+        self._failures_seen = seen
+        for task in state.tasks.values():
+            key = (state.run_id, task.id)
+            if task.status == "failed" and key not in self._reported:
+                self._reported.add(key)
+                self.notify(
+                    one_line(task.error or "no error recorded", 300),
+                    title=one_line(f"task {task.id} failed ({task.last_agent or task.agent})", 80),
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
+        failed_tasks = any(t.status == "failed" for t in state.tasks.values())
+        key = (state.run_id, "")
+        if (
+            state.status == "failed"
+            and state.error
+            and not failed_tasks
+            and key not in self._reported
+        ):
+            self._reported.add(key)
+            self.notify(
+                one_line(state.error, 300),
+                title="the run failed",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
 
     def _freeze_heap(self) -> None:
         """Move everything alive (the events held for replay) out of the collector's sight.
@@ -287,7 +332,22 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
+        self._focus_tab()
         self.render_frame()
+
+    def _focus_tab(self) -> None:
+        """Give the shown tab's main widget the focus, so its keys work at once.
+
+        Without it, focus stays on a widget of the hidden tab (so the keys of the tab on
+        screen do nothing), and Textual's fallback focus can even land back in the old
+        tab, which the tabbed content then shows again.
+        """
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.get_pane(tabs.active)
+        focused = self.focused
+        if focused is not None and pane in focused.ancestors:
+            return  # already in the tab shown (the search box, a filter)
+        self.query_one(TAB_FOCUS.get(tabs.active, "#flow")).focus(scroll_visible=False)
 
     @on(ShowDetails)
     def _details(self, message: ShowDetails) -> None:
@@ -351,6 +411,7 @@ class MainScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self._focus_tab()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "tab-events"

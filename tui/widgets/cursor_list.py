@@ -3,8 +3,8 @@
 The message flow and the event log are both long, growing lists drawn a line at a
 time (Textual's line API). They share the same selection behaviour, kept here once:
 arrow and page keys move the cursor, a click selects, a second click or Enter opens
-the details, and with no row selected the view follows the newest row unless the
-user scrolled up.
+the details (Enter with nothing selected opens the newest row, the one in view), and
+with no row selected the view follows the newest row unless the user scrolled up.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class CursorList(ScrollView, can_focus=True):
         Binding("down", "move(1)", "Down", show=False),
         Binding("pageup", "move(-10)", "Page up", show=False),
         Binding("pagedown", "move(10)", "Page down", show=False),
-        Binding("enter", "details", "Details"),
+        Binding("enter", "open", "Details"),
     ]
 
     HEADER_ROWS: ClassVar[int] = 0
@@ -48,6 +48,15 @@ class CursorList(ScrollView, can_focus=True):
     def action_details(self) -> None:  # pragma: no cover
         """Show the selected item whole."""
         raise NotImplementedError
+
+    def action_open(self) -> None:
+        """Show the selected item whole; with none selected, the newest one (the one in view)."""
+        total = self.row_total()
+        if not total:
+            return
+        if self.cursor < 0:
+            self.cursor = total - 1
+        self.action_details()
 
     def follow(self) -> None:
         """Clamp the cursor to the items and keep following the newest one; call after

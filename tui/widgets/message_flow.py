@@ -6,6 +6,10 @@ names the lanes and stays put. Each message row draws the lanes, an arrow from t
 sender's lane to the recipient's, and a label column with the kind's glyph and word
 and a short, literal summary of the payload. Kinds differ by glyph, word and shaft
 character, and by colour on top.
+
+When a lane is too narrow for a name, the names take two header rows, every other
+lane on the second, so each name gets the width of two lanes and stays readable
+(``orchestrator``, not ``orches``); a name longer still ends in "…", never silently cut.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class MessageFlow(CursorList):
     """
 
     HEADER_ROWS = 1
+    """1, or 2 when the lane names need two rows (set by ``show``)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -74,7 +79,11 @@ class MessageFlow(CursorList):
         self._messages = messages
         self._lanes = participants
         self._tasks = tasks if tasks is not None else {}
-        self.virtual_size = Size(self.scrollable_content_region.width, len(messages) + 1)
+        width = self.scrollable_content_region.width
+        lane_w, _ = self._layout(width)
+        longest = max((len(sanitize_line(name)) for name in participants), default=0)
+        self.HEADER_ROWS = 1 if longest <= lane_w - 1 else 2
+        self.virtual_size = Size(width, len(messages) + self.HEADER_ROWS)
         self.follow()
 
     def row_total(self) -> int:
@@ -105,24 +114,48 @@ class MessageFlow(CursorList):
     # -- drawing -----------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        if y == 0:
-            return self._header(width)
-        index = self.scroll_offset.y + y - 1
+        if y < self.HEADER_ROWS:
+            return self._header(width, y)
+        index = self.scroll_offset.y + y - self.HEADER_ROWS
         if index < 0 or index >= len(self._messages):
             return self._lanes_only(width)
         return self._row(index, width)
 
-    def _header(self, width: int) -> Strip:
-        lane_w, diagram = self._layout(width)
-        cells = [" "] * diagram
+    def header_names(self, width: int) -> list[list[tuple[int, str]]]:
+        """(start column, label) of the lane names on each header row."""
+        lane_w, _ = self._layout(width)
+        rows = self.HEADER_ROWS
+        room = lane_w - 1 if rows == 1 else 2 * lane_w - 1
+        placed: list[list[tuple[int, str]]] = [[] for _ in range(rows)]
         for i, name in enumerate(self._lanes):
-            label = sanitize_line(name)[: lane_w - 1]
-            start = i * lane_w + max(0, (lane_w - len(label)) // 2)
+            label = sanitize_line(name)
+            if len(label) > room:
+                label = label[: max(1, room - 1)] + "…"
+            center = i * lane_w + lane_w // 2
+            start = max(0, min(center - len(label) // 2, width - len(label)))
+            placed[i % rows].append((start, label))
+        return placed
+
+    def _header(self, width: int, row: int = 0) -> Strip:
+        lane_w, diagram = self._layout(width)
+        cells = [" "] * max(width, diagram)
+        for start, label in self.header_names(width)[row]:
             for j, ch in enumerate(label):
-                if start + j < diagram:
+                if start + j < len(cells):
                     cells[start + j] = ch
-        text = "".join(cells) + " message"
-        return Strip([Segment(text, _HEADER_STYLE)]).crop_extend(0, width, None)
+        if row == 1:
+            for i in range(0, len(self._lanes), 2):  # the first row's lanes lead down
+                x = i * lane_w + lane_w // 2
+                if x < len(cells) and cells[x] == " ":
+                    cells[x] = _LANE
+        text = "".join(cells).rstrip()
+        if row == self.HEADER_ROWS - 1:
+            text = text.ljust(max(diagram, len(text))) + " message"
+        parts = text.split(_LANE)
+        segments = [Segment(parts[0], _HEADER_STYLE)]
+        for part in parts[1:]:
+            segments += [Segment(_LANE, _LANE_STYLE), Segment(part, _HEADER_STYLE)]
+        return Strip(segments).crop_extend(0, width, None)
 
     def _lanes_only(self, width: int) -> Strip:
         lane_w, _ = self._layout(width)

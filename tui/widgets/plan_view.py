@@ -23,11 +23,17 @@ holders = task_holders
 """Task id -> the agent working on it now (``toolkit.describe.task_holders``)."""
 
 
+SHOWS_ERROR = frozenset({"failed", "retrying", "skipped"})
+"""Statuses whose row shows why (the error, or the reason of a skip) instead of the goal."""
+
+
 def task_cells(task: TaskView, holder: str | None) -> list[Text]:
     """The plan row of one task; ``holder`` is the agent holding it now, if any.
 
     The words are ``toolkit.describe``'s: the agent that does or did the work, marked
-    "(fallback)" or "(reviewing)"; "try" counts the attempts made.
+    "(fallback)" or "(reviewing)"; "try" counts the attempts made. A failed, retrying
+    or skipped task shows its error (or the reason it was skipped) in place of its
+    goal, so the cause is in view without opening the event log.
     """
     glyph, style = TASK_LOOK.get(task.status, ("?", ""))
     deps = ", ".join(task.depends_on)
@@ -37,8 +43,10 @@ def task_cells(task: TaskView, holder: str | None) -> list[Text]:
         literal(task_worker(task, holder), 40),
         Text(str(task_tries(task) or ""), justify="right"),
         Text(task_rounds(task)),
+        literal(task.error, 120, style="#ff5f5f")
+        if task.error and task.status in SHOWS_ERROR
+        else literal(task.goal, 60, style="dim"),
         literal(f"← {deps}" if deps else "", 60, style="dim"),
-        literal(task.goal, 60, style="dim"),
     ]
 
 
@@ -51,8 +59,8 @@ class PlanView(VirtualTable):
         ("agent", "agent"),
         ("attempt", "try"),
         ("round", "round"),
+        ("goal", "goal · why it failed"),
         ("deps", "after"),
-        ("goal", "goal"),
     )
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -60,7 +68,7 @@ class PlanView(VirtualTable):
         self._state: RunState | None = None
         self._tasks: list[TaskView] = []
         self._held: dict[str, str] = {}
-        self._measured: tuple[int, int, bool, bool] = (-1, -1, False, False)
+        self._measured: tuple[int, int, bool, bool, int] = (-1, -1, False, False, 0)
 
     def show(self, state: RunState) -> None:
         """Render the plan of this state."""
@@ -69,7 +77,8 @@ class PlanView(VirtualTable):
         self._held = holders(state)
         fallback = any(t.fallback_used or t.reviewer for t in self._tasks[:2000])
         cancelled = any(t.status == "cancelled" for t in self._tasks[:2000])
-        key = (id(state.tasks), len(self._tasks), fallback, cancelled)
+        failed = sum(1 for t in self._tasks[:2000] if t.error and t.status in SHOWS_ERROR)
+        key = (id(state.tasks), len(self._tasks), fallback, cancelled, failed)
         widths: Sequence[int] | None = None
         if key != self._measured:
             self._measured = key
@@ -84,9 +93,15 @@ class PlanView(VirtualTable):
         # room for the longest agent name with " (reviewing)" or " (fallback)" after it
         agents = max((len(name) for name in agent_names), default=5) + (12 if fallback else 0)
         deps = max((len(", ".join(t.depends_on)) + 2 for t in tasks[:2000]), default=0)
-        goals = max((len(t.goal) for t in tasks[:2000]), default=0)
+        goals = max(
+            (
+                len(t.error) if t.error and t.status in SHOWS_ERROR else len(t.goal)
+                for t in tasks[:2000]
+            ),
+            default=0,
+        )
         status = 11 if any(t.status == "cancelled" for t in tasks[:2000]) else 9
-        return [status, min(ids, 24), min(agents, 24), 3, 5, min(deps, 28), min(goals, 40)]
+        return [status, min(ids, 24), min(agents, 24), 3, 5, min(goals, 60), min(deps, 28)]
 
     def row_cells(self, index: int) -> list[Text]:
         task = self._tasks[index]

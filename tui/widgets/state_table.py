@@ -30,6 +30,7 @@ class StateTable(DataTable[Cell]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.fixed_columns = 1  # the row's name stays while ←/→ scroll to the hidden columns
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self._signatures: dict[str, Hashable] = {}
         self._order: list[str] = []

@@ -176,7 +176,11 @@ function flowPart(ctx) {
       const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
       const snap = model.get("snapshot") || {};
       const arrows = rows(model, "arrows");
-      const lanes = [...(snap.participants || [])];
+      // lanes fixed from the start (the user, the orchestrator, every agent of run_started),
+      // so no lane moves when a participant speaks first; others are added as they appear
+      const lanes = [];
+      const known = ["user", "orchestrator", ...(snap.metrics || []).map((m) => m.agent), ...(snap.participants || [])];
+      for (const name of known) if (name && !lanes.includes(name)) lanes.push(name);
       for (const a of arrows) {
         for (const name of [a.from, a.to]) if (name !== "*" && !lanes.includes(name)) lanes.push(name);
       }
@@ -186,7 +190,8 @@ function flowPart(ctx) {
       lanesRow.replaceChildren(...lanes.map((name) => h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20))));
       const total = (model.get("totals") || {}).messages ?? arrows.length;
       note.textContent = total > arrows.length ? `${(total - arrows.length).toLocaleString("en-US")} earlier messages not shown (all are kept in Python)` : "";
-      const height = ROW * arrows.length + 12;
+      // room under the newest arrow for its hit area and a horizontal scrollbar
+      const height = ROW * arrows.length + 28;
       const svg = s("svg", { class: "sb-flow-svg", width, height, viewBox: `0 0 ${width} ${height}` });
       const defs = s("defs", {}, KINDS.map((k) => s("marker", { id: `sb-head-${k}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: `sb-head sb-kind-${k}` }))));
       svg.appendChild(defs);
@@ -228,7 +233,11 @@ function flowPart(ctx) {
         svg.appendChild(g);
       });
       body.replaceChildren(svg);
-      if (atBottom && model.get("follow")) scroller.scrollTop = scroller.scrollHeight;
+      if (atBottom && model.get("follow")) {
+        const newest = svg.lastElementChild;
+        scroller.scrollTop = scroller.scrollHeight;
+        if (newest && newest.scrollIntoView) newest.scrollIntoView({ block: "nearest", inline: "nearest" });
+      }
     },
   };
 }
@@ -239,7 +248,8 @@ function planPart(ctx) {
   const note = h("div", { class: "sb-muted sb-note" });
   const legend = h("div", { class: "sb-legend" }, STATUSES.map((k) => h("span", { class: `sb-key sb-status-${k}` }, h("i", {}), k)));
   const root = h("div", { class: "sb-plan" }, h("div", { class: "sb-part-title" }, "Plan"), legend, note, body);
-  const W = 160;
+  const W = 210;
+  const CHARS = Math.floor((W - 16) / 6.6); // characters that fit a card line at 10.5-11.5px
   const H = 44;
   const GAP_X = 48;
   const GAP_Y = 12;
@@ -292,8 +302,8 @@ function planPart(ctx) {
         const g = s("g", { class: `sb-task sb-status-${status}`, "data-task": t.id, "data-status": status, transform: `translate(${p.x},${p.y})` });
         g.appendChild(s("title", {}, `${t.id} (${worker}) ${status}${t.goal ? "\n" + t.goal : ""}${t.error ? "\n" + t.error : ""}`));
         g.appendChild(s("rect", { class: "sb-task-box", width: W, height: H, rx: 6 }));
-        g.appendChild(s("text", { class: "sb-task-id", x: 8, y: 17 }, clip(t.id, 22)));
-        g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, 26)));
+        g.appendChild(s("text", { class: "sb-task-id", x: 8, y: 17 }, clip(t.id, CHARS - 2)));
+        g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, CHARS)));
         svg.appendChild(g);
       }
       body.replaceChildren(svg);
@@ -326,10 +336,11 @@ function ganttPart(ctx) {
       const height = 24 + agents.length * ROW;
       const width = LABEL + PLOT + 12;
       const svg = s("svg", { class: "sb-gantt-svg", width, height, viewBox: `0 0 ${width} ${height}` });
-      for (let i = 0; i <= 4; i++) {
-        const t = start + (span * i) / 4;
-        svg.appendChild(s("line", { class: "sb-grid", x1: sx(t), x2: sx(t), y1: 14, y2: height }));
-        svg.appendChild(s("text", { class: "sb-axis", x: sx(t), y: 10, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, span < 0.5 ? `${(t * 1000).toFixed(1)} ms` : `${t.toFixed(2)} s`));
+      for (const t of niceTicks(start, start + span)) {
+        const x = sx(t);
+        const anchor = x - LABEL < 20 ? "start" : LABEL + PLOT - x < 20 ? "end" : "middle";
+        svg.appendChild(s("line", { class: "sb-grid", x1: x, x2: x, y1: 14, y2: height }));
+        svg.appendChild(s("text", { class: "sb-axis", x, y: 10, "text-anchor": anchor }, tickLabel(t, span)));
       }
       agents.forEach((agent, i) => {
         svg.appendChild(s("text", { class: "sb-gantt-agent", x: 4, y: 20 + i * ROW + 11 }, clip(agent, 18)));
@@ -348,6 +359,22 @@ function ganttPart(ctx) {
       body.replaceChildren(svg);
     },
   };
+}
+
+// Round tick values (multiples of 1, 2 or 5 × 10^k) inside [lo, hi], about five of them.
+function niceTicks(lo, hi) {
+  const span = Math.max(hi - lo, 1e-9);
+  const raw = span / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= raw) || 10 * mag;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}
+
+function tickLabel(t, span) {
+  if (span < 0.5) return `${Number((t * 1000).toPrecision(12))} ms`;
+  return `${Number(t.toPrecision(12))} s`;
 }
 
 const METRIC_COLUMNS = [
