@@ -72,6 +72,7 @@ def test_scrub_masks_a_key_in_any_string_of_nested_data() -> None:
     }
     hidden = {"headers": {"Authorization": "Bearer\nabc.def123456"}}
     assert scrub(hidden) == {"headers": {"Authorization": "Bearer\n***"}}
+    assert scrub({1: KEY, (2, 3): "x"}) == {1: "sk-***", (2, 3): "x"}  # keys of any type
     clean = {"tasks": [{"id": "t1", "depends_on": ["t0"], "timeout_s": None}], "n": 1.5}
     assert scrub(clean) is clean
     assert scrub("plain text, no key") == "plain text, no key"
