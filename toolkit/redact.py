@@ -126,6 +126,46 @@ _HINT = re.compile(
     r"sk-|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|xox[abposre]-|AIza|eyJ|://"
     r"|(?i:bearer|basic)\s"
 )
+# Every hint holds one of these characters (``-`` ``_`` ``:`` ``A`` ``J``, or ``b``/``B``
+# of bearer/basic): a one-character-class scan, several times faster than the hint's
+# alternation, rules out most short text (ids, names, short outputs) first.
+_GATE = re.compile(r"[-_:AJBb]")
+
+
+def _suspect(text: str) -> bool:
+    """Whether ``text`` may hold a key shape (False: it certainly holds none)."""
+    return _GATE.search(text) is not None and _HINT.search(text) is not None
+
+
+_SCALARS = (int, float, bool, type(None))
+_NESTED = (dict, list, tuple)
+
+
+def _texts(value: Any, found: set[str]) -> None:
+    """Collect every string in ``value`` (dict values, lists, tuples; dict keys of any type).
+
+    Exact type checks first: a plan of 1,000 tasks has ~12,000 fields to look at.
+    """
+    add = found.add
+    if isinstance(value, dict):
+        found.update(value)  # the keys, in one C loop; a key that is no string is dropped later
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        if isinstance(value, str):
+            add(value)
+        return
+    for v in items:
+        t = type(v)
+        if t is str:
+            add(v)
+        elif t in _SCALARS:
+            continue
+        elif t is dict or t is list or t is tuple or isinstance(v, _NESTED):
+            _texts(v, found)
+        elif isinstance(v, str):
+            add(v)
 
 
 def scrub(value: Any) -> Any:
@@ -133,12 +173,21 @@ def scrub(value: Any) -> Any:
 
     The tracer applies it to each event's text before any sink sees it (a key typed
     into a request, a prompt or a reply never reaches a trace, a store or a view);
-    fast for the common case of text with nothing that looks like a key.
+    fast for the common case of text with nothing that looks like a key. Nested data
+    is checked in one scan of its distinct strings joined (a shape in any one of them
+    is in the joined text), and copied with ``redact_value`` only when that scan hits.
     """
     if isinstance(value, str):
-        return redact(value) if _HINT.search(value) else value
-    if isinstance(value, dict | list | tuple) and _HINT.search(repr(value)):
-        return redact_value(value)
+        return redact(value) if _suspect(value) else value
+    if isinstance(value, dict | list | tuple):
+        found: set[str] = set()
+        _texts(value, found)
+        try:
+            joined = "\n".join(found)
+        except TypeError:  # a key that is no string (an int, a tuple): not text
+            joined = "\n".join([t for t in found if isinstance(t, str)])
+        if joined and _suspect(joined):
+            return redact_value(value)
     return value
 
 

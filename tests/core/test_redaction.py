@@ -49,3 +49,30 @@ def test_redaction_can_be_turned_off(tmp_path: Path) -> None:
     assert result.status == "succeeded"
     text = trace.read_text()
     assert KEY in text and GITHUB in text
+
+
+def test_scrub_masks_a_key_in_any_string_of_nested_data() -> None:
+    """scrub masks a key shape in any string of nested data (dict keys and values, lists,
+    tuples, str subclasses), also where a repr would hide it (a newline after Bearer),
+    and returns data without any key shape as the very same object."""
+    from toolkit.redact import scrub
+
+    class Name(str):
+        pass
+
+    data = {
+        "headers": {"Authorization": "Bearer\nabc.def123456"},
+        KEY: [("x", GITHUB), Name("AKIA" + "B" * 16)],
+        "n": 3,
+    }
+    assert scrub(data) == {
+        "headers": {"Authorization": "Bearer\n***"},
+        "sk-***": [("x", "ghp_***"), "AKIA***"],
+        "n": 3,
+    }
+    hidden = {"headers": {"Authorization": "Bearer\nabc.def123456"}}
+    assert scrub(hidden) == {"headers": {"Authorization": "Bearer\n***"}}
+    assert scrub({1: KEY, (2, 3): "x"}) == {1: "sk-***", (2, 3): "x"}  # keys of any type
+    clean = {"tasks": [{"id": "t1", "depends_on": ["t0"], "timeout_s": None}], "n": 1.5}
+    assert scrub(clean) is clean
+    assert scrub("plain text, no key") == "plain text, no key"
