@@ -344,7 +344,7 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
         notices.append(
             f"run {run} was interrupted: the process recording it died before it finished"
         )
-    return RecordedSource(f"{path.name}:{run}", stored.events, notices)
+    return RecordedSource(f"{path.name}:{run}", stored.events, notices, stored.problems)
 
 
 def open_workflow(
