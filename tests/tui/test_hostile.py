@@ -131,3 +131,23 @@ async def test_a_damaged_task_id_is_drawn_and_its_skip_is_shown(tmp_path: Path) 
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: "damaged event" in screen_text(app))
         assert "no-such-task" in screen_text(app)
+
+
+async def test_an_interrupted_store_run_is_not_shown_running(tmp_path: Path) -> None:
+    """A stored run whose writer stopped before run_finished is headed `interrupted` at its
+    end, not `running` (only replaying to an earlier point shows it running)."""
+    from toolkit.sources import open_store
+    from toolkit.store import RunStore
+    from tui.app import SwitchboardApp
+    from tui.widgets.run_header import RunHeader
+
+    events = [e for e in read_trace(FEATURE_REVIEW).events if e.kind != "run_finished"]
+    store = RunStore(tmp_path / "runs.db")
+    for event in events:
+        store.emit(event)
+    store.close()
+    app = SwitchboardApp(open_store(tmp_path / "runs.db", events[0].run_id))
+    async with app.run_test(size=(160, 48)) as pilot:
+        header = app.screen.query_one(RunHeader)
+        await wait_until(pilot, lambda: "interrupted" in str(header.render()))
+        assert "running" not in str(header.render())

@@ -265,7 +265,8 @@ class MainScreen(Screen[None]):
             self.damaged = list(state.problems)
             self._show_notice()
         with self.app.batch_update():
-            self.query_one(RunHeader).show(state, self.source.label)
+            ended = self.source.ended if player.at_end else None
+            self.query_one(RunHeader).show(state, self.source.label, ended)
             self.query_one(ReplayBar).show(player, self.source.mode, self._running)
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
