@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from toolkit.events import ORCHESTRATOR, USER
 
@@ -47,7 +47,23 @@ MAX_SECONDS = 86_400.0
 """No time limit, latency or retry delay (all delays of a task together) beyond a day:
 a value a run cannot finish with is refused before the run, not waited for."""
 
-Retries = Annotated[int, Field(ge=0, le=MAX_RETRIES)]
+
+def _count(value: Any) -> Any:
+    """A count written in number notation is read as that number.
+
+    YAML 1.1 reads ``1e18`` as text; judged as a number it gets the range message
+    ("less than or equal to 100") instead of "unable to parse string as an integer".
+    """
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
+
+
+Retries = Annotated[int, BeforeValidator(_count), Field(ge=0, le=MAX_RETRIES)]
 """A count of retries: 0 to ``MAX_RETRIES``."""
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 """A duration: finite, 0 to ``MAX_SECONDS``."""

@@ -154,6 +154,9 @@ class EventSource:
         self.label = label
         self.notices: list[str] = []
         self.problems: list[str] = []
+        self.ended: str | None = None
+        """How the run ended when its events cannot say (a stored run whose process died:
+        ``"interrupted"``); None when the events tell."""
 
     def preload(self) -> list[TraceEvent]:
         """Events known before the view starts (shown in its first frame)."""
@@ -344,7 +347,10 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
         notices.append(
             f"run {run} was interrupted: the process recording it died before it finished"
         )
-    return RecordedSource(f"{path.name}:{run}", stored.events, notices)
+    source = RecordedSource(f"{path.name}:{run}", stored.events, notices, stored.problems)
+    if status == "interrupted":
+        source.ended = status
+    return source
 
 
 def open_workflow(

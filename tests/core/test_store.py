@@ -370,3 +370,18 @@ def test_store_source_reports_damaged_rows_and_an_interrupted_run(tmp_path: Path
     assert source.preload() == [*events[:2], *events[5:]]
     assert any("skipped 3 corrupt row(s)" in n for n in source.notices)
     assert any("run-d was interrupted" in n for n in source.notices)
+
+
+def test_a_notebook_view_of_a_damaged_store_lists_its_skipped_rows(tmp_path: Path) -> None:
+    """RunView.from_store keeps the skipped rows in ``problems``, as from_trace keeps the
+    corrupt lines: the store source hands them over like a trace source does."""
+    pytest.importorskip("anywidget")
+    from toolkit.widgets import RunView
+
+    db = tmp_path / "runs.db"
+    store = RunStore(db)
+    _record(store, "run-d")
+    store.close()
+    _damage(db)
+    view = RunView.from_store(db, "run-d")
+    assert [p.split(":")[0] for p in view.problems] == ["row seq 2", "row seq 3", "row seq 4"]

@@ -139,3 +139,17 @@ def test_twenty_thousand_steps_validate() -> None:
     }
     workflow = parse_workflow(data)
     assert len(workflow.plan().tasks) == 20_000
+
+
+@pytest.mark.parametrize("count", ["1e18", "1.0e18", "2.5"])
+def test_a_retry_count_written_as_a_number_gets_the_range_message(
+    tmp_path: Path, count: str
+) -> None:
+    """A retry count in number notation (YAML reads `1e18` as text) is judged as a number:
+    too many retries is a range message at its location, a fraction says it is not whole."""
+    problems = _problems(
+        tmp_path, f"agents: {{a: {{}}}}\nsteps: [{{id: s, agent: a, retries: {count}}}]\n"
+    )
+    (problem,) = [p for p in problems if p.startswith("steps[0].retries")]
+    assert "unable to parse string" not in problem, problem
+    assert ("less than or equal to 100" in problem) or ("fractional" in problem), problem

@@ -13,7 +13,7 @@ from tui.screens.details import DetailsScreen
 from tui.widgets.event_list import EventList
 from tui.widgets.message_flow import MessageFlow
 
-from .conftest import FEATURE_REVIEW, HOSTILE, replay_app, screen_text
+from .conftest import FEATURE_REVIEW, HOSTILE, replay_app, screen_text, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +112,42 @@ async def test_a_big_json_payload_is_clipped_too(tmp_path: Path) -> None:
         flow = app.screen.query_one(MessageFlow)
         summaries = [flow._summary(m) for m in flow.messages if isinstance(m.payload, dict)]
         assert summaries and all(len(s) < 260 and "more" in s and not _raw(s) for s in summaries)
+
+
+def _damaged_task_trace(tmp_path: Path) -> Path:
+    """The feature-review trace with one task_finished naming a task no plan has."""
+    events = read_trace(FEATURE_REVIEW).events
+    index = next(i for i, e in enumerate(events) if e.kind == "task_finished")
+    data = events[index].model_dump(mode="json")
+    data["task_id"] = "no-such-task"
+    events[index] = event_adapter.validate_python(data)
+    return write_trace(tmp_path / "damaged.jsonl", events)
+
+
+async def test_a_damaged_task_id_is_drawn_and_its_skip_is_shown(tmp_path: Path) -> None:
+    """`switchboard tui` on a trace with one damaged task_id draws the run (no crash) and
+    says it skipped the damaged event, as the CLI's warning does."""
+    app = replay_app(_damaged_task_trace(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: "damaged event" in screen_text(app))
+        assert "no-such-task" in screen_text(app)
+
+
+async def test_an_interrupted_store_run_is_not_shown_running(tmp_path: Path) -> None:
+    """A stored run whose writer stopped before run_finished is headed `interrupted` at its
+    end, not `running` (only replaying to an earlier point shows it running)."""
+    from toolkit.sources import open_store
+    from toolkit.store import RunStore
+    from tui.app import SwitchboardApp
+    from tui.widgets.run_header import RunHeader
+
+    events = [e for e in read_trace(FEATURE_REVIEW).events if e.kind != "run_finished"]
+    store = RunStore(tmp_path / "runs.db")
+    for event in events:
+        store.emit(event)
+    store.close()
+    app = SwitchboardApp(open_store(tmp_path / "runs.db", events[0].run_id))
+    async with app.run_test(size=(160, 48)) as pilot:
+        header = app.screen.query_one(RunHeader)
+        await wait_until(pilot, lambda: "interrupted" in str(header.render()))
+        assert "running" not in str(header.render())

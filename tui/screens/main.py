@@ -96,6 +96,8 @@ class MainScreen(Screen[None]):
         self.player = Player(self.timeline)
         self.feed = EventFeed()
         self.problems: list[str] = []
+        self.damaged: list[str] = []
+        """The damaged events the fold skipped up to the cursor (``RunState.problems``)."""
         """Lines a followed source could not read (the source's own notices are apart)."""
         self._running = False
         self._backlog: list[TraceEvent] = []
@@ -304,8 +306,12 @@ class MainScreen(Screen[None]):
         self.frames += 1
         player = self.player
         state = player.state()
+        if len(state.problems) != len(self.damaged):
+            self.damaged = list(state.problems)
+            self._show_notice()
         with self.app.batch_update():
-            self.query_one(RunHeader).show(state, self.source.label)
+            ended = self.source.ended if player.at_end else None
+            self.query_one(RunHeader).show(state, self.source.label, ended)
             self.query_one(ReplayBar).show(player, self.source.mode, self._running)
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
@@ -327,6 +333,9 @@ class MainScreen(Screen[None]):
             parts.append(
                 f"skipped {lines} corrupt line{'s' if lines != 1 else ''} while following: {self.problems[-1]}"
             )
+        if self.damaged:
+            count = len(self.damaged)
+            parts.append(f"skipped {count} damaged event(s): {self.damaged[-1]}")
         notice.update(Text(one_line("  ".join(parts), 300), style="bold #ffaf00"))
         notice.display = bool(parts)
 

@@ -16,6 +16,7 @@ _STATUS = {
     "succeeded": ("✔", "bold #5fd75f"),
     "failed": ("✖", "bold #ff5f5f"),
     "cancelled": ("⊘", "bold #ffaf00"),
+    "interrupted": ("✖", "bold #ff5f5f"),
 }
 
 
@@ -28,15 +29,19 @@ def _tokens(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
 
 
-def header_text(state: RunState, source: str) -> Text:
-    """The header line of a state; every value from the run is shown literally."""
-    glyph, style = _STATUS.get(state.status, ("?", ""))
+def header_text(state: RunState, source: str, status: str | None = None) -> Text:
+    """The header line of a state; every value from the run is shown literally.
+
+    ``status`` replaces the fold's status when the events cannot tell (an interrupted run).
+    """
+    status = status or state.status
+    glyph, style = _STATUS.get(status, ("?", ""))
     counts = state.task_counts()
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" ◆ ", style="bold")
     text.append(one_line(state.name or source, 40), style="bold")
     text.append("  ")
-    text.append(f"{glyph} {state.status} ", style=style)
+    text.append(f"{glyph} {status} ", style=style)
     text.append(f"  {_elapsed(state.elapsed_s)}", style="bold")
     total = len(state.tasks)
     text.append(f"  │ tasks {counts['done']}/{total}")
@@ -65,8 +70,13 @@ class RunHeader(Static):
     RunHeader { height: 1; }
     """
 
-    def show(self, state: RunState, source: str) -> None:
-        """Render the header of this state; ``source`` names the run when it has no name yet."""
-        self.update(header_text(state, source))
-        self.set_class(state.status in ("failed", "cancelled"), "-problem")
+    def show(self, state: RunState, source: str, status: str | None = None) -> None:
+        """Render the header of this state; ``source`` names the run when it has no name yet.
+
+        ``status`` replaces the fold's status when the events cannot tell (an interrupted run).
+        """
+        self.update(header_text(state, source, status))
+        self.set_class(
+            (status or state.status) in ("failed", "cancelled", "interrupted"), "-problem"
+        )
         self.set_class(state.status == "succeeded", "-ok")
