@@ -12,6 +12,7 @@ from typing import Any
 from toolkit.events import TraceEvent
 from toolkit.extras import needs_extra
 from toolkit.state import RunState, fold
+from toolkit.timeline import CallTimeline
 
 with needs_extra("metrics", "toolkit.metrics"):
     import pandas as pd
@@ -134,41 +135,10 @@ def timeline(events: Iterable[TraceEvent]) -> pd.DataFrame:
     Built from directive → result/error message pairs, so reviewers and fallbacks
     appear too. Columns: agent, task, attempt, start_s, end_s, duration_s, outcome.
     """
-    events = list(events)
-    t0 = events[0].ts if events else 0.0
-    open_calls: dict[str, tuple[str, str, int, float]] = {}
-    rows = []
-    for e in events:
-        if e.kind != "message_sent":
-            continue
-        env = e.envelope  # type: ignore[union-attr]
-        if env.kind == "directive" and env.task_id is not None:
-            open_calls[env.message_id] = (env.recipient, env.task_id, env.attempt, env.sent_at)
-        elif env.kind in ("result", "error") and env.parent_id in open_calls:
-            agent, task, attempt, start = open_calls.pop(env.parent_id)
-            rows.append(
-                {
-                    "agent": agent,
-                    "task": task,
-                    "attempt": attempt,
-                    "start_s": start - t0,
-                    "end_s": env.sent_at - t0,
-                    "duration_s": env.sent_at - start,
-                    "outcome": "ok" if env.kind == "result" else "error",
-                }
-            )
-    for agent, task, attempt, start in open_calls.values():
-        rows.append(
-            {
-                "agent": agent,
-                "task": task,
-                "attempt": attempt,
-                "start_s": start - t0,
-                "end_s": None,
-                "duration_s": None,
-                "outcome": "unfinished",
-            }
-        )
+    calls = CallTimeline()
+    for index, event in enumerate(events):
+        calls.add(index, event)
+    rows = calls.bars
     return pd.DataFrame(
         rows, columns=["agent", "task", "attempt", "start_s", "end_s", "duration_s", "outcome"]
     )

@@ -44,6 +44,7 @@ __all__ = [
     "LiveRunSource",
     "RecordedSource",
     "SourceError",
+    "is_workflow",
     "open_demo",
     "open_path",
     "open_store",
@@ -382,6 +383,17 @@ def open_workflow(
     return LiveRunSource(getattr(workflow, "name", path.stem), factory)
 
 
+WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
+"""The extensions ``open_path`` opens as a workflow (run live)."""
+TRACE_SUFFIXES = (".jsonl", ".ndjson")
+"""The extensions ``open_path`` opens as a recorded trace."""
+
+
+def is_workflow(path: Path) -> bool:
+    """True when ``open_path`` opens ``path`` as a workflow (by its extension)."""
+    return path.suffix.lower() in WORKFLOW_SUFFIXES
+
+
 def open_path(
     path: Path,
     *,
@@ -395,10 +407,9 @@ def open_path(
     Raises:
         SourceError: for an unknown extension or any error of the opener.
     """
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson") or follow:
+    if follow or path.suffix.lower() in TRACE_SUFFIXES:
         return open_trace(path, follow=follow)
-    if suffix in (".yaml", ".yml", ".json"):
+    if is_workflow(path):
         return open_workflow(path, input_text, seed, mock)
     raise SourceError(f"{path}: expected a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
 

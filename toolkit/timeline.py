@@ -22,11 +22,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from toolkit.events import TraceEvent
 from toolkit.state import APPEND_ONLY, RunState
 
-__all__ = ["DEFAULT_SPEED", "SPEEDS", "Player", "Timeline"]
+__all__ = ["DEFAULT_SPEED", "SPEEDS", "CallTimeline", "Player", "Timeline"]
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0)
 """Replay speeds, slowest first (multiples of the recorded pace)."""
@@ -257,3 +258,63 @@ class Player:
             self.playing = False
             self.following = True
         return moved
+
+
+class CallTimeline:
+    """Agent calls as Gantt bars, built incrementally.
+
+    The one pairing rule (a directive opens a call, the result or error that answers it
+    closes it), kept up to date event by event and able to say what the chart looked
+    like after any prefix of the run; ``toolkit.metrics.timeline`` and the notebook
+    dashboard both read these bars.
+    """
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+        self.bars: list[dict[str, Any]] = []
+        """agent, task, attempt, start_s, end_s, duration_s, outcome (``ok``,
+        ``error`` or ``unfinished``)."""
+        self._span: list[tuple[int, int | None]] = []
+        self._open: dict[str, int] = {}
+
+    def add(self, index: int, event: TraceEvent) -> None:
+        """Take the ``index``-th event of the run into account."""
+        if self.t0 is None:
+            self.t0 = event.ts
+        if event.kind != "message_sent":
+            return
+        env = event.envelope  # type: ignore[union-attr]
+        if env.kind == "directive" and env.task_id is not None:
+            self._open[env.message_id] = len(self.bars)
+            self.bars.append(
+                {
+                    "agent": env.recipient,
+                    "task": env.task_id,
+                    "attempt": env.attempt,
+                    "start_s": round(env.sent_at - self.t0, 6),
+                    "end_s": None,
+                    "duration_s": None,
+                    "outcome": "unfinished",
+                }
+            )
+            self._span.append((index, None))
+        elif env.kind in ("result", "error") and env.parent_id in self._open:
+            i = self._open.pop(env.parent_id)
+            bar = self.bars[i]
+            bar["end_s"] = round(env.sent_at - self.t0, 6)
+            bar["duration_s"] = round(bar["end_s"] - bar["start_s"], 6)
+            bar["outcome"] = "ok" if env.kind == "result" else "error"
+            self._span[i] = (self._span[i][0], index)
+
+    def bars_at(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The bars after the first ``cursor`` events (the last ``limit``), and how many were left out."""
+        shown = []
+        for bar, (start, end) in zip(self.bars, self._span, strict=True):
+            if start >= cursor:
+                break
+            if end is None or end < cursor:
+                shown.append(bar)
+            else:
+                shown.append({**bar, "end_s": None, "duration_s": None, "outcome": "unfinished"})
+        hidden = max(0, len(shown) - limit)
+        return shown[hidden:], hidden

@@ -20,9 +20,16 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel
-
-from toolkit.events import Envelope, Log, MessageSent, TaskFinished, TaskStarted, TraceEvent
+from toolkit.events import (
+    _MAKERS,
+    Envelope,
+    Log,
+    MessageSent,
+    TaskFinished,
+    TaskStarted,
+    TraceEvent,
+    trusted_maker,
+)
 from toolkit.ids import IdFactory, IdSource
 from toolkit.redact import scrub
 
@@ -120,57 +127,8 @@ class SinkOutlet:
         return errors
 
 
-_MISSING: Any = object()
 _new = object.__new__
 _set = object.__setattr__
-
-
-class _Maker:
-    """Builds events of one class from trusted values, without validation.
-
-    The fields dict starts from a template of every field in declared order (so JSON
-    keeps the schema's order), defaults filled; only fields with a default factory
-    (fresh lists and dicts) are made per event. Building the dict directly costs a
-    third of a keyword-argument constructor, and a run builds several per step.
-    """
-
-    __slots__ = ("cls", "factories", "fields_set", "template")
-
-    def __init__(self, cls: type[BaseModel]) -> None:
-        self.cls = cls
-        self.template: dict[str, Any] = {}
-        self.factories: list[tuple[str, Callable[[], Any]]] = []
-        for name, info in cls.model_fields.items():
-            if info.default_factory is not None:
-                self.template[name] = _MISSING
-                self.factories.append((name, info.default_factory))  # type: ignore[arg-type]
-            elif info.is_required():
-                self.template[name] = _MISSING
-            else:
-                self.template[name] = info.default
-        self.fields_set = set(cls.model_fields)
-
-    def build(self, values: dict[str, Any]) -> Any:
-        for name, factory in self.factories:
-            if values[name] is _MISSING:
-                values[name] = factory()
-        obj = _new(self.cls)
-        _set(obj, "__dict__", values)
-        _set(obj, "__pydantic_fields_set__", self.fields_set)
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
-        return obj
-
-
-_MAKERS: dict[type, _Maker] = {}
-
-
-def trusted_maker(cls: type[BaseModel]) -> _Maker:
-    """The unvalidated builder of ``cls`` (``.build(fields)``), for the run's own values."""
-    maker = _MAKERS.get(cls)
-    if maker is None:
-        maker = _MAKERS[cls] = _Maker(cls)
-    return maker
 
 
 _ENVELOPE_FIELDS = set(Envelope.model_fields)
@@ -250,9 +208,7 @@ class Tracer:
         Fields given here are trusted (unvalidated): pass values of the declared types.
         An event without ``span_id`` sits on the run's span.
         """
-        maker = _MAKERS.get(cls)
-        if maker is None:
-            maker = _MAKERS[cls] = _Maker(cls)
+        maker = _MAKERS.get(cls) or trusted_maker(cls)
         values = maker.template.copy()
         values["run_id"] = self.run_id
         values["seq"] = self._seq

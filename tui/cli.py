@@ -97,7 +97,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
     Raises:
         CLIError: for any user error, with a one-line message.
     """
-    from toolkit.sources import SourceError, open_path, open_store
+    from toolkit.sources import SourceError, is_workflow, open_path, open_store
 
     try:
         live_only = [
@@ -108,7 +108,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
             )
             if given
         ]
-        if live_only and (getattr(args, "store", None) or not _is_workflow(Path(args.path or ""))):
+        if live_only and (getattr(args, "store", None) or not is_workflow(Path(args.path or ""))):
             raise SourceError(
                 f"{live_only[0]} applies to a workflow run live, not to a recorded run"
             )
@@ -133,10 +133,6 @@ def source_from_args(args: argparse.Namespace) -> Any:
         )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None
-
-
-def _is_workflow(path: Path) -> bool:
-    return path.suffix.lower() in (".yaml", ".yml", ".json")
 
 
 def cassette_from_args(args: argparse.Namespace) -> Any:

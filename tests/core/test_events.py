@@ -21,8 +21,8 @@ from toolkit.events import (
     dump_event,
     dump_line,
     event_json_schema,
-    fast_factory,
     parse_event,
+    trusted_maker,
 )
 from toolkit.tracing import IdFactory, Tracer
 
@@ -176,27 +176,29 @@ def test_events_serialize_exactly_as_validated_ones(runs: dict[str, list[Any]]) 
         assert dump_event(event) == validated.model_dump_json().encode()
 
 
-def test_fast_factory_by_position_matches_validation() -> None:
-    """A positional fast factory builds the event validation builds (defaults filled,
-    fields in the model's order), and refuses a field the model does not have."""
-    make = fast_factory(
-        TaskStarted, ("run_id", "seq", "ts", "trace_id", "span_id", "task_id", "agent")
-    )
-    event = make("r", 3, 1.5, "t" * 32, "s1", "t1", "a1", round=2)
-    expected = TaskStarted(
-        run_id="r",
-        seq=3,
-        ts=1.5,
-        trace_id="t" * 32,
-        span_id="s1",
-        task_id="t1",
-        agent="a1",
-        round=2,
-    )
+def test_trusted_maker_builds_what_validation_builds() -> None:
+    """The one unvalidated builder makes the event validation makes (defaults and
+    default factories filled, fields in the model's order, the same bytes written),
+    gives each event fresh lists, and refuses an event without a required field."""
+    make = trusted_maker(PlanUpdated)
+    assert trusted_maker(PlanUpdated) is make  # made once per class
+    fields: dict[str, Any] = {
+        "run_id": "r",
+        "seq": 3,
+        "ts": 1.5,
+        "trace_id": "t" * 32,
+        "span_id": "s1",
+    }
+    event = make(**fields, reason="why")
+    expected = PlanUpdated(**fields, reason="why")
     assert event == expected
-    assert list(event.__dict__) == list(TaskStarted.model_fields)
-    with pytest.raises(ValueError, match="no field"):
-        fast_factory(TaskStarted, ("nope",))
+    assert list(event.__dict__) == list(PlanUpdated.model_fields)
+    assert dump_event(event) == expected.model_dump_json().encode()
+    assert make(**fields).added is not event.added
+    started = trusted_maker(TaskStarted)(**fields | {"task_id": "t1", "agent": "a1", "round": 2})
+    assert started == TaskStarted(**fields | {"task_id": "t1", "agent": "a1", "round": 2})
+    with pytest.raises(TypeError, match="task_id"):
+        trusted_maker(TaskStarted)(**fields | {"agent": "a1"})
 
 
 def test_dump_line_writes_each_event_as_dump_event_does(runs: dict[str, list[Any]]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from toolkit.describe import MessageRoles
 from toolkit.events import TraceEvent
 from toolkit.state import RunState
-from toolkit.timeline import Timeline
+from toolkit.timeline import CallTimeline, Timeline
 from toolkit.widgets.projection import arrow_row, log_row
 
 __all__ = ["CallTimeline", "LogFilter", "RunHistory"]
@@ -47,65 +47,6 @@ class LogFilter:
             haystack = f"{row['kind']} {row['who']} {row['text']}".lower()
             return self.text.lower() in haystack
         return True
-
-
-class CallTimeline:
-    """Agent calls as Gantt bars, built incrementally.
-
-    The same pairing as ``toolkit.metrics.timeline`` (a directive opens a call, the
-    result or error that answers it closes it), kept up to date event by event and
-    able to say what the chart looked like after any prefix of the run.
-    """
-
-    def __init__(self) -> None:
-        self.t0: float | None = None
-        self.bars: list[dict[str, Any]] = []
-        """agent, task, attempt, start_s, end_s, duration_s, outcome (``ok``,
-        ``error`` or ``unfinished``)."""
-        self._span: list[tuple[int, int | None]] = []
-        self._open: dict[str, int] = {}
-
-    def add(self, index: int, event: TraceEvent) -> None:
-        """Take the ``index``-th event of the run into account."""
-        if self.t0 is None:
-            self.t0 = event.ts
-        if event.kind != "message_sent":
-            return
-        env = event.envelope  # type: ignore[union-attr]
-        if env.kind == "directive" and env.task_id is not None:
-            self._open[env.message_id] = len(self.bars)
-            self.bars.append(
-                {
-                    "agent": env.recipient,
-                    "task": env.task_id,
-                    "attempt": env.attempt,
-                    "start_s": round(env.sent_at - self.t0, 6),
-                    "end_s": None,
-                    "duration_s": None,
-                    "outcome": "unfinished",
-                }
-            )
-            self._span.append((index, None))
-        elif env.kind in ("result", "error") and env.parent_id in self._open:
-            i = self._open.pop(env.parent_id)
-            bar = self.bars[i]
-            bar["end_s"] = round(env.sent_at - self.t0, 6)
-            bar["duration_s"] = round(bar["end_s"] - bar["start_s"], 6)
-            bar["outcome"] = "ok" if env.kind == "result" else "error"
-            self._span[i] = (self._span[i][0], index)
-
-    def bars_at(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """The bars after the first ``cursor`` events (the last ``limit``), and how many were left out."""
-        shown = []
-        for bar, (start, end) in zip(self.bars, self._span, strict=True):
-            if start >= cursor:
-                break
-            if end is None or end < cursor:
-                shown.append(bar)
-            else:
-                shown.append({**bar, "end_s": None, "duration_s": None, "outcome": "unfinished"})
-        hidden = max(0, len(shown) - limit)
-        return shown[hidden:], hidden
 
 
 class RunHistory:
