@@ -357,7 +357,7 @@ class FunctionAgent(Agent):
         thread: bool = False,
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "function")
+        self.name: str = name or str(getattr(fn, "__name__", "function"))
         self.description = description or (inspect.getdoc(fn) or "").split("\n")[0]
         self.skills = tuple(skills)
         self.thread = thread

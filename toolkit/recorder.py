@@ -169,7 +169,7 @@ class JsonlRecorder(BufferedSink):
                 queue.append((len(lines), b"".join(lines)))
 
     def _count(self, batch: list[bytes | tuple[int, bytes]]) -> int:
-        return sum(1 if type(item) is bytes else item[0] for item in batch)  # type: ignore[misc]
+        return sum(item[0] if isinstance(item, tuple) else 1 for item in batch)
 
     def _write(self, batch: list[bytes | tuple[int, bytes]]) -> None:
         self._file.write(

@@ -332,17 +332,17 @@ class RunStore(BufferedSink):
         db.execute("BEGIN IMMEDIATE")
         try:
             started = [e for e in batch if isinstance(e, RunStarted)]
-            for e in started:
+            for begun in started:
                 try:
                     db.execute(
                         "INSERT INTO runs (run_id, name, status, request, started_at, owner_host,"
                         " owner_pid, owner_token, heartbeat_at, lease_s)"
                         " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                         (
-                            e.run_id,
-                            e.name,
-                            e.request,
-                            e.ts,
+                            begun.run_id,
+                            begun.name,
+                            begun.request,
+                            begun.ts,
                             _host(),
                             os.getpid(),
                             process_token(),
@@ -352,7 +352,7 @@ class RunStore(BufferedSink):
                     )
                 except sqlite3.IntegrityError:
                     raise StoreError(
-                        f"{self.path}: run {e.run_id!r} is already in the store; a store never"
+                        f"{self.path}: run {begun.run_id!r} is already in the store; a store never"
                         " merges two runs (was the run id reused?)"
                     ) from None
             rows = [(e.run_id, e.seq, e.kind, e.ts, dump_event(e).decode()) for e in batch]
@@ -360,9 +360,9 @@ class RunStore(BufferedSink):
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
             except sqlite3.IntegrityError:
                 raise _Duplicate() from None
-            for e in started:
-                self._owned.add(e.run_id)
-                self._states[e.run_id] = RunState()
+            for begun in started:
+                self._owned.add(begun.run_id)
+                self._states[begun.run_id] = RunState()
             counts: dict[str, int] = {}
             for e in batch:
                 counts[e.run_id] = max(counts.get(e.run_id, 0), e.seq + 1)

@@ -121,7 +121,7 @@ def _as_text(value: Any) -> str:
         try:
             return str(value)
         except ValueError:  # an integer of more digits than Python prints
-            return f"<integer of about {value.bit_length() * 30103 // 100000:,} digits>"
+            return f"<integer of about {int(value).bit_length() * 30103 // 100000:,} digits>"
     try:
         return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
     except (TypeError, ValueError, RecursionError):

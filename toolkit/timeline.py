@@ -283,7 +283,7 @@ class CallTimeline:
             self.t0 = event.ts
         if event.kind != "message_sent":
             return
-        env = event.envelope  # type: ignore[union-attr]
+        env = event.envelope
         if env.kind == "directive" and env.task_id is not None:
             self._open[env.message_id] = len(self.bars)
             self.bars.append(

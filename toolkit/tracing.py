@@ -101,7 +101,7 @@ class SinkOutlet:
         self._keep = keep
         self.on_failure: Callable[[Sink, Exception], None] | None = None
 
-    def publish(self, event: TraceEvent) -> None:  # type: ignore[valid-type]
+    def publish(self, event: TraceEvent) -> None:
         if self._keep:
             self.events.append(event)
         failed: list[tuple[Sink, Exception]] | None = None
@@ -202,7 +202,7 @@ class Tracer:
         span_id: str | None = None,
         parent_span_id: str | None = None,
         **fields: Any,
-    ) -> TraceEvent:  # type: ignore[valid-type]
+    ) -> TraceEvent:
         """Build the next event of kind ``cls`` and hand it to the outlet.
 
         Fields given here are trusted (unvalidated): pass values of the declared types.

@@ -506,8 +506,10 @@ class Workflow(BaseModel):
         elif kind == "llm" and self.planner is not None and not mock:
             from toolkit.llm import LLMPlanner
 
+            model = self.planner.model
+            assert model is not None  # validate() refuses an llm planner without a model
             planner = LLMPlanner(
-                model=self.planner.model,
+                model=model,
                 base_url=self.planner.base_url,
                 api_key_env=self.planner.api_key_env,
                 max_attempts=self.planner.max_attempts,
@@ -558,7 +560,8 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     number of steps. Problems are listed in the order of the file.
     """
     problems: list[str] = []
-    raw_agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
+    agents_value = data.get("agents")
+    raw_agents = agents_value if isinstance(agents_value, dict) else {}
     agents = {name for name in raw_agents if isinstance(name, str)}
     known_text = known_list(agents)
 
@@ -730,6 +733,10 @@ MAX_INT_DIGITS = 100
 class _LimitError(yaml.MarkedYAMLError):
     """A workflow file beyond a limit (it may be valid YAML, but too big to accept)."""
 
+    def __init__(self, problem: str, mark: Any) -> None:
+        # ``mark`` is the pure-Python parser's Mark or libyaml's: both have line and column
+        super().__init__(None, None, problem, mark)
+
 
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
 
@@ -758,7 +765,7 @@ def _check_expansion(text: str) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             if len(stack) >= MAX_DEPTH:
                 raise _LimitError(
-                    None, None, f"values nest more than {MAX_DEPTH} levels deep", event.start_mark
+                    f"values nest more than {MAX_DEPTH} levels deep", event.start_mark
                 )
             stack.append([1, 0, event.anchor, event.start_mark])
             if event.anchor:
@@ -767,8 +774,6 @@ def _check_expansion(text: str) -> None:
             values, chars, anchor, mark = stack.pop()
             if values > MAX_VALUES or chars > MAX_TEXT:
                 raise _LimitError(
-                    None,
-                    None,
                     f"this value expands to more than {MAX_VALUES:,} values or "
                     f"{MAX_TEXT // 1024 // 1024} MiB of text (aliases included)",
                     mark,
@@ -784,23 +789,19 @@ def _check_expansion(text: str) -> None:
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor in opened:
                 raise _LimitError(
-                    None,
-                    None,
                     "an alias inside the value it names (it would never end)",
                     event.start_mark,
                 )
-            add(*anchors.get(event.anchor, (1, 0)))  # an unknown alias: the loader says so
+            add(*anchors.get(event.anchor or "", (1, 0)))  # an unknown alias: the loader says so
 
 
-class _BoundedLoader(_FastLoader):  # type: ignore[misc,valid-type]
+class _BoundedLoader(_FastLoader):
     """The safe loader, refusing integers of more than ``MAX_INT_DIGITS`` digits."""
 
     def construct_yaml_int(self, node: Any) -> Any:
         digits = sum(c.isdigit() for c in node.value)
         if digits > MAX_INT_DIGITS:
             raise _LimitError(
-                None,
-                None,
                 f"an integer of {digits:,} digits (at most {MAX_INT_DIGITS})",
                 node.start_mark,
             )

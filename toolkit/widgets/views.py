@@ -119,10 +119,10 @@ class _Dashboard(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     snapshot = traitlets.Dict().tag(sync=True)
     """The coalesced run state: header figures, lanes, plan tasks, metrics, Gantt bars."""
-    arrows_head = traitlets.List().tag(sync=True)
-    arrows_tail = traitlets.List().tag(sync=True)
-    log_head = traitlets.List().tag(sync=True)
-    log_tail = traitlets.List().tag(sync=True)
+    arrows_head: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    arrows_tail: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    log_head: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    log_tail: traitlets.List[Any] = traitlets.List().tag(sync=True)
     totals = traitlets.Dict().tag(sync=True)
     """``messages`` and ``log`` rows in the whole (filtered) history up to the cursor."""
     cursor = traitlets.Int(0).tag(sync=True)

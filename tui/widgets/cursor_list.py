@@ -31,7 +31,7 @@ class CursorList(ScrollView, can_focus=True):
         Binding("enter", "open", "Details"),
     ]
 
-    HEADER_ROWS: ClassVar[int] = 0
+    HEADER_ROWS: int = 0
     """Rows at the top that are not items (a fixed header)."""
 
     cursor: reactive[int] = reactive(-1, always_update=True)

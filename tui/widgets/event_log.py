@@ -6,6 +6,8 @@ inputs only build an ``EventFilter``; the list does the filtering.
 
 from __future__ import annotations
 
+import builtins
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -56,7 +58,9 @@ class EventLog(Vertical):
     def list(self) -> EventList:
         return self.query_one(EventList)
 
-    def show(self, events: list[TraceEvent], limit: int, participants: list[str]) -> None:
+    def show(
+        self, events: builtins.list[TraceEvent], limit: int, participants: builtins.list[str]
+    ) -> None:
         """Show ``events[:limit]`` through the filters; offer these participants."""
         if participants != self._participants:
             self._participants = list(participants)
