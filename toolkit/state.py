@@ -208,6 +208,8 @@ class RunState:
     cost_usd: float = 0.0
     logs: list[tuple[float, str, str]] = field(default_factory=list, metadata={"append_only": True})
     """(ts, level, message) of log events (the fold only ever appends to it)."""
+    problems: list[str] = field(default_factory=list)
+    """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
 
     # -- copying -----------------------------------------------------------------
     def copy(self, *, empty: Collection[str] = ()) -> RunState:
@@ -222,8 +224,6 @@ class RunState:
                 (a replay checkpoint keeps only the lengths of the ``APPEND_ONLY`` lists).
         """
         return _copy(self, empty)
-    problems: list[str] = field(default_factory=list)
-    """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
 
     # -- reading -----------------------------------------------------------------
     @property

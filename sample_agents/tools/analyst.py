@@ -47,16 +47,78 @@ REQUIRED_COLUMNS = ("id", "rating", "text")
 """Columns the analysis cannot do without; ``date``, ``channel``, ``plan`` are used when present."""
 
 THEMES: dict[str, tuple[str, ...]] = {
-    "performance": ("slow", "lag", "load", "loads", "loading", "speed", "fast", "quick", "freez", "ages"),
+    "performance": (
+        "slow",
+        "lag",
+        "load",
+        "loads",
+        "loading",
+        "speed",
+        "fast",
+        "quick",
+        "freez",
+        "ages",
+    ),
     "pricing": ("price", "pricing", "expensive", "cost", "billing", "charged", "invoice", "value"),
-    "onboarding": ("onboarding", "setup", "set up", "getting started", "tutorial", "wizard", "invite"),
-    "integrations": ("integration", "slack", "github", "jira", "calendar", "api", "sync", "import", "webhook"),
-    "reliability": ("crash", "bug", "error", "outage", "downtime", "reliable", "stable", "lost", "went wrong"),
-    "usability": ("ui", "interface", "intuitive", "layout", "clicks", "confusing", "cluttered", "font", "contrast", "design", "drag and drop", "dark mode"),
+    "onboarding": (
+        "onboarding",
+        "setup",
+        "set up",
+        "getting started",
+        "tutorial",
+        "wizard",
+        "invite",
+    ),
+    "integrations": (
+        "integration",
+        "slack",
+        "github",
+        "jira",
+        "calendar",
+        "api",
+        "sync",
+        "import",
+        "webhook",
+    ),
+    "reliability": (
+        "crash",
+        "bug",
+        "error",
+        "outage",
+        "downtime",
+        "reliable",
+        "stable",
+        "lost",
+        "went wrong",
+    ),
+    "usability": (
+        "ui",
+        "interface",
+        "intuitive",
+        "layout",
+        "clicks",
+        "confusing",
+        "cluttered",
+        "font",
+        "contrast",
+        "design",
+        "drag and drop",
+        "dark mode",
+    ),
     "support": ("support", "help center", "helpful", "replied", "answered"),
     "mobile": ("mobile", "android", "ios", "phone", "app store", "notification", "offline"),
     "reporting": ("report", "export", "excel", "csv", "chart", "analytics", "dashboard", "gantt"),
-    "security": ("security", "sso", "single sign-on", "okta", "two-factor", "2fa", "audit log", "password", "compliance"),
+    "security": (
+        "security",
+        "sso",
+        "single sign-on",
+        "okta",
+        "two-factor",
+        "2fa",
+        "audit log",
+        "password",
+        "compliance",
+    ),
 }
 """Theme -> keywords (matched at word starts, case-insensitively)."""
 
@@ -135,7 +197,17 @@ def count_chunk(df: pd.DataFrame) -> dict[str, Any]:
         if not found:
             untagged += 1
         for theme in found:
-            slot = themes.setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": [], "negative_ids": []})
+            slot = themes.setdefault(
+                theme,
+                {
+                    "count": 0,
+                    "rated": 0,
+                    "rating_sum": 0.0,
+                    "negative": 0,
+                    "ids": [],
+                    "negative_ids": [],
+                },
+            )
             slot["count"] += 1
             slot["ids"].append(row_id)
             if rating == rating:  # not NaN
@@ -166,13 +238,32 @@ def count_chunk(df: pd.DataFrame) -> dict[str, Any]:
 
 def merge_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Add up ``count_chunk`` results (the reduce step of scatter-gather)."""
-    total: dict[str, Any] = {"rows": 0, "rated": 0, "rating_sum": 0.0, "untagged": 0, "themes": {},
-                             "requests": {}, "channels": {}, "ratings": {}, "dates": []}
+    total: dict[str, Any] = {
+        "rows": 0,
+        "rated": 0,
+        "rating_sum": 0.0,
+        "untagged": 0,
+        "themes": {},
+        "requests": {},
+        "channels": {},
+        "ratings": {},
+        "dates": [],
+    }
     for part in parts:
         for key in ("rows", "rated", "rating_sum", "untagged"):
             total[key] += part[key]
         for theme, slot in part["themes"].items():
-            into = total["themes"].setdefault(theme, {"count": 0, "rated": 0, "rating_sum": 0.0, "negative": 0, "ids": [], "negative_ids": []})
+            into = total["themes"].setdefault(
+                theme,
+                {
+                    "count": 0,
+                    "rated": 0,
+                    "rating_sum": 0.0,
+                    "negative": 0,
+                    "ids": [],
+                    "negative_ids": [],
+                },
+            )
             for key in ("count", "rated", "rating_sum", "negative"):
                 into[key] += slot[key]
             into["ids"] = [*into["ids"], *slot["ids"]]
@@ -195,28 +286,35 @@ def report_from_counts(counts: Mapping[str, Any], *, source: str, top: int = 5) 
     rows = counts["rows"]
     themes = []
     for theme, slot in counts["themes"].items():
-        themes.append({
-            "theme": theme,
-            "count": slot["count"],
-            "share": round(slot["count"] / rows, 3) if rows else 0.0,
-            "avg_rating": round(slot["rating_sum"] / slot["rated"], 2) if slot["rated"] else None,
-            "negative": slot["negative"],
-            "examples": slot["ids"][:3],
-            "negative_examples": slot["negative_ids"][:3],
-        })
+        themes.append(
+            {
+                "theme": theme,
+                "count": slot["count"],
+                "share": round(slot["count"] / rows, 3) if rows else 0.0,
+                "avg_rating": round(slot["rating_sum"] / slot["rated"], 2)
+                if slot["rated"]
+                else None,
+                "negative": slot["negative"],
+                "examples": slot["ids"][:3],
+                "negative_examples": slot["negative_ids"][:3],
+            }
+        )
     themes.sort(key=lambda t: (-t["count"], t["theme"]))
     requests = sorted(counts["requests"].items(), key=lambda kv: (-kv[1]["count"], kv[0]))
     report: dict[str, Any] = {
         "source": source,
         "rows": rows,
         "date_range": counts["dates"],
-        "average_rating": round(counts["rating_sum"] / counts["rated"], 2) if counts["rated"] else None,
+        "average_rating": round(counts["rating_sum"] / counts["rated"], 2)
+        if counts["rated"]
+        else None,
         "ratings": dict(sorted(counts["ratings"].items())),
         "channels": dict(sorted(counts["channels"].items(), key=lambda kv: (-kv[1], kv[0]))),
         "themes": themes,
         "untagged": counts["untagged"],
         "top_requests": [
-            {"request": name, "count": slot["count"], "examples": slot["ids"][:3]} for name, slot in requests[:top]
+            {"request": name, "count": slot["count"], "examples": slot["ids"][:3]}
+            for name, slot in requests[:top]
         ],
         "requests_total": sum(slot["count"] for slot in counts["requests"].values()),
     }
@@ -233,19 +331,36 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     """A short Markdown summary of a report, with a theme table and the top requests."""
     lines = [f"## Customer feedback: {report['rows']} responses"]
     if report.get("date_range"):
-        lines.append(f"From {report['date_range'][0]} to {report['date_range'][1]}; "
-                     f"average rating {report['average_rating']} / 5.")
-    lines += ["", "| theme | mentions | share | avg rating | rated 1-2 |", "|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"From {report['date_range'][0]} to {report['date_range'][1]}; "
+            f"average rating {report['average_rating']} / 5."
+        )
+    lines += [
+        "",
+        "| theme | mentions | share | avg rating | rated 1-2 |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for t in report["themes"]:
-        lines.append(f"| {t['theme']} | {t['count']} | {t['share']:.0%} | {t['avg_rating']} | {t['negative']} |")
+        lines.append(
+            f"| {t['theme']} | {t['count']} | {t['share']:.0%} | {t['avg_rating']} | {t['negative']} |"
+        )
     if report["themes"]:
-        worst = min((t for t in report["themes"] if t["avg_rating"] is not None), key=lambda t: t["avg_rating"], default=None)
+        worst = min(
+            (t for t in report["themes"] if t["avg_rating"] is not None),
+            key=lambda t: t["avg_rating"],
+            default=None,
+        )
         if worst is not None:
-            lines += ["", f"Most mentioned: **{report['themes'][0]['theme']}**. "
-                          f"Lowest rated: **{worst['theme']}** ({worst['avg_rating']} / 5)."]
+            lines += [
+                "",
+                f"Most mentioned: **{report['themes'][0]['theme']}**. "
+                f"Lowest rated: **{worst['theme']}** ({worst['avg_rating']} / 5).",
+            ]
     lines += ["", "### Top feature requests"]
     if report["top_requests"]:
-        lines += [f"{i}. {r['request']} ({r['count']})" for i, r in enumerate(report["top_requests"], 1)]
+        lines += [
+            f"{i}. {r['request']} ({r['count']})" for i, r in enumerate(report["top_requests"], 1)
+        ]
     else:
         lines.append("No feature requests found.")
     return "\n".join(lines) + "\n"
@@ -277,13 +392,20 @@ class DataAnalyst(ToolAgent):
         """Read the CSV, tag themes, count, and return the report (with ``markdown``)."""
         path = self._path(directive)
         df = await self.use_tool(
-            directive, "pandas.read_csv", {"path": str(path)}, lambda: load_feedback(path),
+            directive,
+            "pandas.read_csv",
+            {"path": str(path)},
+            lambda: load_feedback(path),
             summary=lambda d: {"rows": len(d), "columns": list(map(str, d.columns))},
         )
         report = await self.use_tool(
-            directive, "analyze_feedback", {"rows": len(df), "themes": len(THEMES), "top": self.top},
+            directive,
+            "analyze_feedback",
+            {"rows": len(df), "themes": len(THEMES), "top": self.top},
             lambda: analyze(df, source=path.name, top=self.top),
-            summary=lambda r: {"themes": {t["theme"]: t["count"] for t in r["themes"]},
-                               "top_requests": [x["request"] for x in r["top_requests"]]},
+            summary=lambda r: {
+                "themes": {t["theme"]: t["count"] for t in r["themes"]},
+                "top_requests": [x["request"] for x in r["top_requests"]],
+            },
         )
         return report

@@ -82,20 +82,39 @@ class ToolAgent(Agent):
         try:
             result = await anyio.to_thread.run_sync(fn)
         except Exception as exc:
-            self.record(directive, tool, arguments, f"{type(exc).__name__}: {exc}", ok=False, duration_s=time.perf_counter() - t0)
+            self.record(
+                directive,
+                tool,
+                arguments,
+                f"{type(exc).__name__}: {exc}",
+                ok=False,
+                duration_s=time.perf_counter() - t0,
+            )
             raise
         traced = summary(result) if summary is not None else summarize_result(result)
-        self.record(directive, tool, arguments, traced, ok=True, duration_s=time.perf_counter() - t0)
+        self.record(
+            directive, tool, arguments, traced, ok=True, duration_s=time.perf_counter() - t0
+        )
         return result
 
-    def record(self, directive: Directive, tool: str, arguments: Mapping[str, Any], result: Any, *, ok: bool = True, duration_s: float = 0.0) -> None:
+    def record(
+        self,
+        directive: Directive,
+        tool: str,
+        arguments: Mapping[str, Any],
+        result: Any,
+        *,
+        ok: bool = True,
+        duration_s: float = 0.0,
+    ) -> None:
         """Record a tool call on the run's trace; does nothing outside a run."""
         if not directive.in_run:
             return
-        directive.session.tool_call(tool, dict(arguments), summarize_result(result), ok=ok, duration_s=duration_s)
+        directive.session.tool_call(
+            tool, dict(arguments), summarize_result(result), ok=ok, duration_s=duration_s
+        )
 
     def log(self, directive: Directive, message: str, level: str = "info") -> None:
         """Write a log line to the run's trace; does nothing outside a run."""
         if directive.in_run:
             directive.session.log(message, level)
-

@@ -42,10 +42,14 @@ def parse_rows(text: str) -> tuple[int, int]:
     """
     match = _ROWS.search(text)
     if match is None:
-        raise AgentError(f"no row range in the directive (expected e.g. 'rows 1-50'): {text[:80]!r}")
+        raise AgentError(
+            f"no row range in the directive (expected e.g. 'rows 1-50'): {text[:80]!r}"
+        )
     first, last = int(match.group(1)), int(match.group(2))
     if first < 1 or last < first:
-        raise AgentError(f"bad row range {first}-{last}: rows start at 1 and the range must not be empty")
+        raise AgentError(
+            f"bad row range {first}-{last}: rows start at 1 and the range must not be empty"
+        )
     return first, last
 
 
@@ -57,7 +61,9 @@ class ChunkSummarizer(ToolAgent):
         name: The agent's name in plans.
     """
 
-    description = "Counts themes, ratings and feature requests in one chunk (row range) of a feedback CSV."
+    description = (
+        "Counts themes, ratings and feature requests in one chunk (row range) of a feedback CSV."
+    )
     skills = ("map", "chunk", "counting", "feedback")
 
     def __init__(self, csv_path: str | None = None, *, name: str = "chunk-summarizer") -> None:
@@ -71,14 +77,22 @@ class ChunkSummarizer(ToolAgent):
         def work() -> dict[str, Any]:
             df = load_feedback(self.csv_path)
             if first > len(df):
-                raise AgentError(f"rows {first}-{last} are past the end of the file ({len(df)} rows)")
+                raise AgentError(
+                    f"rows {first}-{last} are past the end of the file ({len(df)} rows)"
+                )
             counts = count_chunk(df.iloc[first - 1 : last])
             counts["range"] = [first, min(last, len(df))]
             return counts
 
         return await self.use_tool(
-            directive, "count_chunk", {"path": self.csv_path, "rows": f"{first}-{last}"}, work,
-            summary=lambda c: {"rows": c["rows"], "themes": {k: v["count"] for k, v in c["themes"].items()}},
+            directive,
+            "count_chunk",
+            {"path": self.csv_path, "rows": f"{first}-{last}"},
+            work,
+            summary=lambda c: {
+                "rows": c["rows"],
+                "themes": {k: v["count"] for k, v in c["themes"].items()},
+            },
         )
 
 
@@ -99,14 +113,27 @@ class Aggregator(ToolAgent):
 
     async def run(self, directive: Directive) -> dict[str, Any]:
         """Merge every chunk result found in the context (in row order)."""
-        parts = [v for _, v in context_items(directive) if isinstance(v, dict) and "themes" in v and "rows" in v and "range" in v]
+        parts = [
+            v
+            for _, v in context_items(directive)
+            if isinstance(v, dict) and "themes" in v and "rows" in v and "range" in v
+        ]
         if not parts:
-            raise AgentError("no chunk results to aggregate: the context holds no ChunkSummarizer output")
+            raise AgentError(
+                "no chunk results to aggregate: the context holds no ChunkSummarizer output"
+            )
         parts.sort(key=lambda p: p["range"][0])
         report = await self.use_tool(
-            directive, "merge_counts", {"chunks": [f"{p['range'][0]}-{p['range'][1]}" for p in parts]},
-            lambda: report_from_counts(merge_counts(parts), source=f"{len(parts)} chunks", top=self.top),
-            summary=lambda r: {"rows": r["rows"], "themes": {t["theme"]: t["count"] for t in r["themes"]}},
+            directive,
+            "merge_counts",
+            {"chunks": [f"{p['range'][0]}-{p['range'][1]}" for p in parts]},
+            lambda: report_from_counts(
+                merge_counts(parts), source=f"{len(parts)} chunks", top=self.top
+            ),
+            summary=lambda r: {
+                "rows": r["rows"],
+                "themes": {t["theme"]: t["count"] for t in r["themes"]},
+            },
         )
         report["chunks"] = [p["range"] for p in parts]
         return report

@@ -32,9 +32,11 @@ FEATURE_SPEC = Path(__file__).resolve().parent.parent / "data" / "feature_spec.m
 FIXABLE_RULES = ("risky-call", "bare-except", "complexity", "missing-docstring")
 """Review rules this developer knows how to fix."""
 
-_MODULE_DOC = '"""Human-friendly durations: parse "1h30m" into seconds and format seconds back."""\n\n'
+_MODULE_DOC = (
+    '"""Human-friendly durations: parse "1h30m" into seconds and format seconds back."""\n\n'
+)
 
-_NAIVE_LOOP = '''\
+_NAIVE_LOOP = """\
     total = 0.0
     for number, unit in _PART.findall(text):
         try:
@@ -54,9 +56,9 @@ _NAIVE_LOOP = '''\
         else:
             raise ValueError(f"unknown unit: {{unit!r}}")
     return total
-'''
+"""
 
-_TABLE_LOOP = '''\
+_TABLE_LOOP = """\
     total = 0.0
     for number, unit in _PART.findall(text):
         if unit not in _UNITS:
@@ -67,19 +69,19 @@ _TABLE_LOOP = '''\
             raise ValueError(f"bad number: {{number!r}}") from None
         total += value * _UNITS[unit]
     return total
-'''
+"""
 
-_TABLE = '''\
+_TABLE = """\
 _UNITS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400, "w": 604800}
 
-'''
+"""
 
-_PARSE_HEAD = '''\
+_PARSE_HEAD = """\
 def parse_duration(text):
 {doc}    text = text.strip().lower()
     if not text or not _WHOLE.fullmatch(text):
         raise ValueError(f"not a duration: {{text!r}}")
-'''
+"""
 
 _PARSE_DOC = '''\
     """Seconds in a duration such as "1h30m", "2h 15m 10s", "1.5h" or "90".
@@ -89,7 +91,7 @@ _PARSE_DOC = '''\
     """
 '''
 
-_FORMAT = '''\
+_FORMAT = """\
 
 
 def format_duration(seconds):
@@ -102,21 +104,21 @@ def format_duration(seconds):
         if count:
             parts.append(f"{{count}}{{unit}}")
     return " ".join(parts) or "0s"
-'''
+"""
 
 _FORMAT_DOC = '''\
     """Whole seconds for display: 5400 -> "1h 30m", 0 -> "0s"."""
 '''
 
-_PATTERNS = '''\
+_PATTERNS = """\
 import re
 
 _PART = re.compile(r"(\\d+(?:\\.\\d+)?)\\s*([a-z]*)")
 _WHOLE = re.compile(r"(?:\\s*\\d+(?:\\.\\d+)?\\s*[a-z]*\\s*)+")
 
-'''
+"""
 
-_TESTS = '''\
+_TESTS = """\
 import pytest
 
 from durations import format_duration, parse_duration
@@ -150,7 +152,7 @@ def test_format():
     assert format_duration(183600) == "2d 3h"
     with pytest.raises(ValueError):
         format_duration(-1)
-'''
+"""
 
 
 def feature_tests() -> str:
@@ -166,14 +168,16 @@ def build_code(fixed: set[str] | frozenset[str] = frozenset()) -> str:
         "except_type": " ValueError" if "bare-except" in fixed else "",
     }
     loop = _TABLE_LOOP if "complexity" in fixed else _NAIVE_LOOP
-    return "".join([
-        _MODULE_DOC if docs else "",
-        _PATTERNS,
-        _TABLE if "complexity" in fixed else "",
-        _PARSE_HEAD.format(doc=_PARSE_DOC if docs else ""),
-        loop.format(**fields),
-        _FORMAT.format(doc=_FORMAT_DOC if docs else ""),
-    ])
+    return "".join(
+        [
+            _MODULE_DOC if docs else "",
+            _PATTERNS,
+            _TABLE if "complexity" in fixed else "",
+            _PARSE_HEAD.format(doc=_PARSE_DOC if docs else ""),
+            loop.format(**fields),
+            _FORMAT.format(doc=_FORMAT_DOC if docs else ""),
+        ]
+    )
 
 
 _FLAGGED = re.compile(r"\[(?P<rule>[a-z-]+)\][^\n]*\((?P<severity>error|warning|info)\)")
@@ -218,11 +222,17 @@ class FeatureDeveloper(ToolAgent):
         unknown = sorted(set(flagged) - set(FIXABLE_RULES))
         fixed |= todo
         code = build_code(frozenset(fixed))
-        changes = [f"fixed [{rule}]" for rule in sorted(todo)] or ["first draft from the feature spec"]
+        changes = [f"fixed [{rule}]" for rule in sorted(todo)] or [
+            "first draft from the feature spec"
+        ]
         if unknown:
             changes.append(f"cannot fix [{'], ['.join(unknown)}] (no template for it)")
-        self.record(directive, "templates.render", {"fixed": sorted(fixed), "flagged": flagged},
-                    {"lines": code.count("\n") + 1, "changes": changes})
+        self.record(
+            directive,
+            "templates.render",
+            {"fixed": sorted(fixed), "flagged": flagged},
+            {"lines": code.count("\n") + 1, "changes": changes},
+        )
         return {
             "module": "durations",
             "code": code,

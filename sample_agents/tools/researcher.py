@@ -29,7 +29,67 @@ DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "data" / "docs"
 """The bundled corpus of Markdown notes."""
 
 _STOP = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "its", "of", "on", "or", "should", "that", "the", "their", "them", "then", "there", "these", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "without", "you", "your", "my", "we", "our", "about", "into", "each", "every", "more", "most", "than", "so", "if", "not", "no", "one"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "should",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "without",
+        "you",
+        "your",
+        "my",
+        "we",
+        "our",
+        "about",
+        "into",
+        "each",
+        "every",
+        "more",
+        "most",
+        "than",
+        "so",
+        "if",
+        "not",
+        "no",
+        "one",
+    ]
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
@@ -59,7 +119,9 @@ class Passage(BaseModel):
     text: str
 
 
-def _section(source: str, title: str, heading: str, lines: list[str], max_words: int) -> list[Passage]:
+def _section(
+    source: str, title: str, heading: str, lines: list[str], max_words: int
+) -> list[Passage]:
     """One section's passages: its paragraphs, packed into pieces of at most ``max_words``."""
     body = "\n".join(lines).strip()
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
@@ -115,7 +177,9 @@ class BM25:
         b: Length normalization (0: none, 1: full).
     """
 
-    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(
+        self, documents: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75
+    ) -> None:
         self.k1, self.b = k1, b
         self.tfs = [Counter(doc) for doc in documents]
         self.lengths = [len(doc) for doc in documents]
@@ -127,7 +191,11 @@ class BM25:
     def score(self, query: Sequence[str], index: int) -> float:
         """BM25 score of document ``index`` for the query terms."""
         tf, length = self.tfs[index], self.lengths[index]
-        norm = self.k1 * (1 - self.b + self.b * length / self.avg_length) if self.avg_length else self.k1
+        norm = (
+            self.k1 * (1 - self.b + self.b * length / self.avg_length)
+            if self.avg_length
+            else self.k1
+        )
         total = 0.0
         for term in set(query):
             f = tf.get(term, 0)
@@ -143,7 +211,10 @@ class BM25:
         return scored[:top]
 
 
-_ANAPHORA = re.compile(r"^(?:it|its|this|that|these|those|they|then|either way|without (?:it|one|them))\b", re.IGNORECASE)
+_ANAPHORA = re.compile(
+    r"^(?:it|its|this|that|these|those|they|then|either way|without (?:it|one|them))\b",
+    re.IGNORECASE,
+)
 
 
 def _best_sentence(text: str, terms: set[str]) -> str:
@@ -153,7 +224,9 @@ def _best_sentence(text: str, terms: set[str]) -> str:
 
     def fit(index: int) -> tuple[float, int]:
         sentence = sentences[index]
-        return len(terms & set(tokenize(sentence))) - (1.5 if _ANAPHORA.match(sentence) else 0.0), -index
+        return len(terms & set(tokenize(sentence))) - (
+            1.5 if _ANAPHORA.match(sentence) else 0.0
+        ), -index
 
     return sentences[max(range(len(sentences)), key=fit)]
 
@@ -179,8 +252,16 @@ def research(question: str, passages: Sequence[Passage], *, top: int = 4) -> dic
     found = []
     for n, (i, score) in enumerate(ranked, 1):
         p = passages[i]
-        found.append({"n": n, "source": p.source, "title": p.title, "heading": p.heading, "text": p.text,
-                      "score": round(score, 3)})
+        found.append(
+            {
+                "n": n,
+                "source": p.source,
+                "title": p.title,
+                "heading": p.heading,
+                "text": p.text,
+                "score": round(score, 3),
+            }
+        )
     sources = [f"[{p['n']}] {p['source']} — {p['title']} › {p['heading']}" for p in found]
     term_set = set(terms)
     sentences = [f"{_best_sentence(p['text'], term_set)} [{p['n']}]" for p in found]
@@ -199,10 +280,14 @@ class Researcher(ToolAgent):
         name: The agent's name in plans.
     """
 
-    description = "Searches a folder of Markdown documents (BM25 ranking) and answers with cited passages."
+    description = (
+        "Searches a folder of Markdown documents (BM25 ranking) and answers with cited passages."
+    )
     skills = ("research", "search", "retrieval", "citations", "documents")
 
-    def __init__(self, corpus_dir: str | None = None, *, top: int = 4, name: str = "researcher") -> None:
+    def __init__(
+        self, corpus_dir: str | None = None, *, top: int = 4, name: str = "researcher"
+    ) -> None:
         self.name = name
         self.corpus_dir = str(corpus_dir) if corpus_dir else str(DEFAULT_CORPUS)
         self.top = int(top)
@@ -213,12 +298,17 @@ class Researcher(ToolAgent):
         question = directive.prompt.strip() or directive.goal
         if self._passages is None:
             self._passages = await self.use_tool(
-                directive, "load_corpus", {"folder": self.corpus_dir}, lambda: load_corpus(self.corpus_dir),
+                directive,
+                "load_corpus",
+                {"folder": self.corpus_dir},
+                lambda: load_corpus(self.corpus_dir),
                 summary=lambda ps: {"passages": len(ps), "documents": len({p.source for p in ps})},
             )
         passages = self._passages
         return await self.use_tool(
-            directive, "bm25.search", {"query": question[:200], "top": self.top},
+            directive,
+            "bm25.search",
+            {"query": question[:200], "top": self.top},
             lambda: research(question, passages, top=self.top),
             summary=lambda r: [f"{p['source']} ({p['score']})" for p in r["passages"]],
         )

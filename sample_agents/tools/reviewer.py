@@ -52,8 +52,19 @@ class Review(BaseModel):
     """Per function: complexity and length in lines."""
 
 
-_BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler, ast.With, ast.AsyncWith,
-             ast.Assert, ast.comprehension, ast.match_case)
+_BRANCHES = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.IfExp,
+    ast.ExceptHandler,
+    ast.With,
+    ast.AsyncWith,
+    ast.Assert,
+    ast.comprehension,
+    ast.match_case,
+)
 
 
 def complexity(node: ast.AST) -> int:
@@ -117,7 +128,9 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Module(self, node: ast.Module) -> None:
         if self.require_docstrings and node.body and ast.get_docstring(node) is None:
-            self.add(1, "missing-docstring", "the module has no docstring saying what it is for", "info")
+            self.add(
+                1, "missing-docstring", "the module has no docstring saying what it is for", "info"
+            )
         self.generic_visit(node)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -127,14 +140,33 @@ class _Checker(ast.NodeVisitor):
         self.functions[qualname] = {"complexity": score, "lines": length}
         if score > self.max_complexity:
             severity: Severity = "error" if score > 2 * self.max_complexity else "warning"
-            self.add(node, "complexity", f"{qualname}() has cyclomatic complexity {score} (limit {self.max_complexity}); split it up", severity)
+            self.add(
+                node,
+                "complexity",
+                f"{qualname}() has cyclomatic complexity {score} (limit {self.max_complexity}); split it up",
+                severity,
+            )
         if length > self.max_lines:
-            self.add(node, "long-function", f"{qualname}() is {length} lines long (limit {self.max_lines})", "warning")
-        if self.require_docstrings and not node.name.startswith("_") and ast.get_docstring(node) is None:
+            self.add(
+                node,
+                "long-function",
+                f"{qualname}() is {length} lines long (limit {self.max_lines})",
+                "warning",
+            )
+        if (
+            self.require_docstrings
+            and not node.name.startswith("_")
+            and ast.get_docstring(node) is None
+        ):
             self.add(node, "missing-docstring", f"{qualname}() has no docstring", "warning")
         for default in [*node.args.defaults, *node.args.kw_defaults]:
             if isinstance(default, (ast.List, ast.Dict, ast.Set)):
-                self.add(default, "mutable-default", f"{qualname}() has a mutable default argument; use None", "warning")
+                self.add(
+                    default,
+                    "mutable-default",
+                    f"{qualname}() has a mutable default argument; use None",
+                    "warning",
+                )
         self._scope.append(node.name)
         self.generic_visit(node)
         self._scope.pop()
@@ -143,7 +175,11 @@ class _Checker(ast.NodeVisitor):
     visit_AsyncFunctionDef = _function
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        if self.require_docstrings and not node.name.startswith("_") and ast.get_docstring(node) is None:
+        if (
+            self.require_docstrings
+            and not node.name.startswith("_")
+            and ast.get_docstring(node) is None
+        ):
             self.add(node, "missing-docstring", f"class {node.name} has no docstring", "warning")
         self._scope.append(node.name)
         self.generic_visit(node)
@@ -153,17 +189,42 @@ class _Checker(ast.NodeVisitor):
         name = _dotted(node.func)
         if name in _RISKY:
             self.add(node, "risky-call", _RISKY[name], "error")
-        elif name.startswith("subprocess.") or name in ("run", "Popen", "call", "check_call", "check_output"):
+        elif name.startswith("subprocess.") or name in (
+            "run",
+            "Popen",
+            "call",
+            "check_call",
+            "check_output",
+        ):
             for kw in node.keywords:
-                if kw.arg == "shell" and not (isinstance(kw.value, ast.Constant) and kw.value.value in (False, None, 0)):
-                    self.add(node, "risky-call", f"{name}(..., shell=True) runs a shell; pass a list of arguments", "error")
-        elif name in ("yaml.load", "yaml.load_all") and not any(kw.arg == "Loader" for kw in node.keywords):
-            self.add(node, "risky-call", f"{name}() without a Loader can build arbitrary objects; use yaml.safe_load", "error")
+                if kw.arg == "shell" and not (
+                    isinstance(kw.value, ast.Constant) and kw.value.value in (False, None, 0)
+                ):
+                    self.add(
+                        node,
+                        "risky-call",
+                        f"{name}(..., shell=True) runs a shell; pass a list of arguments",
+                        "error",
+                    )
+        elif name in ("yaml.load", "yaml.load_all") and not any(
+            kw.arg == "Loader" for kw in node.keywords
+        ):
+            self.add(
+                node,
+                "risky-call",
+                f"{name}() without a Loader can build arbitrary objects; use yaml.safe_load",
+                "error",
+            )
         self.generic_visit(node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.type is None:
-            self.add(node, "bare-except", "bare 'except:' also catches KeyboardInterrupt and SystemExit; name the exception", "error")
+            self.add(
+                node,
+                "bare-except",
+                "bare 'except:' also catches KeyboardInterrupt and SystemExit; name the exception",
+                "error",
+            )
         elif len(node.body) == 1 and isinstance(node.body[0], ast.Pass):
             self.add(node, "swallowed-exception", "the exception is silently ignored", "warning")
         self.generic_visit(node)
@@ -182,25 +243,43 @@ def review_source(
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
-        issue = Issue(line=exc.lineno or 1, rule="syntax", message=f"syntax error: {exc.msg}", severity="error")
-        return Review(score=0, approved=False, issues=[issue], feedback=_feedback([issue], 0, False))
+        issue = Issue(
+            line=exc.lineno or 1,
+            rule="syntax",
+            message=f"syntax error: {exc.msg}",
+            severity="error",
+        )
+        return Review(
+            score=0, approved=False, issues=[issue], feedback=_feedback([issue], 0, False)
+        )
     except ValueError as exc:  # e.g. null bytes
         issue = Issue(line=1, rule="syntax", message=f"cannot parse: {exc}", severity="error")
-        return Review(score=0, approved=False, issues=[issue], feedback=_feedback([issue], 0, False))
+        return Review(
+            score=0, approved=False, issues=[issue], feedback=_feedback([issue], 0, False)
+        )
     checker = _Checker(max_complexity, max_function_lines, require_docstrings)
     checker.visit(tree)
     issues = sorted(checker.issues, key=lambda i: (i.line, i.rule))
     score = max(0, 100 - sum(PENALTY[i.severity] for i in issues))
     approved = score >= min_score and not any(i.severity == "error" for i in issues)
-    return Review(score=score, approved=approved, issues=issues, feedback=_feedback(issues, score, approved),
-                  functions=checker.functions)
+    return Review(
+        score=score,
+        approved=approved,
+        issues=issues,
+        feedback=_feedback(issues, score, approved),
+        functions=checker.functions,
+    )
 
 
 def _feedback(issues: list[Issue], score: int, approved: bool) -> str:
     head = f"{'APPROVED' if approved else 'CHANGES REQUESTED'} (score {score}/100)"
     if not issues:
         return head + ": no issues found."
-    return head + "\n" + "\n".join(f"line {i.line}: [{i.rule}] {i.message} ({i.severity})" for i in issues)
+    return (
+        head
+        + "\n"
+        + "\n".join(f"line {i.line}: [{i.rule}] {i.message} ({i.severity})" for i in issues)
+    )
 
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
@@ -214,12 +293,16 @@ def code_to_review(value: Any) -> str | None:
             return value["code"]
         files = value.get("files")
         if isinstance(files, Mapping):
-            sources = [str(v) for k, v in files.items() if not str(k).split("/")[-1].startswith("test_")]
+            sources = [
+                str(v) for k, v in files.items() if not str(k).split("/")[-1].startswith("test_")
+            ]
             return "\n\n".join(sources) if sources else None
         return None
     if isinstance(value, str) and value.strip():
         blocks = _FENCE.findall(value)
-        code = [b for b in blocks if not _TEST_BLOCK.search(b)] or blocks  # review the code, not its tests
+        code = [
+            b for b in blocks if not _TEST_BLOCK.search(b)
+        ] or blocks  # review the code, not its tests
         return "\n\n".join(code) if code else value
     return None
 
@@ -242,8 +325,15 @@ class CodeReviewer(ToolAgent):
     description = "Reviews Python code with static checks (syntax, complexity, risky calls, docstrings); returns a score and issues."
     skills = ("code review", "python", "static analysis", "security", "quality")
 
-    def __init__(self, min_score: int = 80, max_complexity: int = 10, max_function_lines: int = 50,
-                 require_docstrings: bool = True, *, name: str = "reviewer") -> None:
+    def __init__(
+        self,
+        min_score: int = 80,
+        max_complexity: int = 10,
+        max_function_lines: int = 50,
+        require_docstrings: bool = True,
+        *,
+        name: str = "reviewer",
+    ) -> None:
         self.name = name
         self.min_score = int(min_score)
         self.max_complexity = int(max_complexity)
@@ -267,9 +357,16 @@ class CodeReviewer(ToolAgent):
         """Review the code and return the verdict as a dict."""
         source = self.find_source(directive)
         review = await self.use_tool(
-            directive, "ast.review", {"lines": source.count("\n") + 1, "min_score": self.min_score},
-            lambda: review_source(source, min_score=self.min_score, max_complexity=self.max_complexity,
-                                  max_function_lines=self.max_function_lines, require_docstrings=self.require_docstrings),
+            directive,
+            "ast.review",
+            {"lines": source.count("\n") + 1, "min_score": self.min_score},
+            lambda: review_source(
+                source,
+                min_score=self.min_score,
+                max_complexity=self.max_complexity,
+                max_function_lines=self.max_function_lines,
+                require_docstrings=self.require_docstrings,
+            ),
             summary=lambda r: {"score": r.score, "approved": r.approved, "issues": len(r.issues)},
         )
         return review.model_dump()

@@ -35,11 +35,20 @@ def write_report(research: Mapping[str, Any], *, title: str | None = None) -> st
         raise AgentError("the research result has no passages to write from")
     question = str(research.get("question") or "").strip()
     answer = str(research.get("answer") or "").split("\n\nSources:", 1)[0].strip()
-    lines = [f"# {title or 'Research report: ' + question}", "", "## Summary", "", answer, "", "## Key findings", ""]
+    lines = [
+        f"# {title or 'Research report: ' + question}",
+        "",
+        "## Summary",
+        "",
+        answer,
+        "",
+        "## Key findings",
+        "",
+    ]
     for p in passages:
         lines += [f"### {p['heading']} ({p['title']})", "", f"{p['text']} [{p['n']}]", ""]
     lines += ["## Sources", ""]
-    lines += [f"[{p['n']}] {p['source']}, \"{p['title']} › {p['heading']}\"" for p in passages]
+    lines += [f'[{p["n"]}] {p["source"]}, "{p["title"]} › {p["heading"]}"' for p in passages]
     return "\n".join(lines) + "\n"
 
 
@@ -71,7 +80,10 @@ def _norm(sentence: str) -> str:
 def _is_prose(line: str) -> bool:
     stripped = line.strip()
     return bool(stripped) and not (
-        _HEADING.match(stripped) or _SOURCE.match(stripped) or stripped[0] in "|>-*+`" or re.match(r"^\d+\.\s", stripped)
+        _HEADING.match(stripped)
+        or _SOURCE.match(stripped)
+        or stripped[0] in "|>-*+`"
+        or re.match(r"^\d+\.\s", stripped)
     )
 
 
@@ -150,7 +162,9 @@ def edit_markdown(text: str) -> EditResult:
         elif _is_prose(line):
             trial = set(seen_sentences)
             kept, n = _dedupe(line, trial)
-            if kept and not _is_prose(kept):  # cutting would turn the rest into a heading, list, ...
+            if kept and not _is_prose(
+                kept
+            ):  # cutting would turn the rest into a heading, list, ...
                 kept, n = line.strip(), 0
                 trial = seen_sentences | {_norm(s) for s in _SENTENCE.findall(line)}
             seen_sentences = trial
@@ -185,9 +199,17 @@ def edit_markdown(text: str) -> EditResult:
     while final and not final[-1].strip():
         final.pop()
     if unresolved:
-        changes.append(f"citation marker(s) {', '.join(f'[{n}]' for n in unresolved)} do not resolve to a source")
-    return EditResult(markdown="\n".join(final) + "\n", changes=changes, unresolved=unresolved, uncited=uncited,
-                      words=body_words, reading_minutes=minutes)
+        changes.append(
+            f"citation marker(s) {', '.join(f'[{n}]' for n in unresolved)} do not resolve to a source"
+        )
+    return EditResult(
+        markdown="\n".join(final) + "\n",
+        changes=changes,
+        unresolved=unresolved,
+        uncited=uncited,
+        words=body_words,
+        reading_minutes=minutes,
+    )
 
 
 class Writer(ToolAgent):
@@ -198,7 +220,9 @@ class Writer(ToolAgent):
         name: The agent's name in plans.
     """
 
-    description = "Writes a Markdown report with an outline and citations from a researcher's cited passages."
+    description = (
+        "Writes a Markdown report with an outline and citations from a researcher's cited passages."
+    )
     skills = ("write", "report", "markdown", "outline")
 
     def __init__(self, title: str | None = None, *, name: str = "writer") -> None:
@@ -207,11 +231,22 @@ class Writer(ToolAgent):
 
     async def run(self, directive: Directive) -> str:
         """Find a research result (a dict with ``passages``) in the context and write the report."""
-        research = next((v for _, v in context_items(directive) if isinstance(v, Mapping) and v.get("passages")), None)
+        research = next(
+            (
+                v
+                for _, v in context_items(directive)
+                if isinstance(v, Mapping) and v.get("passages")
+            ),
+            None,
+        )
         if research is None:
-            raise AgentError("the writer needs a research result with passages in its context (a dependency on the researcher)")
+            raise AgentError(
+                "the writer needs a research result with passages in its context (a dependency on the researcher)"
+            )
         return await self.use_tool(
-            directive, "outline.write", {"passages": len(research["passages"]), "title": self.title},
+            directive,
+            "outline.write",
+            {"passages": len(research["passages"]), "title": self.title},
             lambda: write_report(research, title=self.title),
             summary=lambda text: {"lines": text.count("\n"), "words": len(text.split())},
         )
@@ -243,14 +278,23 @@ class Editor(ToolAgent):
         if not text.strip():
             raise AgentError("nothing to edit: no Markdown in the context or the prompt")
         result = await self.use_tool(
-            directive, "markdown.edit", {"chars": len(text), "strict_citations": self.strict_citations},
+            directive,
+            "markdown.edit",
+            {"chars": len(text), "strict_citations": self.strict_citations},
             lambda: edit_markdown(text),
-            summary=lambda r: {"changes": r.changes, "unresolved": r.unresolved, "uncited": r.uncited,
-                               "reading_minutes": r.reading_minutes},
+            summary=lambda r: {
+                "changes": r.changes,
+                "unresolved": r.unresolved,
+                "uncited": r.uncited,
+                "reading_minutes": r.reading_minutes,
+            },
         )
         if result.unresolved:
             markers = ", ".join(f"[{n}]" for n in result.unresolved)
             if self.strict_citations:
                 raise AgentError(f"citation marker(s) {markers} do not resolve to a source")
-            return result.markdown + f"\n> Editor's note: citation marker(s) {markers} do not resolve to a source.\n"
+            return (
+                result.markdown
+                + f"\n> Editor's note: citation marker(s) {markers} do not resolve to a source.\n"
+            )
         return result.markdown

@@ -92,7 +92,9 @@ def test_missing_columns_are_listed(tmp_path: Path) -> None:
 def test_file_line_in_prompt_chooses_the_csv(tmp_path: Path) -> None:
     """A 'file: <path>' line in the prompt makes the analyst read that file instead."""
     small = tmp_path / "small.csv"
-    small.write_text('id,rating,text\n1,1,"The app crashed, please add an offline mode."\n2,5,Fast and stable.\n')
+    small.write_text(
+        'id,rating,text\n1,1,"The app crashed, please add an offline mode."\n2,5,Fast and stable.\n'
+    )
     report = call(DataAnalyst(), f"Analyse this\nfile: {small}\n")
     assert report["rows"] == 2
     assert {t["theme"] for t in report["themes"]} >= {"reliability", "performance"}
@@ -107,7 +109,15 @@ def test_chunks_gathered_equal_the_whole_file_report() -> None:
     parts = {f"map-{i}": call(mapper, p) for i, p in enumerate(prompts, 1)}
     gathered = call(reducer, context=parts)
     whole = analyze(load_feedback(DEFAULT_FEEDBACK), source="x")
-    for key in ("rows", "average_rating", "themes", "top_requests", "ratings", "untagged", "date_range"):
+    for key in (
+        "rows",
+        "average_rating",
+        "themes",
+        "top_requests",
+        "ratings",
+        "untagged",
+        "date_range",
+    ):
         assert gathered[key] == whole[key], key
     assert gathered["chunks"] == [[1, 50], [51, 100], [101, 150], [151, 200]]
 

@@ -35,10 +35,20 @@ def test_any_chunking_gathers_to_the_whole_report(cuts: list[int]) -> None:
 
 
 _line = st.one_of(
-    st.builds(lambda n, t: "#" * n + " " + t, st.integers(1, 6), st.text("abc :.", min_size=1, max_size=12)),
-    st.builds(lambda s, n: f"{s}. [{n}]", st.sampled_from(["Alpha beta", "Gamma delta", "Alpha beta"]), st.integers(1, 3)),
+    st.builds(
+        lambda n, t: "#" * n + " " + t,
+        st.integers(1, 6),
+        st.text("abc :.", min_size=1, max_size=12),
+    ),
+    st.builds(
+        lambda s, n: f"{s}. [{n}]",
+        st.sampled_from(["Alpha beta", "Gamma delta", "Alpha beta"]),
+        st.integers(1, 3),
+    ),
     st.builds(lambda n: f"[{n}] source {n}", st.integers(1, 3)),
-    st.sampled_from(["", "- a list item", "Plain sentence here. Plain sentence here.", "```", "code line"]),
+    st.sampled_from(
+        ["", "- a list item", "Plain sentence here. Plain sentence here.", "```", "code line"]
+    ),
 )
 
 
@@ -66,7 +76,9 @@ def test_editing_any_text_is_idempotent(text: str) -> None:
     assert edit_markdown(once).markdown == once
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.text(st.sampled_from("ab./\\-_~:"), min_size=1, max_size=12))
 def test_safe_path_never_leaves_the_folder(tmp_path: Path, name: str) -> None:
     """Any accepted name resolves inside the output folder; everything else is an AgentError."""

@@ -26,13 +26,21 @@ def test_corpus_has_twelve_documents_split_by_heading() -> None:
     assert len({p.source for p in passages}) == 12
     assert all(p.source.startswith("docs/") and p.source.endswith(".md") for p in passages)
     review = [p for p in passages if p.source == "docs/review-loops.md"]
-    assert [p.heading for p in review] == ["Worker and reviewer", "Feedback that can be acted on", "Bounding the loop"]
+    assert [p.heading for p in review] == [
+        "Worker and reviewer",
+        "Feedback that can be acted on",
+        "Bounding the loop",
+    ]
     assert {p.title for p in review} == {"Review loops"}
 
 
 def test_bm25_prefers_rare_matching_terms() -> None:
     """A document matching a rare query term outranks one matching only a common term; no match scores 0."""
-    docs = [tokenize("the cat sat"), tokenize("the cat and the dog"), tokenize("a dog barked at the cat")]
+    docs = [
+        tokenize("the cat sat"),
+        tokenize("the cat and the dog"),
+        tokenize("a dog barked at the cat"),
+    ]
     index = BM25(docs)
     ranked = index.rank(tokenize("barked cat"), top=3)
     assert ranked[0][0] == 2
@@ -42,7 +50,10 @@ def test_bm25_prefers_rare_matching_terms() -> None:
 @pytest.mark.parametrize(
     ("question", "best"),
     [
-        ("How do I limit memory and time when running generated code?", "docs/safe-tool-execution.md"),
+        (
+            "How do I limit memory and time when running generated code?",
+            "docs/safe-tool-execution.md",
+        ),
         ("Should reducers average the averages of chunks?", "docs/scatter-gather.md"),
         ("What should a router do when no specialist fits?", "docs/routing.md"),
         ("exponential backoff for transient failures", "docs/retries-and-timeouts.md"),
@@ -79,14 +90,21 @@ def test_researcher_bad_input(tmp_path: Path) -> None:
 
 def test_writer_and_editor_produce_a_clean_cited_report() -> None:
     """research -> write -> edit: one title, reading time, no duplicate sentences, every marker resolves."""
-    found = call(Researcher(), "How should a review loop between a worker and a reviewer be bounded?")
+    found = call(
+        Researcher(), "How should a review loop between a worker and a reviewer be bounded?"
+    )
     draft = call(Writer(), "write", context={"research": found})
     assert draft.count("\n# ") + draft.startswith("# ") == 1
     edited = call(Editor(), "edit", context={"write": draft})
     assert re.search(r"^\*Reading time: about \d+ min \(\d+ words\)\.\*$", edited, re.MULTILINE)
     sentences = [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]", edited) if len(s.split()) > 4]
     assert len(sentences) == len(set(sentences))
-    cited = {int(n) for line in edited.splitlines() if not re.match(r"^\[\d+\]", line) for n in re.findall(r"\[(\d+)\]", line)}
+    cited = {
+        int(n)
+        for line in edited.splitlines()
+        if not re.match(r"^\[\d+\]", line)
+        for n in re.findall(r"\[(\d+)\]", line)
+    }
     sources = {int(n) for n in re.findall(r"^\[(\d+)\]", edited, re.MULTILINE)}
     assert cited == sources == set(range(1, len(found["passages"]) + 1))
     assert "Editor's note" not in edited
@@ -108,7 +126,12 @@ def test_editor_normalizes_headings_and_reports_unresolved_citations() -> None:
     """Extra H1s are demoted, skipped levels closed, duplicate sentences cut, [2] reported as unresolved."""
     result = edit_markdown(MESSY)
     headings = re.findall(r"^(#+) (.*)$", result.markdown, re.MULTILINE)
-    assert headings == [("#", "Intro"), ("##", "Title one"), ("###", "Deep heading"), ("##", "Second title")]
+    assert headings == [
+        ("#", "Intro"),
+        ("##", "Title one"),
+        ("###", "Deep heading"),
+        ("##", "Second title"),
+    ]
     assert result.markdown.count("Some text here.") == 1
     assert result.unresolved == [2] and result.uncited == []
     assert edit_markdown(result.markdown).markdown == result.markdown  # idempotent

@@ -38,7 +38,13 @@ def _rules(review) -> list[tuple[int, str]]:
 def test_risky_calls_and_bare_except_are_errors_with_lines() -> None:
     """os.system, subprocess with shell=True, exec, pickle.loads and a bare except are flagged at their lines."""
     review = review_source(RISKY)
-    assert _rules(review) == [(9, "risky-call"), (10, "risky-call"), (12, "risky-call"), (14, "risky-call"), (15, "bare-except")]
+    assert _rules(review) == [
+        (9, "risky-call"),
+        (10, "risky-call"),
+        (12, "risky-call"),
+        (14, "risky-call"),
+        (15, "bare-except"),
+    ]
     assert all(i.severity == "error" for i in review.issues)
     assert not review.approved
     assert review.score == 0  # five errors cost 125 points; the score floors at 0
@@ -46,7 +52,9 @@ def test_risky_calls_and_bare_except_are_errors_with_lines() -> None:
 
 def test_clean_code_is_approved_with_full_score() -> None:
     """Documented, simple, safe code scores 100 and is approved, with 'APPROVED' in the feedback."""
-    review = review_source('"""Maths."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n')
+    review = review_source(
+        '"""Maths."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n'
+    )
     assert review.score == 100 and review.approved and review.issues == []
     assert review.feedback.startswith("APPROVED")
 
@@ -86,7 +94,9 @@ def test_complex_and_long_functions_are_flagged() -> None:
 
 def test_reviewer_agent_reads_the_draft_in_a_loop() -> None:
     """In a review loop the reviewer reviews context['draft'] (a developer dict) and returns a verdict dict."""
-    verdict = call(CodeReviewer(), "Review this work...", context={"draft": {"code": "eval('1')\n"}})
+    verdict = call(
+        CodeReviewer(), "Review this work...", context={"draft": {"code": "eval('1')\n"}}
+    )
     assert verdict["approved"] is False
     assert "[risky-call]" in verdict["feedback"]
     assert {"score", "approved", "issues", "feedback", "functions"} <= verdict.keys()
@@ -108,7 +118,12 @@ def test_developer_fixes_blockers_first_then_the_rest() -> None:
         verdicts.append(verdict)
         if verdict["approved"]:
             break
-        draft = call(developer, "implement the spec", context={"draft": draft, "feedback": verdict["feedback"]}, round=round_)
+        draft = call(
+            developer,
+            "implement the spec",
+            context={"draft": draft, "feedback": verdict["feedback"]},
+            round=round_,
+        )
     assert [v["approved"] for v in verdicts] == [False, False, True]
     assert any(i["severity"] == "error" for i in verdicts[0]["issues"])
     assert not any(i["severity"] == "error" for i in verdicts[1]["issues"])
@@ -116,10 +131,15 @@ def test_developer_fixes_blockers_first_then_the_rest() -> None:
     assert "eval(" not in draft["code"]
 
 
-@pytest.mark.parametrize("fixed", [frozenset(), frozenset({"risky-call", "bare-except", "complexity", "missing-docstring"})])
+@pytest.mark.parametrize(
+    "fixed",
+    [frozenset(), frozenset({"risky-call", "bare-except", "complexity", "missing-docstring"})],
+)
 def test_every_draft_passes_the_feature_tests(fixed: frozenset[str]) -> None:
     """Both the first prototype and the final code pass the bundled tests (the review is about quality)."""
-    program = Program(files={"durations.py": build_code(fixed), "test_durations.py": feature_tests()})
+    program = Program(
+        files={"durations.py": build_code(fixed), "test_durations.py": feature_tests()}
+    )
     report = anyio.run(lambda: run_program(program, time_limit_s=20))
     assert report.passed, report.stdout
     assert report.tests is not None and report.tests.passed == 7

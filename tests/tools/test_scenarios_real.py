@@ -30,29 +30,67 @@ def _tools(result) -> list[tuple[str, str, bool]]:
 def test_research_write_edit_publish(tmp_path: Path) -> None:
     """researcher -> writer -> editor -> docs-writer runs for real and writes a cited report file."""
     orch = Orchestrator([Researcher(), Writer(), Editor(), DocsWriter(str(tmp_path))], seed=1)
-    plan = Plan(name="research-report-real", tasks=[
-        Task(id="research", agent="researcher", goal="find cited passages", prompt="{{input}}"),
-        Task(id="write", agent="writer", goal="write the report", prompt="Write a report.", depends_on=["research"]),
-        Task(id="edit", agent="editor", goal="edit the report", prompt="Edit the report.", depends_on=["write"]),
-        Task(id="publish", agent="docs-writer", goal="save the report", prompt="file: research-report.md", depends_on=["edit"]),
-    ])
-    result = orch.run_sync("How do retries and timeouts keep a run from hanging?", plan, trace=tmp_path / "t.jsonl")
+    plan = Plan(
+        name="research-report-real",
+        tasks=[
+            Task(id="research", agent="researcher", goal="find cited passages", prompt="{{input}}"),
+            Task(
+                id="write",
+                agent="writer",
+                goal="write the report",
+                prompt="Write a report.",
+                depends_on=["research"],
+            ),
+            Task(
+                id="edit",
+                agent="editor",
+                goal="edit the report",
+                prompt="Edit the report.",
+                depends_on=["write"],
+            ),
+            Task(
+                id="publish",
+                agent="docs-writer",
+                goal="save the report",
+                prompt="file: research-report.md",
+                depends_on=["edit"],
+            ),
+        ],
+    )
+    result = orch.run_sync(
+        "How do retries and timeouts keep a run from hanging?", plan, trace=tmp_path / "t.jsonl"
+    )
     assert result.status == "succeeded", result.error
     text = (tmp_path / "research-report.md").read_text()
-    assert "*Reading time:" in text and "## Sources" in text and "docs/retries-and-timeouts.md" in text
+    assert (
+        "*Reading time:" in text and "## Sources" in text and "docs/retries-and-timeouts.md" in text
+    )
     assert result.output["files"][0]["bytes"] == len(text.encode())
     tools = _tools(result)
-    assert ("researcher", "bm25.search", True) in tools and ("editor", "markdown.edit", True) in tools
+    assert ("researcher", "bm25.search", True) in tools and (
+        "editor",
+        "markdown.edit",
+        True,
+    ) in tools
     assert read_trace(tmp_path / "t.jsonl").problems == []
 
 
 def test_feedback_to_docs_and_blog_post(tmp_path: Path) -> None:
     """analyst -> docs-writer writes the docs page and the blog post from the real CSV."""
     orch = Orchestrator([DataAnalyst(), DocsWriter(str(tmp_path))], seed=1)
-    plan = Plan(name="feedback-docs-real", tasks=[
-        Task(id="analyze", agent="analyst", goal="analyse the feedback", prompt="{{input}}"),
-        Task(id="docs", agent="docs-writer", goal="write the docs page and blog post", prompt="Write the docs page and a blog post draft.", depends_on=["analyze"]),
-    ])
+    plan = Plan(
+        name="feedback-docs-real",
+        tasks=[
+            Task(id="analyze", agent="analyst", goal="analyse the feedback", prompt="{{input}}"),
+            Task(
+                id="docs",
+                agent="docs-writer",
+                goal="write the docs page and blog post",
+                prompt="Write the docs page and a blog post draft.",
+                depends_on=["analyze"],
+            ),
+        ],
+    )
     result = orch.run_sync("What are customers asking for?", plan)
     assert result.status == "succeeded", result.error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blog-post.md", "feedback-report.md"]
@@ -62,11 +100,25 @@ def test_feedback_to_docs_and_blog_post(tmp_path: Path) -> None:
 def test_feature_review_loop_iterates_then_approves_and_tests_pass() -> None:
     """developer/reviewer loop: two rounds of changes requested, approval in round 3, then the tests pass."""
     orch = Orchestrator([FeatureDeveloper(), CodeReviewer(), CodeRunner(time_limit_s=30)], seed=1)
-    plan = Plan(name="feature-review-real", tasks=[
-        Task(id="implement", agent="developer", goal="implement the durations feature", prompt="{{input}}",
-             review=ReviewSpec(reviewer="reviewer", max_rounds=4)),
-        Task(id="test", agent="code-runner", goal="run the tests", prompt="Run the tests.", depends_on=["implement"]),
-    ])
+    plan = Plan(
+        name="feature-review-real",
+        tasks=[
+            Task(
+                id="implement",
+                agent="developer",
+                goal="implement the durations feature",
+                prompt="{{input}}",
+                review=ReviewSpec(reviewer="reviewer", max_rounds=4),
+            ),
+            Task(
+                id="test",
+                agent="code-runner",
+                goal="run the tests",
+                prompt="Run the tests.",
+                depends_on=["implement"],
+            ),
+        ],
+    )
     result = orch.run_sync("Implement sample_agents/data/feature_spec.md", plan)
     assert result.status == "succeeded", result.error
     verdicts = [e for e in result.events if e.kind == "review_verdict"]
@@ -80,7 +132,9 @@ def test_feature_review_loop_iterates_then_approves_and_tests_pass() -> None:
 def test_scatter_gather_over_feedback_chunks() -> None:
     """Four map tasks count row ranges in parallel; the reducer's totals equal the whole-file analysis."""
     orch = Orchestrator([ChunkSummarizer(), Aggregator(), DataAnalyst()], seed=1)
-    plan = scatter_gather(chunk_prompts(200, 50), "chunk-summarizer", "aggregator", name="scatter-gather-real")
+    plan = scatter_gather(
+        chunk_prompts(200, 50), "chunk-summarizer", "aggregator", name="scatter-gather-real"
+    )
     result = orch.run_sync("Count the themes in the feedback", plan)
     assert result.status == "succeeded", result.error
     whole = orch.run_sync("whole", Plan(tasks=[Task(id="a", agent="analyst")])).output
