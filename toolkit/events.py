@@ -379,6 +379,11 @@ class TrustedMaker:
         for name, factory in self.factories:
             if values[name] is _MISSING:
                 values[name] = factory()
+        return self.wrap(values)
+
+    def wrap(self, values: dict[str, Any]) -> Any:
+        """The model holding ``values``, which name every field in declared order (kept,
+        not copied): for the hottest events, built as literal dicts with no template."""
         obj = _new(self.cls)
         _set(obj, "__dict__", values)
         _set(obj, "__pydantic_fields_set__", self.fields_set)

@@ -127,14 +127,11 @@ class SinkOutlet:
         return errors
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
-_ENVELOPE_FIELDS = set(Envelope.model_fields)
-_MESSAGE_FIELDS = set(MessageSent.model_fields)
-_STARTED_FIELDS = set(TaskStarted.model_fields)
-_FINISHED_FIELDS = set(TaskFinished.model_fields)
+# the hottest events of a step, built from literal dicts of every field (no template copy)
+_WRAP_ENVELOPE = trusted_maker(Envelope).wrap
+_WRAP_MESSAGE = trusted_maker(MessageSent).wrap
+_WRAP_STARTED = trusted_maker(TaskStarted).wrap
+_WRAP_FINISHED = trusted_maker(TaskFinished).wrap
 
 
 def _unchanged(value: Any) -> Any:
@@ -254,10 +251,7 @@ class Tracer:
         message_id = self.ids.span_id()
         trace_id = self.trace_id
         # the hottest events of a run, built directly (fields in declared order)
-        envelope = _new(Envelope)
-        _set(
-            envelope,
-            "__dict__",
+        envelope = _WRAP_ENVELOPE(
             {
                 "message_id": message_id,
                 "conversation_id": conversation_id,
@@ -275,15 +269,9 @@ class Tracer:
                 "sent_at": now,
                 "delivered_at": now,
                 "usage": usage,
-            },
+            }
         )
-        _set(envelope, "__pydantic_fields_set__", _ENVELOPE_FIELDS)
-        _set(envelope, "__pydantic_extra__", None)
-        _set(envelope, "__pydantic_private__", None)
-        event = _new(MessageSent)
-        _set(
-            event,
-            "__dict__",
+        event = _WRAP_MESSAGE(
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -293,11 +281,8 @@ class Tracer:
                 "parent_span_id": span_id,
                 "kind": "message_sent",
                 "envelope": envelope,
-            },
+            }
         )
-        _set(event, "__pydantic_fields_set__", _MESSAGE_FIELDS)
-        _set(event, "__pydantic_extra__", None)
-        _set(event, "__pydantic_private__", None)
         self._seq += 1
         self._publish(event)
         return envelope
@@ -313,10 +298,7 @@ class Tracer:
     ) -> None:
         """Emit ``task_started`` for an attempt: a step's event, built directly as in
         ``message`` (no template copy, no keyword parsing)."""
-        event = _new(TaskStarted)
-        _set(
-            event,
-            "__dict__",
+        event = _WRAP_STARTED(
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -329,11 +311,8 @@ class Tracer:
                 "agent": agent,
                 "attempt": attempt,
                 "round": round_,
-            },
+            }
         )
-        _set(event, "__pydantic_fields_set__", _STARTED_FIELDS)
-        _set(event, "__pydantic_extra__", None)
-        _set(event, "__pydantic_private__", None)
         self._seq += 1
         self._publish(event)
 
@@ -352,10 +331,7 @@ class Tracer:
         cost_usd: float,
     ) -> None:
         """Emit ``task_finished``: a step's event, built directly as in ``message``."""
-        event = _new(TaskFinished)
-        _set(
-            event,
-            "__dict__",
+        event = _WRAP_FINISHED(
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -373,11 +349,8 @@ class Tracer:
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": cost_usd,
-            },
+            }
         )
-        _set(event, "__pydantic_fields_set__", _FINISHED_FIELDS)
-        _set(event, "__pydantic_extra__", None)
-        _set(event, "__pydantic_private__", None)
         self._seq += 1
         self._publish(event)
 
