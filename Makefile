@@ -28,14 +28,15 @@ lock: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/switchboard demo
 
-# Headless Chromium for the widget tests in a real browser (Debian's package; the
-# test driver is Playwright's Python client, pointed at /usr/bin/chromium).
+# What the tests need from the system, from Debian's packages: headless Chromium for
+# the widget tests in a real browser (driven by Playwright's Python client, pointed at
+# /usr/bin/chromium), tmux for the real-terminal test, redis-server for the Redis tests.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux >/dev/null; fi; }
-	@command -v tmux >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq tmux >/dev/null; else sudo apt-get install -y -qq tmux >/dev/null; fi; }
+	@missing=""; for t in chromium tmux redis-server; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
