@@ -23,6 +23,11 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "notebook": ("anywidget", "ipywidgets", "traitlets"),
     "llm": ("openai", "httpx2"),
     "metrics": ("pandas",),
+    "temporal": ("temporalio",),
+    "redis": ("redis",),
+    "remote": ("starlette", "uvicorn", "sse_starlette", "httpx"),
+    "a2a": ("a2a",),
+    "otel": ("opentelemetry",),
 }
 """Extra name -> the top-level modules it installs that Switchboard imports."""
 
