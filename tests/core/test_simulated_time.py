@@ -7,6 +7,7 @@ the plan and the seed, never on how fast or busy the machine is.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import anyio
 import pytest
@@ -21,6 +22,8 @@ from toolkit.simtime import SIMULATED_EPOCH, SimulatedClock, VirtualTimeLoop, ru
 from toolkit.workflow import load_workflow
 
 pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _task_durations(result) -> dict[str, float]:
@@ -242,7 +245,7 @@ def test_cli_simulate_flag(tmp_path) -> None:
             "-m",
             "toolkit.cli",
             "run",
-            "sample_agents/workflows/feature-review.yaml",
+            str(ROOT / "sample_agents/workflows/feature-review.yaml"),
             "--simulate",
             "--seed",
             "3",
@@ -263,7 +266,7 @@ def test_cli_simulate_flag(tmp_path) -> None:
             "-m",
             "toolkit.cli",
             "run",
-            "sample_agents/workflows/research-report-real.yaml",
+            str(ROOT / "sample_agents/workflows/research-report-real.yaml"),
             "--simulate",
         ],
         capture_output=True,

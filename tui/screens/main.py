@@ -149,6 +149,7 @@ class MainScreen(Screen[None]):
             self._freeze_heap()
             self.player.sync()
             self._report_failures()
+        self._pace()
         self._start()
         self.render_frame()
         self.set_interval(1 / FPS, self._frame)
@@ -171,6 +172,12 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
             name="source",
         )
+
+    def _pace(self) -> None:
+        """A paced source (a run on simulated time) plays from its first event as it arrives."""
+        if self.source.paced:
+            self.player.following = False
+            self.player.playing = True
 
     def _produce(self) -> None:
         self.source.produce(self.feed)
@@ -203,6 +210,7 @@ class MainScreen(Screen[None]):
         self.player = Player(self.timeline)
         self.feed = EventFeed()
         self._dirty = True
+        self._pace()
         self._start()
         self.render_frame()
 
