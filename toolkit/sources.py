@@ -30,6 +30,7 @@ import contextlib
 import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -43,8 +44,12 @@ __all__ = [
     "FollowSource",
     "LiveRunSource",
     "RecordedSource",
+    "RunCatalog",
+    "RunEntry",
     "SourceError",
+    "StoreCatalog",
     "is_workflow",
+    "open_catalog",
     "open_demo",
     "open_path",
     "open_store",
@@ -356,6 +361,100 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
     if status == "interrupted":
         source.ended = status
     return source
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run a catalog holds: what a run browser lists."""
+
+    run_id: str
+    name: str
+    status: str
+    """running, succeeded, failed, cancelled, or interrupted (its process died)."""
+    started_at: float | None
+    duration_s: float | None
+    events: int
+    cost_usd: float | None = None
+    forked_from: str | None = None
+    """The run this one was re-run from (``switchboard rerun``), if any."""
+    from_task: str | None = None
+    """The task it was re-run from."""
+
+
+class RunCatalog:
+    """Where several runs are kept (a run store, a Redis index, an HTTP API): a view
+    lists them and opens one. Subclasses implement ``runs`` and ``open``."""
+
+    label: str = "runs"
+
+    def runs(self) -> list[RunEntry]:
+        """Every run, newest first."""
+        raise NotImplementedError
+
+    def open(self, run_id: str) -> EventSource:
+        """The source of one run.
+
+        Raises:
+            SourceError: when the run cannot be read.
+        """
+        raise NotImplementedError
+
+
+class StoreCatalog(RunCatalog):
+    """The runs of a SQLite run store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = path.name
+
+    def runs(self) -> list[RunEntry]:
+        from toolkit.store import RunStore, StoreError
+
+        try:
+            store = RunStore(self.path)
+            try:
+                entries = []
+                for info in store.runs():
+                    snap = store.snapshot(info.run_id) or {}
+                    cost = snap.get("cost_usd")
+                    entries.append(
+                        RunEntry(
+                            run_id=info.run_id,
+                            name=info.name,
+                            status=info.status,
+                            started_at=info.started_at,
+                            duration_s=info.duration_s,
+                            events=info.event_count,
+                            cost_usd=cost if isinstance(cost, int | float) else None,
+                            forked_from=getattr(info, "forked_from", None),
+                            from_task=getattr(info, "from_task", None),
+                        )
+                    )
+                return entries
+            finally:
+                store.disconnect()
+        except StoreError as exc:
+            raise SourceError(str(exc)) from None
+        except Exception as exc:  # a corrupt store: one clear line
+            raise SourceError(
+                f"{self.path}: cannot list runs: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def open(self, run_id: str) -> EventSource:
+        return open_store(self.path, run_id)
+
+
+def open_catalog(path: Path) -> RunCatalog:
+    """The catalog of runs at ``path`` (a SQLite run store).
+
+    Raises:
+        SourceError: when there is no such store.
+    """
+    if not path.exists():
+        raise SourceError(f"{path}: no such run store")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a directory, not a run store")
+    return StoreCatalog(path)
 
 
 def open_workflow(

@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from toolkit.sources import EventSource
+from toolkit.sources import EventSource, RunCatalog
 from tui.screens.details import DetailsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -24,11 +24,18 @@ from tui.widgets.replay_bar import ReplayBar
 __all__ = ["SwitchboardApp"]
 
 
+def _runs_bindings() -> list[BindingType]:
+    from tui.screens.runs import RunsScreen
+
+    return list(RunsScreen.BINDINGS)
+
+
 class SwitchboardApp(App[int]):
     """Shows one run: live, followed, or replayed from a trace or a run store.
 
     Args:
-        source: Where the events come from (see ``toolkit.sources``).
+        source: Where the events come from (see ``toolkit.sources``), or a catalog of
+            runs (a run store) to browse and pick from.
     """
 
     CSS_PATH = "app.tcss"
@@ -40,12 +47,17 @@ class SwitchboardApp(App[int]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, source: EventSource) -> None:
+    def __init__(self, source: EventSource | RunCatalog) -> None:
         super().__init__()
         self.source = source
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen(self.source))
+        if isinstance(self.source, RunCatalog):
+            from tui.screens.runs import RunsScreen
+
+            self.push_screen(RunsScreen(self.source))
+        else:
+            self.push_screen(MainScreen(self.source))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -55,6 +67,7 @@ class SwitchboardApp(App[int]):
                 [
                     ("Anywhere", self.BINDINGS),
                     ("Run and replay", MainScreen.BINDINGS),
+                    ("Run browser", _runs_bindings()),
                     ("Replay bar (focused)", ReplayBar.BINDINGS),
                     ("Message flow, event list", [*MessageFlow.BINDINGS, *EventList.BINDINGS]),
                     ("Plan, agents", PlanView.BINDINGS),

@@ -60,8 +60,10 @@ def register(subparsers: Any) -> None:
         description="Run a workflow live, replay a trace or a stored run, or follow a trace being written.",
     )
     tui.add_argument("path", nargs="?", help="a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
-    tui.add_argument("--store", help="a SQLite run store to replay a run from")
-    tui.add_argument("--run", dest="run_id", help="the run id in --store (default: the latest)")
+    tui.add_argument(
+        "--store", help="a SQLite run store: lists its runs to pick from (one run opens at once)"
+    )
+    tui.add_argument("--run", dest="run_id", help="open this run of --store directly")
     tui.add_argument(
         "--follow", action="store_true", help="tail a trace file that is still being written"
     )
@@ -102,7 +104,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
     Raises:
         CLIError: for any user error, with a one-line message.
     """
-    from toolkit.sources import SourceError, is_workflow, open_path, open_store
+    from toolkit.sources import SourceError, is_workflow, open_catalog, open_path, open_store
 
     try:
         live_only = [
@@ -123,7 +125,15 @@ def source_from_args(args: argparse.Namespace) -> Any:
                 raise SourceError("give either a PATH or --store, not both")
             if args.follow:
                 raise SourceError("--follow tails a trace file; it does not apply to --store")
-            return open_store(Path(args.store), args.run_id)
+            if args.run_id:
+                return open_store(Path(args.store), args.run_id)
+            catalog = open_catalog(Path(args.store))
+            runs = catalog.runs()
+            if len(runs) == 1:
+                return catalog.open(runs[0].run_id)
+            if not runs:
+                raise SourceError(f"{args.store} has no runs")
+            return catalog  # several: the run browser lists them
         if args.run_id:
             raise SourceError("--run needs --store DB")
         if not args.path:

@@ -29,6 +29,7 @@ from toolkit.text import sanitize_line
 __all__ = [
     "AGENT_LOOK",
     "EVENT_GLYPH",
+    "RUN_LOOK",
     "TASK_LOOK",
     "EventRoles",
     "MessageLook",
@@ -42,6 +43,17 @@ __all__ = [
     "task_tries",
     "task_worker",
 ]
+
+
+RUN_LOOK = {
+    "pending": ("○", "dim"),
+    "running": ("◐", "bold #5fafff"),
+    "succeeded": ("✔", "bold #5fd75f"),
+    "failed": ("✖", "bold #ff5f5f"),
+    "cancelled": ("⊘", "bold #ffaf00"),
+    "interrupted": ("✖", "bold #ff5f5f"),
+}
+"""Glyph and style of a run's status (the header, the run browser)."""
 
 
 @dataclass(frozen=True, slots=True)

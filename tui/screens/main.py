@@ -97,11 +97,14 @@ class MainScreen(Screen[None]):
         Binding("4", "tab('tab-time')", "Time", show=False),
         Binding("slash", "search", "Search events", key_display="/", show=False),
         Binding("escape", "unfocus_search", "Leave search", show=False),
+        Binding("b", "back", "Back to runs"),
     ]
 
-    def __init__(self, source: EventSource) -> None:
+    def __init__(self, source: EventSource, *, browsing: bool = False) -> None:
         super().__init__()
         self.source = source
+        self.browsing = browsing
+        """Opened from the run browser: ``b`` goes back to it."""
         self.timeline = Timeline()
         self.player = Player(self.timeline)
         self.calls = CallTimeline()
@@ -460,6 +463,18 @@ class MainScreen(Screen[None]):
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "tab-events"
         self.query_one(EventLog).focus_search()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.browsing  # only a run opened from the browser has one to go back to
+        return True
+
+    def action_back(self) -> None:
+        """Back to the run browser this run was opened from."""
+        if not self.browsing:
+            return
+        self.source.cancel()
+        self.app.pop_screen()
 
     def action_unfocus_search(self) -> None:
         if self.query_one(TabbedContent).active == "tab-events":

@@ -7,17 +7,9 @@ from textual.widgets import Static
 
 from toolkit.state import RunState
 from toolkit.text import one_line
+from tui.describe import RUN_LOOK
 
 __all__ = ["RunHeader", "header_text"]
-
-_STATUS = {
-    "pending": ("○", "dim"),
-    "running": ("◐", "bold #5fafff"),
-    "succeeded": ("✔", "bold #5fd75f"),
-    "failed": ("✖", "bold #ff5f5f"),
-    "cancelled": ("⊘", "bold #ffaf00"),
-    "interrupted": ("✖", "bold #ff5f5f"),
-}
 
 
 def _elapsed(seconds: float) -> str:
@@ -35,7 +27,7 @@ def header_text(state: RunState, source: str, status: str | None = None) -> Text
     ``status`` replaces the fold's status when the events cannot tell (an interrupted run).
     """
     status = status or state.status
-    glyph, style = _STATUS.get(status, ("?", ""))
+    glyph, style = RUN_LOOK.get(status, ("?", ""))
     counts = state.task_counts()
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" ◆ ", style="bold")

@@ -1,0 +1,109 @@
+"""The run browser: a store's runs listed to pick from, each opened in the main screen."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from toolkit import FailureSpec, MockAgent, Orchestrator, pipeline
+from toolkit.sources import RecordedSource, SourceError, open_catalog
+from toolkit.store import RunStore
+from tui.app import SwitchboardApp
+from tui.cli import source_from_args
+from tui.screens.main import MainScreen
+from tui.screens.runs import RunsScreen, RunsTable
+
+from .conftest import screen_text, wait_until
+
+pytestmark = pytest.mark.anyio
+
+SIZE = (120, 30)
+
+
+def make_store(path: Path, names: list[str]) -> list[str]:
+    """One run per name (a name starting with "fail" fails), oldest first; their ids."""
+    ids = []
+    for name in names:
+        failing = name.startswith("fail")
+        agent = MockAgent("a", failures=FailureSpec(exception=1.0) if failing else None)
+        store = RunStore(path)
+        result = Orchestrator([agent], seed=1).run_sync("go", pipeline("a"), name=name, store=store)
+        store.disconnect()
+        ids.append(result.run_id)
+    return ids
+
+
+def test_catalog_lists_runs_newest_first_with_cost(tmp_path: Path) -> None:
+    """The catalog has each run's name, status, duration and cost; newest first."""
+    path = tmp_path / "runs.db"
+    ids = make_store(path, ["first", "fail-second", "third"])
+    entries = open_catalog(path).runs()
+    assert [e.run_id for e in entries] == ids[::-1]
+    assert [(e.name, e.status) for e in entries] == [
+        ("third", "succeeded"),
+        ("fail-second", "failed"),
+        ("first", "succeeded"),
+    ]
+    assert all(e.cost_usd == 0.0 and e.duration_s is not None for e in entries)
+    with pytest.raises(SourceError, match="no such run store"):
+        open_catalog(tmp_path / "missing.db")
+
+
+async def test_pick_a_run_open_it_and_come_back(tmp_path: Path) -> None:
+    """Enter opens the run under the cursor; b goes back to the list; another can be opened."""
+    path = tmp_path / "runs.db"
+    make_store(path, ["first", "fail-second", "third"])
+    app = SwitchboardApp(open_catalog(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        text = screen_text(app)
+        assert "3 run(s)" in text and "fail-second" in text and "✖ failed" in text
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.screen.player.state().name == "third"  # the newest, under the cursor
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        state = app.screen.player.state()
+        assert state.name == "fail-second" and state.status == "failed"
+
+
+async def test_hostile_run_names_are_listed_literally(tmp_path: Path) -> None:
+    """A run's name from the store cannot carry markup or escapes into the list."""
+    path = tmp_path / "runs.db"
+    make_store(path, ["[b]bold[/b]\x1b[31m", "plain"])
+    app = SwitchboardApp(open_catalog(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.pause()
+        rows = app.screen.query_one(RunsTable).row_count
+        assert rows == 2
+        assert "[b]bold[/b]" in screen_text(app)
+        assert "\x1b[31m" not in app.export_screenshot()
+
+
+def _args(store: Path) -> argparse.Namespace:
+    return argparse.Namespace(
+        path=None,
+        store=str(store),
+        run_id=None,
+        follow=False,
+        input=None,
+        seed=None,
+        mock=False,
+        simulate=False,
+        cassette=None,
+    )
+
+
+def test_cli_opens_a_lone_run_directly_and_browses_several(tmp_path: Path) -> None:
+    """``tui --store`` with one run opens it; with several it lists them."""
+    one = tmp_path / "one.db"
+    make_store(one, ["only"])
+    assert isinstance(source_from_args(_args(one)), RecordedSource)
+    many = tmp_path / "many.db"
+    make_store(many, ["a", "b"])
+    assert len(source_from_args(_args(many)).runs()) == 2
