@@ -309,7 +309,20 @@ def prepare_resume(
     Raises:
         ResumeError: when the run cannot be resumed (see ``Orchestrator.prepare_resume``).
     """
-    db = _open_store(store)
+    from toolkit.sources import _without_gc
+
+    with _without_gc():  # thousands of events and tasks are read and made, no cycles
+        return _prepare_resume(orch, run_id, _open_store(store), plan, force, options)
+
+
+def _prepare_resume(
+    orch: Orchestrator,
+    run_id: str,
+    db: RunStore,
+    plan: Plan | None,
+    force: bool,
+    options: dict[str, Any],
+) -> Run:
     stored = read_stored(db, run_id)
     if stored.status not in RESUMABLE:
         if stored.status == "running":
@@ -330,10 +343,6 @@ def prepare_resume(
     differences += agent_differences(stored.started, orch, use)
     if differences and not force:
         raise ResumeError(_refusal(run_id, differences))
-    try:
-        use.validate_for(orch.agents)
-    except PlanError as exc:
-        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
     ids = {t.id for t in use.tasks}
     kept = {t: r for t, r in stored.results.items() if t in ids}
     state = stored.state
@@ -366,9 +375,14 @@ def prepare_resume(
             "forced": differences,
         },
     )
-    db.prime(run_id, state)
     options.setdefault("seed", started.seed)
-    run = orch.prepare(started.request, use, name=started.name, store=db, carry=carry, **options)
+    try:  # prepare checks the plan against the agents
+        run = orch.prepare(
+            started.request, use, name=started.name, store=db, carry=carry, **options
+        )
+    except PlanError as exc:
+        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
+    db.prime(run_id, state)
     run.meta = dict(started.meta)
     return run
 
