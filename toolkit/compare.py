@@ -178,8 +178,8 @@ def format_comparison(frame: pd.DataFrame, run_a: str = "a", run_b: str = "b") -
         f"{safe_line(run_a, 60)} vs {safe_line(run_b, 60)}: "
         f"{int(frame['output_changed'].sum())} of {len(frame)} task output(s) changed, "
         f"{int(frame['reused'].sum())} reused",
-        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
     ]
     for row in rows:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
