@@ -210,9 +210,9 @@ class RunState:
     """(ts, level, message) of log events (the fold only ever appends to it)."""
     problems: list[str] = field(default_factory=list)
     """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
-    resumes: list[tuple[int, float, int, list[str]]] = field(default_factory=list)
-    """(seq, ts, tasks kept, tasks interrupted) of each ``run_resumed``: where the run's
-    process died and the run went on."""
+    resumes: list[tuple[int, float, int, list[str], int]] = field(default_factory=list)
+    """(seq, ts, tasks kept, tasks interrupted, messages before it) of each
+    ``run_resumed``: where the run's process died and the run went on."""
     forked_from: str | None = None
     """The run this one re-runs (``run_forked``), if any."""
     from_task: str | None = None
@@ -321,7 +321,7 @@ class RunState:
             if agent.state in ("working", "waiting"):
                 agent.state, agent.current_task, agent.streaming = "idle", None, ""
         self.status, self.finished_at = "running", None
-        self.resumes.append((e.seq, e.ts, len(e.kept), list(e.interrupted)))
+        self.resumes.append((e.seq, e.ts, len(e.kept), list(e.interrupted), len(self.messages)))
 
     def _on_run_forked(self, e: Any) -> None:
         self.forked_from, self.from_task = e.forked_from, e.from_task
