@@ -188,7 +188,8 @@ def resume(args: argparse.Namespace, work: Path, figures: dict[str, Any]) -> Non
     def resume_run(path: Path) -> None:
         result = anyio.run(lambda: orchestrator().resume(run_id, store=path))
         assert result.status == "succeeded", result.error
-        assert result.events[0].kind == "run_resumed" and len(result.events[0].kept) == N - 1
+        resumed = result.events[cut + 1]
+        assert resumed.kind == "run_resumed" and len(resumed.kept) == N - 1
 
     for contender in (open_trace, resume_run):  # warm-up
         contender(fresh())

@@ -99,6 +99,8 @@ class Carryover:
     """The ``run_forked`` event's fields (a re-run)."""
     reused: dict[str, StoredResult] = field(default_factory=dict)
     """A re-run's reused results (recorded as ``task_finished`` at zero cost)."""
+    history: list[TraceEvent] = field(default_factory=list)
+    """A resumed run's stored events (its ``RunResult`` holds them and the new ones)."""
 
     def continue_run(self, tracer: Tracer, request: str) -> tuple[float, str, str]:
         """Go on with the stored run: ``run_resumed`` first, then the request if it was lost.
@@ -366,6 +368,7 @@ def _prepare_resume(
         conversation=stored.asked[0] if stored.asked else None,
         asked_id=stored.asked[1] if stored.asked else None,
         plan_recorded=stored.plan is not None,
+        history=stored.events,
         resumed_fields={
             "kept": [t.id for t in use.tasks if t.id in kept],
             "rerun": rerun,

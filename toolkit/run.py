@@ -351,8 +351,11 @@ class Run:
         problems = tracer.close_sinks()
         if problems:
             error = (error + "; " if error else "") + "recording failed: " + "; ".join(problems)
+        events, carry = tracer.events, self._carry
+        if carry is not None and carry.resumed and events:
+            events = [*carry.history, *events]  # a resumed run's result is the whole run
         self.result = RunResult(
-            self.run_id, self.name, status, output, error, tracer.events, self.trace_path
+            self.run_id, self.name, status, output, error, events, self.trace_path
         )
         return self.result
 

@@ -151,12 +151,14 @@ def test_resume_keeps_finished_tasks_and_continues_the_trace(tmp_path: Path) -> 
     assert result.status == "succeeded" and result.run_id == run_id
     assert again.calls == {"c": 1, "d": 1}
     assert result.output == full.output  # stored results fed c and d as before
-    resumed = result.events[0]
+    assert result.events[:upto] == full.events[:upto]  # the result is the whole run
+    resumed = result.events[upto]
     assert resumed.kind == "run_resumed" and resumed.seq == upto
+    assert result.results == full.results
     assert resumed.kept == ["a", "b"] and resumed.rerun == ["c", "d"]
     assert resumed.interrupted == ["c"] and resumed.attempts == {"c": 1}
     started_c = [e for e in result.events if e.kind == "task_started" and e.task_id == "c"]
-    assert [e.attempt for e in started_c] == [2]
+    assert [e.attempt for e in started_c] == [1, 2]  # the interrupted attempt, then the next
     assert "2 task(s) kept, 2 to run, 1 interrupted" in event_summary(resumed)
     store = RunStore(tmp_path / "runs.db")
     events = store.read_run(run_id).events
@@ -201,7 +203,7 @@ def test_resume_refuses_what_it_cannot_do_right(tmp_path: Path) -> None:
         )
     )
     assert result.status == "succeeded"
-    assert result.events[0].forced == [
+    assert next(e for e in result.events if e.kind == "run_resumed").forced == [
         "task 'b': its prompt differs",
         "task 'b': its agent differs ('w' -> 'v')",
     ]
@@ -346,11 +348,11 @@ def test_views_show_the_interruption(tmp_path: Path) -> None:
     before = full.events[:upto]
     state = fold(before)
     assert state.tasks["c"].status == "running"
-    state.apply(result.events[0])
+    state.apply(result.events[upto])
     assert state.tasks["c"].status == "waiting" and state.agents["v"].state == "idle"
     assert state.status == "running"
     bars = CallTimeline()
-    for i, e in enumerate([*before, *result.events]):
+    for i, e in enumerate(result.events):
         bars.add(i, e)
     outcomes = [(b["task"], b["outcome"]) for b in bars.bars]
     assert outcomes == [("a", "ok"), ("b", "ok"), ("c", "interrupted"), ("c", "ok"), ("d", "ok")]
