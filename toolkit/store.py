@@ -493,6 +493,9 @@ class RunStore(BufferedSink):
                 )
                 for key in [k for k in drafts if k[0] == e.run_id and k[1] == e.task_id]:
                     del drafts[key]
+            elif kind == "run_finished":
+                for key in [k for k in drafts if k[0] == e.run_id]:
+                    del drafts[key]
             elif kind == "message_sent":
                 env = e.envelope
                 if env.kind == "result" and env.task_id is not None:

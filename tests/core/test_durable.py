@@ -357,3 +357,25 @@ def test_views_show_the_interruption(tmp_path: Path) -> None:
     outcomes = [(b["task"], b["outcome"]) for b in bars.bars]
     assert outcomes == [("a", "ok"), ("b", "ok"), ("c", "interrupted"), ("c", "ok"), ("d", "ok")]
     assert len(bars.resumes) == 1
+
+
+def test_a_resumed_run_killed_again_resumes_again(tmp_path: Path) -> None:
+    """A run interrupted twice is resumed twice: the second resume keeps what the first
+    finished, attempt numbers keep going on, and the trace stays one gap-free run."""
+    db = tmp_path / "runs.db"
+    full = orchestrator(Counting()).run_sync("go", diamond())
+    run_id = interrupted_copy(full.events, cut_after(full.events, "task_started", "b"), db)
+    first = anyio.run(lambda: orchestrator(Counting()).resume(run_id, store=db))
+    # the first continuation dies too, while d runs
+    again_at = cut_after(first.events, "task_started", "d")
+    interrupted_copy(first.events, again_at, tmp_path / "twice.db")
+    calls = Counting()
+    second = anyio.run(lambda: orchestrator(calls).resume(run_id, store=tmp_path / "twice.db"))
+    assert second.status == "succeeded" and calls.calls == {"d": 1}
+    resumes = [e for e in second.events if e.kind == "run_resumed"]
+    assert [r.kept for r in resumes] == [["a"], ["a", "b", "c"]]
+    assert resumes[1].attempts == {"d": 1}
+    assert [e.seq for e in second.events] == list(range(len(second.events)))
+    assert second.output == full.output
+    assert RunStore(tmp_path / "twice.db").info(run_id).resumes == 2
+    assert len(fold(second.events).resumes) == 2
