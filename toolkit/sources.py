@@ -378,7 +378,10 @@ def open_workflow(
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
     def factory(sinks: Sequence[Sink]) -> Any:
-        return workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock)
+        run = workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock)
+        # as ``switchboard run`` does: a stored run can be resumed from its file
+        run.meta.update(workflow=str(path.resolve()), mock=mock)
+        return run
 
     return LiveRunSource(getattr(workflow, "name", path.stem), factory)
 

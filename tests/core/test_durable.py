@@ -244,6 +244,15 @@ def test_rerun_reuses_what_is_upstream_and_compares(tmp_path: Path) -> None:
     assert [t for t, r in rows.items() if r.output_changed] == ["c", "d"]
     assert [t for t, r in rows.items() if r.reused] == ["a", "b"]
     assert rows["a"].duration_b_s == 0.0 and rows["a"].cost_b_usd == 0.0
+    other = anyio.run(
+        lambda: orchestrator(Counting()).rerun(
+            full.run_id, "d", store=db, edits={"d.agent": "v"}, seed=5
+        )
+    )
+    forked = next(e for e in other.events if e.kind == "run_forked")
+    assert forked.edits == {"d.agent": "v", "seed": "5"} and other.events[0].seed == 5
+    assert forked.reused == ["a", "b", "c"]
+    assert other.state.tasks["d"].last_agent == "v"
     with pytest.raises(ResumeError, match="reused from run"):
         orchestrator(Counting()).prepare_rerun(full.run_id, "c", store=db, edits={"a.prompt": "x"})
     with pytest.raises(ResumeError, match="no task 'zz'"):
