@@ -219,10 +219,13 @@ class Orchestrator:
         if on_event is not None:
             all_sinks.append(CallbackSink(on_event))
         ids = self.ids()
-        resumed = carry is not None and carry.resumed
+        if carry is not None and carry.resumed:  # the same run goes on
+            run_id, trace_id = carry.run_id, carry.trace_id
+        else:
+            run_id, trace_id = ids.run_id(), ids.trace_id()
         tracer = Tracer(
-            carry.run_id if resumed else ids.run_id(),  # type: ignore[union-attr]
-            carry.trace_id if resumed else ids.trace_id(),  # type: ignore[union-attr]
+            run_id,
+            trace_id,
             ids=ids,
             clock=self.clock,
             outlet=self.outlet(all_sinks, keep_events) if self.outlet else None,
