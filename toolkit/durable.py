@@ -710,7 +710,13 @@ def register(sub: Any) -> None:
         help="a new run from a stored one: reuse the results before TASK, execute TASK and after",
     )
     p.add_argument("run_id", help="the stored run")
-    p.add_argument("--from", dest="from_task", required=True, metavar="TASK")
+    p.add_argument(
+        "--from",
+        dest="from_task",
+        required=True,
+        metavar="TASK",
+        help="the first task executed again (it and everything that depends on it run)",
+    )
     p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
     p.add_argument(
         "--set",
