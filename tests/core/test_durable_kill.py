@@ -181,7 +181,7 @@ def test_sigkill_at_seeded_points_then_resume(
                 workflow_resume(run_id, db)
         else:
             interrupted += 1
-            if i % 10 == 0:  # as a user does it, from the command line
+            if i % 25 == 0:  # as a user does it, from the command line (also in test_durable)
                 proc_resume = subprocess.run(
                     [*COMMAND, "resume", run_id, "--store", str(db)],
                     capture_output=True,
