@@ -19,8 +19,8 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_flow_marks_the_resume(tmp_path: Path) -> None:
-    """The first message sent after run_resumed is marked "⟳ resumed" in the flow; the
-    run ends succeeded."""
+    """The first message sent after run_resumed is marked "⟳ resumed" in the flow and the
+    header counts the resumes; the run ends succeeded."""
     db = tmp_path / "runs.db"
     full = orchestrator(Counting()).run_sync("go", diamond())
     run_id = interrupted_copy(full.events, cut_after(full.events, "task_started", "c") + 1, db)
@@ -33,4 +33,5 @@ async def test_flow_marks_the_resume(tmp_path: Path) -> None:
         flow = app.screen.query_one(MessageFlow)
         resumed_at = app.main.timeline.latest.resumes[0][4]
         assert flow.messages[resumed_at].task_id == "c"
-        assert "⟳ resumed" in screen_text(app)
+        text = screen_text(app)
+        assert "⟳ resumed" in text and "⟳ resumed 1×" in text  # the flow and the header
