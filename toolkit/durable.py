@@ -210,6 +210,15 @@ def read_stored(store: RunStore, run_id: str) -> StoredPlan:
     if started is None:
         raise ResumeError(f"run {run_id} holds no readable run_started event")
     assert isinstance(started, RunStarted)
+    if not results:
+        # a store written before results were kept: its task_finished events say the same
+        from toolkit.store import StoredResult
+
+        results = {
+            e.task_id: StoredResult(e.task_id, e.seq, e.agent, e.attempt, e.output)
+            for e in events
+            if e.kind == "task_finished"
+        }
     plan, planner = None, ""
     asked = None
     for e in events:

@@ -388,3 +388,24 @@ def test_a_resumed_run_killed_again_resumes_again(tmp_path: Path) -> None:
     assert second.output == full.output
     assert RunStore(tmp_path / "twice.db").info(run_id).resumes == 2
     assert len(fold(second.events).resumes) == 2
+
+
+def test_a_store_without_results_resumes_from_its_events(tmp_path: Path) -> None:
+    """A run recorded before the store kept results is resumed from its task_finished
+    events: the tasks they name are kept, not run again."""
+
+    class OlderStore(RunStore):
+        def _results(self, batch: list[TraceEvent]) -> list[tuple[Any, ...]]:
+            return []
+
+    full = orchestrator(Counting()).run_sync("go", diamond())
+    db = tmp_path / "old.db"
+    old = OlderStore(db)
+    for e in full.events[: cut_after(full.events, "task_finished", "b")]:
+        old.emit(e)
+    old.close()
+    assert RunStore(db).results(full.run_id) == {}
+    calls = Counting()
+    result = anyio.run(lambda: orchestrator(calls).resume(full.run_id, store=db))
+    assert result.status == "succeeded" and calls.calls == {"c": 1, "d": 1}
+    assert result.output == full.output
