@@ -1,4 +1,5 @@
-"""The ``switchboard`` command line: run, replay, metrics, schema, runs, validate.
+"""The ``switchboard`` command line: run, replay, metrics, schema, runs, validate
+(and resume, rerun, compare from ``toolkit.durable``).
 
 Subcommands of packages outside the core (the terminal app's ``demo`` and ``tui``)
 plug in through the ``switchboard.commands`` entry-point group, so the core never
@@ -89,6 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             store=args.store,
             clock="simulated" if args.simulate else None,
         )
+        # what ``switchboard resume`` and ``rerun`` need to rebuild the agents and the plan
+        run.meta.update(workflow=str(Path(args.workflow).resolve()), mock=args.mock)
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
@@ -255,11 +258,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
             return f"{value:.2f}"
         return "-" if value is None else "?"
 
+    def link(r: Any) -> str:
+        if r.forked_from:
+            return f"  (re-run of {cell(r.forked_from, 40)} from {cell(r.from_task or '?', 40)})"
+        return f"  (resumed {r.resumes}×)" if r.resumes else ""
+
     print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
     for r in runs:
         print(
             f"{cell(r.run_id, 40):<18}  {when(r.started_at):<19}  {cell(r.status, 20):<9}  "
             f"{cell(r.event_count, 12):>6}  {seconds(r.duration_s):>7}  {cell(r.name, 40)}"
+            + link(r)
         )
     return 0
 
@@ -347,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a workflow file and list every problem")
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
+
+    from toolkit.durable import register as durable_commands
+
+    durable_commands(sub)  # resume, rerun, compare
 
     for ep in entry_points(group="switchboard.commands"):
         try:

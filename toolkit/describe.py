@@ -269,6 +269,8 @@ def task_rounds(task: TaskView) -> str:
 EVENT_GLYPH: dict[str, str] = {
     "run_started": "◆",
     "run_finished": "◆",
+    "run_resumed": "⟳",
+    "run_forked": "⑂",
     "plan_created": "☰",
     "plan_updated": "☰",
     "task_started": "◐",
@@ -316,6 +318,17 @@ def event_summary(event: TraceEvent, limit: int = 100, look: MessageLook | None 
         case "run_finished":
             text = f"run {event.status} in {event.duration_s:.2f}s" + (
                 f": {short(event.error, 60)}" if event.error else ""
+            )
+        case "run_resumed":
+            lost = f", {len(event.interrupted)} interrupted" if event.interrupted else ""
+            text = (
+                f"run resumed after an interruption: {len(event.kept)} task(s) kept,"
+                f" {len(event.rerun)} to run{lost}"
+            )
+        case "run_forked":
+            text = (
+                f"re-run of {short(event.forked_from, 40)} from {short(event.from_task, 30)}:"
+                f" {len(event.reused)} result(s) reused, {len(event.rerun)} to run"
             )
         case "plan_created":
             text = (

@@ -35,6 +35,8 @@ __all__ = [
     "PlanUpdated",
     "ReviewVerdict",
     "RunFinished",
+    "RunForked",
+    "RunResumed",
     "RunStarted",
     "RunStatus",
     "Snapshot",
@@ -68,7 +70,7 @@ USER = "user"
 
 # ``defer_build``: a model's validator is built on its first validation, not at import;
 # the tracer builds events without validating them, so a run that only records never
-# pays for the schemas of the seventeen event kinds (``import toolkit`` stays fast)
+# pays for the schemas of the event kinds (``import toolkit`` stays fast)
 _frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
@@ -151,6 +153,48 @@ class RunFinished(EventBase):
     """The synthesized answer."""
     error: str | None = None
     duration_s: float = 0.0
+
+
+class RunResumed(EventBase):
+    """The run goes on after its process died: what the store held is kept, the rest re-runs.
+
+    Emitted by ``switchboard resume`` / ``Orchestrator.resume`` as the first event of
+    the continuation; its ``seq`` follows the last event the store held.
+    """
+
+    kind: Literal["run_resumed"] = "run_resumed"
+    kept: list[str] = Field(default_factory=list)
+    """Tasks finished before the interruption: their stored results are used, not re-run."""
+    rerun: list[str] = Field(default_factory=list)
+    """Tasks not finished at the interruption: they start afresh."""
+    interrupted: list[str] = Field(default_factory=list)
+    """The tasks of ``rerun`` that were running when the process died."""
+    attempts: dict[str, int] = Field(default_factory=dict)
+    """Attempts already made of each re-run task (its next attempt number follows)."""
+    last_seq: int = -1
+    """The last event stored before the interruption."""
+    forced: list[str] = Field(default_factory=list)
+    """What differed between the stored plan and the one resumed (with ``--force``)."""
+
+
+class RunForked(EventBase):
+    """This run re-runs another from one task on, reusing the stored results before it.
+
+    Follows ``plan_created``; a ``task_finished`` for each reused task comes next (its
+    stored output, no agent called, zero duration and cost).
+    """
+
+    kind: Literal["run_forked"] = "run_forked"
+    forked_from: str
+    """The run whose results are reused."""
+    from_task: str
+    """The task re-executed first; it and everything that depends on it run again."""
+    reused: list[str] = Field(default_factory=list)
+    """Tasks whose stored results are reused (no model is called for them)."""
+    rerun: list[str] = Field(default_factory=list)
+    """Tasks executed in this run."""
+    edits: dict[str, str] = Field(default_factory=dict)
+    """What was changed for the re-run (``task.field`` -> new value; ``seed``)."""
 
 
 class PlanCreated(EventBase):
@@ -297,6 +341,8 @@ class Snapshot(EventBase):
 TraceEvent = Annotated[
     RunStarted
     | RunFinished
+    | RunResumed
+    | RunForked
     | PlanCreated
     | PlanUpdated
     | TaskStarted

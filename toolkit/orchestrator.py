@@ -34,6 +34,7 @@ from toolkit.run import Run, RunResult
 from toolkit.tracing import CallbackSink, Outlet, Sink, Tracer
 
 if TYPE_CHECKING:
+    from toolkit.durable import Carryover
     from toolkit.session import AgentSession
 
 __all__ = [
@@ -183,6 +184,7 @@ class Orchestrator:
         on_event: Callable[[TraceEvent], Any] | None = None,
         seed: int | None = None,
         keep_events: bool = True,
+        carry: Carryover | None = None,
     ) -> Run:
         """Make a ``Run`` that can be executed once and cancelled.
 
@@ -196,6 +198,8 @@ class Orchestrator:
             on_event: A function called with every event.
             seed: Overrides the orchestrator's seed for this run.
             keep_events: Keep events in memory for the result (off for huge runs).
+            carry: What the run takes over from a stored one (made by ``prepare_resume``
+                and ``prepare_rerun``; a resumed run keeps its run id and trace).
 
         Raises:
             PlanError: when the plan cannot run (unknown agents, cycles, …).
@@ -217,9 +221,13 @@ class Orchestrator:
         if on_event is not None:
             all_sinks.append(CallbackSink(on_event))
         ids = self.ids()
+        if carry is not None and carry.resumed:  # the same run goes on
+            run_id, trace_id = carry.run_id, carry.trace_id
+        else:
+            run_id, trace_id = ids.run_id(), ids.trace_id()
         tracer = Tracer(
-            ids.run_id(),
-            ids.trace_id(),
+            run_id,
+            trace_id,
             ids=ids,
             clock=self.clock,
             outlet=self.outlet(all_sinks, keep_events) if self.outlet else None,
@@ -236,7 +244,100 @@ class Orchestrator:
             trace_path=trace_path,
             seed=self.seed if seed is None else seed,
             deps=deps,  # checked above: the scheduler need not parse the plan again
+            carry=carry,
         )
+
+    def prepare_resume(
+        self,
+        run_id: str,
+        *,
+        store: str | Path | Any,
+        plan: Plan | None = None,
+        force: bool = False,
+        **options: Any,
+    ) -> Run:
+        """Make a ``Run`` that continues an interrupted stored run (see ``resume``).
+
+        Raises:
+            ResumeError: when the run cannot be resumed (it ended, its process still
+                runs, or its plan or agents differ and ``force`` is off).
+        """
+        from toolkit.durable import prepare_resume
+
+        return prepare_resume(self, run_id, store=store, plan=plan, force=force, **options)
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        store: str | Path | Any,
+        plan: Plan | None = None,
+        force: bool = False,
+        **options: Any,
+    ) -> RunResult:
+        """Continue a run whose process died, from what the store holds.
+
+        Finished tasks are not run again (their stored results feed their dependents);
+        unfinished ones start afresh, their attempt numbers going on; the trace goes on
+        under the same run id, from the next seq, with a ``run_resumed`` event first.
+
+        Args:
+            run_id: The interrupted run.
+            store: Its run store (path or ``RunStore``); the continuation is recorded there.
+            plan: The plan it started from (default: the plan the store recorded).
+            force: Resume even when the plan or the agents differ from the stored ones.
+            options: As for ``prepare`` (``trace``, ``sinks``, ``on_event``, …).
+        """
+        return await self.prepare_resume(
+            run_id, store=store, plan=plan, force=force, **options
+        ).execute()
+
+    def prepare_rerun(
+        self,
+        run_id: str,
+        from_task: str,
+        *,
+        store: str | Path | Any,
+        plan: Plan | None = None,
+        edits: dict[str, str] | None = None,
+        **options: Any,
+    ) -> Run:
+        """Make a new ``Run`` that re-executes ``from_task`` and its dependents (see ``rerun``)."""
+        from toolkit.durable import prepare_rerun
+
+        return prepare_rerun(
+            self, run_id, from_task, store=store, plan=plan, edits=edits, **options
+        )
+
+    async def rerun(
+        self,
+        run_id: str,
+        from_task: str,
+        *,
+        store: str | Path | Any,
+        plan: Plan | None = None,
+        edits: dict[str, str] | None = None,
+        **options: Any,
+    ) -> RunResult:
+        """A new run that reuses the stored results of everything not downstream of
+        ``from_task`` and executes ``from_task`` and what depends on it.
+
+        No agent is called for a reused task. The new run records that it was forked
+        from ``run_id`` at ``from_task`` (a ``run_forked`` event; ``switchboard runs``
+        shows the link).
+
+        Args:
+            run_id: The stored run to start from.
+            from_task: The first task executed again.
+            store: The run store holding ``run_id``; the new run is recorded there too.
+            plan: The plan (default: the stored run's).
+            edits: Changes for the re-run: ``{"TASK.prompt": "...", "TASK.agent": "..."}``
+                (any task field of a re-run task).
+            options: As for ``prepare`` (``seed``, ``trace``, ``sinks``, …).
+        """
+        return await self.prepare_rerun(
+            run_id, from_task, store=store, plan=plan, edits=edits, **options
+        ).execute()
 
     async def aclose(self) -> None:
         """Release the executor's resources (connections, workers)."""

@@ -49,6 +49,7 @@ from toolkit.tracing import Tracer, trusted_maker
 if TYPE_CHECKING:
     import pandas as pd
 
+    from toolkit.durable import Carryover
     from toolkit.orchestrator import Orchestrator
     from toolkit.state import RunState
 
@@ -148,6 +149,7 @@ class Run:
         trace_path: Path | None = None,
         seed: int | None = None,
         deps: dict[str, list[str]] | None = None,
+        carry: Carryover | None = None,
     ) -> None:
         self.orch = orchestrator
         self.request = request
@@ -158,6 +160,11 @@ class Run:
         self.tracer = tracer
         self.run_id = tracer.run_id
         self.result: RunResult | None = None
+        self.meta: dict[str, Any] = {}
+        """Recorded in ``run_started`` (a workflow run names its file here, for resuming)."""
+        self._carry = carry
+        """What a resumed run or a re-run takes over from a stored run (``toolkit.durable``)."""
+        self._attempt_base: dict[str, int] = carry.attempts if carry is not None else {}
         self._deps = deps
         self._executor = orchestrator.executor
         self._clock = orchestrator.clock
@@ -259,24 +266,30 @@ class Run:
         self._capture_loop()
         t0 = tracer.now()
         status, output, error = "failed", None, None
-        tracer.emit(
-            RunStarted,
-            name=self.name,
-            request=self.request,
-            agents={name: agent.card() for name, agent in orch.agents.items()},
-            seed=self.seed,
-            meta={"clock": "simulated"} if is_simulated(self._clock) else {},
-        )
+        carry = self._carry
+        if carry is not None and carry.resumed:
+            t0, conversation, asked_id = carry.continue_run(tracer, self.request)
+        else:
+            tracer.emit(
+                RunStarted,
+                name=self.name,
+                request=self.request,
+                agents={name: agent.card() for name, agent in orch.agents.items()},
+                seed=self.seed,
+                meta={**self.meta, "clock": "simulated"}
+                if is_simulated(self._clock)
+                else self.meta,
+            )
+            conversation = tracer.ids.span_id()
+            asked_id = tracer.message(
+                USER,
+                ORCHESTRATOR,
+                "directive",
+                self.request,
+                span_id=tracer.root_span,
+                conversation_id=conversation,
+            ).message_id
         root = tracer.root_span
-        conversation = tracer.ids.span_id()
-        asked = tracer.message(
-            USER,
-            ORCHESTRATOR,
-            "directive",
-            self.request,
-            span_id=root,
-            conversation_id=conversation,
-        )
         self._bus = orch.bus(tracer, [ORCHESTRATOR, *orch.agents])
         try:
             with anyio.CancelScope() as scope:
@@ -324,7 +337,7 @@ class Run:
                 output,
                 span_id=root,
                 conversation_id=conversation,
-                parent_id=asked.message_id,
+                parent_id=asked_id,
             )
         elif status == "failed":
             # the user is told the run failed, never handed a partial answer as a result
@@ -335,7 +348,7 @@ class Run:
                 error,
                 span_id=root,
                 conversation_id=conversation,
-                parent_id=asked.message_id,
+                parent_id=asked_id,
             )
         return self._finish(status, output, error, t0)
 
@@ -359,8 +372,11 @@ class Run:
         problems = tracer.close_sinks()
         if problems:
             error = (error + "; " if error else "") + "recording failed: " + "; ".join(problems)
+        events, carry = tracer.events, self._carry
+        if carry is not None and carry.resumed and events:
+            events = [*carry.history, *events]  # a resumed run's result is the whole run
         self.result = RunResult(
-            self.run_id, self.name, status, output, error, tracer.events, self.trace_path
+            self.run_id, self.name, status, output, error, events, self.trace_path
         )
         return self.result
 
@@ -383,7 +399,13 @@ class Run:
         self._tasks = {t.id: t for t in plan.tasks}
         self._sched = Scheduler(list(self._tasks), deps, fail_fast=self.orch.fail_fast)
         self._deps = deps
-        self.tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)
+        carry = self._carry
+        if carry is None or not carry.plan_recorded:
+            self.tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)
+        if carry is not None:  # stored results are used, not made again
+            self._results.update(carry.results)
+            self._sched.resume(carry.results)
+            carry.announce(self.tracer)
         return plan
 
     # -- the worker pool ---------------------------------------------------------
@@ -495,7 +517,7 @@ class Run:
         """Get one accepted output for a round: attempts, retries, fallback."""
         tracer, task, policy, sched = self.tracer, tr.task, tr.policy, self._sched
         assert sched is not None
-        agent, attempt, retried = tr.agent, 1, 0
+        agent, attempt, retried = tr.agent, 1 + self._attempt_base.get(task.id, 0), 0
         while True:
             span = tracer.ids.span_id()
             tr.agent, tr.attempt = agent, attempt

@@ -136,6 +136,30 @@ class Scheduler:
                 self._ready.append(dep_id)
         return True
 
+    def resume(self, done: Iterable[str]) -> list[str]:
+        """Mark tasks done before anything starts: they finished in an earlier execution.
+
+        For a resumed run (and a re-run reusing stored results): their dependents become
+        ready as if each had finished here, in plan order. Ids not in the plan or not
+        waiting or ready are ignored.
+
+        Returns:
+            The ids marked done, in plan order.
+        """
+        wanted = set(done)
+        marked: list[str] = []
+        # plan order, dependencies first: a task is marked once all it waits for is
+        for task_id in list(self.status):
+            if task_id not in wanted or self.status[task_id] not in (WAITING, READY):
+                continue
+            self.status[task_id] = RUNNING
+            self.running += 1
+            self.finish(task_id)
+            marked.append(task_id)
+        if marked:
+            self._ready = deque(t for t in self._ready if self.status[t] == READY)
+        return marked
+
     def fail(self, task_id: str) -> list[Decision] | None:
         """The task failed for good.
 

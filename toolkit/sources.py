@@ -490,7 +490,10 @@ def open_workflow(
     clock: Literal["simulated"] | None = "simulated" if simulate else None
 
     def factory(sinks: Sequence[Sink]) -> Any:
-        return workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock, clock=clock)
+        run = workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock, clock=clock)
+        # as ``switchboard run`` does: a stored run can be resumed from its file
+        run.meta.update(workflow=str(path.resolve()), mock=mock)
+        return run
 
     paced = simulate or workflow.clock == "simulated"
     if paced:  # refuse real agents now, in one line, not when the run starts

@@ -212,6 +212,15 @@ class RunState:
     """(ts, level, message) of log events (the fold only ever appends to it)."""
     problems: list[str] = field(default_factory=list)
     """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
+    resumes: list[tuple[int, float, int, list[str], int]] = field(default_factory=list)
+    """(seq, ts, tasks kept, tasks interrupted, messages before it) of each
+    ``run_resumed``: where the run's process died and the run went on."""
+    forked_from: str | None = None
+    """The run this one re-runs (``run_forked``), if any."""
+    from_task: str | None = None
+    """The task the re-run executed first."""
+    reused: list[str] = field(default_factory=list)
+    """Tasks whose results a re-run reused from ``forked_from`` (no agent was called)."""
 
     # -- copying -----------------------------------------------------------------
     def copy(self, *, empty: Collection[str] = ()) -> RunState:
@@ -304,6 +313,22 @@ class RunState:
         for agent in self.agents.values():
             if agent.state in ("working", "waiting"):
                 agent.state, agent.current_task = "idle", None
+
+    def _on_run_resumed(self, e: Any) -> None:
+        # the tasks that were under way when the process died start afresh
+        for task_id in e.rerun:
+            task = self.tasks.get(task_id)
+            if task is not None and task.status not in ("waiting", "skipped"):
+                task.status, task.finished_at, task.duration_s = "waiting", None, None
+        for agent in self.agents.values():
+            if agent.state in ("working", "waiting"):
+                agent.state, agent.current_task, agent.streaming = "idle", None, ""
+        self.status, self.finished_at = "running", None
+        self.resumes.append((e.seq, e.ts, len(e.kept), list(e.interrupted), len(self.messages)))
+
+    def _on_run_forked(self, e: Any) -> None:
+        self.forked_from, self.from_task = e.forked_from, e.from_task
+        self.reused = list(e.reused)
 
     def _add_tasks(self, tasks: Any) -> None:
         # every task is checked before any is added: a damaged plan changes nothing

@@ -40,9 +40,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
-from toolkit.events import RunFinished, RunStarted, TraceEvent, dump_event, parse_event
+from toolkit.events import (
+    RunFinished,
+    RunStarted,
+    TraceEvent,
+    _default,
+    dump_event,
+    parse_event,
+)
 from toolkit.recorder import BufferedSink, _describe
 from toolkit.state import RunState
 from toolkit.text import safe_line
@@ -53,6 +61,7 @@ __all__ = [
     "RunStore",
     "StoreError",
     "StoreWarning",
+    "StoredResult",
     "StoredRun",
     "owner_alive",
     "process_token",
@@ -86,6 +95,18 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    task_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    output TEXT NOT NULL,
+    approved INTEGER,
+    feedback TEXT,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -94,12 +115,16 @@ CREATE TABLE IF NOT EXISTS snapshots (
 ) WITHOUT ROWID;
 """
 # columns added after the first release: a writer adds them to an older store
-_LEASE_COLUMNS = {
+# (the owner and lease; a re-run's origin and how often a run was resumed)
+_ADDED_COLUMNS = {
     "owner_host": "TEXT",
     "owner_pid": "INTEGER",
     "owner_token": "TEXT",
     "heartbeat_at": "REAL",
     "lease_s": "REAL",
+    "forked_from": "TEXT",
+    "from_task": "TEXT",
+    "resumes": "INTEGER",
 }
 _RUN_COLUMNS = ("run_id", "name", "status", "started_at", "duration_s", "event_count", "error")
 
@@ -194,6 +219,29 @@ class RunInfo:
     """That process's id."""
     heartbeat_at: float | None = None
     """When the writer last renewed the run's lease (Unix epoch seconds)."""
+    forked_from: str | None = None
+    """The run this one re-runs from ``from_task`` on (``switchboard rerun``), if any."""
+    from_task: str | None = None
+    """The task the re-run started executing from."""
+    resumes: int = 0
+    """How many times the run was resumed after its process died."""
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result the store holds: a task's accepted output, or one review round's draft."""
+
+    task_id: str
+    seq: int
+    """The event that recorded it (``task_finished`` or ``review_verdict``)."""
+    agent: str
+    attempt: int
+    output: Any
+    round: int = 0
+    """0 for the task's output; the round number for a review round's draft."""
+    approved: bool | None = None
+    """The reviewer's verdict on a round's draft (None for a task's output)."""
+    feedback: str | None = None
 
 
 @dataclass
@@ -219,6 +267,14 @@ class StoredRun:
         more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
         where = safe_line(f"{self.path}: run {self.run_id}", 120)
         return f"{where}: skipped {self.skipped} corrupt row(s): {first}{more}"
+
+
+def _json(value: Any) -> str:
+    """A result as JSON text (what JSON cannot hold is written as in the event rows)."""
+    try:
+        return orjson.dumps(value, default=_default).decode()
+    except TypeError:
+        return json.dumps(value, default=_default, ensure_ascii=False, skipkeys=True)
 
 
 def _text(value: Any) -> str:
@@ -268,7 +324,10 @@ class RunStore(BufferedSink):
         self._read_lock = threading.Lock()
         self._states: dict[str, RunState] = {}
         self._owned: set[str] = set()
-        """Runs this writer started and has not seen finish."""
+        """Runs this writer started (or resumed) and has not seen finish."""
+        self._drafts: dict[tuple[str, str, str], tuple[Any, int]] = {}
+        """(run, task, agent) -> the agent's latest accepted output and attempt (a draft)."""
+        self._primed: dict[str, RunState] = {}
         self._renewed = 0.0
         self._failure: StoreError | None = None
         self._reported = False
@@ -302,7 +361,7 @@ class RunStore(BufferedSink):
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in _LEASE_COLUMNS.items():
+            for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     with contextlib.suppress(sqlite3.OperationalError):  # added meanwhile
                         db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
@@ -360,6 +419,18 @@ class RunStore(BufferedSink):
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
             except sqlite3.IntegrityError:
                 raise _Duplicate() from None
+            # what resuming needs goes in with the events that say it happened
+            results = self._results(batch)
+            if results:
+                db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", results)
+            for e in batch:
+                if e.kind == "run_resumed":
+                    self._reown(db, e.run_id, now)
+                elif e.kind == "run_forked":
+                    db.execute(
+                        "UPDATE runs SET forked_from=?, from_task=? WHERE run_id=?",
+                        (e.forked_from, e.from_task, e.run_id),
+                    )
             for begun in started:
                 self._owned.add(begun.run_id)
                 self._states[begun.run_id] = RunState()
@@ -396,7 +467,7 @@ class RunStore(BufferedSink):
         except BaseException as exc:
             db.execute("ROLLBACK")
             for e in batch:
-                if isinstance(e, RunStarted):
+                if isinstance(e, RunStarted) or e.kind == "run_resumed":
                     self._owned.discard(e.run_id)
                     self._states.pop(e.run_id, None)
             if isinstance(exc, _Duplicate):
@@ -407,6 +478,67 @@ class RunStore(BufferedSink):
                 self._owned.discard(e.run_id)
                 self._states.pop(e.run_id, None)
         self._renewed = now
+
+    def _results(self, batch: list[TraceEvent]) -> list[tuple[Any, ...]]:
+        """Rows of the ``results`` table for a batch: each task's accepted output
+        (``round`` 0, from ``task_finished``) and each review round's draft and verdict."""
+        rows: list[tuple[Any, ...]] = []
+        drafts = self._drafts
+        e: Any
+        for e in batch:
+            kind = e.kind
+            if kind == "task_finished":
+                rows.append(
+                    (e.run_id, e.seq, e.task_id, 0, e.agent, e.attempt, _json(e.output), None, None)
+                )
+                for key in [k for k in drafts if k[0] == e.run_id and k[1] == e.task_id]:
+                    del drafts[key]
+            elif kind == "run_finished":
+                for key in [k for k in drafts if k[0] == e.run_id]:
+                    del drafts[key]
+            elif kind == "message_sent":
+                env = e.envelope
+                if env.kind == "result" and env.task_id is not None:
+                    drafts[(e.run_id, env.task_id, env.sender)] = (env.payload, env.attempt)
+            elif kind == "review_verdict":
+                draft, attempt = drafts.get((e.run_id, e.task_id, e.worker), (None, 1))
+                rows.append(
+                    (
+                        e.run_id,
+                        e.seq,
+                        e.task_id,
+                        e.round,
+                        e.worker,
+                        attempt,
+                        _json(draft),
+                        int(e.approved),
+                        e.feedback,
+                    )
+                )
+        return rows
+
+    def _reown(self, db: sqlite3.Connection, run_id: str, now: float) -> None:
+        """A resumed run is this writer's now: running again, under its owner and lease."""
+        db.execute(
+            "UPDATE runs SET status='running', finished_at=NULL, duration_s=NULL, error=NULL,"
+            " owner_host=?, owner_pid=?, owner_token=?, heartbeat_at=?, lease_s=?,"
+            " resumes=COALESCE(resumes, 0) + 1 WHERE run_id=?",
+            (_host(), os.getpid(), process_token(), now, self.lease_s, run_id),
+        )
+        self._owned.add(run_id)
+        state = self._primed.pop(run_id, None)
+        if state is None:
+            state = RunState()
+            for row in db.execute("SELECT data FROM events WHERE run_id=? ORDER BY seq", (run_id,)):
+                with contextlib.suppress(ValueError):
+                    state.apply(parse_event(row[0]))
+        self._states[run_id] = state
+
+    def prime(self, run_id: str, state: RunState) -> None:
+        """The state of a stored run this writer is about to resume (its events folded), so
+        the final snapshot need not read them again. Optional: without it the writer
+        folds the stored events when the ``run_resumed`` event arrives."""
+        self._primed[run_id] = state
 
     def _duplicate(self, batch: list[TraceEvent]) -> str:
         assert self._writer is not None
@@ -508,7 +640,7 @@ class RunStore(BufferedSink):
 
     def _run_rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[RunInfo]:
         have = {row[1] for row in self._query("PRAGMA table_info(runs)")}
-        lease = [c if c in have else "NULL" for c in _LEASE_COLUMNS]
+        lease = [c if c in have else "NULL" for c in _ADDED_COLUMNS]
         rows = self._query(
             f"SELECT {', '.join(_RUN_COLUMNS)}, {', '.join(lease)} FROM runs {where}"
             " ORDER BY started_at DESC, rowid DESC",
@@ -519,7 +651,7 @@ class RunStore(BufferedSink):
 
     def _info(self, row: tuple[Any, ...], now: float) -> RunInfo:
         run_id, name, status, started, duration, count, error = row[:7]
-        host, pid, token, heartbeat, lease = row[7:]
+        host, pid, token, heartbeat, lease, forked_from, from_task, resumes = row[7:]
         status = _text(status)
         pid = pid if isinstance(pid, int) else None
         heartbeat, lease = _number(heartbeat), _number(lease)
@@ -541,6 +673,9 @@ class RunStore(BufferedSink):
             None if host is None else _text(host),
             pid,
             heartbeat,
+            None if forked_from is None else _text(forked_from),
+            None if from_task is None else _text(from_task),
+            _count(resumes),
         )
 
     def runs(self) -> list[RunInfo]:
@@ -601,6 +736,53 @@ class RunStore(BufferedSink):
                 continue
             stored.events.append(event)
         return stored
+
+    def results(self, run_id: str) -> dict[str, StoredResult]:
+        """Each finished task's stored output, by task id (what a resume keeps).
+
+        Written in the same transaction as the task's ``task_finished`` event, so a
+        task the store holds a result for is done, and one it holds none for is not.
+        A row that cannot be read is left out (the task then runs again).
+        """
+        return {r.task_id: r for r in self._result_rows(run_id, "round = 0")}
+
+    def rounds(self, run_id: str) -> list[StoredResult]:
+        """Every stored review round (draft and verdict) of a run, in order."""
+        return self._result_rows(run_id, "round > 0")
+
+    def _result_rows(self, run_id: str, where: str) -> list[StoredResult]:
+        self.flush()
+        rows = self._query(
+            "SELECT task_id, seq, agent, attempt, output, round, approved, feedback FROM results"
+            f" WHERE run_id=? AND {where} ORDER BY seq",
+            (run_id,),
+        )
+        out = []
+        for task_id, seq, agent, attempt, output, round_, approved, feedback in rows:
+            try:
+                value = json.loads(output)
+            except (TypeError, ValueError):
+                continue
+            out.append(
+                StoredResult(
+                    _text(task_id),
+                    _count(seq),
+                    _text(agent),
+                    _count(attempt) or 1,
+                    value,
+                    _count(round_),
+                    None if approved is None else bool(approved),
+                    None if feedback is None else _text(feedback),
+                )
+            )
+        return out
+
+    def last_seq(self, run_id: str) -> int:
+        """The highest seq stored for a run (-1 when it has no events)."""
+        self.flush()
+        rows = self._query("SELECT MAX(seq) FROM events WHERE run_id=?", (run_id,))
+        value = rows[0][0] if rows else None
+        return value if isinstance(value, int) else -1
 
     def events(self, run_id: str) -> list[TraceEvent]:
         """Every readable event of one run, in order (``read_run`` also says what was skipped).

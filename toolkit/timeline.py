@@ -273,7 +273,11 @@ class CallTimeline:
         self.t0: float | None = None
         self.bars: list[dict[str, Any]] = []
         """agent, task, attempt, start_s, end_s, duration_s, outcome (``ok``,
-        ``error`` or ``unfinished``)."""
+        ``error``, ``unfinished``, or ``interrupted``: the run's process died during the
+        call and the run was resumed)."""
+        self.resumes: list[float] = []
+        """When the run was resumed (seconds from its start): the interruptions."""
+        self._last_ts = 0.0
         self._span: list[tuple[int, int | None]] = []
         self._open: dict[str, int] = {}
 
@@ -281,6 +285,17 @@ class CallTimeline:
         """Take the ``index``-th event of the run into account."""
         if self.t0 is None:
             self.t0 = event.ts
+        if event.kind == "run_resumed":
+            # the calls under way when the process died ended with it, at its last event
+            for i in self._open.values():
+                bar = self.bars[i]
+                bar["end_s"] = round(self._last_ts - self.t0, 6)
+                bar["duration_s"] = round(bar["end_s"] - bar["start_s"], 6)
+                bar["outcome"] = "interrupted"
+                self._span[i] = (self._span[i][0], index)
+            self._open.clear()
+            self.resumes.append(round(event.ts - self.t0, 6))
+        self._last_ts = event.ts
         if event.kind != "message_sent":
             return
         env = event.envelope

@@ -181,6 +181,12 @@ class Tracer:
         self.now: Callable[[], float] = self._clock
         """The run's time (epoch seconds), as stamped on events."""
 
+    def continue_run(self, next_seq: int, root_span: str) -> None:
+        """Go on with a run recorded earlier (a resumed run): the next event gets
+        ``next_seq``, and the run's events sit on its recorded ``root_span``."""
+        self._seq = next_seq
+        self.root_span = root_span
+
     @property
     def sinks(self) -> list[Sink]:
         """The sinks of the default outlet (empty for another outlet)."""

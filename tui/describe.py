@@ -124,6 +124,8 @@ AGENT_LOOK: dict[str, tuple[str, str]] = {s: (AGENT_GLYPH[s], _AGENT_STYLE[s]) f
 _EVENT_STYLE: dict[str, str] = {
     "run_started": "bold",
     "run_finished": "bold",
+    "run_resumed": "bold #ffaf00",
+    "run_forked": "bold #87afd7",
     "plan_created": "#87afd7",
     "plan_updated": "#87afd7",
     "task_started": "#5fafff",

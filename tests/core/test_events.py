@@ -15,6 +15,8 @@ from toolkit.agents import Directive, FailureSpec
 from toolkit.events import (
     SCHEMA_VERSION,
     PlanUpdated,
+    RunForked,
+    RunResumed,
     Snapshot,
     TaskStarted,
     TraceEvent,
@@ -61,11 +63,15 @@ def _session_run() -> list[Any]:
 
 
 def _extra_events() -> list[Any]:
-    """The kinds the orchestrator itself never emits (planners and stores do)."""
+    """The kinds a plain run never emits (planners, stores, resumes and re-runs do)."""
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     return [
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
         tracer.emit(Snapshot, state={"status": "running", "tasks": {"t": {"n": 1}}}),
+        tracer.emit(
+            RunResumed, kept=["a"], rerun=["b"], interrupted=["b"], attempts={"b": 1}, last_seq=1
+        ),
+        tracer.emit(RunForked, forked_from="run-y", from_task="b", reused=["a"], rerun=["b"]),
     ]
 
 

@@ -127,11 +127,15 @@ class RunHistory:
         cache, t0 = self._arrow_rows, self.t0
         messages, tasks = self.state.messages, self.state.tasks
         rows = []
+        resumed = {r[4] for r in self.state.resumes}  # first messages after a resume
         for i in range(max(0, count - limit), count):
             row = cache.get(i)
             if row is None:
                 look = self._roles.look(messages, i, tasks)
-                row = cache[i] = arrow_row(self.events[index[i]], t0, look)
+                row = arrow_row(self.events[index[i]], t0, look)
+                if i in resumed:
+                    row["tag"] = "⟳ resumed" + (f" {row['tag']}" if row["tag"] else "")
+                cache[i] = row
             rows.append(row)
         return rows, count
 

@@ -350,7 +350,9 @@ class MainScreen(Screen[None]):
             self.query_one(ReplayBar).show(player, self.source.mode, self._running)
             active = self.query_one(TabbedContent).active
             if active == "tab-flow":
-                self.query_one(MessageFlow).show(state.messages, lanes(state), state.tasks)
+                self.query_one(MessageFlow).show(
+                    state.messages, lanes(state), state.tasks, [r[4] for r in state.resumes]
+                )
                 self.query_one(PlanView).show(state)
                 self.query_one(AgentsView).show(state)
             elif active == "tab-metrics":

@@ -22,6 +22,8 @@ __all__ = ["EventLog"]
 EVENT_KINDS = (
     "run_started",
     "run_finished",
+    "run_resumed",
+    "run_forked",
     "plan_created",
     "plan_updated",
     "task_started",

@@ -14,7 +14,7 @@ lane on the second, so each name gets the width of two lanes and stays readable
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 
 from rich.segment import Segment
@@ -36,6 +36,7 @@ _LANE = "│"
 _LANE_STYLE = Style(color="#5f5f87")
 _HEADER_STYLE = Style(bold=True)
 _SELECTED = Style(reverse=True)
+_RESUMED_STYLE = Style(color="#ffaf00", bold=True)
 
 
 @lru_cache(maxsize=64)
@@ -61,6 +62,8 @@ class MessageFlow(CursorList):
         self._roles = MessageRoles()
         """Each message's role in its task (retry, fallback, review, …)."""
         self._tasks: Mapping[str, TaskView] = {}
+        self._resumed: frozenset[int] = frozenset()
+        """Indexes of the first message after each resume (the run's process had died)."""
 
     @property
     def messages(self) -> list[Envelope]:
@@ -71,11 +74,15 @@ class MessageFlow(CursorList):
         messages: list[Envelope],
         participants: list[str],
         tasks: Mapping[str, TaskView] | None = None,
+        resumed_at: Collection[int] = (),
     ) -> None:
         """Render these messages between these lanes (call once per frame).
 
-        ``tasks`` (the fold's) tell a fallback from a retry and a review from a directive.
+        ``tasks`` (the fold's) tell a fallback from a retry and a review from a directive;
+        ``resumed_at`` are the indexes of the messages sent first after a resume
+        (``RunState.resumes``), marked "⟳ resumed".
         """
+        self._resumed = frozenset(resumed_at)
         self._messages = messages
         self._lanes = participants
         self._tasks = tasks if tasks is not None else {}
@@ -206,6 +213,8 @@ class MessageFlow(CursorList):
             run_text += ch
         if run_text:
             segments.append(Segment(run_text, run_style))
+        if index in self._resumed:
+            segments.append(Segment(" ⟳ resumed", _RESUMED_STYLE))
         segments.append(Segment(" " + message_tag(env, look), arrow))
         where = f" {sanitize_line(env.task_id)}" if env.task_id and width >= 100 else ""
         if env.recipient == "*" or env.recipient.startswith("topic:"):

@@ -50,6 +50,10 @@ def header_text(state: RunState, source: str, status: str | None = None) -> Text
     retries = sum(t.retries for t in state.tasks.values())
     if retries:
         text.append(f"  retries {retries}", style="#ffaf00")
+    if state.resumes:  # the run's process died and the run went on
+        text.append(f"  ⟳ resumed {len(state.resumes)}×", style="#ffaf00")
+    if state.forked_from:
+        text.append(f"  ⑂ re-run from {one_line(state.from_task or '?', 20)}", style="#87afd7")
     text.append(f"  │ msgs {len(state.messages)}")
     text.append(f"  tok {_tokens(state.tokens_in + state.tokens_out)}")
     text.append(f"  ${state.cost_usd:.4f}")

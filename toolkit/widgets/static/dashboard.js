@@ -352,7 +352,7 @@ function ganttPart(ctx) {
         const i = agents.indexOf(b.agent);
         const x1 = sx(b.start_s);
         const x2 = sx(b.end_s ?? end);
-        const outcome = ["ok", "error", "unfinished"].includes(b.outcome) ? b.outcome : "unfinished";
+        const outcome = ["ok", "error", "unfinished", "interrupted"].includes(b.outcome) ? b.outcome : "unfinished";
         const g = s("g", { class: `sb-bar sb-outcome-${outcome}`, "data-agent": b.agent, "data-task": b.task });
         g.appendChild(s("title", {}, `${b.agent}: ${b.task} attempt ${b.attempt} — ${outcome}${b.duration_s != null ? ` in ${b.duration_s.toFixed(3)}s` : ""}`));
         g.appendChild(s("rect", { x: x1, y: 20 + i * ROW, width: Math.max(2, x2 - x1), height: ROW - 6, rx: 2 }));
