@@ -79,10 +79,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from toolkit.text import pretty, safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
+    sinks: list[Any] = []
+    if args.otel:
+        from toolkit.export_cli import otel_sink
+
+        sinks.append(otel_sink())
     try:
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
-            args.input, seed=args.seed, mock=args.mock, trace=args.trace, store=args.store
+            args.input,
+            seed=args.seed,
+            mock=args.mock,
+            trace=args.trace,
+            store=args.store,
+            sinks=sinks,
         )
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
@@ -119,6 +129,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
         print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
+    for sink in sinks:  # the --otel sink: its spans are sent (or it says why not)
+        for problem in sink.problems:
+            _say("warning", problem)
+        if not sink.problems:
+            print(f"otel: {sink.report.spans} span(s) sent to {sink.report.destination}", file=out)
     return 0 if result.status == "succeeded" else 1
 
 
@@ -294,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
     )
+    p.add_argument(
+        "--otel",
+        action="store_true",
+        help="send the run live as OpenTelemetry spans (OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS)",
+    )
     p.add_argument("--cassette", help="record or replay every LLM call of the run with this file")
     p.add_argument(
         "--cassette-mode",
@@ -337,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a workflow file and list every problem")
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
+
+    from toolkit.export_cli import register as register_export
+
+    register_export(sub)
 
     for ep in entry_points(group="switchboard.commands"):
         try:

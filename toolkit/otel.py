@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import threading
@@ -777,6 +778,22 @@ class _Guard:
         return bool(flush(timeout_millis)) if flush is not None else True
 
 
+class _FirstError(logging.Handler):
+    """Keeps the exporter's first warning or error (it logs why an export failed, then that
+    it gave up), so the sink's report can say why in one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.first is None:
+            try:
+                self.first = record.getMessage()
+            except Exception:
+                self.first = str(record.msg)
+
+
 class _Pipeline:
     """SpanRecords into the SDK: an own TracerProvider whose id generator hands out the
     records' ids, an always-on sampler, and a batch processor over the guarded exporter."""
@@ -825,6 +842,8 @@ class _Pipeline:
         self._kinds = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
         self._error = lambda text: Status(StatusCode.ERROR, text)
         self.guard = _Guard(exporter, SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+        self.log = _FirstError()
+        logging.getLogger("opentelemetry.exporter").addHandler(self.log)
         self.destination = _describe_exporter(exporter)
         env_named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
             "OTEL_RESOURCE_ATTRIBUTES", ""
@@ -868,7 +887,10 @@ class _Pipeline:
         self.spans += 1
 
     def shutdown(self) -> None:
-        self.provider.shutdown()
+        try:
+            self.provider.shutdown()
+        finally:
+            logging.getLogger("opentelemetry.exporter").removeHandler(self.log)
 
 
 def _ns(ts: float) -> int:
@@ -999,9 +1021,11 @@ class OtelSink:
         if self._broken is not None:
             self.problems.append(f"OpenTelemetry: building spans failed: {self._broken}")
         if guard.error is not None or guard.failed:
+            why = self._pipeline.log.first or guard.error or "failure"
+            why = " ".join(str(scrub(_shown(why))).split())[:400]
             self.problems.append(
                 f"OpenTelemetry export to {report.destination} failed: {guard.failed} of "
-                f"{report.spans} span(s) not delivered ({_shown(guard.error or 'failure')})"
+                f"{report.spans} span(s) not delivered ({why})"
             )
         report.problems = list(self.problems)
         if self.warn and self.problems:

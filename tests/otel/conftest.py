@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import threading
 import zlib
+from pathlib import Path
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -155,3 +156,17 @@ def rich_events() -> list[TraceEvent]:
     orch = Orchestrator(agents)
     result = orch.run_sync("build the feature", plan, seed=3)
     return result.events
+
+
+@pytest.fixture
+def fast_workflow(tmp_path: Any) -> Any:
+    """The feature-review workflow (retry, fallback, review loop) with no agent latency."""
+    import yaml
+
+    source = Path(__file__).parents[2] / "sample_agents" / "workflows" / "feature-review.yaml"
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for agent in data["agents"].values():
+        agent.pop("latency", None)
+    path = tmp_path / "feature-review.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
