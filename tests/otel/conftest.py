@@ -6,9 +6,9 @@ from __future__ import annotations
 import gzip
 import threading
 import zlib
-from pathlib import Path
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
