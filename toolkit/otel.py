@@ -850,7 +850,10 @@ class _Pipeline:
         )
         resource = Resource.create({} if env_named else {"service.name": "switchboard"})
         self.provider = TracerProvider(
-            resource=resource, sampler=ALWAYS_ON, id_generator=PresetIds()
+            resource=resource,
+            sampler=ALWAYS_ON,
+            id_generator=PresetIds(),
+            shutdown_on_exit=False,  # the sink shuts it down; no atexit hook kept per run
         )
         guard: Any = self.guard  # a SpanExporter by its methods
         processor = BatchSpanProcessor(guard) if batch else SimpleSpanProcessor(guard)
@@ -923,7 +926,8 @@ class OtelSink:
             the standard ``OTEL_EXPORTER_OTLP_*`` variables).
         content: Record message bodies, inputs, outputs and tool data (bounded, scrubbed).
         max_text: Longest text of one attribute.
-        flush_timeout_s: Longest wait at close for the worker to finish building.
+        flush_timeout_s: Longest wait at close for the spans to be built, and again for
+            the last batches to be exported.
         warn: Report problems as a ``SinkWarning`` at close too.
         threaded: Build spans in a worker thread (off: on the caller's thread, as an
             after-the-fact export does).
@@ -1010,10 +1014,30 @@ class OtelSink:
                         self._pipeline.send(record)
             except Exception as exc:
                 self._broken = f"{type(exc).__name__}: {exc}"
-        try:
-            self._pipeline.shutdown()
-        except Exception as exc:
-            self.problems.append(f"OpenTelemetry: shutting down the exporter failed: {exc!r}")
+        # the last batches are exported while the run waits, at most flush_timeout_s: a
+        # backend that hangs must not hold the run's end for the exporter's own timeouts
+        failure: list[BaseException] = []
+
+        def shutdown() -> None:
+            try:
+                self._pipeline.shutdown()
+            except Exception as exc:
+                failure.append(exc)
+
+        if self._threaded:
+            closer = threading.Thread(target=shutdown, name="switchboard-otel-close", daemon=True)
+            closer.start()
+            closer.join(self.flush_timeout_s)
+            if closer.is_alive():
+                self.problems.append(
+                    f"OpenTelemetry: still exporting after {self.flush_timeout_s:g}s; gave up waiting"
+                )
+        else:
+            shutdown()
+        if failure:
+            self.problems.append(
+                f"OpenTelemetry: shutting down the exporter failed: {failure[0]!r}"
+            )
         guard = self._pipeline.guard
         report = self.report
         report.spans = self._pipeline.spans

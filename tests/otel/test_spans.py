@@ -329,3 +329,36 @@ def test_jsonl_round_trip_keeps_the_tree(tmp_path: Path) -> None:
     assert sorted(s.to_json(indent=None) for s in exported(events)) == sorted(
         s.to_json(indent=None) for s in exported(again)
     )
+
+
+class Hanging(SpanExporter):
+    """A backend that accepts the connection and never answers (until released)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def export(self, spans: Any) -> SpanExportResult:
+        self.entered.set()
+        self.release.wait()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.release.set()
+
+
+def test_a_hanging_backend_cannot_hold_the_run() -> None:
+    """With an exporter that never returns, the run still ends with its result; the sink
+    gives up after ``flush_timeout_s`` and says so."""
+    exporter = Hanging()
+    sink = OtelSink(exporter, flush_timeout_s=0.2, warn=False)
+    orch = Orchestrator([MockAgent("a")])
+    try:
+        result = orch.run_sync("hi", pipeline("a"), sinks=[sink])
+        assert result.status == "succeeded" and result.error is None
+        assert exporter.entered.is_set()
+        assert any("gave up waiting" in p for p in sink.problems), sink.problems
+    finally:
+        exporter.release.set()
