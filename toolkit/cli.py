@@ -81,9 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sinks: list[Any] = []
     if args.otel:
-        from toolkit.export_cli import otel_sink
+        from toolkit.otel import command_sink
 
-        sinks.append(otel_sink())
+        sinks.append(command_sink())
     try:
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
@@ -357,10 +357,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a workflow file and list every problem")
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
-
-    from toolkit.export_cli import register as register_export
-
-    register_export(sub)
 
     for ep in entry_points(group="switchboard.commands"):
         try:

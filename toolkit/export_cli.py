@@ -3,19 +3,20 @@
 SOURCE is anything the source layer opens (``toolkit.sources.open_path``): a trace
 (``.jsonl``), a file still being written (``--follow``), a workflow run live (``.yaml``,
 with ``--input``/``--seed``/``--mock``), or a stored run (``--store DB [--run ID]``).
-Hooked into the core CLI by ``register``; errors are one ``switchboard: error:`` line
-and exit code 2, as everywhere.
+Plugged into the CLI through the ``switchboard.commands`` entry-point group
+(``register``), like the terminal app's commands: ``export html`` renders with the
+notebook widgets' page, and the core CLI must not reach the widget libraries. Errors are
+one ``switchboard: error:`` line and exit code 2, as everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["otel_sink", "register"]
+__all__ = ["register"]
 
 
 def register(sub: Any) -> None:
@@ -187,16 +188,6 @@ def _write(output: str | None, text: str) -> None:
 
 
 def _quiet_exporter() -> None:
-    """The exporter logs each retry and failure; the command reports the failure once,
-    itself (the sink keeps the exporter's reason), so the log lines stay off stderr."""
-    logging.getLogger("opentelemetry").propagate = False
+    from toolkit.otel import quiet_exporter_logs
 
-
-def otel_sink() -> Any:
-    """The sink of ``switchboard run --otel``: the standard ``OTEL_EXPORTER_OTLP_*``
-    settings; problems reported by the command (one warning line each), not as Python
-    warnings."""
-    from toolkit.otel import OtelSink
-
-    _quiet_exporter()
-    return OtelSink(warn=False)
+    quiet_exporter_logs()

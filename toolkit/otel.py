@@ -62,9 +62,11 @@ __all__ = [
     "SpanBuilder",
     "SpanEventRecord",
     "SpanRecord",
+    "command_sink",
     "export_events",
     "otlp_endpoint",
     "otlp_exporter",
+    "quiet_exporter_logs",
     "spans_from_events",
 ]
 
@@ -1083,3 +1085,17 @@ def export_events(
         sink.emit(event)
     sink.close()
     return sink.report
+
+
+def quiet_exporter_logs() -> None:
+    """Keep the exporter's log lines (each retry, each failure) off stderr: a command
+    reports a failure once, itself, with the exporter's first reason (the sink keeps it)."""
+    logging.getLogger("opentelemetry").propagate = False
+
+
+def command_sink() -> OtelSink:
+    """The sink of ``switchboard run --otel``: the standard ``OTEL_EXPORTER_OTLP_*``
+    settings; problems are reported by the command (one warning line each), not as
+    Python warnings."""
+    quiet_exporter_logs()
+    return OtelSink(warn=False)
