@@ -362,3 +362,20 @@ def test_a_hanging_backend_cannot_hold_the_run() -> None:
         assert any("gave up waiting" in p for p in sink.problems), sink.problems
     finally:
         exporter.release.set()
+
+
+def test_a_timed_out_attempt_has_error_type_timeout() -> None:
+    """An agent that never answers within its task's timeout gives an ERROR attempt span
+    and task span with ``error.type`` ``timeout``."""
+    from toolkit.agents import FailureSpec
+    from toolkit.plan import Plan, Task
+
+    orch = Orchestrator([MockAgent("slow", failures=FailureSpec(hang=1.0))])
+    plan = Plan(name="t", tasks=[Task(id="wait", agent="slow", timeout_s=0.05)])
+    events = orch.run_sync("hi", plan).events
+    spans = exported(events)
+    (attempt,) = by_name(spans, "invoke_agent slow")
+    (task,) = by_name(spans, "task wait")
+    for span in (attempt, task):
+        assert span.status.status_code == StatusCode.ERROR
+        assert span.attributes["error.type"] == "timeout"
