@@ -133,7 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in sink.problems:
             _say("warning", problem)
         if not sink.problems:
-            print(f"otel: {sink.report.spans} span(s) sent to {sink.report.destination}", file=out)
+            where = safe_line(sink.report.destination, 300)
+            print(f"otel: {sink.report.spans} span(s) sent to {where}", file=out)
     return 0 if result.status == "succeeded" else 1
 
 
