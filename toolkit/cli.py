@@ -80,6 +80,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from toolkit.text import pretty, safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
+    sinks: list[Any] = []
+    if args.otel:
+        from toolkit.otel import command_sink
+
+        sinks.append(command_sink())
     try:
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
@@ -89,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             trace=args.trace,
             store=args.store,
             clock="simulated" if args.simulate else None,
+            sinks=sinks,
         )
         # what ``switchboard resume`` and ``rerun`` need to rebuild the agents and the plan
         run.meta.update(workflow=str(Path(args.workflow).resolve()), mock=args.mock)
@@ -127,6 +133,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
         print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
+    for sink in sinks:  # the --otel sink: its spans are sent (or it says why not)
+        for problem in sink.problems:
+            _say("warning", problem)
+        if not sink.problems:
+            where = safe_line(sink.report.destination, 300)
+            print(f"otel: {sink.report.spans} span(s) sent to {where}", file=out)
     return 0 if result.status == "succeeded" else 1
 
 
@@ -312,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulate",
         action="store_true",
         help="run on simulated time: latencies, time limits and backoff cost no wall time (mock and function agents)",
+    )
+    p.add_argument(
+        "--otel",
+        action="store_true",
+        help="send the run live as OpenTelemetry spans (OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS)",
     )
     p.add_argument("--cassette", help="record or replay every LLM call of the run with this file")
     p.add_argument(

@@ -259,7 +259,7 @@ def test_cli_simulate_flag(tmp_path) -> None:
     from toolkit.recorder import read_trace
 
     events = read_trace(trace).events
-    assert events[0].ts == SIMULATED_EPOCH and events[0].meta == {"clock": "simulated"}
+    assert events[0].ts == SIMULATED_EPOCH and events[0].meta["clock"] == "simulated"
     bad = subprocess.run(
         [
             sys.executable,
