@@ -338,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
 
+    __import__("toolkit.remote.cli", fromlist=["register"]).register(sub)  # serve-agent
     for ep in entry_points(group="switchboard.commands"):
         try:
             ep.load()(sub)
