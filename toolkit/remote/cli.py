@@ -75,7 +75,9 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
         )
         print(safe_line(line, 200), flush=True)
 
-    app = worker_app(agent, token=token, max_body=args.max_body, on_call=None if args.quiet else on_call)
+    app = worker_app(
+        agent, token=token, max_body=args.max_body, on_call=None if args.quiet else on_call
+    )
     where = f"http://{args.host}:{args.port}"
     guard_note = f"token from ${args.token_env}" if token else "no token: loopback only"
     print(

@@ -111,7 +111,9 @@ class HttpAgent(Agent):
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"the worker's url must be http(s)://host:port, got {public_url(url)!r}")
+            raise ValueError(
+                f"the worker's url must be http(s)://host:port, got {public_url(url)!r}"
+            )
         if parts.username or parts.password:
             raise ValueError("the worker's url must not hold credentials: use token_env")
         self.name = name
@@ -122,7 +124,9 @@ class HttpAgent(Agent):
         self.timeout_s = timeout_s
         self.connect_timeout_s = min(connect_timeout_s, timeout_s)
         self.token_env = token_env
-        self._token = token if token is not None else (token_from_env(token_env) if token_env else None)
+        self._token = (
+            token if token is not None else (token_from_env(token_env) if token_env else None)
+        )
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._client_loop: object = None
@@ -196,7 +200,9 @@ class HttpAgent(Agent):
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise WorkerError(f"worker at {self.url} answered its health check with no JSON") from None
+            raise WorkerError(
+                f"worker at {self.url} answered its health check with no JSON"
+            ) from None
         if not isinstance(data, dict):
             raise WorkerError(f"worker at {self.url} answered its health check with no JSON object")
         return data
@@ -251,7 +257,7 @@ class HttpAgent(Agent):
                         f"worker at {url} refused the call: {response.status_code} {_reason(response)}"
                     )
                 reader = SSEReader(MAX_EVENT_BYTES)
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     for name, data in reader.feed(chunk):
                         if name == "result":
                             return self._answer(sent, data)
@@ -268,9 +274,7 @@ class HttpAgent(Agent):
                 f"worker at {url} closed the connection before answering: it stopped or "
                 f"crashed mid-task ({_what(exc)})"
             ) from None
-        raise WorkerError(
-            f"worker at {url} ended its answer without a result: it stopped mid-task"
-        )
+        raise WorkerError(f"worker at {url} ended its answer without a result: it stopped mid-task")
 
     def _answer(self, sent: Envelope, data: bytes) -> Reply:
         url = self.url

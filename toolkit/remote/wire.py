@@ -139,8 +139,9 @@ class SSEReader:
                 line = line[:-1]
             if not line:
                 if self._data:
-                    yield (self._name.decode("utf-8", "replace") or "message"), b"\n".join(
-                        self._data
+                    yield (
+                        (self._name.decode("utf-8", "replace") or "message"),
+                        b"\n".join(self._data),
                     )
                 self._name, self._data, self._size = b"", [], 0
                 continue

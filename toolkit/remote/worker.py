@@ -143,7 +143,9 @@ def worker_app(
             await _error(send, 422, f"not a directive envelope: {_problem(exc)}")
             return
         if directive_env.kind != "directive":
-            await _error(send, 422, f"envelope kind is {directive_env.kind!r}, expected 'directive'")
+            await _error(
+                send, 422, f"envelope kind is {directive_env.kind!r}, expected 'directive'"
+            )
             return
         try:
             directive = Directive.model_validate(directive_env.payload)
@@ -167,10 +169,11 @@ def worker_app(
         put = frames_in.send_nowait
 
         def push(frame: bytes) -> None:
-            try:
+            try:  # noqa: SIM105 (once per event: a plain try costs less than suppress)
                 put(frame)
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 pass  # the call is over: a late event (a ping, a stray log) has nowhere to go
+
         tracer = Tracer(
             "remote", directive_env.trace_id, ids=ids, outlet=_FrameOutlet(push), keep=False
         )
@@ -273,7 +276,10 @@ def worker_app(
             await _error(send, 404, f"no route {path[:200]!r} (routes: {', '.join(routes)})")
         elif method != wanted and not (wanted == "GET" and method == "HEAD"):
             await _error(
-                send, 405, f"{path} takes {wanted}, not {method[:20]}", [(b"allow", wanted.encode())]
+                send,
+                405,
+                f"{path} takes {wanted}, not {method[:20]}",
+                [(b"allow", wanted.encode())],
             )
         elif path == RUN_PATH:
             await run_call(scope, receive, send)
