@@ -257,12 +257,18 @@ class HttpAgent(Agent):
                         f"worker at {url} refused the call: {response.status_code} {_reason(response)}"
                     )
                 reader = SSEReader(MAX_EVENT_BYTES)
+                result: bytes | None = None
                 async for chunk in response.aiter_bytes():
+                    if result is not None:
+                        continue  # read to the end: a connection read whole is kept for reuse
                     for name, data in reader.feed(chunk):
                         if name == "result":
-                            return self._answer(sent, data)
+                            result = data
+                            break
                         if name == "trace" and session is not None:
                             self._reemit(session, data)
+            if result is not None:
+                return self._answer(sent, result)
         except WorkerError:
             raise
         except ValueError as exc:  # the reader's bound
