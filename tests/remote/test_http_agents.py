@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -326,8 +327,8 @@ def test_workflow_http_kind_checks_and_mock_stand_in(monkeypatch: pytest.MonkeyP
 
 
 def test_serve_agent_user_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown agent, a public address without a token and an unset token variable are
-    each one error line and exit code 2, before anything is served."""
+    """An unknown agent, a public address without a token, an unset token variable and a
+    port in use are each one error line and exit code 2, before anything is served."""
     from toolkit.cli import main
 
     os.environ.pop("SB_UNSET_TOKEN", None)
@@ -336,7 +337,11 @@ def test_serve_agent_user_errors_are_one_line(capsys: pytest.CaptureFixture[str]
         ([str(WORKERS), "echo", "--host", "0.0.0.0"], "give --token-env VAR"),
         ([str(WORKERS), "echo", "--token-env", "SB_UNSET_TOKEN"], "SB_UNSET_TOKEN is not set"),
     ]
+    held = socket.create_server(("127.0.0.1", 0))
+    port = str(held.getsockname()[1])
+    cases.append(([str(WORKERS), "echo", "--port", port], f"cannot listen on 127.0.0.1:{port}"))
     for args, message in cases:
         assert main(["serve-agent", *args]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+    held.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 import sys
 import time
 from typing import Any
@@ -75,6 +76,11 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
         )
         print(safe_line(line, 200), flush=True)
 
+    try:  # bound here, so a port in use is one clear line, not uvicorn's log
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        listener = socket.create_server((args.host, args.port), family=family)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     app = worker_app(
         agent, token=token, max_body=args.max_body, on_call=None if args.quiet else on_call
     )
@@ -99,13 +105,11 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
     )
     server = uvicorn.Server(config)
     try:
-        server.run()
+        server.run(sockets=[listener])
     except KeyboardInterrupt:
         pass
-    except SystemExit:  # uvicorn's answer to a port it cannot bind
-        server.started = False
-    if not server.started:
-        raise CLIError(f"could not serve on {where} (is the port in use?)")
+    finally:
+        listener.close()
     print("switchboard: worker stopped", file=sys.stderr)
     return 0
 
