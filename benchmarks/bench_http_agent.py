@@ -144,5 +144,6 @@ def main() -> None:
         print(f"{label:30} {wall:9.0f} {wall / raw:6.2f}x   {cpu:13.0f} {cpu / raw_cpu:6.2f}x")
     print("target: HttpAgent.run ≤ 1.5x raw (wall)")
 
+
 if __name__ == "__main__":
     main()

@@ -345,3 +345,18 @@ def test_serve_agent_user_errors_are_one_line(capsys: pytest.CaptureFixture[str]
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
     held.close()
+
+
+def test_without_the_remote_extra_each_command_names_it(tmp_path: Path) -> None:
+    """Without starlette, uvicorn, sse-starlette and httpx: serve-agent and a run of a
+    workflow with an http agent say in one line to install 'remote'; validating needs none."""
+    from tests.test_extras import cli as cli_without
+
+    blocked = ["httpx", "uvicorn", "starlette", "sse_starlette"]
+    line = "needs the 'remote' extra: pip install 'switchboard[remote]'"
+    serve = cli_without(tmp_path, blocked, "serve-agent", str(WORKERS), "echo")
+    assert (serve.returncode, serve.stderr) == (2, f"switchboard serve-agent {line}\n")
+    sequential = str(SAMPLES / "sequential.yaml")
+    assert cli_without(tmp_path, blocked, "validate", sequential).returncode == 0
+    run = cli_without(tmp_path, blocked, "run", sequential)
+    assert run.returncode == 2 and line in run.stderr and len(run.stderr.splitlines()) == 1
