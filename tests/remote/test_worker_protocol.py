@@ -217,3 +217,21 @@ def test_the_reader_splits_events_across_chunks() -> None:
         reader = SSEReader()
         got = [*reader.feed(stream[:cut]), *reader.feed(stream[cut:])]
         assert got == [("trace", b'{"a":1}'), ("result", b"x\ny")]
+
+
+async def test_a_flood_of_events_is_cut_off_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the per-call bound, a worker's events are not recorded and one warning says so;
+    the call itself still gets its answer."""
+    import toolkit.remote.http_agent as http_agent
+
+    monkeypatch.setattr(http_agent, "MAX_EVENTS_PER_CALL", 3)
+
+    def stream(sent: dict[str, Any]) -> bytes:
+        logs = [trace_frame("log", message=f"line {i}") for i in range(10)]
+        return b"".join([*logs, result_frame(sent)])
+
+    result = await Orchestrator([hostile(stream)]).run("go")
+    assert result.status == "succeeded"
+    logs = [e for e in result.events if e.kind == "log"]
+    assert [e.message for e in logs[:3]] == ["line 0", "line 1", "line 2"]
+    assert len(logs) == 4 and logs[3].level == "warning" and "more than 3 events" in logs[3].message

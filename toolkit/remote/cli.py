@@ -31,6 +31,7 @@ def _loopback(host: str) -> bool:
 def cmd_serve_agent(args: argparse.Namespace) -> int:
     from toolkit.cli import CLIError
     from toolkit.extras import needs_extra
+    from toolkit.redact import scrub
     from toolkit.text import safe_line
     from toolkit.web import TokenError, token_from_env
     from toolkit.workflow import WorkflowError, load_workflow
@@ -74,7 +75,7 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
             f"conversation {envelope.conversation_id}  trace {envelope.trace_id[:12]}…  "
             f"{envelope.payload.get('prompt', '') if isinstance(envelope.payload, dict) else envelope.payload}"
         )
-        print(safe_line(line, 200), flush=True)
+        print(safe_line(scrub(line), 200), flush=True)
 
     try:  # bound here, so a port in use is one clear line, not uvicorn's log
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["HttpAgent", "WorkerError", "public_url"]
 
 _ENVELOPE = trusted_maker(Envelope)
+MAX_EVENTS_PER_CALL = 100_000
+"""Most events of one call re-emitted into the run's trace (a flood is cut off, with a warning)."""
 _BASE_FIELDS = ("run_id", "seq", "ts", "trace_id", "span_id", "parent_span_id", "kind")
 
 
@@ -258,6 +260,7 @@ class HttpAgent(Agent):
                     )
                 reader = SSEReader(MAX_EVENT_BYTES)
                 result: bytes | None = None
+                events = 0
                 async for chunk in response.aiter_bytes():
                     if result is not None:
                         continue  # read to the end: a connection read whole is kept for reuse
@@ -266,7 +269,15 @@ class HttpAgent(Agent):
                             result = data
                             break
                         if name == "trace" and session is not None:
-                            self._reemit(session, data)
+                            events += 1
+                            if events <= MAX_EVENTS_PER_CALL:
+                                self._reemit(session, data)
+                            elif events == MAX_EVENTS_PER_CALL + 1:
+                                session.log(
+                                    f"worker at {url} sent more than {MAX_EVENTS_PER_CALL:,} "
+                                    "events for one call: the rest are not recorded",
+                                    "warning",
+                                )
             if result is not None:
                 return self._answer(sent, result)
         except WorkerError:
