@@ -10,8 +10,6 @@ made terminal-safe; the token is never printed.
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import socket
 import sys
 import time
 from typing import Any
@@ -20,6 +18,8 @@ __all__ = ["register"]
 
 
 def _loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -76,6 +76,8 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
             f"{envelope.payload.get('prompt', '') if isinstance(envelope.payload, dict) else envelope.payload}"
         )
         print(safe_line(scrub(line), 200), flush=True)
+
+    import socket
 
     try:  # bound here, so a port in use is one clear line, not uvicorn's log
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
