@@ -1,7 +1,8 @@
 """Cost of an HTTP worker agent per call, beside a raw httpx request to the same server.
 
 A real worker (``switchboard serve-agent`` in its own process, a zero-work mock agent)
-is called three ways, one call after another on one kept-alive connection:
+is called three ways, one call after another on kept-alive connections (the raw and
+the agent calls alternating one by one):
   - raw: ``httpx.AsyncClient.post`` of a ready directive envelope to ``/run``, reading
     the whole answer (no parsing): the floor of HTTP on this machine;
   - agent: ``HttpAgent.run(directive)`` outside a run (build the envelope, stream and
@@ -76,12 +77,23 @@ def _start_worker(port: int, folder: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.05)
 
 
-async def _round_us(fn: Callable[[], Awaitable[object]], calls: int) -> tuple[float, float]:
-    """Wall and caller-CPU µs per call of ``calls`` calls."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        await fn()
-    return (time.perf_counter() - t0) / calls * 1e6, (time.process_time() - c0) / calls * 1e6
+async def _paired_round_us(
+    first: Callable[[], Awaitable[object]], second: Callable[[], Awaitable[object]], calls: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Wall and caller-CPU µs per call of each, their calls alternating one by one (so a
+    busy machine's swings fall on both alike)."""
+    wall, cpu = [0.0, 0.0], [0.0, 0.0]
+    clock, cpu_clock = time.perf_counter, time.process_time
+    for i in range(calls):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for which in order:
+            fn = first if which == 0 else second
+            t0, c0 = clock(), cpu_clock()
+            await fn()
+            wall[which] += clock() - t0
+            cpu[which] += cpu_clock() - c0
+    scale = 1e6 / calls
+    return (wall[0] * scale, cpu[0] * scale), (wall[1] * scale, cpu[1] * scale)
 
 
 async def _bench(url: str, calls: int, repeat: int) -> dict[str, tuple[float, float]]:
@@ -104,10 +116,11 @@ async def _bench(url: str, calls: int, repeat: int) -> dict[str, tuple[float, fl
         for _ in range(20):  # warm: connections open, validators built
             await raw_call()
             await agent_call()
-        # the three interleaved round by round, so a busy machine's swings hit all alike
+        # raw and agent calls alternate one by one; the run's rounds sit between them
         for _ in range(repeat):
-            rounds["raw"].append(await _round_us(raw_call, calls))
-            rounds["agent"].append(await _round_us(agent_call, calls))
+            raw_round, agent_round = await _paired_round_us(raw_call, agent_call, calls)
+            rounds["raw"].append(raw_round)
+            rounds["agent"].append(agent_round)
             t0, c0 = time.perf_counter(), time.process_time()
             result = await Orchestrator([agent]).run("x", plan)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0

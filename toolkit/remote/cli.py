@@ -28,6 +28,29 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _listen(host: str, port: int) -> Any:
+    """A listening TCP socket on ``host:port``, made as uvicorn would make it.
+
+    Its protocol is IPPROTO_TCP, not 0 (as ``socket.create_server`` leaves it): asyncio
+    turns Nagle's algorithm off only on sockets that say they are TCP, and with it on,
+    each answer waits ~40 ms for the client's delayed ACK.
+    """
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 def cmd_serve_agent(args: argparse.Namespace) -> int:
     from toolkit.cli import CLIError
     from toolkit.extras import needs_extra
@@ -77,11 +100,8 @@ def cmd_serve_agent(args: argparse.Namespace) -> int:
         )
         print(safe_line(scrub(line), 200), flush=True)
 
-    import socket
-
     try:  # bound here, so a port in use is one clear line, not uvicorn's log
-        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-        listener = socket.create_server((args.host, args.port), family=family)
+        listener = _listen(args.host, args.port)
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     app = worker_app(
