@@ -235,3 +235,30 @@ async def test_a_flood_of_events_is_cut_off_with_a_warning(monkeypatch: pytest.M
     logs = [e for e in result.events if e.kind == "log"]
     assert [e.message for e in logs[:3]] == ["line 0", "line 1", "line 2"]
     assert len(logs) == 4 and logs[3].level == "warning" and "more than 3 events" in logs[3].message
+
+
+async def test_the_workers_connections_have_nagle_off() -> None:
+    """serve-agent's listening socket says it is TCP, so asyncio turns Nagle's algorithm off
+    on each connection (with it on, every answer waited ~40 ms for a delayed ACK)."""
+    import asyncio
+    import socket
+
+    from toolkit.remote.cli import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    nodelay: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        nodelay.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(handle, sock=listener)
+    try:
+        reader, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        await reader.read()
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(nodelay) == 1 and nodelay[0] != 0
