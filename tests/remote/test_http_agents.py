@@ -175,9 +175,10 @@ async def test_wrong_or_missing_token_is_refused_and_never_shown(chatty: Worker)
 async def test_a_slow_worker_hits_the_timeout_and_stops_working(
     stall: Worker, token_env: None
 ) -> None:
-    """A call past the agent's ``timeout_s`` fails with a reason naming the worker and the
-    limit, and the worker cancels the abandoned call (nothing left in progress)."""
-    wf = workflow({"s": remote(stall.url, timeout_s=1)}, [{"id": "slow", "agent": "s"}])
+    """A call past the agent's ``timeout_s`` fails with a reason naming the worker and that
+    limit (not the task's), and the worker cancels the abandoned call (none in progress)."""
+    step = {"id": "slow", "agent": "s", "timeout_s": 600}  # the task's own limit is longer
+    wf = workflow({"s": remote(stall.url, timeout_s=1)}, [step])
     result = await wf.run()
     assert result.status == "failed"
     failed = next(e for e in result.events if e.kind == "task_failed")

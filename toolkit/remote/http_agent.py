@@ -245,7 +245,9 @@ class HttpAgent(Agent):
             with anyio.fail_after(self.timeout_s):
                 return await self._call(sent, body, session)
         except TimeoutError:
-            raise TimeoutError(
+            # a WorkerError, not a TimeoutError: the executor words a TimeoutError as the
+            # task's own time limit, and this is the agent's (usually shorter) one
+            raise WorkerError(
                 f"worker at {self.url} did not answer within {self.timeout_s:g}s"
             ) from None
 
@@ -286,6 +288,10 @@ class HttpAgent(Agent):
             raise WorkerError(f"worker at {url} sent {exc}") from None
         except httpx.ConnectError as exc:
             raise WorkerError(f"worker at {url} is unreachable ({_what(exc)})") from None
+        except httpx.ConnectTimeout:
+            raise WorkerError(
+                f"worker at {url} is unreachable (no connection within {self.connect_timeout_s:g}s)"
+            ) from None
         except httpx.HTTPError as exc:
             raise WorkerError(
                 f"worker at {url} closed the connection before answering: it stopped or "
