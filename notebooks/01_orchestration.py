@@ -129,21 +129,49 @@ for name, run in (("specialists", team_run), ("generalist", solo_run)):
     print(f"{name:12} wall {s.elapsed_s:.3f} s   tokens {s.tokens_in + s.tokens_out:4}   cost ${s.cost_usd:.6f}")
 
 # %% [markdown]
-# The wall times above depend on the machine (a busy laptop makes every run slower),
-# so the checks below read what the run *recorded* instead: the order of its events.
-# `draft` and `tagline` overlapped, so the team's longest chain of calls is `research`
-# and then the slower of the two, which is shorter than the generalist's one long call.
+# ## Simulated time: timings you can assert
+#
+# The wall times above depend on the machine (a busy laptop makes every run slower).
+# On **simulated time** a mock agent's latency advances a virtual clock instead of
+# waiting: the run takes no real time at all, and it records the same timings, to the
+# microsecond, on any machine. `clock="simulated"` asks for it (`clock: simulated` in
+# a workflow file, `--simulate` on the command line). Only agents that do no real
+# work may run on it: mock and function agents.
+
+# %%
+team_sim = await Orchestrator([researcher, writer, tagliner], seed=1, clock="simulated").run(REQUEST, team_plan)
+solo_sim = await Orchestrator([generalist], seed=1, clock="simulated").run(REQUEST, solo_plan)
+for name, run in (("specialists", team_sim), ("generalist", solo_sim)):
+    print(f"{name:12} simulated {run.state.elapsed_s:.3f} s")
+
+# %% [markdown]
+# `draft` and `tagline` overlapped, so the team's time is `research` and then the
+# slower of the two, which is shorter than the generalist's one long call. On
+# simulated time that is an exact check, not a guess about the machine.
 
 # %%
 # Under these assumptions the team is both faster and cheaper
-steps = [(e.kind, e.task_id) for e in team_run.events if e.kind in ("task_started", "task_finished")]
+steps = [(e.kind, e.task_id) for e in team_sim.events if e.kind in ("task_started", "task_finished")]
 first_done = min(steps.index(("task_finished", "draft")), steps.index(("task_finished", "tagline")))
 assert steps.index(("task_started", "draft")) < first_done      # draft and tagline ran
 assert steps.index(("task_started", "tagline")) < first_done    # at the same time
 longest_chain_s = researcher.latency.mean + max(writer.latency.mean, tagliner.latency.mean)
-assert longest_chain_s < generalist.latency.mean
+assert round(team_sim.state.elapsed_s, 6) == longest_chain_s
+assert round(solo_sim.state.elapsed_s, 6) == generalist.latency.mean
+assert team_sim.state.elapsed_s < solo_sim.state.elapsed_s
 assert team_run.state.cost_usd < solo_run.state.cost_usd
 print("checks passed")
+
+# %% [markdown]
+# "What if the researcher took ten minutes?" On simulated time you see the answer at
+# once: the run reports ten minutes and a bit, and it finished before you blinked.
+
+# %%
+slow_researcher = MockAgent("researcher", "finds facts about the market",
+                            reply="market notes: people want notes that sync offline", latency=600)
+slow_run = Orchestrator([slow_researcher, writer, tagliner], seed=1, clock="simulated").run_sync(REQUEST, team_plan)
+print(f"simulated {slow_run.state.elapsed_s:.2f} s")
+assert round(slow_run.state.elapsed_s, 6) == 600 + max(writer.latency.mean, tagliner.latency.mean)
 
 # %% [markdown]
 # ## Routing: picking the specialist

@@ -110,6 +110,8 @@ class Agent:
     description: str = ""
     skills: Sequence[str] = ()
     kind: str = "agent"
+    simulated_time: bool = False
+    """True when the agent does no real I/O, so it may run on simulated time."""
 
     async def run(self, directive: Directive) -> Reply | str | Any:  # pragma: no cover
         raise NotImplementedError
@@ -211,6 +213,8 @@ class MockAgent(Agent):
         price_per_1k_tokens: Cost in USD per 1,000 tokens (in and out).
         output_json: Reply with a JSON object ``{"agent":…, "output":…}`` instead of text.
     """
+
+    simulated_time = True
 
     kind = "mock"
 
@@ -345,6 +349,8 @@ class FunctionAgent(Agent):
     in a worker thread when ``thread=True`` so it cannot block the run.
     """
 
+    simulated_time = True
+
     kind = "function"
 
     def __init__(
@@ -361,6 +367,8 @@ class FunctionAgent(Agent):
         self.description = description or (inspect.getdoc(fn) or "").split("\n")[0]
         self.skills = tuple(skills)
         self.thread = thread
+        # a function run in a worker thread is waited for in real time
+        self.simulated_time = not thread
         self._is_async = inspect.iscoroutinefunction(fn)
         params = [
             p

@@ -82,7 +82,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
-            args.input, seed=args.seed, mock=args.mock, trace=args.trace, store=args.store
+            args.input,
+            seed=args.seed,
+            mock=args.mock,
+            trace=args.trace,
+            store=args.store,
+            clock="simulated" if args.simulate else None,
         )
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
@@ -293,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for mock agents and ids")
     p.add_argument(
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
+    )
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run on simulated time: latencies, time limits and backoff cost no wall time (mock and function agents)",
     )
     p.add_argument("--cassette", help="record or replay every LLM call of the run with this file")
     p.add_argument(

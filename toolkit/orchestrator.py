@@ -24,7 +24,7 @@ import anyio
 
 from toolkit.agents import Agent
 from toolkit.bus import BusFactory, MessageBus
-from toolkit.clock import REAL_CLOCK, Clock
+from toolkit.clock import Clock, ClockName, clock_named, is_simulated
 from toolkit.events import TraceEvent
 from toolkit.executor import Executor, InProcessExecutor
 from toolkit.ids import IdSource, RandomIds
@@ -120,7 +120,7 @@ class Orchestrator:
         default_timeout_s: float | None = None,
         fail_fast: bool = False,
         executor: Executor | None = None,
-        clock: Clock | None = None,
+        clock: Clock | ClockName | None = None,
         ids: Callable[[], IdSource] | None = None,
         bus: BusFactory | None = None,
         outlet: Callable[[list[Sink], bool], Outlet] | None = None,
@@ -140,7 +140,7 @@ class Orchestrator:
         self.fail_fast = fail_fast
         self.redact_secrets = redact_secrets
         self.executor: Executor = executor or InProcessExecutor(self.agents)
-        self.clock: Clock = clock or REAL_CLOCK
+        self.clock: Clock = clock_named(clock)
         self.ids: Callable[[], IdSource] = ids or RandomIds
         self.bus: BusFactory = bus or MessageBus
         self.outlet = outlet
@@ -201,6 +201,8 @@ class Orchestrator:
             PlanError: when the plan cannot run (unknown agents, cycles, …).
         """
         deps = plan.validate_for(self.agents) if plan is not None else None
+        if is_simulated(self.clock):
+            check_simulatable(self.agents.values(), self.planner)
         all_sinks = [*self.sinks, *sinks]
         trace_path = None
         if trace is not None:
@@ -267,6 +269,35 @@ class Orchestrator:
         if "error" in box:
             raise box["error"]
         return box["result"]
+
+
+class SimulationError(ValueError):
+    """A run on simulated time was given an agent or planner that does real work."""
+
+
+def check_simulatable(agents: Iterable[Agent], planner: Planner | None) -> None:
+    """Refuse real agents (LLM, tools, remote) and model planners on simulated time.
+
+    Their waits are real (a model's answer, a process, a socket), so virtual time
+    would jump past them and time them out. An agent class that does no real I/O says
+    so with ``simulated_time = True`` (``MockAgent`` and ``FunctionAgent`` do).
+
+    Raises:
+        SimulationError: naming every agent (and the planner) that cannot run.
+    """
+    real = [
+        f"{agent.name} ({type(agent).__name__})"
+        for agent in agents
+        if getattr(agent, "simulated_time", False) is not True
+    ]
+    if planner is not None and getattr(planner, "simulated_time", False) is not True:
+        real.append(f"the planner ({type(planner).__name__})")
+    if real:
+        raise SimulationError(
+            "simulated time runs only mock and function agents; these do real work: "
+            + ", ".join(real)
+            + " (use --mock for their stand-ins, or the real clock)"
+        )
 
 
 def _loop_running() -> bool:

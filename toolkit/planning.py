@@ -38,6 +38,8 @@ class RuleBasedPlanner:
     time``/``in parallel``. With no match, the best-routed agent does the whole request.
     """
 
+    simulated_time = True
+
     name: str = "rule-based"
 
     async def plan(
@@ -91,6 +93,8 @@ class RuleBasedPlanner:
 @dataclass
 class RouterPlanner:
     """Send the whole request to the one best-matching specialist."""
+
+    simulated_time = True
 
     name: str = "router"
 

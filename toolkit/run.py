@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import anyio
 
 from toolkit.agents import Directive
+from toolkit.clock import is_simulated
 from toolkit.events import (
     ORCHESTRATOR,
     USER,
@@ -233,7 +234,25 @@ class Run:
 
     # -- execution -------------------------------------------------------------
     async def execute(self) -> RunResult:
-        """Run to the end and return the result; every outcome is recorded."""
+        """Run to the end and return the result; every outcome is recorded.
+
+        On a simulated clock the run executes on a virtual-time loop: in place when it
+        is already on one, else in a thread of its own while this task waits.
+        """
+        if is_simulated(self._clock):
+            from toolkit.simtime import in_virtual_time, run_in_virtual_time
+
+            if not in_virtual_time():
+                try:
+                    return await anyio.to_thread.run_sync(
+                        run_in_virtual_time, self._execute, abandon_on_cancel=True
+                    )
+                except anyio.get_cancelled_exc_class():
+                    self.cancel()  # the run's own loop records the cancellation
+                    raise
+        return await self._execute()
+
+    async def _execute(self) -> RunResult:
         if self.result is not None or self._scope is not None:
             raise RuntimeError("a Run executes once; prepare a new one")
         tracer, orch = self.tracer, self.orch
@@ -246,6 +265,7 @@ class Run:
             request=self.request,
             agents={name: agent.card() for name, agent in orch.agents.items()},
             seed=self.seed,
+            meta={"clock": "simulated"} if is_simulated(self._clock) else {},
         )
         root = tracer.root_span
         conversation = tracer.ids.span_id()

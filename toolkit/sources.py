@@ -150,6 +150,9 @@ class EventSource:
     mode: Mode = "replay"
     can_cancel = False
     can_rerun = False
+    paced = False
+    """Play the events at their recorded pace as they arrive, from the first one (a run
+    on simulated time produces them all at once, yet should still be watched unfold)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -235,9 +238,10 @@ class LiveRunSource(EventSource):
     can_cancel = True
     can_rerun = True
 
-    def __init__(self, label: str, factory: RunFactory) -> None:
+    def __init__(self, label: str, factory: RunFactory, *, paced: bool = False) -> None:
         super().__init__(label)
         self.factory = factory
+        self.paced = paced
         self._run: Any = None
         self._lock = threading.Lock()
         self._cancelled = False
@@ -355,9 +359,16 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
 
 
 def open_workflow(
-    path: Path, input_text: str | None = None, seed: int | None = None, mock: bool = False
+    path: Path,
+    input_text: str | None = None,
+    seed: int | None = None,
+    mock: bool = False,
+    simulate: bool = False,
 ) -> EventSource:
     """A workflow file (YAML or JSON), run live (``mock``: every real agent by its stand-in).
+
+    On simulated time (``simulate``, or ``clock: simulated`` in the file) the run takes
+    no time, so the source is ``paced``: views play it at its recorded pace.
 
     Raises:
         SourceError: when the file is missing or the workflow fails validation.
@@ -377,10 +388,21 @@ def open_workflow(
     except OSError as exc:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
-    def factory(sinks: Sequence[Sink]) -> Any:
-        return workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock)
+    clock: Literal["simulated"] | None = "simulated" if simulate else None
 
-    return LiveRunSource(getattr(workflow, "name", path.stem), factory)
+    def factory(sinks: Sequence[Sink]) -> Any:
+        return workflow.prepare(input=input_text, seed=seed, sinks=sinks, mock=mock, clock=clock)
+
+    paced = simulate or workflow.clock == "simulated"
+    if paced:  # refuse real agents now, in one line, not when the run starts
+        from toolkit.orchestrator import check_simulatable
+
+        try:
+            orch = workflow.orchestrator(seed=seed, mock=mock, clock="simulated")
+            check_simulatable(orch.agents.values(), orch.planner)
+        except (WorkflowError, ValueError) as exc:
+            raise SourceError(f"{path}: {exc}") from None
+    return LiveRunSource(getattr(workflow, "name", path.stem), factory, paced=paced)
 
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
@@ -401,6 +423,7 @@ def open_path(
     input_text: str | None = None,
     seed: int | None = None,
     mock: bool = False,
+    simulate: bool = False,
 ) -> EventSource:
     """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension.
 
@@ -410,7 +433,7 @@ def open_path(
     if follow or path.suffix.lower() in TRACE_SUFFIXES:
         return open_trace(path, follow=follow)
     if is_workflow(path):
-        return open_workflow(path, input_text, seed, mock)
+        return open_workflow(path, input_text, seed, mock, simulate)
     raise SourceError(f"{path}: expected a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
 
 

@@ -192,6 +192,8 @@ class RunState:
     output: Any = None
     error: str | None = None
     seed: int | None = None
+    simulated: bool = False
+    """The run went on simulated time (its timestamps are virtual)."""
     planner: str = ""
     tasks: dict[str, TaskView] = field(default_factory=dict)
     agents: dict[str, AgentView] = field(default_factory=dict)
@@ -286,6 +288,7 @@ class RunState:
     def _on_run_started(self, e: Any) -> None:
         self.run_id, self.name, self.request, self.seed = e.run_id, e.name, e.request, e.seed
         self.status, self.started_at = "running", e.ts
+        self.simulated = isinstance(e.meta, dict) and e.meta.get("clock") == "simulated"
         self._participant(USER)
         self._participant(ORCHESTRATOR)
         cards = {name: card for name, card in e.agents.items() if isinstance(card, dict)}

@@ -385,6 +385,9 @@ class Workflow(BaseModel):
     concurrency: int = Field(default=16, ge=1, le=10_000)
     timeout_s: Timeout | None = None
     """Attempt time limit for steps that set none."""
+    clock: Literal["real", "simulated"] = "real"
+    """``simulated``: latencies, time limits, backoff and hangs advance a virtual clock
+    (mock and function agents only; ``--simulate`` asks for it from the command line)."""
     agents: dict[str, AgentSpec] = Field(min_length=1)
     steps: list[StepSpec] = Field(default_factory=list)
     pattern: PatternSpec | None = None
@@ -484,9 +487,17 @@ class Workflow(BaseModel):
         return agents
 
     def orchestrator(
-        self, *, seed: int | None = None, mock: bool = False, sinks: Iterable[Any] = ()
+        self,
+        *,
+        seed: int | None = None,
+        mock: bool = False,
+        sinks: Iterable[Any] = (),
+        clock: Literal["real", "simulated"] | None = None,
     ) -> Any:
-        """An ``Orchestrator`` with this workflow's agents, planner and limits."""
+        """An ``Orchestrator`` with this workflow's agents, planner and limits.
+
+        ``clock`` overrides the file's ``clock``.
+        """
         from toolkit.orchestrator import Orchestrator
         from toolkit.planning import RouterPlanner, RuleBasedPlanner
 
@@ -523,6 +534,7 @@ class Workflow(BaseModel):
             seed=self.seed if seed is None else seed,
             default_timeout_s=self.timeout_s,
             sinks=sinks,
+            clock=clock or self.clock,
         )
 
     def prepare(
@@ -534,9 +546,14 @@ class Workflow(BaseModel):
         sinks: Iterable[Any] = (),
         trace: str | Path | None = None,
         store: Any = None,
+        clock: Literal["real", "simulated"] | None = None,
     ) -> Any:
-        """A ready ``Run`` of this workflow (execute it with ``await run.execute()``)."""
-        orch = self.orchestrator(seed=seed, mock=mock)
+        """A ready ``Run`` of this workflow (execute it with ``await run.execute()``).
+
+        Raises:
+            SimulationError: on simulated time, when an agent does real work.
+        """
+        orch = self.orchestrator(seed=seed, mock=mock, clock=clock)
         return orch.prepare(
             self.input if input is None else input,
             self.plan(),

@@ -73,6 +73,11 @@ def register(subparsers: Any) -> None:
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
     )
     tui.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run the workflow on simulated time and watch it at its recorded pace",
+    )
+    tui.add_argument(
         "--cassette", help="record or replay every LLM call of the workflow with this file"
     )
     tui.add_argument(
@@ -105,6 +110,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
             for flag, given in (
                 ("--cassette", getattr(args, "cassette", None)),
                 ("--mock", getattr(args, "mock", False)),
+                ("--simulate", getattr(args, "simulate", False)),
             )
             if given
         ]
@@ -130,6 +136,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
             input_text=args.input,
             seed=args.seed,
             mock=getattr(args, "mock", False),
+            simulate=getattr(args, "simulate", False),
         )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None

@@ -53,3 +53,14 @@ def test_help(snap_compare) -> None:
 def test_hostile_payloads(snap_compare) -> None:
     """Markup, escapes and control characters shown literally."""
     assert snap_compare(replay_app(HOSTILE), terminal_size=(120, 40))
+
+
+def test_time_tab(snap_compare) -> None:
+    """The Gantt timeline: agent lanes over time, the failed attempts, fallback, reviews."""
+    assert snap_compare(replay_app(FEATURE_REVIEW), press=["4"], terminal_size=(120, 40))
+
+
+def test_time_tab_at_80x24_mid_run(snap_compare) -> None:
+    """Stepped back to event 14 on a classic terminal: only the calls made by then are drawn."""
+    keys = ["4", "g", *["full_stop"] * 14]
+    assert snap_compare(replay_app(FEATURE_REVIEW), press=keys, terminal_size=(80, 24))

@@ -453,3 +453,22 @@ def test_trailing_push_runs_on_the_emitting_loop_thread() -> None:
     schedule_later(0.01, lambda: (where.append(threading.get_ident()), fired.set()))
     assert fired.wait(timeout=10)
     assert where[0] != threading.get_ident()
+
+
+def test_a_simulated_run_watched_live_is_replayed_at_its_pace() -> None:
+    """A run on simulated time arrives at once; the live view then plays it from the start."""
+    agents = [MockAgent(f"a{i}", latency=60.0) for i in range(5)]
+    orch = Orchestrator(agents, clock="simulated", seed=1)
+    view = RunView()
+    view._autoplay = False  # the test moves the replay itself
+    plan = parallel(*(a.name for a in agents))
+    result = orch.run_sync("go", plan, sinks=[view])
+    assert result.state.simulated
+    assert view.playing and view.cursor == 0
+    view.speed = 1.0  # the recorded pace; each recorded minute is replayed as one second
+    assert view.advance(0.5)  # half a second of wall time: the start, not the end
+    assert 0 < view.cursor < view.total
+    while view.advance(1.0):
+        pass
+    assert view.cursor == view.total == len(result.events)
+    assert view.snapshot["run"]["status"] == "succeeded"

@@ -151,6 +151,10 @@ def metric_rows(state: RunState) -> list[dict[str, Any]]:
     return [{k: _finite(v) for k, v in row.items()} for row in agent_rows(state)]
 
 
+TYPING_CHARS = 80
+"""Characters of a streamed reply the dashboard shows while it arrives."""
+
+
 def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
     """The coalesced state the dashboard shows: header, lanes, plan, metrics."""
     tasks, hidden = task_rows(state, task_limit)
@@ -169,7 +173,14 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
             "tokens_out": state.tokens_out,
             "cost_usd": round(state.cost_usd, 8),
             "task_counts": state.task_counts(),
+            "simulated": state.simulated,
         },
+        # the newest end of each reply being streamed: the agent seen "typing"
+        "typing": [
+            {"agent": name, "text": clip(agent.streaming[-TYPING_CHARS:], TYPING_CHARS)}
+            for name, agent in state.agents.items()
+            if agent.streaming
+        ],
         "participants": list(state.participants),
         "tasks": tasks,
         "tasks_hidden": hidden,

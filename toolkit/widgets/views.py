@@ -227,12 +227,17 @@ class _Dashboard(anywidget.AnyWidget):
     def close(self) -> None:
         """The run ended (the ``Sink`` protocol): push the final state now.
 
-        The view stays displayed and usable; ``dispose`` is what removes the widget.
+        The view stays displayed and usable; ``dispose`` is what removes the widget. A
+        run on simulated time, watched live, is then replayed from its start at its
+        recorded pace (its events all came at once).
         """
         feed = self.__dict__.get("feed")
         if feed is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
             return
         feed.close()
+        if self.state.simulated and self.follow:
+            # a run on simulated time arrives all at once: play it at its recorded pace
+            self.play()
 
     def _new_run(self) -> None:
         # the feed saw a second run_started: the history started over, so do the rows

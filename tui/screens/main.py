@@ -27,11 +27,12 @@ from toolkit.events import TraceEvent
 from toolkit.sources import EventFeed, EventSource
 from toolkit.state import RunState
 from toolkit.text import one_line
-from toolkit.timeline import Player, Timeline
+from toolkit.timeline import CallTimeline, Player, Timeline
 from tui.messages import ShowDetails
 from tui.screens.details import DetailsScreen
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_log import EventLog
+from tui.widgets.gantt import GanttChart
 from tui.widgets.message_flow import MessageFlow
 from tui.widgets.metrics_table import MetricsTable
 from tui.widgets.plan_view import PlanView
@@ -46,10 +47,18 @@ FPS = 15
 FREEZE_EVERY = 20_000
 """Events folded between two ``gc.freeze`` calls (see ``MainScreen._freeze_heap``)."""
 
+GANTT_BARS = 2_000
+"""The Time tab draws at most the newest this many calls."""
+
 FOLD_BUDGET_S = 0.03
 """Folding time per frame at most; a burst bigger than that is folded over the next frames."""
 
-TAB_FOCUS = {"tab-flow": "#flow", "tab-metrics": "#metrics", "tab-events": "#event-list"}
+TAB_FOCUS = {
+    "tab-flow": "#flow",
+    "tab-metrics": "#metrics",
+    "tab-events": "#event-list",
+    "tab-time": "#gantt",
+}
 """The widget that takes the focus when its tab is shown."""
 
 WIDE = 140
@@ -85,6 +94,7 @@ class MainScreen(Screen[None]):
         Binding("1", "tab('tab-flow')", "Flow", show=False),
         Binding("2", "tab('tab-metrics')", "Metrics", show=False),
         Binding("3", "tab('tab-events')", "Events", show=False),
+        Binding("4", "tab('tab-time')", "Time", show=False),
         Binding("slash", "search", "Search events", key_display="/", show=False),
         Binding("escape", "unfocus_search", "Leave search", show=False),
     ]
@@ -94,6 +104,8 @@ class MainScreen(Screen[None]):
         self.source = source
         self.timeline = Timeline()
         self.player = Player(self.timeline)
+        self.calls = CallTimeline()
+        """Agent calls as bars, kept beside the timeline (the Time tab draws them)."""
         self.feed = EventFeed()
         self.problems: list[str] = []
         self.damaged: list[str] = []
@@ -126,6 +138,8 @@ class MainScreen(Screen[None]):
                 yield MetricsTable(id="metrics")
             with TabPane("Events 3", id="tab-events"):
                 yield EventLog(id="events")
+            with TabPane("Time 4", id="tab-time"):
+                yield GanttChart(id="gantt")
         yield ReplayBar(id="replay")
         yield Footer()
 
@@ -134,6 +148,7 @@ class MainScreen(Screen[None]):
         self.query_one("#plan").border_title = "Plan"
         self.query_one("#agents").border_title = "Agents"
         self.query_one("#metrics").border_title = "Metrics per agent"
+        self.query_one("#gantt").border_title = "Agent calls over time"
         self._show_notice()
         for notice in self.source.notices:
             self.notify(
@@ -143,12 +158,13 @@ class MainScreen(Screen[None]):
         if preload:
             gc.disable()  # folding allocates no cycles; the collector's passes only cost
             try:
-                self.timeline.extend(preload)
+                self._extend(preload)
             finally:
                 gc.enable()
             self._freeze_heap()
             self.player.sync()
             self._report_failures()
+        self._pace()
         self._start()
         self.render_frame()
         self.set_interval(1 / FPS, self._frame)
@@ -171,6 +187,12 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
             name="source",
         )
+
+    def _pace(self) -> None:
+        """A paced source (a run on simulated time) plays from its first event as it arrives."""
+        if self.source.paced:
+            self.player.following = False
+            self.player.playing = True
 
     def _produce(self) -> None:
         self.source.produce(self.feed)
@@ -199,10 +221,12 @@ class MainScreen(Screen[None]):
         self._frozen_at = 0
         self._backlog, self._backlog_at = [], 0
         self.timeline.reset()
+        self.calls = CallTimeline()
         self._failures_seen = -1
         self.player = Player(self.timeline)
         self.feed = EventFeed()
         self._dirty = True
+        self._pace()
         self._start()
         self.render_frame()
 
@@ -290,15 +314,23 @@ class MainScreen(Screen[None]):
 
     def _fold_backlog(self, deadline: float) -> None:
         """Fold waiting events into the timeline until ``deadline`` (so no frame freezes)."""
-        backlog, timeline = self._backlog, self.timeline
+        backlog = self._backlog
         while self._backlog_at < len(backlog):
             chunk = backlog[self._backlog_at : self._backlog_at + 500]
-            timeline.extend(chunk)
+            self._extend(chunk)
             self._backlog_at += len(chunk)
             if time.monotonic() >= deadline:
                 break
         if self._backlog_at >= len(backlog):
             self._backlog, self._backlog_at = [], 0
+
+    def _extend(self, events: list[TraceEvent]) -> None:
+        """Fold events into the timeline and their calls into the bars."""
+        base = len(self.timeline)
+        self.timeline.extend(events)
+        add = self.calls.add
+        for i, event in enumerate(events, base):
+            add(i, event)
 
     def render_frame(self) -> None:
         """Push the state at the cursor to the header, the bar and the views on screen."""
@@ -324,6 +356,9 @@ class MainScreen(Screen[None]):
                 self.query_one(EventLog).show(
                     self.timeline.events, player.cursor, state.participants
                 )
+            elif active == "tab-time":
+                bars, _ = self.calls.bars_at(player.cursor, GANTT_BARS)
+                self.query_one(GanttChart).show(bars, state)
 
     def _show_notice(self) -> None:
         notice = self.query_one("#notice", Static)

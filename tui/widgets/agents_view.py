@@ -28,7 +28,22 @@ def agent_cells(agent: AgentView) -> list[Cell]:
         Text(str(agent.retries), justify="right", style="#ffaf00" if agent.retries else ""),
         Text(str(agent.reviews), justify="right"),
         Text(f"{agent.messages_in}/{agent.messages_out}", justify="right"),
+        typing_cell(agent.streaming),
     ]
+
+
+TYPING = 40
+"""Characters of a streamed reply shown while it arrives (its newest end)."""
+
+
+def typing_cell(streaming: str) -> Text:
+    """The newest end of the reply an agent is streaming ("typing"), or nothing."""
+    if not streaming:
+        return Text("")
+    tail = streaming[-TYPING:]
+    return literal(
+        ("…" if len(streaming) > TYPING else "") + tail + " ✎", TYPING + 4, style="italic"
+    )
 
 
 class AgentsView(StateTable):
@@ -43,6 +58,7 @@ class AgentsView(StateTable):
         ("retries", "retry"),
         ("reviews", "reviews"),
         ("messages", "in/out"),
+        ("typing", "typing"),
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "details", "Details")]
@@ -68,6 +84,7 @@ class AgentsView(StateTable):
                         a.reviews,
                         a.messages_in,
                         a.messages_out,
+                        a.streaming[-TYPING:],
                     ),
                 )
                 for a in agents.values()

@@ -43,6 +43,8 @@ def header_text(state: RunState, source: str, status: str | None = None) -> Text
     text.append("  ")
     text.append(f"{glyph} {status} ", style=style)
     text.append(f"  {_elapsed(state.elapsed_s)}", style="bold")
+    if state.simulated:
+        text.append(" simulated", style="italic")
     total = len(state.tasks)
     text.append(f"  │ tasks {counts['done']}/{total}")
     if counts["failed"]:

@@ -94,6 +94,7 @@ function headerPart(ctx) {
           h("span", { class: "sb-title" }, title),
           h("span", { class: `sb-badge sb-status-${safeToken(status)}`, "data-status": status }, status),
           replay ? h("span", { class: "sb-badge sb-replay" }, "replay") : null,
+          run.simulated ? h("span", { class: "sb-badge sb-simulated", title: "the run went on simulated time" }, "simulated time") : null,
           h("span", { class: "sb-muted" }, run.run_id || ""),
         ),
         h("div", { class: "sb-figures" },
@@ -107,6 +108,8 @@ function headerPart(ctx) {
         run.request ? h("div", { class: "sb-line" }, h("b", {}, "request "), run.request) : null,
         run.error ? h("div", { class: "sb-line sb-error-text" }, h("b", {}, "error "), run.error) : null,
         run.output ? h("div", { class: "sb-line" }, h("b", {}, "output "), run.output) : null,
+        ...(snap.typing || []).map((t) => h("div", { class: "sb-line sb-typing", "data-agent": t.agent },
+          h("b", {}, `${t.agent} `), h("span", { class: "sb-muted" }, "typing "), `${t.text} ✎`)),
       ];
       root.replaceChildren(...lines.filter(Boolean));
     },
