@@ -378,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     durable_commands(sub)  # resume, rerun, compare
 
+    from toolkit.remote.cli import register as remote_commands
+
+    remote_commands(sub)  # serve-agent
     for ep in entry_points(group="switchboard.commands"):
         try:
             ep.load()(sub)

@@ -596,7 +596,9 @@ class Run:
             task_id=task.id,
             attempt=attempt,
         )
-        session = AgentSession(tracer, self._bus, agent, task.id, span, tr.span)
+        session = AgentSession(
+            tracer, self._bus, agent, task.id, span, tr.span, directive_id=sent.message_id
+        )
         call = AgentCall(agent, directive, tr.policy.timeout_s, session)
         return call, sent.message_id, tracer.now()
 

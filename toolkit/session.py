@@ -41,9 +41,11 @@ class AgentSession:
         span_id: The span of the call (an attempt's span, or the run's span for the
             planner and the synthesizer); the session's events sit under it.
         parent_span_id: That span's parent (None for the run's span).
+        directive_id: The message id of the traced directive this call answers, if
+            any (a remote agent sends it on the wire, so both ends name the same message).
     """
 
-    __slots__ = ("agent", "bus", "parent_span_id", "span_id", "task_id", "tracer")
+    __slots__ = ("agent", "bus", "directive_id", "parent_span_id", "span_id", "task_id", "tracer")
 
     def __init__(
         self,
@@ -53,6 +55,7 @@ class AgentSession:
         task_id: str | None,
         span_id: str,
         parent_span_id: str | None = None,
+        directive_id: str | None = None,
     ) -> None:
         self.tracer = tracer
         self.bus = bus
@@ -60,6 +63,7 @@ class AgentSession:
         self.task_id = task_id
         self.span_id = span_id
         self.parent_span_id = parent_span_id
+        self.directive_id = directive_id
 
     async def send(self, recipient: str, payload: Any, *, priority: int = 0) -> Envelope:
         """Send a message to another participant (an ``a2a`` message)."""
