@@ -14,6 +14,8 @@ from toolkit import FunctionAgent, MockAgent, Orchestrator, Plan, Task
 from toolkit.agents import Directive, FailureSpec
 from toolkit.events import (
     SCHEMA_VERSION,
+    A2AUpdate,
+    BreakerChanged,
     PlanUpdated,
     Snapshot,
     TaskStarted,
@@ -61,11 +63,31 @@ def _session_run() -> list[Any]:
 
 
 def _extra_events() -> list[Any]:
-    """The kinds the orchestrator itself never emits (planners and stores do)."""
+    """The kinds the orchestrator itself never emits (planners, stores, breakers and
+    remote agents do)."""
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     return [
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
         tracer.emit(Snapshot, state={"status": "running", "tasks": {"t": {"n": 1}}}),
+        tracer.emit(
+            BreakerChanged,
+            agent="a",
+            state="open",
+            previous="closed",
+            reason="3 consecutive failure(s)",
+            failures=3,
+        ),
+        tracer.emit(
+            A2AUpdate,
+            agent="a",
+            task_id="t9",
+            remote_task_id="r1",
+            update="artifact",
+            state="",
+            text="answer",
+            name="answer",
+            data=[{"n": 1}],
+        ),
     ]
 
 
