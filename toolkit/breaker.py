@@ -148,12 +148,9 @@ class CircuitBreaker(Agent):
         }
         return card
 
-    async def health(self) -> Any:
-        """The guarded agent's own health check (``AttributeError`` when it has none)."""
-        return await self.agent.health()
-
     def __getattr__(self, name: str) -> Any:
-        # anything else the guarded agent offers (its url, its close) stays reachable
+        # what else the guarded agent offers (its health check, url, aclose) stays
+        # reachable, and only when it does offer it (``hasattr`` stays true to it)
         if name == "agent":
             raise AttributeError(name)
         return getattr(self.agent, name)
