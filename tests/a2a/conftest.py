@@ -16,6 +16,8 @@ from tests.services import Service, free_port, port_open
 pytest.importorskip("a2a")
 
 ROOT = Path(__file__).resolve().parents[2]
+SWITCHBOARD = Path(sys.executable).parent / "switchboard"
+"""The console script (``python -m toolkit.cli`` would load the CLI module twice)."""
 
 Server = Callable[..., contextlib.AbstractContextManager[tuple[Service, str]]]
 
@@ -35,7 +37,7 @@ def serve_a2a(
     """``switchboard serve-a2a WORKFLOW AGENT`` on a free port; yields it and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "toolkit.cli", "serve-a2a", str(workflow), agent]
+    argv = [str(SWITCHBOARD), "serve-a2a", str(workflow), agent]
     argv += ["--port", str(port), *args]
     with Service(argv, lambda: _answers(url), name="serve-a2a", env=env, cwd=ROOT) as service:
         yield service, url

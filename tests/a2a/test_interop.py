@@ -34,7 +34,10 @@ def test_the_sdk_client_reads_the_card_of_a_served_agent(writer: str) -> None:
     card, _ = anyio.run(lambda: _sdk_call(writer, "hello", streaming=True))
     assert card.name == "writer"
     assert card.description == "Writes short drafts"
-    assert [(s.id, list(s.tags)) for s in card.skills] == [("write", ["write"]), ("draft", ["draft"])]
+    assert [(s.id, list(s.tags)) for s in card.skills] == [
+        ("write", ["write"]),
+        ("draft", ["draft"]),
+    ]
     assert card.capabilities.streaming
     assert card.supported_interfaces[0].url == writer + "/"
     assert card.supported_interfaces[0].protocol_binding == "JSONRPC"
@@ -89,7 +92,7 @@ def test_an_a2a_agent_calls_a_server_written_with_the_sdk(shouter: str) -> None:
     and the answer is the artifacts' content."""
     result = anyio.run(lambda: _shout_workflow(shouter).run("hello"))
     assert result.status == "succeeded", result.error
-    assert result.output == "HELLO!\n{\"letters\": 5.0}"
+    assert result.output == 'HELLO!\n{"letters": 5.0}'
     updates = [e for e in result.events if e.kind == "a2a_update"]
     assert {e.remote_task_id for e in updates} == {updates[0].remote_task_id} != {""}
     assert all(e.agent == "shouter" and e.task_id == "loud" for e in updates)
@@ -97,7 +100,11 @@ def test_an_a2a_agent_calls_a_server_written_with_the_sdk(shouter: str) -> None:
     assert states[0] == "submitted" and states[-1] == "completed" and "working" in states
     assert "reading the request" in [e.text for e in updates]
     artifacts = [(e.name, e.text, e.data) for e in updates if e.update == "artifact"]
-    assert artifacts == [("shout", "HELLO", []), ("shout", "!", []), ("stats", "", [{"letters": 5.0}])]
+    assert artifacts == [
+        ("shout", "HELLO", []),
+        ("shout", "!", []),
+        ("stats", "", [{"letters": 5.0}]),
+    ]
     started = result.events[0].agents["shouter"]
     assert started["kind"] == "a2a" and started["url"] == shouter
     assert fold(result.events).agents["shouter"].remote_updates == len(updates)

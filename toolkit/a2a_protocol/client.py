@@ -18,6 +18,7 @@ travels only in the ``Authorization`` header: never in an event, a log or an err
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 import weakref
@@ -83,7 +84,7 @@ class Health(BaseModel):
 
 def state_word(state: int) -> str:
     """An A2A task state as a word: ``TASK_STATE_INPUT_REQUIRED`` -> ``input_required``."""
-    return TaskState.Name(state).removeprefix("TASK_STATE_").lower()  # type: ignore[arg-type]
+    return TaskState.Name(state).removeprefix("TASK_STATE_").lower()
 
 
 def _texts(parts: Sequence[Part]) -> str:
@@ -112,6 +113,19 @@ def _part_value(part: Part) -> Any:
     return None
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The HTTP error behind an SDK error (the SDK wraps httpx's in its own)."""
+    if isinstance(exc, httpx.HTTPError):
+        return exc
+    return exc.__cause__ or exc
+
+
+def _why(exc: BaseException) -> str:
+    """``ReadError``, or ``ConnectError: [Errno 111] Connection refused``."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -136,7 +150,14 @@ class _Call:
         self.reply: Message | None = None
         self._seen_states: set[int] = set()
 
-    def emit(self, update: str, state: str = "", text: str = "", name: str | None = None, data: Any = None) -> None:
+    def emit(
+        self,
+        update: str,
+        state: str = "",
+        text: str = "",
+        name: str | None = None,
+        data: Any = None,
+    ) -> None:
         session = self.session
         if session is None:
             return
@@ -171,7 +192,11 @@ class _Call:
         parts = list(artifact.parts)
         if append and known is not None:
             parts = known[1] + parts
-        self.artifacts[artifact.artifact_id] = (artifact.name, parts, _meta(artifact) or (known[2] if known else {}))
+        self.artifacts[artifact.artifact_id] = (
+            artifact.name,
+            parts,
+            _meta(artifact) or (known[2] if known else {}),
+        )
         data = get_data_parts(list(artifact.parts))
         self.emit("artifact", "", _texts(artifact.parts), artifact.name or None, data)
 
@@ -198,7 +223,13 @@ class _Call:
         elif which == "message":
             self.reply = response.message
             self.context_id = response.message.context_id
-            self.emit("message", "", _texts(response.message.parts), None, get_data_parts(list(response.message.parts)))
+            self.emit(
+                "message",
+                "",
+                _texts(response.message.parts),
+                None,
+                get_data_parts(list(response.message.parts)),
+            )
 
     @property
     def ended(self) -> bool:
@@ -306,7 +337,8 @@ class A2AAgent(Agent):
         if held is None:
             headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
             http = httpx.AsyncClient(
-                headers=headers, timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
+                headers=headers,
+                timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
             )
             held = (http, None)
             self._clients[loop] = held
@@ -327,7 +359,9 @@ class A2AAgent(Agent):
             if not self._described and card.description:
                 self.description = card.description
             if not self.skills:
-                self.skills = tuple(dict.fromkeys(t for s in card.skills for t in (s.tags or [s.id])))
+                self.skills = tuple(
+                    dict.fromkeys(t for s in card.skills for t in (s.tags or [s.id]))
+                )
         return self._card
 
     async def _client(self) -> Any:
@@ -341,15 +375,17 @@ class A2AAgent(Agent):
         loop = asyncio.get_running_loop()
         http, client = self._clients[loop]
         if client is None:
-            client = ClientFactory(ClientConfig(streaming=self.streaming, httpx_client=http)).create(card)
+            client = ClientFactory(
+                ClientConfig(streaming=self.streaming, httpx_client=http)
+            ).create(card)
             self._clients[loop] = (http, client)
         return client
 
     def _unreachable(self, exc: BaseException) -> str:
-        cause = exc.__cause__ or exc
+        cause = _cause(exc)
         where = f"A2A agent {self.name!r} at {self.url}"
         if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
-            return f"cannot reach {where}: {type(cause).__name__}: {cause}"
+            return f"cannot reach {where} ({_why(cause)})"
         if isinstance(cause, httpx.HTTPStatusError):
             status = cause.response.status_code
             if status == 401:
@@ -358,7 +394,9 @@ class A2AAgent(Agent):
             return f"{where} answered HTTP {status}"
         if isinstance(cause, httpx.TimeoutException) or isinstance(exc, A2AClientTimeoutError):
             return f"{where} did not answer within {self.timeout_s:g}s"
-        return redact(f"{where}: {type(cause).__name__}: {cause}", self._token)
+        if isinstance(cause, httpx.TransportError):
+            return f"lost the connection to {where} before its task started ({_why(cause)})"
+        return redact(f"{where}: {_why(cause)}", self._token)
 
     async def health(self) -> Health:
         """Whether the server answers: its agent card is read afresh (no token needed)."""
@@ -422,19 +460,22 @@ class A2AAgent(Agent):
         return call.result()
 
     def _lost(self, call: _Call, exc: BaseException) -> str:
-        cause = exc.__cause__ or exc
+        cause = _cause(exc)
         state = state_word(call.state) if call.state is not None else "submitted"
-        return (
+        return redact(
             f"A2A agent {self.name!r} at {self.url} went away in the middle of task"
-            f" {call.task_id} (it was {state}): {type(cause).__name__}: {cause}"
+            f" {call.task_id} (it was {state}; {_why(cause)})",
+            self._token,
         )
 
     async def _cancel_remote(self, client: Any, task_id: str) -> None:
         """Ask the server to cancel the task we stop waiting for (best effort, bounded)."""
         import anyio
 
-        with anyio.CancelScope(shield=True), anyio.move_on_after(2.0):
-            try:
-                await client.cancel_task(CancelTaskRequest(id=task_id))
-            except Exception:  # the server may be gone: nothing more to do
-                pass
+        # the server may be gone: then there is nothing more to do
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(2.0),
+            contextlib.suppress(Exception),
+        ):
+            await client.cancel_task(CancelTaskRequest(id=task_id))

@@ -17,7 +17,8 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     """Add the ``serve-a2a`` and ``health`` subcommands."""
     p = subparsers.add_parser(
-        "serve-a2a", help="serve one agent of a workflow file as an A2A server (card, JSON-RPC, streaming)"
+        "serve-a2a",
+        help="serve one agent of a workflow file as an A2A server (card, JSON-RPC, streaming)",
     )
     p.add_argument("workflow", help="a workflow file (.yaml, .yml or .json)")
     p.add_argument("agent", help="the name of the agent to serve")
@@ -27,13 +28,15 @@ def register(subparsers: Any) -> None:
         "--token-env", help="environment variable holding the bearer token every call must carry"
     )
     p.add_argument(
-        "--public-url", help="the URL clients reach the server at, for the card (default http://HOST:PORT/)"
+        "--public-url",
+        help="the URL clients reach the server at, for the card (default http://HOST:PORT/)",
     )
     p.add_argument("--mock", action="store_true", help="serve the agent's mock stand-in")
     p.set_defaults(func=cmd_serve_a2a)
 
     p = subparsers.add_parser(
-        "health", help="check every remote agent of a workflow file (A2A, HTTP) and say which are down"
+        "health",
+        help="check every remote agent of a workflow file (A2A, HTTP) and say which are down",
     )
     p.add_argument("workflow", help="a workflow file (.yaml, .yml or .json)")
     p.set_defaults(func=cmd_health)

@@ -132,7 +132,8 @@ def directive_from_message(message: Message, agent: str, task_id: str) -> Direct
     ):
         value = extra.get(key)
         if isinstance(value, kind) and not isinstance(value, bool):
-            fields[key] = int(value) if kind is float else value
+            # protobuf metadata holds every number as a float
+            fields[key] = int(value) if isinstance(value, float) else value
     return Directive(**fields)
 
 
@@ -190,7 +191,9 @@ class AgentExecutorAdapter(AgentExecutor):
         outlet = _ForwardingOutlet(updater)
         ids = RandomIds()
         tracer = Tracer(ids.run_id(), ids.trace_id(), ids=ids, outlet=outlet)
-        session = AgentSession(tracer, MessageBus(tracer, [name]), name, directive.task_id, tracer.root_span)
+        session = AgentSession(
+            tracer, MessageBus(tracer, [name]), name, directive.task_id, tracer.root_span
+        )
         token = _current.set(session)
         try:
             raw = await self.agent.run(directive)
@@ -258,4 +261,6 @@ def a2a_app(
             *create_jsonrpc_routes(handler, rpc_url="/"),
         ]
     )
-    return guard(app, token=token, open_paths=("/health", AGENT_CARD_WELL_KNOWN_PATH), max_body=max_body)
+    return guard(
+        app, token=token, open_paths=("/health", AGENT_CARD_WELL_KNOWN_PATH), max_body=max_body
+    )
