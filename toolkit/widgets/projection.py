@@ -20,6 +20,7 @@ from typing import Any
 from toolkit.describe import (
     MESSAGE_LOOKS,
     MessageLook,
+    breaker_label,
     event_agent,
     event_summary,
     message_tag,
@@ -33,6 +34,7 @@ from toolkit.state import RunState
 __all__ = [
     "SUMMARY_CHARS",
     "arrow_row",
+    "breaker_rows",
     "clip",
     "event_detail",
     "log_row",
@@ -151,6 +153,20 @@ def metric_rows(state: RunState) -> list[dict[str, Any]]:
     return [{k: _finite(v) for k, v in row.items()} for row in agent_rows(state)]
 
 
+def breaker_rows(state: RunState) -> dict[str, dict[str, str]]:
+    """Agent -> its circuit breaker's state, label (``○ open``) and last reason; only
+    agents that have a breaker."""
+    return {
+        a.name: {
+            "state": a.breaker,
+            "label": breaker_label(a.breaker),
+            "reason": clip(a.breaker_reason, 200),
+        }
+        for a in state.agents.values()
+        if a.breaker
+    }
+
+
 def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
     """The coalesced state the dashboard shows: header, lanes, plan, metrics."""
     tasks, hidden = task_rows(state, task_limit)
@@ -174,4 +190,5 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
         "tasks": tasks,
         "tasks_hidden": hidden,
         "metrics": metric_rows(state),
+        "breakers": breaker_rows(state),
     }
