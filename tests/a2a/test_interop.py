@@ -174,3 +174,28 @@ def test_a_served_agent_tells_its_progress_and_typing_through_asgi() -> None:
     assert result.output == {"n": 42, "task": "b", "context": {"a": "facts"}}
     assert [e.text for e in result.events if e.kind == "llm_delta"] == ["hel", "lo"]
     assert "info: starting" in [e.text for e in result.events if e.kind == "a2a_update"]
+
+
+def test_a_call_stopped_by_its_timeout_cancels_the_remote_task(shouter: str) -> None:
+    """When the task's time limit ends a call, the A2A task on the server is cancelled
+    (the SDK's own client then reads it as canceled), not left working."""
+    wf = parse_workflow(
+        {
+            "agents": {"shouter": {"kind": "a2a", "url": shouter}},
+            "steps": [{"id": "s", "agent": "shouter", "prompt": "hang", "timeout_s": 1}],
+        }
+    )
+    result = anyio.run(wf.run)
+    failed = next(e for e in result.events if e.kind == "task_failed")
+    assert failed.error_type == "timeout"
+    remote_id = next(e.remote_task_id for e in result.events if e.kind == "a2a_update")
+
+    async def remote_state() -> Any:
+        from a2a.types import GetTaskRequest
+
+        async with httpx.AsyncClient(timeout=30) as http:
+            card = await A2ACardResolver(http, shouter).get_agent_card()
+            client = ClientFactory(ClientConfig(httpx_client=http)).create(card)
+            return (await client.get_task(GetTaskRequest(id=remote_id))).status.state
+
+    assert anyio.run(remote_state) == TaskState.TASK_STATE_CANCELED

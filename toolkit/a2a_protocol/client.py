@@ -417,14 +417,19 @@ class A2AAgent(Agent):
 
     # -- calls -----------------------------------------------------------------------
     def _message(self, directive: Directive) -> Message:
-        carried = {
-            "task_id": directive.task_id,
-            "goal": directive.goal,
-            "attempt": directive.attempt,
-            "round": directive.round,
-            "context": jsonable(directive.context),
-            "meta": jsonable(directive.meta),
-        }
+        carried: dict[str, Any] = {"task_id": directive.task_id}
+        # only what differs from a directive's defaults: the metadata is converted to
+        # and from protobuf on both ends of every call
+        if directive.goal:
+            carried["goal"] = directive.goal
+        if directive.attempt != 1:
+            carried["attempt"] = directive.attempt
+        if directive.round != 1:
+            carried["round"] = directive.round
+        if directive.context:
+            carried["context"] = jsonable(directive.context)
+        if directive.meta:
+            carried["meta"] = jsonable(directive.meta)
         if directive.seed is not None:
             carried["seed"] = directive.seed
         return Message(
@@ -441,10 +446,10 @@ class A2AAgent(Agent):
         request = SendMessageRequest(message=self._message(directive))
         context = ClientCallContext(timeout=self.timeout_s)
         try:
+            # read to the end of the stream (the server ends it after the task's last
+            # update), so the connection goes back to the pool for the next call
             async for response in client.send_message(request, context=context):
                 call.take(response)
-                if call.ended:
-                    break
         except A2AClientError as exc:
             if call.task_id:
                 raise A2AError(self._lost(call, exc)) from None
