@@ -111,13 +111,14 @@ def test_an_a2a_agent_calls_a_server_written_with_the_sdk(shouter: str) -> None:
 
 
 def test_an_a2a_agent_without_streaming_gets_the_finished_task(shouter: str) -> None:
-    """With streaming off the answer is the same, read from the finished task."""
+    """With streaming off the answer is the same, read from the finished task, and the
+    progress notes in its history are a2a_update events too."""
     result = anyio.run(lambda: _shout_workflow(shouter, streaming=False).run("hi"))
     assert result.status == "succeeded", result.error
     assert result.output.startswith("HI!")
-    assert [e.state for e in result.events if e.kind == "a2a_update" and e.update == "status"] == [
-        "completed"
-    ]
+    updates = [e for e in result.events if e.kind == "a2a_update"]
+    assert [e.state for e in updates if e.update == "status"] == ["completed"]
+    assert ("message", "reading the request") in [(e.update, e.text) for e in updates]
 
 
 def test_a_remote_task_that_fails_or_asks_for_input_fails_the_call(shouter: str) -> None:

@@ -85,3 +85,16 @@ async def test_no_breaker_no_column(tmp_path: Path) -> None:
         table = app.screen.query_one(AgentsView)
         await wait_until(pilot, lambda: table.row_count == 1)
         assert "breaker" not in table.columns
+
+
+def test_a2a_updates_are_worded_once_for_every_view() -> None:
+    """describe words an A2A status update and an artifact (with its name) on one line."""
+    from toolkit.describe import event_summary
+    from toolkit.events import A2AUpdate
+    from toolkit.tracing import IdFactory, Tracer
+
+    tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
+    status = tracer.emit(A2AUpdate, agent="w", update="status", state="working", text="reading")
+    artifact = tracer.emit(A2AUpdate, agent="w", update="artifact", name="shout", text="HI")
+    assert event_summary(status) == "w a2a status working: reading"
+    assert event_summary(artifact) == "w a2a artifact shout: HI"

@@ -149,6 +149,7 @@ class _Call:
         self.artifacts: dict[str, tuple[str, list[Part], dict[str, Any]]] = {}
         self.reply: Message | None = None
         self._seen_states: set[int] = set()
+        self._seen_messages: set[str] = set()
 
     def emit(
         self,
@@ -178,6 +179,8 @@ class _Call:
 
     def status(self, status: Any) -> None:
         self.state = status.state
+        if status.HasField("message"):
+            self._seen_messages.add(status.message.message_id)
         text = _texts(status.message.parts) if status.HasField("message") else ""
         if status.HasField("message") and _meta(status.message).get("event") == "llm_delta":
             if self.session is not None:
@@ -205,6 +208,12 @@ class _Call:
         if which == "task":
             task = response.task
             self.task_id, self.context_id = task.id, task.context_id
+            # a whole task (message/send) carries the agent's progress notes in its history
+            for note in task.history:
+                if note.role == Role.ROLE_AGENT and note.message_id not in self._seen_messages:
+                    self._seen_messages.add(note.message_id)
+                    if _meta(note).get("event") != "llm_delta":
+                        self.emit("message", "", _texts(note.parts))
             for artifact in task.artifacts:
                 if artifact.artifact_id not in self.artifacts:
                     self.artifact(artifact)
