@@ -232,7 +232,7 @@ class LLMSpec(AgentKind):
     def build(self, name: str) -> Agent:
         from toolkit.llm import LLMAgent
 
-        options = self.model_dump(exclude={"kind", "mock", "description", "skills"})
+        options = self.model_dump(exclude={"kind", "mock", "description", "skills", "breaker"})
         return LLMAgent(name, description=self.description, skills=tuple(self.skills), **options)
 
 

@@ -283,3 +283,25 @@ def test_check_health_reads_every_answer_shape() -> None:
         (False, "health check failed: OSError: refused"),
         (True, "no health check"),
     ]
+
+
+def test_every_kind_takes_a_breaker() -> None:
+    """`breaker:` is a field of every agent kind: an LLM agent is built behind one too
+    (the breaker is not passed on to the kind's own options)."""
+    pytest.importorskip("openai")
+    wf = parse_workflow(
+        {
+            "agents": {
+                "w": {
+                    "kind": "llm",
+                    "model": "m",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "breaker": {"failures": 4, "cooldown_s": 9},
+                }
+            },
+            "steps": [{"id": "s", "agent": "w"}],
+        }
+    )
+    (agent,) = wf.build_agents()
+    assert isinstance(agent, CircuitBreaker)
+    assert (agent.threshold, agent.cooldown_s, agent.agent.kind) == (4, 9, "llm")
