@@ -1,7 +1,7 @@
 """Per-call cost of an A2A agent, beside a raw ``a2a-sdk`` call to the same server.
 
 One real server process (``switchboard serve-a2a`` serving a zero-work mock agent, or
-``--server sdk``: the SDK-only server of ``tests/a2a/sdk_server.py``) on a loopback port.
+``--server sdk``: the SDK-only server of ``toolkit.a2a_protocol.testing``) on a loopback port.
 Three ways of making the same call, interleaved round by round, each round after a
 garbage collection:
   - raw: the SDK's own client (card read once, one shared ``httpx.AsyncClient``),
@@ -15,34 +15,38 @@ Both streaming (``message/stream``) and not (``message/send``). Figures are medi
 ``--rounds`` rounds of ``--calls`` calls, in ms per call; ratios compare figures of this
 run only. Target: agent ≤ 1.5× raw.
 
-Usage: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_a2a.py [--calls 100] [--rounds 5]``.
+Usage: ``.venv/bin/python benchmarks/bench_a2a.py [--calls 100] [--rounds 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+from a2a.helpers import new_text_part
+from a2a.types import Message, Role, SendMessageRequest
+
+from toolkit import MockAgent, Orchestrator, Plan, Task
+from toolkit.a2a_protocol import A2AAgent
+from toolkit.agents import Directive
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402
-from a2a.client import A2ACardResolver, ClientConfig, ClientFactory  # noqa: E402
-from a2a.helpers import new_text_part  # noqa: E402
-from a2a.types import Message, Role, SendMessageRequest  # noqa: E402
-
-from tests.services import Service, free_port, port_open  # noqa: E402
-from toolkit import MockAgent, Orchestrator, Plan, Task  # noqa: E402
-from toolkit.a2a_protocol import A2AAgent  # noqa: E402
-from toolkit.agents import Directive  # noqa: E402
 
 WORKFLOW = """\
 name: bench
@@ -101,18 +105,37 @@ async def run_calls(url: str, n: int, streaming: bool) -> float:
     return elapsed
 
 
-def _server(kind: str, workdir: Path) -> Service:
-    port = free_port()
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(kind: str, workdir: Path) -> Iterator[str]:
+    """The server process on a free loopback port (its URL), killed afterwards."""
+    port = _free_port()
     if kind == "sdk":
-        argv = [sys.executable, "-m", "tests.a2a.sdk_server", str(port)]
+        argv = [sys.executable, "-m", "toolkit.a2a_protocol.testing", str(port)]
     else:
         path = workdir / "bench.yaml"
         path.write_text(WORKFLOW)
         switchboard = Path(sys.executable).parent / "switchboard"
         argv = [str(switchboard), "serve-a2a", str(path), "echo", "--port", str(port)]
-    service = Service(argv, lambda: port_open(port), name=f"{kind} A2A server", cwd=ROOT)
-    service.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    return service
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the {kind} A2A server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -124,8 +147,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"server: {args.server}; {args.calls} calls x {args.rounds} rounds; ms per call")
-    with tempfile.TemporaryDirectory() as tmp, _server(args.server, Path(tmp)) as server:
-        url: str = server.url  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp, _server(args.server, Path(tmp)) as url:
         rows: list[tuple[str, float, float, float]] = []
         for streaming in (True, False):
             ways: dict[str, Any] = {

@@ -45,9 +45,9 @@ def serve_a2a(
 
 @contextlib.contextmanager
 def sdk_server() -> Iterator[tuple[Service, str]]:
-    """The SDK-only server of ``tests/a2a/sdk_server.py`` on a free port."""
+    """The SDK-only server of ``toolkit.a2a_protocol.testing`` on a free port."""
     port = free_port()
-    argv = [sys.executable, "-m", "tests.a2a.sdk_server", str(port)]
+    argv = [sys.executable, "-m", "toolkit.a2a_protocol.testing", str(port)]
     with Service(argv, lambda: port_open(port), name="sdk-server", cwd=ROOT) as service:
         yield service, f"http://127.0.0.1:{port}"
 

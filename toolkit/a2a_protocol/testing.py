@@ -1,8 +1,10 @@
-"""An A2A server written with the SDK alone (no Switchboard code): the foreign peer
-that ``kind: a2a`` agents are tested against.
+"""An A2A server built from the SDK's parts alone (no Switchboard agent, executor or
+card code): the foreign peer that
+``kind: a2a`` agents are tested and benchmarked against, shipped like
+``toolkit.llm.testing`` so code that uses ``A2AAgent`` can test against it too.
 
-``python -m tests.a2a.sdk_server PORT`` serves it on 127.0.0.1. Its behaviour follows
-the prompt: ``fail`` ends the task failed, ``ask`` asks for input, ``hang`` works
+``python -m toolkit.a2a_protocol.testing PORT`` serves it on 127.0.0.1 (``app(url)`` is
+the Starlette app). Its behaviour follows the prompt: ``fail`` ends the task failed, ``ask`` asks for input, ``hang`` works
 forever; anything else gets a working update, an artifact sent in two chunks and a
 data artifact, then completed.
 """
@@ -12,17 +14,25 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from a2a.helpers import new_data_part, new_task_from_user_message, new_text_part
-from a2a.server.agent_execution import AgentExecutor, RequestContext
-from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
-from starlette.applications import Starlette
+from toolkit.extras import needs_extra
+
+with needs_extra("a2a", "toolkit.a2a_protocol.testing"):
+    from a2a.helpers import new_data_part, new_task_from_user_message, new_text_part
+    from a2a.server.agent_execution import AgentExecutor, RequestContext
+    from a2a.server.events import EventQueue
+    from a2a.server.request_handlers import DefaultRequestHandler
+    from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+    from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+    from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
+    from starlette.applications import Starlette
+
+
+__all__ = ["Shouter", "app"]
 
 
 class Shouter(AgentExecutor):
+    """Shouts the request back (see the module's docstring for its other behaviours)."""
+
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         assert context.message is not None
         text = context.get_user_input()
@@ -48,6 +58,7 @@ class Shouter(AgentExecutor):
 
 
 def app(url: str) -> Starlette:
+    """The shouter's A2A app, its card naming ``url`` as its JSON-RPC endpoint."""
     card = AgentCard(
         name="shouter",
         description="Repeats the request, louder",
