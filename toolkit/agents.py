@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Agent",
     "AgentError",
+    "AgentUnavailable",
     "Directive",
     "FailureSpec",
     "FunctionAgent",
@@ -35,6 +36,14 @@ __all__ = [
 
 class AgentError(Exception):
     """An agent failed in a way it understood (bad input, refused work)."""
+
+
+class AgentUnavailable(AgentError):
+    """The agent refuses calls for now (its circuit breaker is open), without trying.
+
+    The attempt fails with ``error_type`` ``unavailable`` and the task goes straight to
+    its fallback agent when it has one: retrying an agent that refuses calls is futile.
+    """
 
 
 class Directive(BaseModel):

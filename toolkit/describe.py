@@ -24,12 +24,15 @@ from toolkit.state import RunState, TaskView
 
 __all__ = [
     "AGENT_GLYPH",
+    "BREAKER_GLYPH",
     "EVENT_GLYPH",
     "MESSAGE_LOOKS",
     "TASK_GLYPH",
     "EventRoles",
     "MessageLook",
     "MessageRoles",
+    "breaker_label",
+    "breaker_word",
     "event_agent",
     "event_summary",
     "message_summary",
@@ -231,6 +234,21 @@ TASK_GLYPH: dict[str, str] = {
 AGENT_GLYPH: dict[str, str] = {"idle": "·", "working": "◐", "waiting": "…", "failed": "✖"}
 """Agent state -> glyph (the word is the state itself)."""
 
+BREAKER_GLYPH: dict[str, str] = {"closed": "●", "open": "○", "half_open": "◑"}
+"""Circuit breaker state -> glyph; ``breaker_word`` gives the word."""
+
+
+def breaker_word(state: str) -> str:
+    """The word of a breaker state ("half-open", not ``half_open``); "" for no breaker."""
+    return state.replace("_", "-")
+
+
+def breaker_label(state: str) -> str:
+    """Glyph and word of a breaker state (``○ open``); "" for an agent without a breaker."""
+    if not state:
+        return ""
+    return f"{BREAKER_GLYPH.get(state, '?')} {breaker_word(state)}"
+
 
 def task_holders(state: RunState) -> dict[str, str]:
     """Task id -> the agent working on it now."""
@@ -286,6 +304,8 @@ EVENT_GLYPH: dict[str, str] = {
     "llm_delta": "λ",
     "tool_call": "⚒",
     "snapshot": "▣",
+    "breaker_changed": "⚡",
+    "a2a_update": "⇆",
 }
 """Event kind -> glyph in the event log."""
 
@@ -374,6 +394,21 @@ def event_summary(event: TraceEvent, limit: int = 100, look: MessageLook | None 
             text = f"{event.agent} {short(event.tool, 30)}({short(event.arguments, 40)}) {'ok' if event.ok else 'failed'}"
         case "snapshot":
             text = f"snapshot of {len(event.state)} fields"
+        case "breaker_changed":
+            text = (
+                f"{event.agent} circuit {breaker_word(event.state)}"
+                f" (was {breaker_word(event.previous)}): {short(event.reason, 60)}"
+            )
+        case "a2a_update":
+            what = (
+                f"artifact {short(event.name or '', 30)}".rstrip()
+                if event.update == "artifact"
+                else event.update
+            )
+            state = f" {event.state}" if event.state else ""
+            text = f"{event.agent} a2a {what}{state}" + (
+                f": {short(event.text, 60)}" if event.text else ""
+            )
         case _:
             text = event.kind
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
 
 __all__ = [
     "SCHEMA_VERSION",
+    "A2AUpdate",
     "AgentState",
     "AgentStateChanged",
+    "BreakerChanged",
+    "BreakerState",
     "Envelope",
     "EventBase",
     "LLMCall",
@@ -62,6 +65,7 @@ SCHEMA_VERSION = 1
 MessageKind = Literal["directive", "result", "error", "a2a", "broadcast"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
 AgentState = Literal["idle", "working", "waiting", "failed"]
+BreakerState = Literal["closed", "open", "half_open"]
 
 ORCHESTRATOR = "orchestrator"
 """The orchestrator is a participant of every run, under this name."""
@@ -242,7 +246,8 @@ class TaskFailed(EventBase):
     attempt: int = 1
     error: str
     error_type: str = "error"
-    """``exception``, ``timeout``, ``malformed``, ``cancelled`` or ``error``."""
+    """``exception``, ``timeout``, ``malformed``, ``cancelled``, ``unavailable`` (refused
+    without trying: an open circuit breaker) or ``error``."""
     final: bool = True
     """False when a retry or a fallback follows."""
     duration_s: float = 0.0
@@ -332,6 +337,50 @@ class ToolCall(EventBase):
     duration_s: float = 0.0
 
 
+class BreakerChanged(EventBase):
+    """A remote agent's circuit breaker changed state (``toolkit.breaker``)."""
+
+    kind: Literal["breaker_changed"] = "breaker_changed"
+    agent: str
+    """The agent the breaker guards."""
+    state: BreakerState
+    """The new state: ``closed`` (calls go through), ``open`` (calls fail at once, the
+    fallback takes over), ``half_open`` (one probe call decides)."""
+    previous: BreakerState
+    """The state it left."""
+    reason: str = ""
+    """Why: the failures that opened it, the cool-down that ended, the probe's outcome."""
+    failures: int = 0
+    """Consecutive failed calls counted when the change happened."""
+    task_id: str | None = None
+    """The task whose call made the change, if any."""
+
+
+class A2AUpdate(EventBase):
+    """A status update or an artifact of the A2A task behind one agent call."""
+
+    kind: Literal["a2a_update"] = "a2a_update"
+    agent: str
+    """The Switchboard agent (``kind: a2a``) whose remote task this is."""
+    task_id: str | None = None
+    """The plan task of the call."""
+    remote_task_id: str = ""
+    """The A2A task's id on the server."""
+    context_id: str = ""
+    """The A2A context id (one per directive's conversation)."""
+    update: Literal["status", "artifact", "message"] = "status"
+    """A task status update, an artifact (or a chunk of one), or a direct message reply."""
+    state: str = ""
+    """The A2A task state after a status update (``submitted``, ``working``,
+    ``completed``, ``failed``, ``canceled``, ``rejected``, ``input_required``, …)."""
+    text: str = ""
+    """The text parts of the status message or artifact. Untrusted: render it literally."""
+    name: str | None = None
+    """The artifact's name, if it has one."""
+    data: list[Any] = Field(default_factory=list)
+    """The structured (data) parts of the artifact or message."""
+
+
 class Snapshot(EventBase):
     kind: Literal["snapshot"] = "snapshot"
     state: dict[str, Any]
@@ -357,7 +406,9 @@ TraceEvent = Annotated[
     | LLMCall
     | LLMDelta
     | ToolCall
-    | Snapshot,
+    | Snapshot
+    | BreakerChanged
+    | A2AUpdate,
     Discriminator("kind"),
 ]
 """Any trace event; discriminated on ``kind``."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-from toolkit.agents import Agent, Directive, Reply
+from toolkit.agents import Agent, AgentUnavailable, Directive, Reply
 from toolkit.policy import Failure
 from toolkit.session import AgentSession, _current
 
@@ -79,7 +79,8 @@ class InProcessExecutor:
         except Exception as exc:
             if timeout is not None and isinstance(exc, TimeoutError):
                 return Failure(f"timed out after {timeout:g}s", "timeout")
-            return Failure(f"{type(exc).__name__}: {exc}", "exception")
+            kind = "unavailable" if isinstance(exc, AgentUnavailable) else "exception"
+            return Failure(f"{type(exc).__name__}: {exc}", kind)
         finally:
             _current.reset(token)
         if type(raw) is not str and isinstance(raw, Reply):

@@ -18,7 +18,8 @@ __all__ = ["AttemptPolicy", "Failure", "Next", "Usage", "check_output"]
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """Why an attempt failed: ``error_type`` is exception, timeout, malformed or cancelled."""
+    """Why an attempt failed: ``error_type`` is exception, timeout, malformed, cancelled or
+    unavailable (the agent refused the call without trying: its circuit breaker is open)."""
 
     error: str
     error_type: str
@@ -62,16 +63,22 @@ class AttemptPolicy:
         timeout = task.timeout_s if task.timeout_s is not None else default_timeout_s
         return cls(timeout, task.retries, task.backoff_s, task.fallback, task.output_format)
 
-    def after_failure(self, agent: str, retried: int, fallback_used: bool) -> Next | None:
+    def after_failure(
+        self, agent: str, retried: int, fallback_used: bool, error_type: str = "exception"
+    ) -> Next | None:
         """What follows a failed attempt of ``agent``, after ``retried`` retries so far.
 
         Retries (with a delay doubling from ``backoff_s``) come first, then one attempt
-        on the fallback agent; None means the task has failed for good.
+        on the fallback agent; None means the task has failed for good. An ``unavailable``
+        agent (its circuit is open) goes straight to the fallback when there is one.
         """
+        can_fall_back = self.fallback is not None and self.fallback != agent and not fallback_used
+        if error_type == "unavailable" and can_fall_back:
+            return Next(self.fallback, 0.0, True)  # type: ignore[arg-type]
         if retried < self.retries:
             return Next(agent, self.backoff_s * (2**retried), False)
-        if self.fallback is not None and self.fallback != agent and not fallback_used:
-            return Next(self.fallback, 0.0, True)
+        if can_fall_back:
+            return Next(self.fallback, 0.0, True)  # type: ignore[arg-type]
         return None
 
 

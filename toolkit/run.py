@@ -526,7 +526,7 @@ class Run:
             outcome = self._end(tr, call, sent_id, t0, await self._executor.call(call))
             if type(outcome) is not Failure:
                 return outcome
-            nxt = policy.after_failure(agent, retried, tr.fallback_used)
+            nxt = policy.after_failure(agent, retried, tr.fallback_used, outcome.error_type)
             if nxt is None:
                 self._fail(tr, agent, str(outcome), outcome.error_type)
             tracer.emit(

@@ -171,6 +171,12 @@ class AgentView:
     tool_calls: int = 0
     streaming: str = ""
     """Text streamed by the agent's current LLM call (the "typing" view)."""
+    breaker: str = ""
+    """Its circuit breaker's state (closed, open, half_open); "" when it has none."""
+    breaker_reason: str = ""
+    """Why the breaker last changed state."""
+    remote_updates: int = 0
+    """Status updates and artifacts of its remote (A2A) tasks."""
 
     def copy(self) -> AgentView:
         """A copy that shares nothing the fold mutates (every container is copied)."""
@@ -306,6 +312,9 @@ class RunState:
             agent.kind = card.get("kind", "agent")
             agent.description = card.get("description", "")
             agent.skills = list(card.get("skills", []))
+            breaker = card.get("breaker")
+            if isinstance(breaker, dict) and isinstance(breaker.get("state"), str):
+                agent.breaker = breaker["state"]
 
     def _on_run_finished(self, e: Any) -> None:
         self.status, self.finished_at = e.status, e.ts
@@ -457,6 +466,13 @@ class RunState:
     def _on_llm_delta(self, e: Any) -> None:
         agent = self._agent(e.agent)
         agent.streaming = (agent.streaming + e.text)[-2000:]
+
+    def _on_breaker_changed(self, e: Any) -> None:
+        agent = self._agent(e.agent)
+        agent.breaker, agent.breaker_reason = e.state, e.reason
+
+    def _on_a2a_update(self, e: Any) -> None:
+        self._agent(e.agent).remote_updates += 1
 
     def _on_tool_call(self, e: Any) -> None:
         self._agent(e.agent).tool_calls += 1

@@ -39,6 +39,7 @@ from toolkit.agents import (
     MockAgent,
     template_problems,
 )
+from toolkit.breaker import BreakerSpec
 from toolkit.plan import (
     Link,
     Plan,
@@ -90,6 +91,8 @@ class MockSpec(BaseModel):
     seed: int | None = None
     price_per_1k_tokens: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     output_json: bool = False
+    breaker: BreakerSpec | None = None
+    """A circuit breaker in front of the agent (``{failures: 3, cooldown_s: 30}``)."""
 
     @field_validator("reply")
     @classmethod
@@ -146,6 +149,10 @@ class AgentKind(BaseModel):
     skills: list[str] = Field(default_factory=list)
     mock: MockSpec | None = None
     """The stand-in used when the workflow runs with ``--mock``."""
+    breaker: BreakerSpec | None = None
+    """A circuit breaker in front of the agent (``{failures: 3, cooldown_s: 30}``): after
+    that many consecutive failed calls, calls fail at once (the task's fallback takes
+    over) until the cool-down ends and a probe call succeeds. Kept under ``--mock``."""
 
     def stand_in(self, name: str) -> Agent:
         spec = self.mock or MockSpec(description=self.description, skills=self.skills)
@@ -225,7 +232,7 @@ class LLMSpec(AgentKind):
     def build(self, name: str) -> Agent:
         from toolkit.llm import LLMAgent
 
-        options = self.model_dump(exclude={"kind", "mock", "description", "skills"})
+        options = self.model_dump(exclude={"kind", "mock", "description", "skills", "breaker"})
         return LLMAgent(name, description=self.description, skills=tuple(self.skills), **options)
 
 
@@ -474,10 +481,9 @@ class Workflow(BaseModel):
         agents, problems = [], []
         for name, spec in self.agents.items():
             try:
-                if mock:
-                    agents.append(spec.stand_in(name))
-                else:
-                    agents.append(spec.build(name))
+                agent = spec.stand_in(name) if mock else spec.build(name)
+                breaker = getattr(spec, "breaker", None)
+                agents.append(breaker.wrap(agent) if breaker is not None else agent)
             except ValueError as exc:
                 problems.append(str(exc))
             except Exception as exc:

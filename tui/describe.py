@@ -28,6 +28,7 @@ from toolkit.text import sanitize_line
 
 __all__ = [
     "AGENT_LOOK",
+    "BREAKER_LOOK",
     "EVENT_GLYPH",
     "RUN_LOOK",
     "TASK_LOOK",
@@ -121,6 +122,17 @@ _AGENT_STYLE: dict[str, str] = {
 AGENT_LOOK: dict[str, tuple[str, str]] = {s: (AGENT_GLYPH[s], _AGENT_STYLE[s]) for s in AGENT_GLYPH}
 """Agent state -> (glyph, style)."""
 
+_BREAKER_STYLE: dict[str, str] = {
+    "closed": "#5fd75f",
+    "open": "bold #ff5f5f",
+    "half_open": "bold #ffaf00",
+}
+
+BREAKER_LOOK: dict[str, tuple[str, str]] = {
+    s: (describe.breaker_label(s), _BREAKER_STYLE[s]) for s in describe.BREAKER_GLYPH
+}
+"""Circuit breaker state -> (glyph and word, style)."""
+
 _EVENT_STYLE: dict[str, str] = {
     "run_started": "bold",
     "run_finished": "bold",
@@ -141,6 +153,8 @@ _EVENT_STYLE: dict[str, str] = {
     "llm_delta": "dim",
     "tool_call": "#87d7d7",
     "snapshot": "dim",
+    "breaker_changed": "bold #ff8700",
+    "a2a_update": "#d787ff",
 }
 
 EVENT_GLYPH: dict[str, tuple[str, str]] = {

@@ -14,6 +14,8 @@ from toolkit import FunctionAgent, MockAgent, Orchestrator, Plan, Task
 from toolkit.agents import Directive, FailureSpec
 from toolkit.events import (
     SCHEMA_VERSION,
+    A2AUpdate,
+    BreakerChanged,
     PlanUpdated,
     RunForked,
     RunResumed,
@@ -63,7 +65,8 @@ def _session_run() -> list[Any]:
 
 
 def _extra_events() -> list[Any]:
-    """The kinds a plain run never emits (planners, stores, resumes and re-runs do)."""
+    """The kinds a plain run never emits (planners, stores, resumes, re-runs, breakers and
+    remote agents do)."""
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     return [
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
@@ -72,6 +75,24 @@ def _extra_events() -> list[Any]:
             RunResumed, kept=["a"], rerun=["b"], interrupted=["b"], attempts={"b": 1}, last_seq=1
         ),
         tracer.emit(RunForked, forked_from="run-y", from_task="b", reused=["a"], rerun=["b"]),
+            BreakerChanged,
+            agent="a",
+            state="open",
+            previous="closed",
+            reason="3 consecutive failure(s)",
+            failures=3,
+        ),
+        tracer.emit(
+            A2AUpdate,
+            agent="a",
+            task_id="t9",
+            remote_task_id="r1",
+            update="artifact",
+            state="",
+            text="answer",
+            name="answer",
+            data=[{"n": 1}],
+        ),
     ]
 
 

@@ -70,8 +70,10 @@ steps:
 """,
     )
     problems = _problems(path)
-    kind_problem = "agents.writer: kind must be one of: mock, function, tool, llm"  # + plug-ins
-    assert any(p.startswith(kind_problem) for p in problems)
+    assert any(
+        p.startswith("agents.writer: kind must be one of: mock, function, tool, llm")
+        for p in problems
+    )
     assert "agents.editor.skils: unknown field" in problems
     assert "colour: unknown field" in problems
     assert "steps[1].id: required field is missing" in problems

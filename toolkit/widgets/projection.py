@@ -20,6 +20,7 @@ from typing import Any
 from toolkit.describe import (
     MESSAGE_LOOKS,
     MessageLook,
+    breaker_label,
     event_agent,
     event_summary,
     message_tag,
@@ -33,6 +34,7 @@ from toolkit.state import RunState
 __all__ = [
     "SUMMARY_CHARS",
     "arrow_row",
+    "breaker_rows",
     "clip",
     "event_detail",
     "log_row",
@@ -153,6 +155,18 @@ def metric_rows(state: RunState) -> list[dict[str, Any]]:
 
 TYPING_CHARS = 80
 """Characters of a streamed reply the dashboard shows while it arrives."""
+def breaker_rows(state: RunState) -> dict[str, dict[str, str]]:
+    """Agent -> its circuit breaker's state, label (``○ open``) and last reason; only
+    agents that have a breaker."""
+    return {
+        a.name: {
+            "state": a.breaker,
+            "label": breaker_label(a.breaker),
+            "reason": clip(a.breaker_reason, 200),
+        }
+        for a in state.agents.values()
+        if a.breaker
+    }
 
 
 def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
@@ -185,4 +199,5 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
         "tasks": tasks,
         "tasks_hidden": hidden,
         "metrics": metric_rows(state),
+        "breakers": breaker_rows(state),
     }

@@ -1,14 +1,16 @@
-"""The agents: each one's state (idle, working, waiting, failed), current task and counts."""
+"""The agents: each one's state (idle, working, waiting, failed), current task and counts,
+and, once any agent of the run has a circuit breaker, a column with its breaker's state."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from toolkit.state import AgentView, RunState
-from tui.describe import AGENT_LOOK
+from tui.describe import AGENT_LOOK, BREAKER_LOOK
 from tui.messages import ShowDetails
 from tui.rich_text import literal
 from tui.widgets.state_table import Cell, StateTable
@@ -16,10 +18,18 @@ from tui.widgets.state_table import Cell, StateTable
 __all__ = ["AgentsView"]
 
 
-def agent_cells(agent: AgentView) -> list[Cell]:
-    """The row of one agent."""
+def breaker_cell(agent: AgentView) -> Cell:
+    """The breaker's state (``○ open``), or nothing for an agent without a breaker."""
+    if not agent.breaker:
+        return Text("")
+    label, style = BREAKER_LOOK.get(agent.breaker, (agent.breaker, ""))
+    return Text(label, style=style)
+
+
+def agent_cells(agent: AgentView, breakers: bool = False) -> list[Cell]:
+    """The row of one agent (with its breaker's cell when ``breakers``)."""
     glyph, style = AGENT_LOOK.get(agent.state, ("?", ""))
-    return [
+    cells: list[Cell] = [
         literal(agent.name, 24, style="bold"),
         Text(f"{glyph} {agent.state}", style=style),
         literal(agent.current_task or "", 24),
@@ -30,6 +40,9 @@ def agent_cells(agent: AgentView) -> list[Cell]:
         Text(f"{agent.messages_in}/{agent.messages_out}", justify="right"),
         typing_cell(agent.streaming),
     ]
+    if breakers:
+        cells.append(breaker_cell(agent))
+    return cells
 
 
 TYPING = 40
@@ -49,7 +62,7 @@ def typing_cell(streaming: str) -> Text:
 class AgentsView(StateTable):
     """One row per agent; the user and the orchestrator are lanes, not agents."""
 
-    COLUMNS = (
+    COLUMNS: Sequence[tuple[str, str]] = (
         ("agent", "agent"),
         ("state", "state"),
         ("task", "task"),
@@ -60,17 +73,30 @@ class AgentsView(StateTable):
         ("messages", "in/out"),
         ("typing", "typing"),
     )
+    BREAKER_COLUMN = ("breaker", "breaker")
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "details", "Details")]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: RunState | None = None
+        self._breakers = False
+
+    def _show_breakers(self) -> None:
+        """Add the breaker column (the first time an agent with a breaker is shown)."""
+        self._breakers = True
+        self.COLUMNS = (*type(self).COLUMNS, self.BREAKER_COLUMN)
+        self.add_column(self.BREAKER_COLUMN[1], key=self.BREAKER_COLUMN[0])
+        self.clear()  # every row gets its new cell
+        self._shown, self._signatures, self._order = {}, {}, []
 
     def show(self, state: RunState) -> None:
         """Render the agents of this state."""
         self._state = state
         agents = state.agents
+        if not self._breakers and any(a.breaker for a in agents.values()):
+            self._show_breakers()
+        breakers = self._breakers
         self.sync(
             [
                 (
@@ -85,11 +111,12 @@ class AgentsView(StateTable):
                         a.messages_in,
                         a.messages_out,
                         a.streaming[-TYPING:],
+                        a.breaker,
                     ),
                 )
                 for a in agents.values()
             ],
-            lambda key: agent_cells(agents[key]),
+            lambda key: agent_cells(agents[key], breakers),
         )
 
     def action_details(self) -> None:

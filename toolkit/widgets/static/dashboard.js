@@ -394,11 +394,20 @@ function metricsPart(ctx) {
     root,
     deps: ["snapshot"],
     update() {
-      const metrics = (model.get("snapshot") || {}).metrics || [];
+      const snap = model.get("snapshot") || {};
+      const metrics = snap.metrics || [];
+      // a breaker column once any agent has a circuit breaker: its state, the reason as a tooltip
+      const breakers = snap.breakers || {};
+      const withBreakers = Object.keys(breakers).length > 0;
+      const breakerCell = (agent) => {
+        const b = breakers[agent];
+        return h("td", { class: b ? `sb-breaker sb-breaker-${b.state}` : "sb-breaker", title: b ? b.reason : null }, b ? b.label : "");
+      };
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, METRIC_COLUMNS.map(([, label]) => h("th", {}, label)))),
+        h("thead", {}, h("tr", {}, METRIC_COLUMNS.map(([, label]) => h("th", {}, label)), withBreakers ? h("th", {}, "breaker") : null)),
         h("tbody", {}, metrics.map((row) => h("tr", { "data-agent": row.agent },
-          METRIC_COLUMNS.map(([key]) => h("td", { class: key === "agent" ? "" : "sb-num" }, key === "cost_usd" ? fmt(row[key], 6) : fmt(row[key], 3)))))),
+          METRIC_COLUMNS.map(([key]) => h("td", { class: key === "agent" ? "" : "sb-num" }, key === "cost_usd" ? fmt(row[key], 6) : fmt(row[key], 3))),
+          withBreakers ? breakerCell(row.agent) : null))),
       );
     },
   };
