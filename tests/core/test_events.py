@@ -75,6 +75,7 @@ def _extra_events() -> list[Any]:
             RunResumed, kept=["a"], rerun=["b"], interrupted=["b"], attempts={"b": 1}, last_seq=1
         ),
         tracer.emit(RunForked, forked_from="run-y", from_task="b", reused=["a"], rerun=["b"]),
+        tracer.emit(
             BreakerChanged,
             agent="a",
             state="open",

@@ -155,6 +155,8 @@ def metric_rows(state: RunState) -> list[dict[str, Any]]:
 
 TYPING_CHARS = 80
 """Characters of a streamed reply the dashboard shows while it arrives."""
+
+
 def breaker_rows(state: RunState) -> dict[str, dict[str, str]]:
     """Agent -> its circuit breaker's state, label (``○ open``) and last reason; only
     agents that have a breaker."""
