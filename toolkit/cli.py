@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
@@ -58,13 +59,29 @@ def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
     path, store, run_id = args.trace, args.store, args.run
     if store is None and path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
+    url = store is None and "://" in str(path)
     try:
-        source = open_store(store, run_id) if store is not None else open_trace(str(path))
+        if url:  # a served run: read to its end (now, or when it finishes)
+            from toolkit.serve.cli import follower_token
+            from toolkit.sources import EventFeed, open_url
+
+            source = open_url(str(path), token=follower_token(args.token_env))
+            feed = EventFeed()
+            source.produce(feed)
+            events, problems = feed.drain()
+            events = [*source.preload(), *events]
+        elif store is not None:
+            source = open_store(store, run_id)
+        else:
+            source = open_trace(str(path))
     except SourceError as exc:
         raise CLIError(str(exc)) from None
-    events = source.preload()
+    if not url:
+        events, problems = source.preload(), []
     state = fold(events)
     notices = list(source.notices)
+    if problems:
+        notices.append(_report(source.label, problems, "damaged message(s)"))
     if state.problems:
         notices.append(_report(source.label, state.problems, "damaged event(s)"))
     if notices:
@@ -312,7 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("metrics", "print a recorded run's per-agent metrics", cmd_metrics),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("trace", nargs="?", help="a JSONL trace file")
+        p.add_argument(
+            "trace",
+            nargs="?",
+            help="a JSONL trace file, or a served run (http://HOST:PORT/v1/runs/ID)",
+        )
+        import_module("toolkit.serve.cli").add_token_option(p)
         p.add_argument("--store", help="read the run from this SQLite run store instead")
         p.add_argument("--run", help="the run id in the store (default: the newest)")
         if name == "replay":
@@ -337,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a workflow file and list every problem")
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
+
+    import_module("toolkit.serve.cli").register(sub)  # serve: the HTTP start API
 
     for ep in entry_points(group="switchboard.commands"):
         try:
