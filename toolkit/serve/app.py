@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,23 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 """What a run id in a path may look like (run ids are ``run-<ms><random>``)."""
+
+MAX_SEQ = 2**63 - 1
+LAST_EVENT_ID = re.compile(r"-1|[0-9]{1,19}")
+"""An SSE id this server sent (a seq), or -1."""
+
+SSE_EVENT = {
+    "type": "object",
+    "description": "One server-sent event: `trace` (data: a TraceEvent's JSON; id: its "
+    "seq), then one `end` (data: {run_id, status, events}).",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["trace", "end"]},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+    },
+}
+"""The schema of each message of an event stream."""
 
 PING_S = 15
 """Seconds between keep-alive comments on an idle event stream."""
@@ -112,6 +130,8 @@ class Operation:
     """OpenAPI parameter objects (path parameters are added from the path)."""
     media: str = "application/json"
     """The success answer's media type."""
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """OpenAPI links of the success answer (what a client, or a fuzzer, may call next)."""
 
 
 class Api:
@@ -135,6 +155,7 @@ class Api:
         open: bool = False,
         parameters: list[dict[str, Any]] | None = None,
         media: str = "application/json",
+        links: dict[str, dict[str, Any]] | None = None,
     ) -> Callable[[Endpoint], Endpoint]:
         """Declare the decorated endpoint as an operation."""
 
@@ -151,6 +172,7 @@ class Api:
                     open,
                     parameters or [],
                     media,
+                    links or {},
                 )
             )
             return endpoint
@@ -226,12 +248,16 @@ class Api:
             schema: dict[str, Any] = (
                 {"$ref": f"#/components/schemas/{model.__name__}"}
                 if model is not None
-                else {"type": "string"}
+                else SSE_EVENT
+                if media == "text/event-stream"
+                else {}
             )
             responses[str(status)] = {
                 "description": description,
                 "content": {media: {"schema": schema}},
             }
+            if status < 300 and op.links:
+                responses[str(status)]["links"] = op.links
         doc: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
@@ -277,6 +303,11 @@ def _answering(endpoint: Endpoint) -> Endpoint:
 # -- reading requests ---------------------------------------------------------------
 
 
+def _union_tag(part: Any) -> bool:
+    """Whether a location part names a member of a union (``str``, ``list[DirectiveIn]``)."""
+    return isinstance(part, str) and (part in ("str", "int", "none") or "[" in part)
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -303,8 +334,11 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
             raise ApiError(400, f"the body is not valid JSON: {reason}") from None
         problems = []
         for e in errors:
-            loc = tuple(p for p in e["loc"] if p not in ("str", "dict[str,any]"))
+            if e["type"] == "none_required" and len(errors) > 1:
+                continue  # the "or leave it out" branch of an optional field: noise
+            loc = tuple(p for p in e["loc"] if not _union_tag(p))
             problems.append(f"{_location(loc)}: {e['msg']}")
+        problems = list(dict.fromkeys(problems))
         raise ApiError(422, "; ".join(problems[:3]), problems) from None
 
 
@@ -369,9 +403,20 @@ async def health(request: Request) -> Response:
     responses={200: ("the OpenAPI document", None)},
 )
 async def openapi(request: Request) -> Response:
-    """The OpenAPI 3.1 document of this API."""
+    """The OpenAPI 3.1 document of this API, naming the agents and workflows served here."""
     document = request.app.state.api.openapi()
+    _name_served(document["components"]["schemas"], _registry(request).catalog)
     return Response(orjson.dumps(document), media_type="application/json")
+
+
+def _name_served(schemas: dict[str, Any], catalog: Any) -> None:
+    """Say in the document which names this server accepts: ``agent_id`` and ``workflow``."""
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        schemas["DirectiveIn"]["properties"]["agent_id"]["enum"] = sorted(catalog.agents)
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        named = schemas["StartRequest"]["properties"]["workflow"]["anyOf"][0]
+        if named.get("type") == "string":
+            named["enum"] = sorted(catalog.workflows)
 
 
 @API.operation(
@@ -384,6 +429,10 @@ async def openapi(request: Request) -> Response:
         201: ("the run was started", StartResponse),
         429: ("too many runs are running", ErrorOut),
         503: ("the server is stopping", ErrorOut),
+    },
+    links={
+        op: {"operationId": op, "parameters": {"run_id": "$response.body#/run_id"}}
+        for op in ("run_status", "run_result", "run_metrics", "run_events", "run_cancel")
     },
 )
 async def start(request: Request) -> Response:
@@ -579,14 +628,14 @@ async def run_metrics(request: Request) -> Response:
             "in": "query",
             "required": False,
             "description": "Only events with a seq above this (default: from the beginning).",
-            "schema": {"type": "integer", "minimum": -1, "maximum": 2**63 - 1},
+            "schema": {"type": "integer", "minimum": -1, "maximum": MAX_SEQ},
         },
         {
             "name": "Last-Event-ID",
             "in": "header",
             "required": False,
             "description": "The id (seq) of the last event received: resume after it.",
-            "schema": {"type": "string", "pattern": "^-?[0-9]{1,19}$"},
+            "schema": {"type": "string", "pattern": "^(-1|[0-9]{1,19})$"},
         },
     ],
     media="text/event-stream",
@@ -611,18 +660,19 @@ async def run_events(request: Request) -> Response:
 
 
 def _after(request: Request) -> int:
+    """The seq to resume after: the ``after`` query, else ``Last-Event-ID``, else -1."""
+    header = request.headers.get("last-event-id")
+    if header is not None and not LAST_EVENT_ID.fullmatch(header):
+        raise ApiError(400, "Last-Event-ID must be an event's id (its seq: a number)")
     text = request.query_params.get("after")
-    where = "after"
     if text is None:
-        text, where = request.headers.get("last-event-id"), "Last-Event-ID"
-    if text is None or text == "":
-        return -1
+        return -1 if header is None else int(header)
     try:
         value = int(text)
     except ValueError:
-        raise ApiError(400, f"{where} must be an event's seq (a number)") from None
-    if not -1 <= value < 2**63:
-        raise ApiError(400, f"{where} must be -1 or more")
+        raise ApiError(400, "after must be an event's seq (a number)") from None
+    if not -1 <= value <= MAX_SEQ:
+        raise ApiError(400, f"after must be -1 to {MAX_SEQ}")
     return value
 
 

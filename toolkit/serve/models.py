@@ -8,9 +8,10 @@ framework.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
     "MAX_DIRECTIVES",
@@ -36,8 +37,13 @@ __all__ = [
 MAX_DIRECTIVES = 1000
 """A start request holds at most this many directives."""
 
-_in = ConfigDict(extra="forbid", defer_build=True)
+_in = ConfigDict(extra="forbid", strict=True, defer_build=True)
 _out = ConfigDict(defer_build=True)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
 
 RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled", "interrupted"]
 
@@ -62,13 +68,22 @@ class StartRequest(BaseModel):
     Exactly one of ``directives`` and ``workflow``.
     """
 
-    model_config = _in
-
-    directives: list[DirectiveIn] | None = Field(
-        default=None, min_length=1, max_length=MAX_DIRECTIVES
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        defer_build=True,
+        json_schema_extra={"oneOf": [{"required": ["directives"]}, {"required": ["workflow"]}]},
     )
+
+    # absent, never null: the schema says "exactly one of the two" (``oneOf`` below)
+    directives: (
+        Annotated[list[DirectiveIn], Field(min_length=1, max_length=MAX_DIRECTIVES)]
+        | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_no_default)
     """The steps, in order; each gets the previous one's result as context."""
-    workflow: str | dict[str, Any] | None = None
+    workflow: str | dict[str, Any] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default
+    )
     """The name of a workflow this server serves, or a whole workflow (the content of a
     workflow file, as JSON). A posted workflow's own agents must be ``kind: mock``; it
     may use every agent this server serves by name."""
@@ -78,6 +93,13 @@ class StartRequest(BaseModel):
     """The run's name (default: the workflow's name, or ``directives``)."""
     seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
     """Seed of the mock agents (the same seed, the same replies and failures)."""
+
+    @field_validator("directives", "workflow", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave it out rather than null")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> StartRequest:
