@@ -162,7 +162,9 @@ def test_size_and_content_type_limits(server: Server) -> None:
     with server.client() as client:
         huge = client.post(
             "/v1/mao/start",
-            content=b'{"directives": [{"agent_id": "writer", "prompt": "' + b"x" * (5 << 20) + b'"}]}',
+            content=b'{"directives": [{"agent_id": "writer", "prompt": "'
+            + b"x" * (5 << 20)
+            + b'"}]}',
             headers={"Content-Type": "application/json"},
         )
         form = client.post("/v1/mao/start", data={"directives": "x"})
@@ -189,7 +191,10 @@ def test_cancel_a_running_run_then_again(server: Server) -> None:
     cancelling it again is 409."""
     with server.client() as client:
         # the posted workflow's own mock agent takes an hour: it is running when cancelled
-        slow = {"agents": {"slow": {"kind": "mock", "latency": 3600}}, "steps": [{"id": "s", "agent": "slow"}]}
+        slow = {
+            "agents": {"slow": {"kind": "mock", "latency": 3600}},
+            "steps": [{"id": "s", "agent": "slow"}],
+        }
         run_id = client.post("/v1/mao/start", json={"workflow": slow}).json()["run_id"]
         wait_until(
             lambda: client.get(f"/v1/runs/{run_id}").json()["task_counts"]["running"] == 1,
@@ -209,9 +214,9 @@ def test_runs_agents_health_and_the_openapi_document(server: Server) -> None:
     """The run list, the served agents and the OpenAPI document are served; health is open
     and needs no token; the document names the served agents as agent_id's values."""
     with server.client() as client:
-        run_id = client.post(
-            "/v1/mao/start", json={"directives": [{"agent_id": "writer"}]}
-        ).json()["run_id"]
+        run_id = client.post("/v1/mao/start", json={"directives": [{"agent_id": "writer"}]}).json()[
+            "run_id"
+        ]
         runs = client.get("/v1/runs").json()["runs"]
         agents = client.get("/v1/agents").json()
         document = client.get("/openapi.json").json()

@@ -12,9 +12,9 @@ def test_every_operation_needs_the_token_and_never_echoes_it(server: Server) -> 
     another scheme; only /health is open. Neither token ever appears in an answer or in
     the server's log."""
     with server.client() as client:
-        run_id = client.post(
-            "/v1/mao/start", json={"directives": [{"agent_id": "writer"}]}
-        ).json()["run_id"]
+        run_id = client.post("/v1/mao/start", json={"directives": [{"agent_id": "writer"}]}).json()[
+            "run_id"
+        ]
         document = client.get("/openapi.json").json()
     wrong = "wrong-" + server.token[::-1]
     operations = [

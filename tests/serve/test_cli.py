@@ -29,13 +29,21 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     [
         ((str(TEAM), "--token-env", TOKEN_ENV), {}, f"environment variable {TOKEN_ENV} is not set"),
         (("missing.yaml", "--token-env", TOKEN_ENV), {TOKEN_ENV: "t"}, "missing.yaml"),
-        ((str(TEAM), "--token-env", TOKEN_ENV, "--port", "70000"), {TOKEN_ENV: "t"}, "--port 70000"),
+        (
+            (str(TEAM), "--token-env", TOKEN_ENV, "--port", "70000"),
+            {TOKEN_ENV: "t"},
+            "--port 70000",
+        ),
         (
             (str(TEAM), "--token-env", TOKEN_ENV, "--store", "/no/such/dir/runs.db"),
             {TOKEN_ENV: "t"},
             "no folder",
         ),
-        ((str(TEAM), str(TEAM), "--token-env", TOKEN_ENV), {TOKEN_ENV: "t"}, "already named 'team'"),
+        (
+            (str(TEAM), str(TEAM), "--token-env", TOKEN_ENV),
+            {TOKEN_ENV: "t"},
+            "already named 'team'",
+        ),
     ],
 )
 def test_user_errors_are_one_line_exit_2(

@@ -334,7 +334,7 @@ class _Dashboard(anywidget.AnyWidget):
         return cls.from_source(source, **options)
 
     @classmethod
-    def follow(
+    def follow_run(
         cls,
         target: str | Path,
         *,
