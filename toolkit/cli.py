@@ -403,4 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m toolkit.cli``: run the imported module's main, so the CLIError that
+    # plug-ins raise (imported from toolkit.cli) is the one main catches
+    from toolkit.cli import main as _main
+
+    sys.exit(_main())

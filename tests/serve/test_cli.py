@@ -80,3 +80,28 @@ def test_differing_agents_of_the_same_name_are_refused(tmp_path: Path) -> None:
     done = serve(str(TEAM), str(other), "--token-env", TOKEN_ENV, env={TOKEN_ENV: "t"})
     assert done.returncode == 2
     assert "agent 'writer' differs from the one of workflow 'team'" in done.stderr
+
+
+@pytest.mark.parametrize("missing", ["starlette", "httpx"])
+def test_without_the_remote_extra_one_line_names_it(tmp_path: Path, missing: str) -> None:
+    """Without the 'remote' extra, ``serve`` says in one line what to install (exit code 2);
+    following a URL needs only httpx of it; the other commands still work."""
+    from tests.test_extras import cli
+
+    served = cli(tmp_path, [missing], "serve", str(TEAM), "--token-env", TOKEN_ENV)
+    assert served.returncode == 2
+    if missing == "httpx":  # the server needs no httpx: it gets as far as the token
+        assert f"environment variable {TOKEN_ENV} is not set" in served.stderr
+    else:
+        assert served.stderr == (
+            "switchboard serve needs the 'remote' extra: pip install 'switchboard[remote]'\n"
+        )
+    followed = cli(tmp_path, [missing], "replay", "http://127.0.0.1:9/v1/runs/run-x")
+    assert followed.returncode == 2
+    if missing == "httpx":
+        assert followed.stderr == (
+            "switchboard replay needs the 'remote' extra: pip install 'switchboard[remote]'\n"
+        )
+    else:  # the follower got as far as the (absent) server
+        assert "cannot reach the server" in followed.stderr
+    assert cli(tmp_path, [missing], "validate", str(TEAM)).returncode == 0

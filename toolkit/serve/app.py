@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -108,8 +108,13 @@ def json_response(
     )
 
 
-def _error(status: int, error: str, problems: list[str] | None = None, **headers: str) -> Response:
-    return json_response(ErrorOut(error=error, problems=problems or []), status, headers or None)
+def _error(
+    status: int,
+    error: str,
+    problems: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return json_response(ErrorOut(error=error, problems=problems or []), status, headers)
 
 
 @dataclass
@@ -202,7 +207,9 @@ class Api:
             for _, model in op.responses.values():
                 if model is not None:
                     models[model] = None
-        keyed = [(m, "validation") for m in models]
+        keyed: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+            (m, "validation") for m in models
+        ]
         _, schemas = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
         paths: dict[str, dict[str, Any]] = {}
         for op in self.operations:
@@ -594,8 +601,8 @@ async def run_metrics(request: Request) -> Response:
     record = await _record(request)
     state = record.state()
     rows = [
-        AgentMetrics(
-            **{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        AgentMetrics.model_validate(
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         )
         for row in agent_rows(state)
     ]
@@ -702,7 +709,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     reasons = {404: f"no such path: {request.url.path[:200]}", 405: "method not allowed here"}
     reason = reasons.get(exc.status_code, str(exc.detail))
-    return _error(exc.status_code, reason, **dict(exc.headers or {}))
+    return _error(exc.status_code, reason, headers=dict(exc.headers or {}))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -262,7 +262,8 @@ class HttpSource(EventSource):
             return self._damaged(feed, f"{where}: seq {event.seq} after seq {last_seq}")
         return event
 
-    def _damaged(self, feed: Feed, text: str) -> None:
+    def _damaged(self, feed: Feed, text: str) -> TraceEvent | None:
+        """Count and report a damaged message; None, in its event's place."""
         self.skipped += 1
         self._report(feed, text)
         return None
