@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import anyio
 import orjson
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -447,7 +448,10 @@ async def start(request: Request) -> Response:
     context) or of a workflow (a served one by name, or a whole posted one). The answer
     names the run and where to read its status and events."""
     body = await _body(request, StartRequest)
-    record = _registry(request).start(body)
+    registry = _registry(request)
+    registry.check_capacity()
+    # checking a big posted workflow takes a while: off the loop that runs the runs
+    record = registry.launch(await anyio.to_thread.run_sync(registry.prepare, body))
     links = _links(request, record.run_id)
     answer = StartResponse(
         run_id=record.run_id,

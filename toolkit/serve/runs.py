@@ -181,8 +181,12 @@ class RunRecord:
         self._waiter: anyio.Event | None = None
         self._state: RunState | None = None
         self._folded = 0
-        self._loop_thread = threading.get_ident()
+        self._loop_thread: int | None = None
         self._call_soon: Any = None
+
+    def bind_loop(self) -> None:
+        """Wake followers through the event loop running in this thread (the server's)."""
+        self._loop_thread = threading.get_ident()
         with contextlib.suppress(RuntimeError):
             import asyncio
 
@@ -300,12 +304,17 @@ class RunRegistry:
 
     # -- starting ----------------------------------------------------------------
     def start(self, body: StartRequest) -> RunRecord:
-        """Start the run a request describes, in the server's loop.
+        """Start the run a request describes, in the server's loop (``prepare`` + ``launch``).
 
         Raises:
             StartError: 422 with every problem of the request; 429 when too many runs
                 are running; 503 when the server is stopping.
         """
+        self.check_capacity()
+        return self.launch(self.prepare(body))
+
+    def check_capacity(self) -> None:
+        """Raise the ``StartError`` a new run would get now (429, 503), if any."""
         if self._tg is None:
             raise StartError(503, ["the server is stopping: no new runs"])
         if self.running_count >= self.max_running:
@@ -316,12 +325,30 @@ class RunRegistry:
                     "once: wait for one to finish, or cancel one"
                 ],
             )
+
+    def prepare(self, body: StartRequest) -> RunRecord:
+        """The run a request describes, prepared but not started.
+
+        Pure computation (checking a posted workflow of thousands of steps takes
+        seconds), so the server calls it in a worker thread, off its event loop.
+
+        Raises:
+            StartError: 422 with every problem of the request.
+        """
         if body.directives is not None:
-            record = self._from_directives(body, body.directives)
-        elif isinstance(body.workflow, str):
-            record = self._from_served(body, body.workflow)
-        else:
-            record = self._from_posted(body, body.workflow or {})
+            return self._from_directives(body, body.directives)
+        if isinstance(body.workflow, str):
+            return self._from_served(body, body.workflow)
+        return self._from_posted(body, body.workflow or {})
+
+    def launch(self, record: RunRecord) -> RunRecord:
+        """Start a prepared run in the server's loop (call it there).
+
+        Raises:
+            StartError: 429 or 503, as ``check_capacity``.
+        """
+        self.check_capacity()
+        record.bind_loop()
         self.records[record.run_id] = record
         self._forget_old()
         self._tg.start_soon(self._execute, record)
