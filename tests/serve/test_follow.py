@@ -113,6 +113,26 @@ def test_a_late_follower_reads_the_run_from_its_beginning_then_live(server: Serv
     assert lines(again.finish()) == lines(first)
 
 
+def test_stopping_a_follower_ends_it_at_once_and_leaves_the_run_going(server: Server) -> None:
+    """``cancel()`` on a follower blocked on a quiet stream ends it without waiting for the
+    server's next ping (15 s away), and the run goes on (the app calls it when it quits)."""
+    run_id = start(server, "researcher", "sleeper")
+    follower = Follower(open_url(f"{server.base}/v1/runs/{run_id}", token=server.token))
+    wait_until(
+        lambda: any(e.kind == "task_started" and e.task_id == "step-2" for e in follower.gather()),
+        within_s=60,
+        what="the follower seeing step-2 start",
+    )
+    follower.source.cancel()
+    # bounded well under the ping interval: only a woken reader can end in time
+    follower.thread.join(timeout=10)
+    assert not follower.thread.is_alive() and follower.feed.closed
+    assert follower.problems == []
+    with server.client() as client:
+        assert client.get(f"/v1/runs/{run_id}").json()["status"] == "running"
+    cancel(server, run_id)
+
+
 def test_replay_in_another_process_follows_a_live_run_to_its_end(
     server: Server, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ a label, a problem or an error message.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -282,10 +283,17 @@ class HttpSource(EventSource):
         self._stop.set()
         with self._lock:
             response = self._response
-        if response is not None:
-            # closing from another thread: the reader sees the stream end
-            with contextlib.suppress(Exception):
-                response.close()
+        if response is None:
+            return
+        # the reader may sit in a blocking recv until the next ping: shutting the socket
+        # down wakes it at once (closing the response from this thread would not)
+        with contextlib.suppress(Exception):
+            stream = response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 def _verify(base: str) -> bool:
