@@ -19,6 +19,8 @@ design: the views never know whether the events are live or recorded.
 - ``LiveRunSource``: a run executed in a worker thread with its own event loop, so a
   zero-latency run that never yields cannot freeze the UI; it can be cancelled and
   run again (each run is prepared anew).
+- ``toolkit.serve.follow.HttpSource``: a run of ``switchboard serve``, read from its
+  server-sent event stream (``open_url``; loaded only when used).
 
 The ``open_*`` functions build sources and raise ``SourceError`` with a one-line
 message for every user error (missing or corrupt file, unknown run, invalid workflow).

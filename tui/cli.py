@@ -57,7 +57,8 @@ def register(subparsers: Any) -> None:
     tui = subparsers.add_parser(
         "tui",
         help="open the terminal app on a workflow (live), a trace (.jsonl) or a stored run",
-        description="Run a workflow live, replay a trace or a stored run, or follow a trace being written.",
+        description="Run a workflow live, replay a trace or a stored run, or follow a trace "
+        "being written or a run served over HTTP (http://HOST:PORT/v1/runs/ID).",
     )
     tui.add_argument(
         "path",
