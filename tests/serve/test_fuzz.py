@@ -11,6 +11,7 @@ The one check left out, and why, is in ``schemathesis.toml``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,5 +62,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, report
     assert "Tested: 9" in done.stdout or "9 selected" in done.stdout, report
     assert "Stateful" in done.stdout  # the phase that starts runs and follows the links
+    generated = re.search(r"(\d+) generated", done.stdout)
+    assert generated is not None and int(generated.group(1)) >= 100, report
     assert server.token not in done.stdout + done.stderr
     assert "Traceback" not in server.log.read_text()
