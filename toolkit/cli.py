@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
@@ -59,13 +60,29 @@ def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
     path, store, run_id = args.trace, args.store, args.run
     if store is None and path is None:
         raise CLIError("give a trace file (run.jsonl) or --store DB")
+    url = store is None and "://" in str(path)
     try:
-        source = open_store(store, run_id) if store is not None else open_trace(str(path))
+        if url:  # a served run: read to its end (now, or when it finishes)
+            from toolkit.serve.cli import follower_token
+            from toolkit.sources import EventFeed, open_url
+
+            source = open_url(str(path), token=follower_token(args.token_env))
+            feed = EventFeed()
+            source.produce(feed)
+            events, problems = feed.drain()
+            events = [*source.preload(), *events]
+        elif store is not None:
+            source = open_store(store, run_id)
+        else:
+            source = open_trace(str(path))
     except SourceError as exc:
         raise CLIError(str(exc)) from None
-    events = source.preload()
+    if not url:
+        events, problems = source.preload(), []
     state = fold(events)
     notices = list(source.notices)
+    if problems:
+        notices.append(_report(source.label, problems, "damaged message(s)"))
     if state.problems:
         notices.append(_report(source.label, state.problems, "damaged event(s)"))
     if notices:
@@ -348,7 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("metrics", "print a recorded run's per-agent metrics", cmd_metrics),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("trace", nargs="?", help="a JSONL trace file")
+        p.add_argument(
+            "trace",
+            nargs="?",
+            help="a JSONL trace file, or a served run (http://HOST:PORT/v1/runs/ID)",
+        )
+        import_module("toolkit.serve.cli").add_token_option(p)
         p.add_argument("--store", help="read the run from this SQLite run store instead")
         p.add_argument("--run", help="the run id in the store (default: the newest)")
         if name == "replay":
@@ -381,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     from toolkit.remote.cli import register as remote_commands
 
     remote_commands(sub)  # serve-agent
+    import_module("toolkit.serve.cli").register(sub)  # serve: the HTTP start API
+
     for ep in entry_points(group="switchboard.commands"):
         try:
             ep.load()(sub)
@@ -422,4 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m toolkit.cli``: run the imported module's main, so the CLIError that
+    # plug-ins raise (imported from toolkit.cli) is the one main catches
+    from toolkit.cli import main as _main
+
+    sys.exit(_main())

@@ -19,6 +19,8 @@ design: the views never know whether the events are live or recorded.
 - ``LiveRunSource``: a run executed in a worker thread with its own event loop, so a
   zero-latency run that never yields cannot freeze the UI; it can be cancelled and
   run again (each run is prepared anew).
+- ``toolkit.serve.follow.HttpSource``: a run of ``switchboard serve``, read from its
+  server-sent event stream (``open_url``; loaded only when used).
 
 The ``open_*`` functions build sources and raise ``SourceError`` with a one-line
 message for every user error (missing or corrupt file, unknown run, invalid workflow).
@@ -54,6 +56,7 @@ __all__ = [
     "open_path",
     "open_store",
     "open_trace",
+    "open_url",
     "open_workflow",
 ]
 
@@ -518,20 +521,42 @@ def is_workflow(path: Path) -> bool:
     return path.suffix.lower() in WORKFLOW_SUFFIXES
 
 
+def open_url(url: str, *, token: str | None = None) -> EventSource:
+    """A run followed from elsewhere, by URL: ``http(s)://HOST:PORT/v1/runs/ID``, a run
+    of ``switchboard serve`` (``token``: its bearer token).
+
+    Raises:
+        SourceError: for another scheme or any error of the opener.
+    """
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("http", "https"):
+        from toolkit.extras import needs_extra
+
+        with needs_extra("remote", "following a run over HTTP"):
+            from toolkit.serve.follow import open_http
+        return open_http(url, token=token)
+    raise SourceError(f"{scheme}://: not a URL Switchboard follows (http:// or https://)")
+
+
 def open_path(
-    path: Path,
+    path: str | Path,
     *,
     follow: bool = False,
     input_text: str | None = None,
     seed: int | None = None,
     mock: bool = False,
     simulate: bool = False,
+    token: str | None = None,
 ) -> EventSource:
-    """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension.
+    """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension,
+    or a run at a URL (``open_url``; ``token`` is the server's).
 
     Raises:
         SourceError: for an unknown extension or any error of the opener.
     """
+    if isinstance(path, str) and "://" in path:
+        return open_url(path, token=token)
+    path = Path(path)
     if follow or path.suffix.lower() in TRACE_SUFFIXES:
         return open_trace(path, follow=follow)
     if is_workflow(path):

@@ -57,7 +57,14 @@ def register(subparsers: Any) -> None:
     tui = subparsers.add_parser(
         "tui",
         help="open the terminal app on a workflow (live), a trace (.jsonl) or a stored run",
-        description="Run a workflow live, replay a trace or a stored run, or follow a trace being written.",
+        description="Run a workflow live, replay a trace or a stored run, or follow a trace "
+        "being written or a run served over HTTP (http://HOST:PORT/v1/runs/ID).",
+    )
+    tui.add_argument(
+        "path",
+        nargs="?",
+        help="a workflow (.yaml, .yml, .json), a trace (.jsonl), or a served run "
+        "(http://HOST:PORT/v1/runs/ID)",
     )
     tui.add_argument("path", nargs="?", help="a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
     tui.add_argument(
@@ -95,6 +102,9 @@ def register(subparsers: Any) -> None:
         help="replayed calls take their recorded time times this, streaming as they did "
         "(1: as recorded, the default; 0: at once)",
     )
+    from toolkit.serve.cli import add_token_option
+
+    add_token_option(tui)
     tui.set_defaults(func=cmd_tui)
 
 
@@ -140,8 +150,10 @@ def source_from_args(args: argparse.Namespace) -> Any:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"
             )
+        url = "://" in args.path
         return open_path(
-            Path(args.path),
+            args.path if url else Path(args.path),
+            token=_follower_token(args) if url else None,
             follow=args.follow,
             input_text=args.input,
             seed=args.seed,
@@ -150,6 +162,12 @@ def source_from_args(args: argparse.Namespace) -> Any:
         )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None
+
+
+def _follower_token(args: argparse.Namespace) -> str | None:
+    from toolkit.serve.cli import follower_token
+
+    return follower_token(getattr(args, "token_env", None))
 
 
 def cassette_from_args(args: argparse.Namespace) -> Any:

@@ -338,6 +338,41 @@ class _Dashboard(anywidget.AnyWidget):
         source = open_trace(path, follow=True, poll_s=poll_s, idle_timeout_s=idle_timeout_s)
         return cls.from_source(source, **options)
 
+    @classmethod
+    def follow_run(
+        cls,
+        target: str | Path,
+        *,
+        token: str | None = None,
+        token_env: str | None = None,
+        **options: Any,
+    ) -> _Dashboard:
+        """A view of a run going on elsewhere, updated as its events arrive: a run served
+        over HTTP (``http://HOST:PORT/v1/runs/ID``, from its beginning, then live) or a
+        trace file another process is writing.
+
+        Args:
+            target: The run's URL, or the trace's path.
+            token: A served run's bearer token; or ``token_env``, the variable that
+                holds it (default: ``SWITCHBOARD_TOKEN`` when set).
+
+        Raises:
+            SourceError: when the run cannot be reached (a wrong token, no such run).
+            TokenError: when ``token_env`` names an unset variable.
+        """
+        import os
+
+        from toolkit.sources import open_path
+        from toolkit.web import token_from_env
+
+        if token is None and isinstance(target, str) and "://" in target:
+            token = (
+                token_from_env(token_env)
+                if token_env
+                else os.environ.get("SWITCHBOARD_TOKEN", "").strip() or None
+            )
+        return cls.from_source(open_path(target, follow=True, token=token), **options)
+
     def stop(self) -> None:
         """Stop the source (a followed file, a live run) and stop a replay."""
         source = self.__dict__.get("source")
