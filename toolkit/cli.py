@@ -46,30 +46,66 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
-    """The events of a trace file or a stored run (``toolkit.sources``), and their fold.
+    """The events of a trace file, a stored run or a run in Redis, and their fold.
 
     What could not be read (a trace's corrupt lines, a store's damaged rows, an
     interrupted run) and the damaged events the fold skipped are reported together,
     as one warning line on stderr.
     """
-    from toolkit.sources import SourceError, open_store, open_trace
-    from toolkit.state import fold
+    return _recorded_events(_source(args, follow=False))
+
+
+def _source(args: argparse.Namespace, *, follow: bool) -> Any:
+    """The source ``replay`` and ``metrics`` read: a trace, a stored run, or a URL
+    (followed live with ``follow``; otherwise read as it is now)."""
+    from toolkit.sources import SourceError, is_url, open_store, open_trace, open_url
 
     path, store, run_id = args.trace, args.store, args.run
     if store is None and path is None:
-        raise CLIError("give a trace file (run.jsonl) or --store DB")
+        raise CLIError("give a trace file (run.jsonl), --store DB or redis://HOST:PORT/DB")
     try:
-        source = open_store(store, run_id) if store is not None else open_trace(str(path))
+        if store is not None:
+            return open_store(store, run_id)
+        if is_url(path):
+            return open_url(path, run_id=run_id, follow=follow)
+        if run_id is not None:
+            raise CLIError("--run needs --store DB or a redis:// URL")
+        return open_trace(str(path))
     except SourceError as exc:
         raise CLIError(str(exc)) from None
-    events = source.preload()
-    state = fold(events)
-    notices = list(source.notices)
-    if state.problems:
-        notices.append(_report(source.label, state.problems, "damaged event(s)"))
-    if notices:
-        _say("warning", "; ".join(notices))
-    return events, state
+
+
+def _followed(source: Any) -> Any:
+    """The events of a following source as they arrive (its problems go to stderr)."""
+    import queue
+    import threading
+
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done = object()
+
+    class _Feed:
+        def emit(self, event: Any) -> None:
+            inbox.put([event])
+
+        def extend(self, events: Any) -> None:
+            inbox.put(list(events))
+
+        def problem(self, text: str) -> None:
+            inbox.put(text)
+
+        def close(self) -> None:
+            inbox.put(done)
+
+    thread = threading.Thread(target=source.produce, args=(_Feed(),), daemon=True)
+    thread.start()
+    try:
+        while (item := inbox.get()) is not done:
+            if isinstance(item, str):
+                _say("warning", item)
+            else:
+                yield from item
+    finally:
+        source.cancel()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -80,10 +116,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from toolkit.workflow import WorkflowError, load_workflow
 
     try:
+        sinks = _event_sinks(args.events or [])
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
-            args.input, seed=args.seed, mock=args.mock, trace=args.trace, store=args.store
+            args.input,
+            seed=args.seed,
+            mock=args.mock,
+            trace=args.trace,
+            store=args.store,
+            sinks=sinks,
         )
+        if args.bus:
+            from toolkit.redis_bus import redis_bus
+
+            run.orch.bus = redis_bus(args.bus)
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
@@ -119,7 +165,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
         print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
+    for sink in sinks:
+        print(f"events: {sink.target.shown} (run {result.run_id})", file=out)
     return 0 if result.status == "succeeded" else 1
+
+
+def _event_sinks(urls: list[str]) -> list[Any]:
+    """A Redis Streams sink per ``--events`` URL (checked before the run starts)."""
+    from toolkit.sources import is_url
+
+    sinks = []
+    for url in urls:
+        if not is_url(url) or url.partition("://")[0].lower() not in ("redis", "rediss", "unix"):
+            from toolkit.redis_streams import display_url
+
+            raise CLIError(f"--events {display_url(url)}: expected redis://HOST:PORT/DB")
+        from toolkit.redis_streams import RedisStreamSink
+
+        try:
+            sinks.append(RedisStreamSink(url))
+        except ValueError as exc:
+            raise CLIError(f"--events {exc}") from None
+    return sinks
 
 
 def _summary_table(frame: Any) -> str:
@@ -176,7 +243,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     width = max(20, args.width)
     # the fold knows the plan: it tells a fallback from a retry, a review from a directive
     state, roles = RunState(), MessageRoles()
-    for e in _recorded(args)[0]:
+    source = _source(args, follow=True)
+    events = _followed(source) if source.mode == "follow" else _recorded_events(source)[0]
+    for e in events:
         state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
@@ -187,6 +256,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         elif args.all:
             print(f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}")
     return 0
+
+
+def _recorded_events(source: Any) -> tuple[list[Any], Any]:
+    """A recorded source's events and their fold, with what could not be read on stderr."""
+    from toolkit.state import fold
+
+    events = source.preload()
+    state = fold(events)
+    notices = list(source.notices)
+    if state.problems:
+        notices.append(_report(source.label, state.problems, "damaged event(s)"))
+    if notices:
+        _say("warning", "; ".join(notices))
+    return events, state
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -227,16 +310,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
     def cell(value: Any, width: int) -> str:
         return safe_line(value if isinstance(value, str) else str(value), width)
 
-    if not Path(args.store).exists():
+    from toolkit.sources import SourceError, is_url
+
+    runs: list[Any]
+    where = args.store
+    if is_url(args.store):
+        from toolkit.redis_streams import display_url, list_runs
+
+        where = display_url(args.store)
+        try:
+            runs = list_runs(args.store)
+        except SourceError as exc:
+            raise CLIError(str(exc)) from None
+    elif not Path(args.store).exists():
         raise CLIError(f"{args.store}: no such run store")
-    try:
-        runs = RunStore(args.store).runs()
-    except StoreError as exc:
-        raise CLIError(str(exc)) from None
-    except sqlite3.Error as exc:
-        raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
+    else:
+        try:
+            runs = RunStore(args.store).runs()
+        except StoreError as exc:
+            raise CLIError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
     if not runs:
-        print(f"{safe_line(args.store, 300)}: no runs yet")
+        print(f"{safe_line(where, 300)}: no runs yet")
         return 0
 
     def when(ts: Any) -> str:  # a store's values are data: any type may be in a column
@@ -290,6 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="the request (overrides the workflow's input)")
     p.add_argument("--trace", help="record the run to this JSONL file")
     p.add_argument("--store", help="record the run to this SQLite run store")
+    p.add_argument(
+        "--events",
+        action="append",
+        metavar="redis://HOST:PORT/DB",
+        help="publish every event of the run to Redis Streams, for followers elsewhere "
+        "(switchboard tui redis://...); may be repeated",
+    )
+    p.add_argument(
+        "--bus",
+        metavar="redis://HOST:PORT/DB",
+        help="carry the agents' messages over a Redis bus (agents in other processes: "
+        "switchboard bus-worker)",
+    )
     p.add_argument("--seed", type=int, help="seed for mock agents and ids")
     p.add_argument(
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
@@ -312,9 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("metrics", "print a recorded run's per-agent metrics", cmd_metrics),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("trace", nargs="?", help="a JSONL trace file")
+        p.add_argument(
+            "trace",
+            nargs="?",
+            help="a JSONL trace file, or redis://HOST:PORT/DB for a run published there"
+            + (" (followed live until it finishes)" if name == "replay" else ""),
+        )
         p.add_argument("--store", help="read the run from this SQLite run store instead")
-        p.add_argument("--run", help="the run id in the store (default: the newest)")
+        p.add_argument("--run", help="the run id in the store or Redis (default: the newest)")
         if name == "replay":
             p.add_argument(
                 "--all", action="store_true", help="also print the events that are not messages"
@@ -330,8 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the trace events")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("runs", help="list the runs in a run store")
-    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
+    p = sub.add_parser("runs", help="list the runs in a run store or in Redis")
+    p.add_argument(
+        "--store",
+        default="runs.db",
+        help="the SQLite run store (default: runs.db), or redis://HOST:PORT/DB",
+    )
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("validate", help="check a workflow file and list every problem")

@@ -44,11 +44,13 @@ __all__ = [
     "LiveRunSource",
     "RecordedSource",
     "SourceError",
+    "is_url",
     "is_workflow",
     "open_demo",
     "open_path",
     "open_store",
     "open_trace",
+    "open_url",
     "open_workflow",
 ]
 
@@ -394,19 +396,46 @@ def is_workflow(path: Path) -> bool:
     return path.suffix.lower() in WORKFLOW_SUFFIXES
 
 
+def is_url(text: str | Path) -> bool:
+    """True when ``text`` is a URL (``scheme://...``) rather than a file's path."""
+    scheme, sep, _ = str(text).partition("://")
+    return isinstance(text, str) and bool(sep) and scheme.isalpha()
+
+
+def open_url(url: str, *, run_id: str | None = None, follow: bool = True) -> EventSource:
+    """A run read from a service, by the URL's scheme: ``redis://`` (``rediss://``,
+    ``unix://``) is a run's Redis stream (the newest run when ``run_id`` is None),
+    followed live from its first event, or read as it is now with ``follow=False``.
+
+    Raises:
+        SourceError: for an unknown scheme or any error of the opener.
+    """
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("redis", "rediss", "unix"):
+        from toolkit.redis_streams import open_redis
+
+        return open_redis(url, run_id, follow=follow)
+    raise SourceError(f"{scheme}://: not a source this version can read (redis://HOST:PORT/DB)")
+
+
 def open_path(
-    path: Path,
+    path: str | Path,
     *,
     follow: bool = False,
     input_text: str | None = None,
     seed: int | None = None,
     mock: bool = False,
+    run_id: str | None = None,
 ) -> EventSource:
-    """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension.
+    """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension,
+    or a URL (``open_url``; ``run_id`` picks the run).
 
     Raises:
         SourceError: for an unknown extension or any error of the opener.
     """
+    if is_url(path):
+        return open_url(str(path), run_id=run_id)
+    path = Path(path)
     if follow or path.suffix.lower() in TRACE_SUFFIXES:
         return open_trace(path, follow=follow)
     if is_workflow(path):

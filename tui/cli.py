@@ -59,9 +59,16 @@ def register(subparsers: Any) -> None:
         help="open the terminal app on a workflow (live), a trace (.jsonl) or a stored run",
         description="Run a workflow live, replay a trace or a stored run, or follow a trace being written.",
     )
-    tui.add_argument("path", nargs="?", help="a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
+    tui.add_argument(
+        "path",
+        nargs="?",
+        help="a workflow (.yaml, .yml, .json), a trace (.jsonl), or redis://HOST:PORT/DB "
+        "to follow a run another process publishes (--run ID; default: the newest)",
+    )
     tui.add_argument("--store", help="a SQLite run store to replay a run from")
-    tui.add_argument("--run", dest="run_id", help="the run id in --store (default: the latest)")
+    tui.add_argument(
+        "--run", dest="run_id", help="the run id in --store or Redis (default: the latest)"
+    )
     tui.add_argument(
         "--follow", action="store_true", help="tail a trace file that is still being written"
     )
@@ -97,8 +104,9 @@ def source_from_args(args: argparse.Namespace) -> Any:
     Raises:
         CLIError: for any user error, with a one-line message.
     """
-    from toolkit.sources import SourceError, is_workflow, open_path, open_store
+    from toolkit.sources import SourceError, is_url, is_workflow, open_path, open_store
 
+    url = bool(args.path) and is_url(args.path)
     try:
         live_only = [
             flag
@@ -118,18 +126,19 @@ def source_from_args(args: argparse.Namespace) -> Any:
             if args.follow:
                 raise SourceError("--follow tails a trace file; it does not apply to --store")
             return open_store(Path(args.store), args.run_id)
-        if args.run_id:
-            raise SourceError("--run needs --store DB")
+        if args.run_id and not url:
+            raise SourceError("--run needs --store DB or a redis:// URL")
         if not args.path:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"
             )
         return open_path(
-            Path(args.path),
+            args.path if url else Path(args.path),
             follow=args.follow,
             input_text=args.input,
             seed=args.seed,
             mock=getattr(args, "mock", False),
+            run_id=args.run_id,
         )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None
