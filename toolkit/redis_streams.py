@@ -92,7 +92,7 @@ def display_url(url: str) -> str:
 
 def _clean(text: str, url: str) -> str:
     """An error's text with every form of the URL's credentials masked, on one safe line."""
-    return safe_line(redact(text, *url_secrets(url)), 300)
+    return safe_line(redact(text, *url_secrets(url), shapes=False), 300)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,6 @@ class RedisStreamSink:
         self._stopping = False
         self._deadline = float("inf")
         self._thread: threading.Thread | None = None
-        self._closed = False
         self.runs: list[str] = []
         """The ids of the runs this sink has seen, in order."""
         self.delivered = 0
@@ -249,6 +248,8 @@ class RedisStreamSink:
         """Times the connection was lost or refused (each followed by a retry)."""
         self.last_error: str | None = None
         """The last error met, credentials masked."""
+        self.lost = 0
+        """Events reported as not delivered by every ``close`` so far."""
 
     # -- the run's thread --------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -413,12 +414,13 @@ class RedisStreamSink:
     def close(self) -> None:
         """Send what is left (waiting up to ``close_timeout_s`` for Redis); report the rest.
 
+        The sink may be used again afterwards (an orchestrator's sink sees every run and
+        is closed at the end of each): the next event starts a new flusher.
+
         Raises:
-            RedisDeliveryError: when some events could not be delivered.
+            RedisDeliveryError: when some events could not be delivered (counted since
+                the last ``close``; ``lost`` keeps the total).
         """
-        if self._closed:
-            return
-        self._closed = True
         self._deadline = time.monotonic() + self._close_timeout_s
         with self._lock:
             self._seal()
@@ -428,13 +430,17 @@ class RedisStreamSink:
             self._thread.join()
         with self._lock:
             self.undelivered = sum(c.count for c in self._sealed)
-        self.emit = self._emit_closed  # type: ignore[method-assign]
-        problem = self.report()
+            problem = self.report()
+            # what is reported is given up: the next run starts with an empty buffer
+            self._sealed.clear()
+            self._buffered = 0
+            self.lost += self.undelivered + self.dropped + self.rejected
+            self.undelivered = self.dropped = self.rejected = 0
+            self._thread = None
+            self._stopping = False
+            self._deadline = float("inf")
         if problem is not None:
             raise RedisDeliveryError(problem)
-
-    def _emit_closed(self, event: TraceEvent) -> None:
-        raise RuntimeError("RedisStreamSink is closed")
 
     def __repr__(self) -> str:
         return f"RedisStreamSink({self.target.shown!r})"
