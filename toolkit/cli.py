@@ -244,17 +244,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # the fold knows the plan: it tells a fallback from a retry, a review from a directive
     state, roles = RunState(), MessageRoles()
     source = _source(args, follow=True)
-    events = _followed(source) if source.mode == "follow" else _recorded_events(source)[0]
+    # a run followed live (a redis:// URL) is printed as it goes, a line at a time
+    live = source.mode == "follow"
+    events = _followed(source) if live else _recorded_events(source)[0]
     for e in events:
         state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
             look = roles.look(state.messages, len(state.messages) - 1, state.tasks)
             print(
-                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}"
+                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}",
+                flush=live,
             )
         elif args.all:
-            print(f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}")
+            print(
+                f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}",
+                flush=live,
+            )
+    if live and state.problems:
+        _say("warning", _report(source.label, state.problems, "damaged event(s)"))
     return 0
 
 
