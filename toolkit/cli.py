@@ -128,8 +128,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if args.bus:
             from toolkit.redis_bus import redis_bus
+            from toolkit.redis_streams import display_url
 
-            run.orch.bus = redis_bus(args.bus)
+            try:
+                run.orch.bus = redis_bus(args.bus)
+            except ValueError as exc:
+                raise CLIError(f"--bus {display_url(args.bus)}: {exc}") from None
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
@@ -301,6 +305,71 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bus_worker(args: argparse.Namespace) -> int:
+    """``switchboard bus-worker``: host a workflow's agents on a Redis bus until interrupted."""
+    import signal
+
+    import anyio
+
+    from toolkit.redis_bus import BusError, serve_agents
+    from toolkit.redis_streams import display_url
+    from toolkit.workflow import WorkflowError, load_workflow
+
+    try:
+        workflow = load_workflow(args.workflow)
+        built = {a.name: a for a in workflow.build_agents(args.mock)}
+    except WorkflowError as exc:
+        raise CLIError(str(exc)) from None
+    unknown = [n for n in args.agents if n not in built]
+    if unknown:
+        raise CLIError(
+            f"{args.workflow}: unknown agent(s) {', '.join(unknown)} (known: {', '.join(built)})"
+        )
+    sinks = _event_sinks(args.events or [])
+    if args.trace:
+        from toolkit.recorder import JsonlRecorder
+
+        sinks.append(JsonlRecorder(args.trace))
+    agents = {n: built[n] for n in args.agents}
+
+    def ready(bus: Any) -> None:
+        print(
+            f"hosting {', '.join(agents)} on {bus.target.shown} (channel {bus.target.channel}); "
+            "Ctrl-C stops",
+            flush=True,
+        )
+
+    failure: list[str] = []
+
+    async def main() -> int:
+        stop = anyio.Event()
+        answered = 0
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    stop.set()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(on_signal)
+            try:
+                answered = await serve_agents(agents, args.bus, sinks=sinks, ready=ready, stop=stop)
+            except BusError as exc:
+                failure.append(str(exc))
+            except ValueError as exc:  # a bad --bus URL
+                failure.append(f"--bus {display_url(args.bus)}: {exc}")
+            finally:
+                group.cancel_scope.cancel()
+        return answered
+
+    answered = anyio.run(main)
+    if failure:
+        raise CLIError(failure[0])
+    print(f"stopped; {answered} message(s) answered", flush=True)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from toolkit.events import event_json_schema
 
@@ -448,6 +517,25 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=["table", "csv", "json"], default="table")
             p.add_argument("--wide", action="store_true", help="table with every column")
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "bus-worker",
+        help="host agents of a workflow in this process, reached over a Redis bus",
+        description="Host agents of a workflow on a Redis message bus: each direct message "
+        "to a hosted agent runs it, and its answer goes back to the sender.",
+    )
+    p.add_argument("workflow", help="the workflow file that defines the agents")
+    p.add_argument("agents", nargs="+", metavar="AGENT", help="the agents to host")
+    p.add_argument("--bus", required=True, metavar="redis://HOST:PORT/DB", help="the Redis bus")
+    p.add_argument(
+        "--events",
+        action="append",
+        metavar="redis://HOST:PORT/DB",
+        help="publish this worker's events to Redis Streams (may be repeated)",
+    )
+    p.add_argument("--trace", help="record this worker's events to this JSONL file")
+    p.add_argument("--mock", action="store_true", help="host the agents' mock stand-ins")
+    p.set_defaults(func=cmd_bus_worker)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the trace events")
     p.set_defaults(func=cmd_schema)

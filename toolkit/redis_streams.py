@@ -86,13 +86,25 @@ def display_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, sep, _password = userinfo.partition(":")
         netloc = f"{user}:***@{host}" if sep else f"{user}@{host}"
-    query = urlencode([(k, v if k == "prefix" else "***") for k, v in parse_qsl(parts.query)])
+    query = urlencode(
+        [(k, v if k in ("prefix", "channel") else "***") for k, v in parse_qsl(parts.query)]
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _clean(text: str, url: str) -> str:
-    """An error's text with every form of the URL's credentials masked, on one safe line."""
+    """An error's text with every form of the URL's credentials masked, on one safe line
+    (Switchboard's own ``prefix`` and ``channel`` are names, not secrets)."""
+    try:
+        parts = urlsplit(url)
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in _NAMES])
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    except ValueError:
+        pass
     return safe_line(redact(text, *url_secrets(url), shapes=False), 300)
+
+
+_NAMES = ("prefix", "channel")
 
 
 @dataclass(frozen=True)
@@ -100,11 +112,13 @@ class RedisTarget:
     """A parsed Redis URL: how to connect, the key prefix, and how to name it safely."""
 
     url: str
-    """The URL as redis-py takes it (without ``prefix``)."""
+    """The URL as redis-py takes it (without Switchboard's own ``prefix`` and ``channel``)."""
     prefix: str
     """The first part of every key."""
     shown: str
     """The URL with its password masked: the only form ever printed."""
+    channel: str = "default"
+    """The bus channel (``?channel=NAME``): runs on one channel share agents' names."""
 
     @classmethod
     def parse(cls, url: str) -> RedisTarget:
@@ -119,9 +133,11 @@ class RedisTarget:
         parts = urlsplit(url)
         query = parse_qsl(parts.query)
         prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
-        if not prefix or any(c in prefix for c in " \t\r\n{}"):
-            raise ValueError(f"{shown}: the key prefix must be a word")
-        rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+        channel = next((v for k, v in query if k == "channel"), "default")
+        for what, word in (("key prefix", prefix), ("channel", channel)):
+            if not word or any(c in word for c in " \t\r\n{}"):
+                raise ValueError(f"{shown}: the {what} must be a word")
+        rest = urlencode([(k, v) for k, v in query if k not in ("prefix", "channel")])
         if parts.scheme != "unix":
             try:
                 parts.port  # noqa: B018 (raises on a bad port)
@@ -131,7 +147,7 @@ class RedisTarget:
             if db and not db.isdigit():
                 raise ValueError(f"{shown}: the database must be a number (redis://HOST:PORT/0)")
         plain = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
-        return cls(plain, prefix, shown)
+        return cls(plain, prefix, shown, channel)
 
     def client(self, *, timeout_s: float = 5.0) -> redis.Redis:
         """A redis-py client that fails fast (the callers retry in their own loops)."""
