@@ -11,6 +11,9 @@ Sections (each an independent function taking the shared ``Context``; add yours 
   bounds the run's figure), and the run's events pushed through the sink as fast as
   it takes them (the transport's own capacity). Targets: at least half the floor, and
   at least 20,000 events/s.
+- ``tui_remote``: the terminal app (headless) following, through Redis, a run that
+  another process streams at up to 10,000 events/s: input latency from a key press
+  (a tab switch) to the frame that shows it.
 
 A real ``redis-server`` is started on a free loopback port and stopped afterwards.
 Figures are medians of ``--repeat`` runs; ratios compare figures from this run only.
@@ -223,7 +226,88 @@ def redis_events(ctx: Context) -> None:
     )
 
 
-SECTIONS: dict[str, Callable[[Context], None]] = {"redis_events": redis_events}
+def publish_streaming(url: str, deltas: int, per_burst: int, pause_s: float) -> None:
+    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis."""
+    from benchmarks.bench_tui import streaming_scenario
+    from toolkit.redis_streams import RedisStreamSink
+
+    orch, plan, request = streaming_scenario(deltas, per_burst=per_burst, pause_s=pause_s)
+    print("ready", flush=True)
+    result = orch.run_sync(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    print(f"done {1 if result.status == 'succeeded' else 0}", flush=True)
+
+
+def tui_remote(ctx: Context) -> None:
+    """Input latency of the terminal app following a run in another process through Redis."""
+    import asyncio
+
+    from benchmarks.bench_tui import SIZE
+    from textual import events as textual_events
+
+    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+    from tui.app import SwitchboardApp
+
+    url = f"{_start_redis(ctx)}?prefix=bench-tui"
+    target = RedisTarget.parse(url)
+    deltas, presses = 60_000, 40
+    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more
+    proc = _follower(["publish", url, str(deltas), "100", "0.01"])
+    while not list_runs(target):
+        time.sleep(0.001)
+    source = RedisSource(target, list_runs(target)[0].run_id)
+
+    async def measure() -> dict[str, float]:
+        app = SwitchboardApp(source)
+        latencies: list[float] = []
+        during = 0
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.main
+            while len(screen.timeline) < 100:
+                await pilot.pause(0.01)
+            t_start, n_start = time.perf_counter(), len(screen.timeline)
+            for i in range(presses):
+                key = ("2", "1", "3", "1")[i % 4]  # tab switches: each re-renders a view
+                frames = screen.frames
+                during += screen.running
+                t0 = time.perf_counter()
+                app.post_message(textual_events.Key(key, key))
+                while screen.frames == frames:  # the frame that shows the new tab
+                    await asyncio.sleep(0.0005)
+                latencies.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.05)
+            load = (len(screen.timeline) - n_start) / (time.perf_counter() - t_start)
+            source.cancel()
+            while screen.running:
+                await pilot.pause(0.01)
+        latencies.sort()
+        return {
+            "median_ms": statistics.median(latencies) * 1000,
+            "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000,
+            "max_ms": latencies[-1] * 1000,
+            "during": during,
+            "load": load,
+        }
+
+    try:
+        lat = asyncio.run(measure())
+    finally:
+        proc.kill()
+        proc.wait()
+    print("\n## tui_remote: the terminal app following a run of another process via Redis")
+    print(
+        f"  load: {lat['load']:,.0f} events/s arriving from Redis (the publisher paces <= 10,000/s)"
+    )
+    print(
+        f"  input latency (tab switch -> frame drawn), {presses} presses, "
+        f"{lat['during']:.0f} while the run streamed: median {lat['median_ms']:.1f} ms, "
+        f"p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
+    )
+
+
+SECTIONS: dict[str, Callable[[Context], None]] = {
+    "redis_events": redis_events,
+    "tui_remote": tui_remote,
+}
 """Every section, in the order they run (other areas add theirs here)."""
 
 
@@ -238,6 +322,8 @@ def main() -> None:
         mode, *rest = args.follower
         if mode == "raw":
             follow_raw(rest[0], rest[1], int(rest[2]))
+        elif mode == "publish":
+            publish_streaming(rest[0], int(rest[1]), int(rest[2]), float(rest[3]))
         else:
             follow_switchboard(rest[0])
         return
