@@ -241,9 +241,9 @@ def tui_remote(ctx: Context) -> None:
     """Input latency of the terminal app following a run in another process through Redis."""
     import asyncio
 
-    from benchmarks.bench_tui import SIZE
     from textual import events as textual_events
 
+    from benchmarks.bench_tui import SIZE
     from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
     from tui.app import SwitchboardApp
 
