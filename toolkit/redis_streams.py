@@ -706,6 +706,20 @@ def read_run(target: RedisTarget, run_id: str) -> tuple[list[TraceEvent], list[s
     return events, problems
 
 
+def _stored(target: RedisTarget, run_id: str) -> bool:
+    """Whether Redis holds the run (in the index or as a stream)."""
+    client: Any = target.client()
+    try:
+        return bool(
+            client.zscore(target.index_key, run_id) is not None
+            or client.exists(target.stream_key(run_id))
+        )
+    except Exception as exc:
+        raise _connect_error(target, exc) from None
+    finally:
+        client.close()
+
+
 def open_redis(
     url: str,
     run_id: str | None = None,
@@ -728,13 +742,18 @@ def open_redis(
     from toolkit.sources import RecordedSource
 
     target = _target(url)
-    if run_id is None or not follow:
-        runs = list_runs(target, limit=10)
-        if run_id is None:
-            if not runs:
-                raise SourceError(f"{target.shown}: no runs yet (under the prefix {target.prefix})")
-            run_id = runs[0].run_id
+    runs = list_runs(target, limit=10)
+    if run_id is None:
+        if not runs:
+            raise SourceError(f"{target.shown}: no runs yet (under the prefix {target.prefix})")
+        run_id = runs[0].run_id
     if follow:
+        if run_id not in {r.run_id for r in runs} and not _stored(target, run_id):
+            known = ", ".join(r.run_id for r in runs) or "none"
+            raise SourceError(
+                f"{target.shown}: no run {safe_line(run_id, 80)} (newest runs: {known}; "
+                f"switchboard runs --store URL lists them)"
+            )
         return RedisSource(target, run_id, idle_timeout_s=idle_timeout_s)
     events, problems = read_run(target, run_id)
     if not events:

@@ -81,6 +81,8 @@ def test_the_newest_run_is_followed_by_default_and_any_run_by_id(redis_url: str)
     assert dumps(_follow(redis_url, first.run_id)[0]) == dumps(first.events)
     with pytest.raises(SourceError, match=f"no events of run nope.*{second.run_id}"):
         open_redis(redis_url, "nope", follow=False)
+    with pytest.raises(SourceError, match=f"no run nope .newest runs: {second.run_id}"):
+        open_redis(redis_url, "nope")
 
 
 def test_a_follower_that_starts_first_sees_the_run_live_from_its_beginning(
