@@ -117,3 +117,22 @@ def test_runview_follow_shows_the_run_from_redis(redis_url: str) -> None:
     by_id.reader.join(60)
     wait_until(lambda: len(by_id.events) == len(result.events), what="the view catches up")
     assert other.run_id != result.run_id and dumps(by_id.events) == dumps(result.events)
+
+
+def test_pick_lists_the_runs_and_follows_the_chosen_one(redis_url: str) -> None:
+    """``switchboard tui URL --pick`` lists the newest runs first, numbered; Enter picks the
+    newest, a number picks that run, anything else is one clear error."""
+    from toolkit.cli import CLIError
+    from tui.cli import pick_run
+
+    sink = RedisStreamSink(redis_url)
+    orch = mock_orchestrator(sinks=[sink])
+    first = orch.run_sync("one", long_pipeline(2))
+    second = orch.run_sync("two", long_pipeline(2))
+    shown: list[str] = []
+    assert pick_run(redis_url, ask=lambda _: "", say=shown.append) == second.run_id
+    assert shown[0].split()[:2] == ["1", second.run_id]
+    assert shown[1].split()[:2] == ["2", first.run_id] and "succeeded" in shown[1]
+    assert pick_run(redis_url, ask=lambda _: "2", say=shown.append) == first.run_id
+    with pytest.raises(CLIError, match="pick a number from 1 to 2"):
+        pick_run(redis_url, ask=lambda _: "3", say=shown.append)
