@@ -48,46 +48,71 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _recorded(args: argparse.Namespace) -> tuple[list[Any], Any]:
-    """The events of a trace file or a stored run (``toolkit.sources``), and their fold.
+    """The events of a trace file, a stored run or a run in Redis, and their fold.
 
     What could not be read (a trace's corrupt lines, a store's damaged rows, an
     interrupted run) and the damaged events the fold skipped are reported together,
     as one warning line on stderr.
     """
-    from toolkit.sources import SourceError, open_store, open_trace
-    from toolkit.state import fold
+    return _recorded_events(_source(args, follow=False))
+
+
+def _source(args: argparse.Namespace, *, follow: bool) -> Any:
+    """The source ``replay`` and ``metrics`` read: a trace, a stored run, or a URL
+    (followed live with ``follow``; otherwise read as it is now)."""
+    from toolkit.sources import SourceError, is_url, open_store, open_trace, open_url
 
     path, store, run_id = args.trace, args.store, args.run
     if store is None and path is None:
-        raise CLIError("give a trace file (run.jsonl) or --store DB")
-    url = store is None and "://" in str(path)
+        raise CLIError("give a trace file (run.jsonl), --store DB or redis://HOST:PORT/DB")
     try:
-        if url:  # a served run: read to its end (now, or when it finishes)
-            from toolkit.serve.cli import follower_token
-            from toolkit.sources import EventFeed, open_url
+        if store is not None:
+            return open_store(store, run_id)
+        if is_url(path):
+            token = None
+            if path.partition("://")[0].lower() in ("http", "https"):
+                from toolkit.serve.cli import follower_token
 
-            source = open_url(str(path), token=follower_token(args.token_env))
-            feed = EventFeed()
-            source.produce(feed)
-            events, problems = feed.drain()
-            events = [*source.preload(), *events]
-        elif store is not None:
-            source = open_store(store, run_id)
-        else:
-            source = open_trace(str(path))
+                token = follower_token(args.token_env)
+            return open_url(path, run_id=run_id, follow=follow, token=token)
+        if run_id is not None:
+            raise CLIError("--run needs --store DB or a redis:// URL")
+        return open_trace(str(path))
     except SourceError as exc:
         raise CLIError(str(exc)) from None
-    if not url:
-        events, problems = source.preload(), []
-    state = fold(events)
-    notices = list(source.notices)
-    if problems:
-        notices.append(_report(source.label, problems, "damaged message(s)"))
-    if state.problems:
-        notices.append(_report(source.label, state.problems, "damaged event(s)"))
-    if notices:
-        _say("warning", "; ".join(notices))
-    return events, state
+
+
+def _followed(source: Any) -> Any:
+    """The events of a following source as they arrive (its problems go to stderr)."""
+    import queue
+    import threading
+
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done = object()
+
+    class _Feed:
+        def emit(self, event: Any) -> None:
+            inbox.put([event])
+
+        def extend(self, events: Any) -> None:
+            inbox.put(list(events))
+
+        def problem(self, text: str) -> None:
+            inbox.put(text)
+
+        def close(self) -> None:
+            inbox.put(done)
+
+    thread = threading.Thread(target=source.produce, args=(_Feed(),), daemon=True)
+    thread.start()
+    try:
+        while (item := inbox.get()) is not done:
+            if isinstance(item, str):
+                _say("warning", item)
+            else:
+                yield from item
+    finally:
+        source.cancel()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -97,12 +122,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from toolkit.text import pretty, safe_line
     from toolkit.workflow import WorkflowError, load_workflow
 
-    sinks: list[Any] = []
+    otel_sinks: list[Any] = []
     if args.otel:
         from toolkit.otel import command_sink
 
-        sinks.append(command_sink())
+        otel_sinks.append(command_sink())
     try:
+        event_sinks = _event_sinks(args.events or [])
+        sinks = [*otel_sinks, *event_sinks]
         workflow = load_workflow(args.workflow)
         run = workflow.prepare(
             args.input,
@@ -115,6 +142,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         # what ``switchboard resume`` and ``rerun`` need to rebuild the agents and the plan
         run.meta.update(workflow=str(Path(args.workflow).resolve()), mock=args.mock)
+        if args.bus:
+            from toolkit.redis_bus import redis_bus
+            from toolkit.redis_streams import display_url
+
+            try:
+                run.orch.bus = redis_bus(args.bus)
+            except ValueError as exc:
+                raise CLIError(f"--bus {display_url(args.bus)}: {exc}") from None
     except WorkflowError as exc:
         raise CLIError(str(exc)) from None
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
@@ -150,13 +185,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("(no result)" if result.output is None else pretty(result.output), file=out)
     if args.trace:
         print(f"\ntrace: {safe_line(args.trace, 300)}", file=out)
-    for sink in sinks:  # the --otel sink: its spans are sent (or it says why not)
+    for sink in otel_sinks:  # the --otel sink: its spans are sent (or it says why not)
         for problem in sink.problems:
             _say("warning", problem)
         if not sink.problems:
             where = safe_line(sink.report.destination, 300)
             print(f"otel: {sink.report.spans} span(s) sent to {where}", file=out)
+    for sink in event_sinks:
+        print(f"events: {sink.target.shown} (run {result.run_id})", file=out)
     return 0 if result.status == "succeeded" else 1
+
+
+def _event_sinks(urls: list[str]) -> list[Any]:
+    """A Redis Streams sink per ``--events`` URL (checked before the run starts)."""
+    from toolkit.sources import is_url
+
+    sinks = []
+    for url in urls:
+        if not is_url(url) or url.partition("://")[0].lower() not in ("redis", "rediss", "unix"):
+            from toolkit.redis_streams import display_url
+
+            raise CLIError(f"--events {display_url(url)}: expected redis://HOST:PORT/DB")
+        from toolkit.redis_streams import RedisStreamSink
+
+        try:
+            sinks.append(RedisStreamSink(url))
+        except ValueError as exc:
+            raise CLIError(f"--events {exc}") from None
+    return sinks
 
 
 def _summary_table(frame: Any) -> str:
@@ -213,17 +269,43 @@ def cmd_replay(args: argparse.Namespace) -> int:
     width = max(20, args.width)
     # the fold knows the plan: it tells a fallback from a retry, a review from a directive
     state, roles = RunState(), MessageRoles()
-    for e in _recorded(args)[0]:
+    source = _source(args, follow=True)
+    # a run followed live (a redis:// URL) is printed as it goes, a line at a time
+    live = source.mode == "follow"
+    events = _followed(source) if live else _recorded_events(source)[0]
+    for e in events:
         state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
             look = roles.look(state.messages, len(state.messages) - 1, state.tasks)
             print(
-                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}"
+                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}",
+                flush=live,
             )
         elif args.all:
-            print(f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}")
+            print(
+                f"{e.seq:>6}  {e.kind}  {safe_line(event_summary(e, width + 40), width + 40)}",
+                flush=live,
+            )
+    if live and state.problems:
+        _say("warning", _report(source.label, state.problems, "damaged event(s)"))
     return 0
+
+
+def _recorded_events(source: Any) -> tuple[list[Any], Any]:
+    """A recorded source's events and their fold, with what could not be read on stderr."""
+    from toolkit.state import fold
+
+    events = source.preload()
+    if source.mode == "follow":  # a served run: read to its end (now, or when it finishes)
+        events = [*events, *_followed(source)]
+    state = fold(events)
+    notices = list(source.notices)
+    if state.problems:
+        notices.append(_report(source.label, state.problems, "damaged event(s)"))
+    if notices:
+        _say("warning", "; ".join(notices))
+    return events, state
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -247,6 +329,71 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bus_worker(args: argparse.Namespace) -> int:
+    """``switchboard bus-worker``: host a workflow's agents on a Redis bus until interrupted."""
+    import signal
+
+    import anyio
+
+    from toolkit.redis_bus import BusError, serve_agents
+    from toolkit.redis_streams import display_url
+    from toolkit.workflow import WorkflowError, load_workflow
+
+    try:
+        workflow = load_workflow(args.workflow)
+        built = {a.name: a for a in workflow.build_agents(args.mock)}
+    except WorkflowError as exc:
+        raise CLIError(str(exc)) from None
+    unknown = [n for n in args.agents if n not in built]
+    if unknown:
+        raise CLIError(
+            f"{args.workflow}: unknown agent(s) {', '.join(unknown)} (known: {', '.join(built)})"
+        )
+    sinks = _event_sinks(args.events or [])
+    if args.trace:
+        from toolkit.recorder import JsonlRecorder
+
+        sinks.append(JsonlRecorder(args.trace))
+    agents = {n: built[n] for n in args.agents}
+
+    def ready(bus: Any) -> None:
+        print(
+            f"hosting {', '.join(agents)} on {bus.target.shown} (channel {bus.target.channel}); "
+            "Ctrl-C stops",
+            flush=True,
+        )
+
+    failure: list[str] = []
+
+    async def main() -> int:
+        stop = anyio.Event()
+        answered = 0
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    stop.set()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(on_signal)
+            try:
+                answered = await serve_agents(agents, args.bus, sinks=sinks, ready=ready, stop=stop)
+            except BusError as exc:
+                failure.append(str(exc))
+            except ValueError as exc:  # a bad --bus URL
+                failure.append(f"--bus {display_url(args.bus)}: {exc}")
+            finally:
+                group.cancel_scope.cancel()
+        return answered
+
+    answered = anyio.run(main)
+    if failure:
+        raise CLIError(failure[0])
+    print(f"stopped; {answered} message(s) answered", flush=True)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from toolkit.events import event_json_schema
 
@@ -264,16 +411,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
     def cell(value: Any, width: int) -> str:
         return safe_line(value if isinstance(value, str) else str(value), width)
 
-    if not Path(args.store).exists():
+    from toolkit.sources import SourceError, is_url
+
+    runs: list[Any]
+    where = args.store
+    if is_url(args.store):
+        from toolkit.redis_streams import display_url, list_runs
+
+        where = display_url(args.store)
+        try:
+            runs = list_runs(args.store)
+        except SourceError as exc:
+            raise CLIError(str(exc)) from None
+    elif not Path(args.store).exists():
         raise CLIError(f"{args.store}: no such run store")
-    try:
-        runs = RunStore(args.store).runs()
-    except StoreError as exc:
-        raise CLIError(str(exc)) from None
-    except sqlite3.Error as exc:
-        raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
+    else:
+        try:
+            runs = RunStore(args.store).runs()
+        except StoreError as exc:
+            raise CLIError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise CLIError(f"{args.store}: not a readable run store ({exc})") from None
     if not runs:
-        print(f"{safe_line(args.store, 300)}: no runs yet")
+        print(f"{safe_line(where, 300)}: no runs yet")
         return 0
 
     def when(ts: Any) -> str:  # a store's values are data: any type may be in a column
@@ -333,6 +493,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="the request (overrides the workflow's input)")
     p.add_argument("--trace", help="record the run to this JSONL file")
     p.add_argument("--store", help="record the run to this SQLite run store")
+    p.add_argument(
+        "--events",
+        action="append",
+        metavar="redis://HOST:PORT/DB",
+        help="publish every event of the run to Redis Streams, for followers elsewhere "
+        "(switchboard tui redis://...); may be repeated",
+    )
+    p.add_argument(
+        "--bus",
+        metavar="redis://HOST:PORT/DB",
+        help="carry the agents' messages over a Redis bus (agents in other processes: "
+        "switchboard bus-worker)",
+    )
     p.add_argument("--seed", type=int, help="seed for mock agents and ids")
     p.add_argument(
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
@@ -368,11 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "trace",
             nargs="?",
-            help="a JSONL trace file, or a served run (http://HOST:PORT/v1/runs/ID)",
+            help="a JSONL trace file, redis://HOST:PORT/DB for a run published there, or a "
+            "served run (http://HOST:PORT/v1/runs/ID)"
+            + (" (followed live until it finishes)" if name == "replay" else ""),
         )
         import_module("toolkit.serve.cli").add_token_option(p)
         p.add_argument("--store", help="read the run from this SQLite run store instead")
-        p.add_argument("--run", help="the run id in the store (default: the newest)")
+        p.add_argument("--run", help="the run id in the store or Redis (default: the newest)")
         if name == "replay":
             p.add_argument(
                 "--all", action="store_true", help="also print the events that are not messages"
@@ -385,11 +560,34 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--wide", action="store_true", help="table with every column")
         p.set_defaults(func=func)
 
+    p = sub.add_parser(
+        "bus-worker",
+        help="host agents of a workflow in this process, reached over a Redis bus",
+        description="Host agents of a workflow on a Redis message bus: each direct message "
+        "to a hosted agent runs it, and its answer goes back to the sender.",
+    )
+    p.add_argument("workflow", help="the workflow file that defines the agents")
+    p.add_argument("agents", nargs="+", metavar="AGENT", help="the agents to host")
+    p.add_argument("--bus", required=True, metavar="redis://HOST:PORT/DB", help="the Redis bus")
+    p.add_argument(
+        "--events",
+        action="append",
+        metavar="redis://HOST:PORT/DB",
+        help="publish this worker's events to Redis Streams (may be repeated)",
+    )
+    p.add_argument("--trace", help="record this worker's events to this JSONL file")
+    p.add_argument("--mock", action="store_true", help="host the agents' mock stand-ins")
+    p.set_defaults(func=cmd_bus_worker)
+
     p = sub.add_parser("schema", help="print the JSON Schema of the trace events")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("runs", help="list the runs in a run store")
-    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
+    p = sub.add_parser("runs", help="list the runs in a run store or in Redis")
+    p.add_argument(
+        "--store",
+        default="runs.db",
+        help="the SQLite run store (default: runs.db), or redis://HOST:PORT/DB",
+    )
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("validate", help="check a workflow file and list every problem")

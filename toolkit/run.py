@@ -350,7 +350,20 @@ class Run:
                 conversation_id=conversation,
                 parent_id=asked_id,
             )
+        await self._close_bus()
         return self._finish(status, output, error, t0)
+
+    async def _close_bus(self) -> None:
+        """Close a bus that holds resources (``aclose``: a Redis bus), before the run's
+        last event, so nothing it receives afterwards is traced into a closed run."""
+        aclose = getattr(self._bus, "aclose", None)
+        if aclose is None:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await aclose()
+            except Exception as exc:  # the run is over: its bus failing to close is news only
+                self.tracer.emit(Log, level="warning", message=f"closing the bus failed: {exc!r}")
 
     def _capture_loop(self) -> None:
         """Remember how to reach this event loop from another thread (for ``cancel``)."""

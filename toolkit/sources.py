@@ -50,6 +50,7 @@ __all__ = [
     "RunEntry",
     "SourceError",
     "StoreCatalog",
+    "is_url",
     "is_workflow",
     "open_catalog",
     "open_demo",
@@ -521,21 +522,41 @@ def is_workflow(path: Path) -> bool:
     return path.suffix.lower() in WORKFLOW_SUFFIXES
 
 
-def open_url(url: str, *, token: str | None = None) -> EventSource:
-    """A run followed from elsewhere, by URL: ``http(s)://HOST:PORT/v1/runs/ID``, a run
-    of ``switchboard serve`` (``token``: its bearer token).
+def is_url(text: str | Path) -> bool:
+    """True when ``text`` is a URL (``scheme://...``) rather than a file's path."""
+    scheme, sep, _ = str(text).partition("://")
+    return isinstance(text, str) and bool(sep) and scheme.isalpha()
+
+
+def open_url(
+    url: str, *, run_id: str | None = None, follow: bool = True, token: str | None = None
+) -> EventSource:
+    """A run read from a service, by the URL's scheme:
+
+    - ``redis://`` (``rediss://``, ``unix://``): a run's Redis stream (the newest run
+      when ``run_id`` is None), followed live from its first event, or read as it is
+      now with ``follow=False``;
+    - ``http(s)://HOST:PORT/v1/runs/ID``: a run of ``switchboard serve``, from its
+      beginning, then live to its end (``token``: the server's bearer token).
 
     Raises:
-        SourceError: for another scheme or any error of the opener.
+        SourceError: for an unknown scheme or any error of the opener.
     """
     scheme = url.partition("://")[0].lower()
+    if scheme in ("redis", "rediss", "unix"):
+        from toolkit.redis_streams import open_redis
+
+        return open_redis(url, run_id, follow=follow)
     if scheme in ("http", "https"):
         from toolkit.extras import needs_extra
 
         with needs_extra("remote", "following a run over HTTP"):
             from toolkit.serve.follow import open_http
         return open_http(url, token=token)
-    raise SourceError(f"{scheme}://: not a URL Switchboard follows (http:// or https://)")
+    raise SourceError(
+        f"{scheme}://: not a source this version can read (redis://HOST:PORT/DB or "
+        "http://HOST:PORT/v1/runs/ID)"
+    )
 
 
 def open_path(
@@ -547,15 +568,16 @@ def open_path(
     mock: bool = False,
     simulate: bool = False,
     token: str | None = None,
+    run_id: str | None = None,
 ) -> EventSource:
     """A trace (``.jsonl``) or a workflow (``.yaml``, ``.yml``, ``.json``), by extension,
-    or a run at a URL (``open_url``; ``token`` is the server's).
+    or a run at a URL (``open_url``; ``run_id`` picks the run, ``token`` is a server's).
 
     Raises:
         SourceError: for an unknown extension or any error of the opener.
     """
-    if isinstance(path, str) and "://" in path:
-        return open_url(path, token=token)
+    if is_url(path):
+        return open_url(str(path), run_id=run_id, token=token)
     path = Path(path)
     if follow or path.suffix.lower() in TRACE_SUFFIXES:
         return open_trace(path, follow=follow)

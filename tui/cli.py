@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_PACE", "main", "register", "source_from_args"]
+__all__ = ["DEMO_PACE", "main", "pick_run", "register", "source_from_args"]
 
 DEMO_PACE = 6.0
 """The demo's agent latencies at ``--speed 1``, as a multiple of the scenario's own.
@@ -66,13 +66,26 @@ def register(subparsers: Any) -> None:
         help="a workflow (.yaml, .yml, .json), a trace (.jsonl), or a served run "
         "(http://HOST:PORT/v1/runs/ID)",
     )
-    tui.add_argument("path", nargs="?", help="a workflow (.yaml, .yml, .json) or a trace (.jsonl)")
+    tui.add_argument(
+        "path",
+        nargs="?",
+        help="a workflow (.yaml, .yml, .json), a trace (.jsonl), redis://HOST:PORT/DB to "
+        "follow a run another process publishes (--run ID; default: the newest), or a "
+        "served run (http://HOST:PORT/v1/runs/ID)",
+    )
     tui.add_argument(
         "--store", help="a SQLite run store: lists its runs to pick from (one run opens at once)"
     )
-    tui.add_argument("--run", dest="run_id", help="open this run of --store directly")
+    tui.add_argument(
+        "--run", dest="run_id", help="open this run of --store (or of a redis:// URL) directly"
+    )
     tui.add_argument(
         "--follow", action="store_true", help="tail a trace file that is still being written"
+    )
+    tui.add_argument(
+        "--pick",
+        action="store_true",
+        help="with a redis:// URL: list the newest runs and ask which one to follow",
     )
     tui.add_argument("--seed", type=int, default=None, help="seed for a workflow's mock agents")
     tui.add_argument(
@@ -114,8 +127,16 @@ def source_from_args(args: argparse.Namespace) -> Any:
     Raises:
         CLIError: for any user error, with a one-line message.
     """
-    from toolkit.sources import SourceError, is_workflow, open_catalog, open_path, open_store
+    from toolkit.sources import (
+        SourceError,
+        is_url,
+        is_workflow,
+        open_catalog,
+        open_path,
+        open_store,
+    )
 
+    url = bool(args.path) and is_url(args.path)
     try:
         live_only = [
             flag
@@ -144,8 +165,8 @@ def source_from_args(args: argparse.Namespace) -> Any:
             if not runs:
                 raise SourceError(f"{args.store} has no runs")
             return catalog  # several: the run browser lists them
-        if args.run_id:
-            raise SourceError("--run needs --store DB")
+        if args.run_id and not url:
+            raise SourceError("--run needs --store DB or a redis:// URL")
         if not args.path:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"
@@ -159,6 +180,7 @@ def source_from_args(args: argparse.Namespace) -> Any:
             seed=args.seed,
             mock=getattr(args, "mock", False),
             simulate=getattr(args, "simulate", False),
+            run_id=args.run_id,
         )
     except SourceError as exc:
         raise _cli_error(str(exc)) from None
@@ -221,8 +243,47 @@ def demo_source(args: argparse.Namespace) -> Any:
     return open_demo(seed=args.seed, input_text=args.input, speed=DEMO_PACE / args.speed)
 
 
+def pick_run(url: str, ask: Any = input, say: Any = print) -> str:
+    """List the newest runs at a Redis URL and ask which one to follow (Enter: the newest).
+
+    Raises:
+        CLIError: when there are no runs, Redis cannot be reached, or the answer is not
+            a number from the list.
+    """
+    from toolkit.redis_streams import list_runs
+    from toolkit.sources import SourceError
+    from toolkit.text import safe_line
+
+    try:
+        runs = list_runs(url, limit=20)
+    except SourceError as exc:
+        raise _cli_error(str(exc)) from None
+    if not runs:
+        from toolkit.redis_streams import display_url
+
+        raise _cli_error(f"{display_url(url)}: no runs yet")
+    for number, run in enumerate(runs, 1):
+        say(
+            f"{number:>3}  {safe_line(run.run_id, 40)}  {safe_line(run.status, 12):<9}  "
+            f"{run.event_count or 0:>7} events  {safe_line(run.name, 40)}"
+        )
+    try:
+        answer = str(ask(f"run to follow [1-{len(runs)}, Enter: 1]: ")).strip() or "1"
+    except EOFError:
+        answer = "1"
+    if not answer.isdigit() or not 1 <= int(answer) <= len(runs):
+        raise _cli_error(f"{safe_line(answer, 20)}: pick a number from 1 to {len(runs)}")
+    return runs[int(answer) - 1].run_id
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     """``switchboard tui``: a workflow live, a trace or a stored run replayed, a trace followed."""
+    if getattr(args, "pick", False):
+        from toolkit.sources import is_url
+
+        if not args.path or not is_url(args.path) or args.run_id:
+            raise _cli_error("--pick lists the runs at a redis:// URL; give the URL without --run")
+        args.run_id = pick_run(args.path)
     source = source_from_args(args)
     return _run_app(source, cassette_from_args(args))
 

@@ -247,8 +247,8 @@ async def test_the_terminal_app_follows_a_served_run(server: Server) -> None:
         assert state.problems == []
 
 
-def test_runview_follow_run_reads_a_served_run(server: Server) -> None:
-    """``RunView.follow_run(URL, token_env=...)`` shows the served run whole once it ends."""
+def test_runview_follow_reads_a_served_run(server: Server) -> None:
+    """``RunView.follow(URL, token_env=...)`` shows the served run whole once it ends."""
     pytest.importorskip("anywidget")
     import os
 
@@ -257,7 +257,7 @@ def test_runview_follow_run_reads_a_served_run(server: Server) -> None:
     run_id = start(server, "researcher", "writer", "editor")
     os.environ[TOKEN_ENV] = server.token
     try:
-        view = RunView.follow_run(f"{server.base}/v1/runs/{run_id}", token_env=TOKEN_ENV)
+        view = RunView.follow(f"{server.base}/v1/runs/{run_id}", token_env=TOKEN_ENV)
     finally:
         del os.environ[TOKEN_ENV]
     wait_until(lambda: view.state.status == "succeeded", within_s=60, what="the view done")
@@ -266,7 +266,7 @@ def test_runview_follow_run_reads_a_served_run(server: Server) -> None:
         events = client.get(f"/v1/runs/{run_id}").json()["events"]
     assert len(view.events) == events
     assert [t.status for t in view.state.tasks.values()] == ["done"] * 3
-    assert view.follow is True  # the view's own trait (cursor at the newest event) is intact
+    assert view.following is True  # the view's own trait (cursor at the newest event)
 
 
 def _env() -> dict[str, str]:

@@ -136,7 +136,9 @@ def test_gantt_bars_match_metrics_timeline(events: list[TraceEvent]) -> None:
 def test_parts_are_usable_alone(events: list[TraceEvent]) -> None:
     """Each part view shows only its part, with the same data; an unknown part is refused."""
     assert FlowView(events).parts == ["flow"]
-    assert RunView(follow=False, selected=3).detail == ""  # trait kwargs before the view is set up
+    assert (
+        RunView(following=False, selected=3).detail == ""
+    )  # trait kwargs before the view is set up
     assert PlanView(events).parts == ["plan"]
     assert MetricsView(events).parts == ["metrics"]
     gantt = GanttView(events)
@@ -271,7 +273,7 @@ def test_seek_shows_the_fold_of_the_prefix(
     for k in (0, 1, 6, 7, 8, 15, 22, len(events) - 1):
         view.seek(k)
         expected = fold(events[:k])
-        assert view.cursor == k and not view.follow
+        assert view.cursor == k and not view.following
         assert view.snapshot["run"]["events"] == k
         assert view.state.participants == expected.participants
         assert {t.id: t.status for t in view.state.tasks.values()} == {
@@ -294,7 +296,7 @@ def test_step_play_pause_and_live() -> None:
     view._autoplay = False
     n = len(events)
     view.step(-1)
-    assert view.cursor == n - 1 and not view.follow
+    assert view.cursor == n - 1 and not view.following
     view.step(-3)
     assert view.cursor == n - 4
     view.step(+100)
@@ -311,7 +313,7 @@ def test_step_play_pause_and_live() -> None:
     assert view.cursor == n and not view.playing
     view.seek(3)
     view.live()
-    assert view.follow and view.cursor == n
+    assert view.following and view.cursor == n
 
 
 @pytest.mark.parametrize("speed", [0.5, 1.0, 4.0, 64.0])
@@ -340,9 +342,9 @@ def test_front_end_cursor_change_replays(events: list[TraceEvent]) -> None:
     """Setting the cursor trait (what the slider does) stops following and shows that prefix."""
     view = RunView(events)
     view.cursor = 4
-    assert not view.follow
+    assert not view.following
     assert view.snapshot["run"]["events"] == 4
-    view.follow = True
+    view.following = True
     assert view.cursor == len(events)
 
 

@@ -4,7 +4,8 @@ A view holds traits and turns its ``RunHistory`` into them. Events reach it thro
 its ``feed`` (``toolkit.widgets.feed.DashboardFeed``: a trace sink with a throttle):
 give ``sinks=[view]`` (the view's ``emit``/``close`` are the feed's), ``view.attach(orch)``
 (``Orchestrator.subscribe``), or any ``toolkit.sources`` source (``from_source``,
-``from_trace``, ``follow_trace``, ``from_store``). A push sends the coalesced state (a
+``from_trace``, ``follow_trace``, ``from_store``, and ``follow`` for a run elsewhere:
+``RunView.follow("redis://host:6379/0")``). A push sends the coalesced state (a
 snapshot of the fold, with capped task and bar lists) and bounded windows of the
 message and log rows, never the whole history, so a 10,000-event run in a fraction of
 a second costs the browser three or four updates.
@@ -14,7 +15,7 @@ view displayed late, displayed twice, or re-rendered after a page reload shows t
 same thing. Row windows are split into a ``head`` that changes rarely and a small
 ``tail`` that takes new rows, so a live push mostly sends the new rows only.
 
-Replay is the same code path: ``cursor`` is how many events are shown; ``follow``
+Replay is the same code path: ``cursor`` is how many events are shown; ``following``
 keeps it at the end while a run is live; ``play``/``pause``/``step``/``seek`` (and the
 front end's buttons and slider) move it. Playing paces the events with the core's
 ``toolkit.timeline.Player``, so ``speed`` means what it means in the terminal app: a
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.events import TraceEvent
 from toolkit.extras import needs_extra
-from toolkit.sources import EventSource, open_store, open_trace
+from toolkit.sources import EventSource, is_url, open_store, open_trace, open_url
 from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
@@ -129,7 +130,7 @@ class _Dashboard(anywidget.AnyWidget):
     """How many events are shown (replay position)."""
     total = traitlets.Int(0).tag(sync=True)
     """How many events the view holds."""
-    follow = traitlets.Bool(True).tag(sync=True)
+    following = traitlets.Bool(True).tag(sync=True)
     """Keep the cursor at the newest event (live)."""
     playing = traitlets.Bool(False).tag(sync=True)
     speed = traitlets.Float(DEFAULT_SPEED).tag(sync=True)
@@ -235,7 +236,7 @@ class _Dashboard(anywidget.AnyWidget):
         if feed is None:  # never initialised (ipywidgets' __del__ of a failed constructor)
             return
         feed.close()
-        if self.state.simulated and self.follow:
+        if self.state.simulated and self.following:
             # a run on simulated time arrives all at once: play it at its recorded pace
             self.play()
 
@@ -245,7 +246,7 @@ class _Dashboard(anywidget.AnyWidget):
         self._log_window.reset()
         self._pushing = True
         try:
-            self.follow, self.playing = True, False
+            self.following, self.playing = True, False
         finally:
             self._pushing = False
 
@@ -339,39 +340,48 @@ class _Dashboard(anywidget.AnyWidget):
         return cls.from_source(source, **options)
 
     @classmethod
-    def follow_run(
+    def follow(
         cls,
-        target: str | Path,
+        target: str | Path | EventSource,
         *,
+        run: str | None = None,
         token: str | None = None,
         token_env: str | None = None,
         **options: Any,
     ) -> _Dashboard:
-        """A view of a run going on elsewhere, updated as its events arrive: a run served
-        over HTTP (``http://HOST:PORT/v1/runs/ID``, from its beginning, then live) or a
-        trace file another process is writing.
+        """A view of a run another process (or machine) is executing, live, from its start.
 
         Args:
-            target: The run's URL, or the trace's path.
+            target: A URL the source layer reads (``redis://HOST:PORT/DB``: the newest
+                run published there, or ``run``; ``http://HOST:PORT/v1/runs/ID``: a run
+                of ``switchboard serve``), a trace file being written, or any
+                ``toolkit.sources`` source.
+            run: Which run, for a Redis URL (default: the newest).
             token: A served run's bearer token; or ``token_env``, the variable that
                 holds it (default: ``SWITCHBOARD_TOKEN`` when set).
 
         Raises:
-            SourceError: when the run cannot be reached (a wrong token, no such run).
+            SourceError: when the target cannot be opened (one line, secrets masked).
             TokenError: when ``token_env`` names an unset variable.
         """
-        import os
+        if isinstance(target, EventSource):
+            source = target
+        elif is_url(target):
+            url = str(target)
+            if token is None and url.partition("://")[0].lower() in ("http", "https"):
+                import os
 
-        from toolkit.sources import open_path
-        from toolkit.web import token_from_env
+                from toolkit.web import token_from_env
 
-        if token is None and isinstance(target, str) and "://" in target:
-            token = (
-                token_from_env(token_env)
-                if token_env
-                else os.environ.get("SWITCHBOARD_TOKEN", "").strip() or None
-            )
-        return cls.from_source(open_path(target, follow=True, token=token), **options)
+                token = (
+                    token_from_env(token_env)
+                    if token_env
+                    else os.environ.get("SWITCHBOARD_TOKEN", "").strip() or None
+                )
+            source = open_url(url, run_id=run, token=token)
+        else:
+            source = open_trace(target, follow=True)
+        return cls.from_source(source, **options)
 
     def stop(self) -> None:
         """Stop the source (a followed file, a live run) and stop a replay."""
@@ -487,14 +497,14 @@ class _Dashboard(anywidget.AnyWidget):
         cursor = max(0, min(cursor, len(self._history)))
         self._pushing = True
         try:
-            self.follow = follow
+            self.following = follow
             self.cursor = cursor
         finally:
             self._pushing = False
         self._push()
 
     def _cursor_now(self) -> int:
-        return len(self._history) if self.follow else min(self.cursor, len(self._history))
+        return len(self._history) if self.following else min(self.cursor, len(self._history))
 
     @traitlets.observe("cursor")
     def _on_cursor(self, change: dict[str, Any]) -> None:
@@ -502,10 +512,10 @@ class _Dashboard(anywidget.AnyWidget):
             return
         with self._lock:
             if change["new"] < len(self._history):
-                self.follow = False
+                self.following = False
             self._push()
 
-    @traitlets.observe("follow", "log_filter")
+    @traitlets.observe("following", "log_filter")
     def _on_view_change(self, change: dict[str, Any]) -> None:
         if self._ready and not self._pushing:
             with self._lock:

@@ -80,7 +80,7 @@ function headerPart(ctx) {
   const root = h("div", { class: "sb-header" });
   return {
     root,
-    deps: ["snapshot", "title", "cursor", "total", "follow"],
+    deps: ["snapshot", "title", "cursor", "total", "following"],
     update() {
       const snap = ctx.model.get("snapshot") || {};
       const run = snap.run || {};
@@ -88,7 +88,7 @@ function headerPart(ctx) {
       const taskText = STATUSES.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(" · ") || "no tasks yet";
       const title = ctx.model.get("title") || run.name || "Switchboard run";
       const status = run.status || "pending";
-      const replay = !ctx.model.get("follow") && ctx.model.get("cursor") < ctx.model.get("total");
+      const replay = !ctx.model.get("following") && ctx.model.get("cursor") < ctx.model.get("total");
       const lines = [
         h("div", { class: "sb-title-row" },
           h("span", { class: "sb-title" }, title),
@@ -127,18 +127,18 @@ function controlsPart(ctx) {
   const note = h("span", { class: "sb-muted" });
   const root = h("div", { class: "sb-controls" }, back, play, fwd, slider, label, live, note);
   const isStatic = () => Boolean(model.get("static"));
-  back.addEventListener("click", () => setTraits(model, { follow: false, playing: false, cursor: Math.max(0, model.get("cursor") - 1) }));
-  fwd.addEventListener("click", () => setTraits(model, { follow: false, playing: false, cursor: Math.min(model.get("total"), model.get("cursor") + 1) }));
+  back.addEventListener("click", () => setTraits(model, { following: false, playing: false, cursor: Math.max(0, model.get("cursor") - 1) }));
+  fwd.addEventListener("click", () => setTraits(model, { following: false, playing: false, cursor: Math.min(model.get("total"), model.get("cursor") + 1) }));
   play.addEventListener("click", () => {
     if (model.get("playing")) return setTraits(model, { playing: false });
     const atEnd = model.get("cursor") >= model.get("total");
-    setTraits(model, { follow: false, cursor: atEnd ? 0 : model.get("cursor"), playing: true });
+    setTraits(model, { following: false, cursor: atEnd ? 0 : model.get("cursor"), playing: true });
   });
-  slider.addEventListener("input", () => setTraits(model, { follow: false, playing: false, cursor: Number(slider.value) }));
-  live.addEventListener("click", () => setTraits(model, { playing: false, follow: true }));
+  slider.addEventListener("input", () => setTraits(model, { following: false, playing: false, cursor: Number(slider.value) }));
+  live.addEventListener("click", () => setTraits(model, { playing: false, following: true }));
   return {
     root,
-    deps: ["cursor", "total", "follow", "playing", "static"],
+    deps: ["cursor", "total", "following", "playing", "static"],
     update() {
       const total = model.get("total") || 0;
       const cursor = model.get("cursor") || 0;
@@ -146,7 +146,7 @@ function controlsPart(ctx) {
       slider.value = String(cursor);
       label.textContent = `event ${cursor} / ${total}`;
       play.textContent = model.get("playing") ? "❚❚ pause" : "▶ play";
-      live.classList.toggle("sb-on", Boolean(model.get("follow")));
+      live.classList.toggle("sb-on", Boolean(model.get("following")));
       for (const node of [back, play, fwd, slider, live]) node.disabled = isStatic();
       note.textContent = isStatic() ? "static export: the run as it ended (replay needs a kernel)" : "";
     },
@@ -236,7 +236,7 @@ function flowPart(ctx) {
         svg.appendChild(g);
       });
       body.replaceChildren(svg);
-      if (atBottom && model.get("follow")) {
+      if (atBottom && model.get("following")) {
         const newest = svg.lastElementChild;
         scroller.scrollTop = scroller.scrollHeight;
         if (newest && newest.scrollIntoView) newest.scrollIntoView({ block: "nearest", inline: "nearest" });
@@ -461,7 +461,7 @@ function logPart(ctx) {
       let text_ = model.get("detail") || "";
       if (model.get("static") && ui.selected >= 0) text_ = (model.get("details") || {})[String(ui.selected)] || "(not included in this export)";
       detail.textContent = text_ || "Click an arrow or a log row to see the whole event.";
-      if (atBottom && model.get("follow")) scroller.scrollTop = scroller.scrollHeight;
+      if (atBottom && model.get("following")) scroller.scrollTop = scroller.scrollHeight;
     },
   };
 }
@@ -498,7 +498,7 @@ function render({ model, el }) {
     for (const n of names) pending.add(n);
     if (frame === null) frame = (window.requestAnimationFrame || ((f) => setTimeout(f, 16)))(flush);
   };
-  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "follow", "playing", "detail", "title", "height", "static"];
+  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static"];
   const handlers = watched.map((name) => {
     const handler = () => ctx.schedule([name]);
     model.on(`change:${name}`, handler);

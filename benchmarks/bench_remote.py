@@ -1,0 +1,341 @@
+"""Switchboard across processes, measured beside the raw client on the same server.
+
+Sections (each an independent function taking the shared ``Context``; add yours to
+``SECTIONS``):
+
+- ``redis_events``: events per second from a run through Redis Streams to a follower
+  in another process (``RedisStreamSink`` → ``RedisSource``, every event validated
+  again on the follower's side), beside redis-py's own floor on the same server:
+  pipelined XADD of one event per entry (batches of 1,000) read by a follower process
+  with XREAD COUNT 1,000, of the same bytes. Also the run alone, without a sink (what
+  bounds the run's figure), and the run's events pushed through the sink as fast as
+  it takes them (the transport's own capacity). Targets: at least half the floor, and
+  at least 20,000 events/s.
+- ``tui_remote``: the terminal app (headless) following, through Redis, a run that
+  another process streams at up to 10,000 events/s: input latency from a key press
+  (a tab switch) to the frame that shows it.
+
+A real ``redis-server`` is started on a free loopback port and stopped afterwards.
+Figures are medians of ``--repeat`` runs; ratios compare figures from this run only.
+Usage: ``PYTHONPATH=. python benchmarks/bench_remote.py [--steps 5000] [--repeat 3]
+[--only redis_events]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Context:
+    """What every section gets: the options and the services started for the run."""
+
+    steps: int
+    repeat: int
+    redis_url: str | None = None
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _follower(argv: list[str]) -> subprocess.Popen[str]:
+    """This file as a follower process; it prints ``ready`` and later ``done N``."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--follower", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line == "ready", line
+    return proc
+
+
+def _done(proc: subprocess.Popen[str]) -> int:
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    proc.wait(60)
+    assert line and line[0] == "done", line
+    return int(line[1])
+
+
+# -- followers (run in the child process) ------------------------------------------
+
+
+def follow_raw(url: str, key: str, count: int) -> None:
+    """Read ``count`` entries of ``key`` with XREAD COUNT 1000 (the floor's reader)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.ping()
+    print("ready", flush=True)
+    last, got = b"0-0", 0
+    while got < count:
+        reply = client.xread({key: last}, count=1000, block=1000)
+        for _key, entries in reply or []:
+            got += len(entries)
+            last = entries[-1][0]
+    print(f"done {got}", flush=True)
+
+
+def follow_switchboard(url: str) -> None:
+    """Follow the next run published at ``url`` with ``RedisSource`` until run_finished."""
+    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+
+    target = RedisTarget.parse(url)
+    target.client().ping()
+    print("ready", flush=True)
+    while not (runs := list_runs(target)):
+        time.sleep(0.0005)
+    source = RedisSource(target, runs[0].run_id, count=1000)
+
+    class Count:
+        events = 0
+
+        def emit(self, event: Any) -> None:
+            self.events += 1
+
+        def extend(self, events: Any) -> None:
+            self.events += len(events)
+
+        def problem(self, text: str) -> None:
+            raise AssertionError(text)
+
+        def close(self) -> None:
+            pass
+
+    feed = Count()
+    source.produce(feed)
+    print(f"done {feed.events}", flush=True)
+
+
+# -- sections ------------------------------------------------------------------------
+
+
+def _start_redis(ctx: Context) -> str:
+    if ctx.redis_url is not None:
+        return ctx.redis_url
+    from tests.services import Service, free_port, port_open
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    service = Service(argv, lambda: port_open(port), name="redis-server").start()
+    ctx.cleanup.append(service.stop)
+    ctx.redis_url = f"redis://127.0.0.1:{port}/0"
+    return ctx.redis_url
+
+
+def redis_events(ctx: Context) -> None:
+    """Events/s through Redis to a follower process, beside redis-py's pipelined floor."""
+    import redis
+
+    from toolkit import MockAgent, Orchestrator, pipeline
+    from toolkit.events import dump_line
+    from toolkit.redis_streams import RedisStreamSink
+
+    url = _start_redis(ctx)
+    client = redis.Redis.from_url(url)
+    plan = pipeline(*[f"a{i % 3}" for i in range(ctx.steps)])
+
+    def orchestrator() -> Orchestrator:
+        return Orchestrator([MockAgent(f"a{i}", latency=0) for i in range(3)], seed=1)
+
+    # the events of one run: the floor and the transport figure send the same bytes
+    sample = orchestrator().run_sync("x", plan)
+    assert sample.status == "succeeded"
+    lines = [dump_line(e) for e in sample.events]
+    n = len(lines)
+    alone: list[float] = []
+    floor: list[float] = []
+    transport: list[float] = []
+    ours: list[float] = []
+    # one round of each per repetition, interleaved, so a busy machine weighs on all alike
+    for r in range(ctx.repeat):
+        orch = orchestrator()
+        t0 = time.perf_counter()
+        orch.run_sync("x", plan)
+        alone.append(time.perf_counter() - t0)
+
+        key = f"bench:raw:{r}"
+        proc = _follower(["raw", url, key, str(n)])
+        t0 = time.perf_counter()
+        for i in range(0, n, 1000):
+            pipe = client.pipeline(transaction=False)
+            for line in lines[i : i + 1000]:
+                pipe.xadd(key, {"e": line})
+            pipe.execute()
+        assert _done(proc) == n
+        floor.append(time.perf_counter() - t0)
+        client.delete(key)
+
+        prefixed = f"{url}?prefix=bench-t{r}"
+        proc = _follower(["switchboard", prefixed])
+        sink = RedisStreamSink(prefixed)
+        t0 = time.perf_counter()
+        for event in sample.events:
+            sink.emit(event)
+        sink.close()
+        assert _done(proc) == n
+        transport.append(time.perf_counter() - t0)
+
+        prefixed = f"{url}?prefix=bench-r{r}"
+        proc = _follower(["switchboard", prefixed])
+        sink = RedisStreamSink(prefixed)
+        t0 = time.perf_counter()
+        result = orchestrator().run_sync("x", plan, sinks=[sink])
+        got = _done(proc)
+        ours.append(time.perf_counter() - t0)
+        assert result.status == "succeeded" and result.error is None, result.error
+        assert got == len(result.events) == n, (got, n)
+
+    def rate(times: list[float]) -> float:
+        return n / statistics.median(times)
+
+    size = sum(map(len, lines)) // n
+    print(
+        f"\n## redis_events: {ctx.steps}-step run, {n} events (~{size} B each), median of {ctx.repeat}"
+    )
+    print(f"  the run alone, no sink                     {rate(alone):>10,.0f} events/s")
+    print(f"  floor: redis-py pipelined XADD -> XREAD    {rate(floor):>10,.0f} events/s")
+    print(f"  its events: RedisStreamSink -> follower    {rate(transport):>10,.0f} events/s")
+    print(f"  the run -> RedisStreamSink -> follower     {rate(ours):>10,.0f} events/s")
+    for label, value in (("its events", rate(transport)), ("the run", rate(ours))):
+        ratio = value / rate(floor)
+        print(
+            f"  {label}: {ratio:.2f}x the floor (target >= 0.5x: "
+            f"{'ok' if ratio >= 0.5 else 'MISSED'}); 20,000 events/s: "
+            f"{'ok' if value >= 20_000 else 'MISSED'}"
+        )
+    print(
+        "  (the run with the sink is bounded by the run itself: the line above the floor;"
+        " the follower validates every event again)"
+    )
+
+
+def publish_streaming(url: str, deltas: int, per_burst: int, pause_s: float) -> None:
+    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis."""
+    from benchmarks.bench_tui import streaming_scenario
+    from toolkit.redis_streams import RedisStreamSink
+
+    orch, plan, request = streaming_scenario(deltas, per_burst=per_burst, pause_s=pause_s)
+    print("ready", flush=True)
+    result = orch.run_sync(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    print(f"done {1 if result.status == 'succeeded' else 0}", flush=True)
+
+
+def tui_remote(ctx: Context) -> None:
+    """Input latency of the terminal app following a run in another process through Redis."""
+    import asyncio
+
+    from textual import events as textual_events
+
+    from benchmarks.bench_tui import SIZE
+    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+    from tui.app import SwitchboardApp
+
+    url = f"{_start_redis(ctx)}?prefix=bench-tui"
+    target = RedisTarget.parse(url)
+    deltas, presses = 60_000, 40
+    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more
+    proc = _follower(["publish", url, str(deltas), "100", "0.01"])
+    while not list_runs(target):
+        time.sleep(0.001)
+    source = RedisSource(target, list_runs(target)[0].run_id)
+
+    async def measure() -> dict[str, float]:
+        app = SwitchboardApp(source)
+        latencies: list[float] = []
+        during = 0
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.main
+            while len(screen.timeline) < 100:
+                await pilot.pause(0.01)
+            t_start, n_start = time.perf_counter(), len(screen.timeline)
+            for i in range(presses):
+                key = ("2", "1", "3", "1")[i % 4]  # tab switches: each re-renders a view
+                frames = screen.frames
+                during += screen.running
+                t0 = time.perf_counter()
+                app.post_message(textual_events.Key(key, key))
+                while screen.frames == frames:  # the frame that shows the new tab
+                    await asyncio.sleep(0.0005)
+                latencies.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.05)
+            load = (len(screen.timeline) - n_start) / (time.perf_counter() - t_start)
+            source.cancel()
+            while screen.running:
+                await pilot.pause(0.01)
+        latencies.sort()
+        return {
+            "median_ms": statistics.median(latencies) * 1000,
+            "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000,
+            "max_ms": latencies[-1] * 1000,
+            "during": during,
+            "load": load,
+        }
+
+    try:
+        lat = asyncio.run(measure())
+    finally:
+        proc.kill()
+        proc.wait()
+    print("\n## tui_remote: the terminal app following a run of another process via Redis")
+    print(
+        f"  load: {lat['load']:,.0f} events/s arriving from Redis (the publisher paces <= 10,000/s)"
+    )
+    print(
+        f"  input latency (tab switch -> frame drawn), {presses} presses, "
+        f"{lat['during']:.0f} while the run streamed: median {lat['median_ms']:.1f} ms, "
+        f"p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
+    )
+
+
+SECTIONS: dict[str, Callable[[Context], None]] = {
+    "redis_events": redis_events,
+    "tui_remote": tui_remote,
+}
+"""Every section, in the order they run (other areas add theirs here)."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=5000, help="steps of the run (default 5000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only these")
+    parser.add_argument("--follower", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.follower:
+        mode, *rest = args.follower
+        if mode == "raw":
+            follow_raw(rest[0], rest[1], int(rest[2]))
+        elif mode == "publish":
+            publish_streaming(rest[0], int(rest[1]), int(rest[2]), float(rest[3]))
+        else:
+            follow_switchboard(rest[0])
+        return
+    ctx = Context(args.steps, args.repeat)
+    try:
+        for name, section in SECTIONS.items():
+            if not args.only or name in args.only:
+                section(ctx)
+    finally:
+        for stop in reversed(ctx.cleanup):
+            stop()
+
+
+if __name__ == "__main__":
+    main()
