@@ -44,6 +44,8 @@ _EXPORTS: dict[str, str] = {
     "review_loop": "toolkit.patterns",
     "router": "toolkit.patterns",
     "route": "toolkit.patterns",
+    "conflict": "toolkit.patterns",
+    "Resolver": "toolkit.resolution",
     "MessageBus": "toolkit.bus",
     # tracing, recording, state
     "Sink": "toolkit.tracing",
@@ -91,6 +93,7 @@ __all__ = [
     "PlanError",
     "PlanView",
     "Reply",
+    "Resolver",
     "ReviewSpec",
     "RouterPlanner",
     "RuleBasedPlanner",
@@ -105,6 +108,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "agent_metrics",
+    "conflict",
     "event_json_schema",
     "fold",
     "follow_trace",
@@ -140,10 +144,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from toolkit.events import SCHEMA_VERSION, Envelope, TraceEvent, event_json_schema, parse_event
     from toolkit.metrics import agent_metrics, task_metrics, timeline
     from toolkit.orchestrator import Orchestrator, Run, RunResult
-    from toolkit.patterns import parallel, pipeline, review_loop, route, router, scatter_gather
+    from toolkit.patterns import (
+        conflict,
+        parallel,
+        pipeline,
+        review_loop,
+        route,
+        router,
+        scatter_gather,
+    )
     from toolkit.plan import Plan, PlanError, ReviewSpec, Task
     from toolkit.planning import RouterPlanner, RuleBasedPlanner
     from toolkit.recorder import JsonlRecorder, follow_trace, read_trace
+    from toolkit.resolution import Resolver
     from toolkit.state import RunState, fold
     from toolkit.store import RunStore
     from toolkit.tracing import CallbackSink, Sink

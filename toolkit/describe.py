@@ -264,12 +264,16 @@ def task_worker(task: TaskView, holder: str | None = None) -> str:
 
     ``holder`` is the agent working on it now (``task_holders``). During a review
     round that is the reviewer: "editor (reviewing)". An agent other than the plan's,
-    after a fallback: "backup-dev (fallback)". Otherwise the agent's name.
+    after a fallback: "backup-dev (fallback)". Otherwise the agent's name; a task that
+    resolved a conflict adds whose position won: "resolver ⚖ alice, carol".
     """
     if holder is not None and holder == task.reviewer and holder != task.agent:
         return f"{holder} (reviewing)"
     agent = holder or task.last_agent or task.agent
-    return f"{agent} (fallback)" if agent != task.agent else agent
+    worker = f"{agent} (fallback)" if agent != task.agent else agent
+    if task.winners:  # a resolved conflict: whose position won
+        worker += " ⚖ " + ", ".join(task.winners)
+    return worker
 
 
 def task_tries(task: TaskView) -> int:
@@ -303,6 +307,8 @@ EVENT_GLYPH: dict[str, str] = {
     "llm_call": "λ",
     "llm_delta": "λ",
     "tool_call": "⚒",
+    "conflict": "⚖",
+    "resolution": "⚖",
     "snapshot": "▣",
     "breaker_changed": "⚡",
     "a2a_update": "⇆",
@@ -316,6 +322,8 @@ def event_agent(event: TraceEvent) -> str:
         return event.envelope.sender
     if event.kind == "review_verdict":
         return event.reviewer
+    if event.kind == "resolution":
+        return event.decided_by
     return getattr(event, "agent", None) or ""
 
 
@@ -392,6 +400,17 @@ def event_summary(event: TraceEvent, limit: int = 100, look: MessageLook | None 
             text = f"{event.agent} streams: {short(event.text, 60)}"
         case "tool_call":
             text = f"{event.agent} {short(event.tool, 30)}({short(event.arguments, 40)}) {'ok' if event.ok else 'failed'}"
+        case "conflict":
+            sides = ", ".join(
+                f"{short(p.get('agent'), 20)}: {short(p.get('answer'), 20)}"
+                for p in event.positions[:4]
+                if isinstance(p, dict)
+            )
+            more = f" +{len(event.positions) - 4}" if len(event.positions) > 4 else ""
+            text = f"conflict on {event.task_id} ({event.strategy}): {sides}{more}"
+        case "resolution":
+            won = ", ".join(short(w, 20) for w in event.winners[:4])
+            text = f"resolved by {short(event.decided_by, 20)} ({event.strategy}): {short(event.answer, 30)} (won: {won}); {short(event.reason, 40)}"
         case "snapshot":
             text = f"snapshot of {len(event.state)} fields"
         case "breaker_changed":

@@ -27,6 +27,8 @@ __all__ = [
     "AgentStateChanged",
     "BreakerChanged",
     "BreakerState",
+    "ConflictRaised",
+    "ConflictResolved",
     "Envelope",
     "EventBase",
     "LLMCall",
@@ -381,6 +383,35 @@ class A2AUpdate(EventBase):
     """The structured (data) parts of the artifact or message."""
 
 
+class ConflictRaised(EventBase):
+    kind: Literal["conflict"] = "conflict"
+    task_id: str | None = None
+    """The task that resolves the conflict."""
+    question: str = ""
+    """What the agents were asked."""
+    positions: list[dict[str, Any]] = Field(default_factory=list)
+    """Each agent's position: ``agent``, ``answer``, ``confidence`` (or None), ``rationale``."""
+    strategy: str = "vote"
+    """How it is resolved: ``vote``, ``weighted``, ``judge`` or ``human``."""
+
+
+class ConflictResolved(EventBase):
+    kind: Literal["resolution"] = "resolution"
+    task_id: str | None = None
+    strategy: str
+    """The strategy that decided: ``vote``, ``weighted``, ``judge``, ``human``, or
+    ``tie-breaker`` when the vote was tied."""
+    answer: Any = None
+    """The position that won."""
+    winners: list[str] = Field(default_factory=list)
+    """The agents whose position won."""
+    decided_by: str = ""
+    """Who decided: the resolver, the judge agent, the human, or the tie-breaker agent."""
+    tally: dict[str, float] = Field(default_factory=dict)
+    """Votes (or summed confidence) per answer."""
+    reason: str = ""
+
+
 class Snapshot(EventBase):
     kind: Literal["snapshot"] = "snapshot"
     state: dict[str, Any]
@@ -408,7 +439,9 @@ TraceEvent = Annotated[
     | ToolCall
     | Snapshot
     | BreakerChanged
-    | A2AUpdate,
+    | A2AUpdate
+    | ConflictRaised
+    | ConflictResolved,
     Discriminator("kind"),
 ]
 """Any trace event; discriminated on ``kind``."""

@@ -26,6 +26,7 @@ AGENT_COLUMNS = [
     "failed",
     "retries",
     "reviews",
+    "won",
     "mean_s",
     "p95_s",
     "messages_in",
@@ -65,6 +66,7 @@ def agent_rows(source: Iterable[TraceEvent] | RunState) -> list[dict[str, Any]]:
             "failed": a.failed,
             "retries": a.retries,
             "reviews": a.reviews,
+            "won": a.won,
             "mean_s": sum(a.durations) / len(a.durations) if a.durations else float("nan"),
             "p95_s": _p95(a.durations),
             "messages_in": a.messages_in,
@@ -82,7 +84,8 @@ def agent_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
 
     ``tasks``: tasks the agent finished or finally failed; ``succeeded``: tasks it
     finished; ``failed``: its failed attempts (each counts); ``retries``: retries of
-    its tasks; ``reviews``: reviews it gave as a reviewer; ``mean_s``/``p95_s``:
+    its tasks; ``reviews``: reviews it gave as a reviewer; ``won``: conflicts its position
+    won (``patterns.conflict``); ``mean_s``/``p95_s``:
     latency of its calls (p95 is nearest-rank); messages, tokens and cost as traced.
     """
     frame = pd.DataFrame(agent_rows(source), columns=AGENT_COLUMNS)

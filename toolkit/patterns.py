@@ -13,7 +13,7 @@ from typing import Any
 from toolkit.agents import Agent
 from toolkit.plan import Plan, ReviewSpec, Task
 
-__all__ = ["parallel", "pipeline", "review_loop", "route", "router", "scatter_gather"]
+__all__ = ["conflict", "parallel", "pipeline", "review_loop", "route", "router", "scatter_gather"]
 
 Step = str | tuple[str, str] | Mapping[str, Any]
 
@@ -123,6 +123,48 @@ def review_loop(
             Task(id=task_id, agent=worker, goal=goal, prompt=prompt, review=review, **task_options)
         ],
     )
+
+
+def conflict(
+    agents: Sequence[str],
+    *,
+    resolver: str = "resolver",
+    goal: str = "take a position",
+    prompt: str = "{{input}}",
+    resolve_goal: str | None = None,
+    name: str = "conflict",
+    **task_options: Any,
+) -> Plan:
+    """Each agent takes a position on the same question, side by side; a resolver decides.
+
+    The resolver (a ``toolkit.resolution.Resolver`` registered under ``resolver``) reads
+    the positions from its context and records a ``conflict`` and a ``resolution``
+    event; its output, the winning answer, is the plan's result.
+
+    Args:
+        agents: The agents that take positions (at least two).
+        resolver: The resolver agent's name.
+        goal: Each position task's goal.
+        prompt: Each position task's prompt.
+        resolve_goal: The resolve task's goal (the question the resolution answers).
+    """
+    if len(agents) < 2:
+        raise ValueError("a conflict needs at least two agents")
+    if len(set(agents)) != len(agents):
+        raise ValueError("each agent takes one position: the agents must differ")
+    positions = [
+        Task(id=f"position-{agent}", agent=agent, goal=goal, prompt=prompt, **task_options)
+        for agent in agents
+    ]
+    resolve = Task(
+        id="resolve",
+        agent=resolver,
+        goal=resolve_goal or goal,
+        prompt="{{input}}",
+        depends_on=[t.id for t in positions],
+        meta={"positions": {t.id: t.agent for t in positions}},
+    )
+    return Plan(name=name, tasks=[*positions, resolve], synthesize="last")
 
 
 _WORD = re.compile(r"[a-z0-9]+")

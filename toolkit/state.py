@@ -133,6 +133,8 @@ class TaskView:
     """The agent of the latest attempt (differs from ``agent`` after a fallback)."""
     verdicts: list[tuple[int, bool, str]] = field(default_factory=list)
     """(round, approved, feedback) of each review."""
+    winners: list[str] = field(default_factory=list)
+    """The agents whose position won, when the task resolved a conflict."""
 
     def copy(self) -> TaskView:
         """A copy that shares nothing the fold mutates (every container is copied)."""
@@ -158,6 +160,8 @@ class AgentView:
     retries: int = 0
     reviews: int = 0
     """Reviews this agent gave as a reviewer (each verdict counts)."""
+    won: int = 0
+    """Conflicts its position won (each ``resolution`` naming it counts)."""
     calls: int = 0
     """Calls answered (results and errors sent back to the orchestrator)."""
     durations: list[float] = field(default_factory=list)
@@ -473,6 +477,13 @@ class RunState:
 
     def _on_a2a_update(self, e: Any) -> None:
         self._agent(e.agent).remote_updates += 1
+
+    def _on_resolution(self, e: Any) -> None:
+        if e.task_id is not None and e.task_id in self.tasks:
+            self.tasks[e.task_id].winners = [w for w in e.winners if isinstance(w, str)]
+        for name in e.winners:
+            if isinstance(name, str):
+                self._agent(name).won += 1
 
     def _on_tool_call(self, e: Any) -> None:
         self._agent(e.agent).tool_calls += 1

@@ -317,6 +317,10 @@ StepSpec = Task
 """One step of a workflow: exactly a plan ``Task`` (same fields, same checks)."""
 
 
+RESOLVER = "resolver"
+"""The agent the ``conflict`` pattern adds to decide between the positions."""
+
+
 class ScatterSpec(BaseModel):
     model_config = _strict
     kind: Literal["scatter_gather"] = "scatter_gather"
@@ -342,6 +346,25 @@ class ReviewLoopSpec(BaseModel):
     timeout_s: Timeout | None = None
 
 
+class ConflictSpec(BaseModel):
+    """Agents take positions on the same question; a resolver decides (``patterns.conflict``)."""
+
+    model_config = _strict
+    kind: Literal["conflict"] = "conflict"
+    agents: list[str] = Field(min_length=2)
+    """The agents that take positions."""
+    strategy: Literal["vote", "weighted", "judge", "human"] = "vote"
+    tie_breaker: str | None = None
+    """The agent whose position wins a tied vote (default: the first of ``agents``)."""
+    judge: str | None = None
+    """The agent that decides (``strategy: judge``), or takes over a tie (``escalate: true``)."""
+    escalate: bool = False
+    """A tied vote goes to ``judge`` instead of the tie-breaker."""
+    goal: str = "take a position"
+    retries: Retries = 0
+    timeout_s: Timeout | None = None
+
+
 class SimplePattern(BaseModel):
     model_config = _strict
     kind: Literal["pipeline", "parallel", "router", "planner", "dag"]
@@ -358,6 +381,7 @@ def _pattern_kind(value: Any) -> str:
 PatternSpec = Annotated[
     Annotated[ScatterSpec, Tag("scatter_gather")]
     | Annotated[ReviewLoopSpec, Tag("review_loop")]
+    | Annotated[ConflictSpec, Tag("conflict")]
     | Annotated[SimplePattern, Tag("pipeline")]
     | Annotated[SimplePattern, Tag("parallel")]
     | Annotated[SimplePattern, Tag("router")]
@@ -366,7 +390,7 @@ PatternSpec = Annotated[
     Discriminator(
         _pattern_kind,
         custom_error_type="pattern_kind",
-        custom_error_message="pattern must be one of: dag, pipeline, parallel, scatter_gather, review_loop, router, planner",
+        custom_error_message="pattern must be one of: dag, pipeline, parallel, scatter_gather, review_loop, conflict, router, planner",
     ),
 ]
 
@@ -465,6 +489,15 @@ class Workflow(BaseModel):
                 fallback=p.fallback,
                 timeout_s=p.timeout_s,
             )
+        elif isinstance(p, ConflictSpec):
+            plan = patterns.conflict(
+                p.agents,
+                resolver=RESOLVER,
+                goal=p.goal,
+                name=self.name,
+                retries=p.retries,
+                timeout_s=p.timeout_s,
+            )
         elif p is not None and p.kind in ("router", "planner"):
             return None
         else:
@@ -490,7 +523,23 @@ class Workflow(BaseModel):
                 problems.append(f"agents.{name}: {type(exc).__name__}: {exc}")
         if problems:
             raise WorkflowError(self.name, problems)
+        if isinstance(self.pattern, ConflictSpec):
+            agents.append(self._resolver(agents))
         return agents
+
+    def _resolver(self, agents: list[Agent]) -> Agent:
+        from toolkit.resolution import Resolver
+
+        spec = self.pattern
+        assert isinstance(spec, ConflictSpec)
+        judge = next((a for a in agents if a.name == spec.judge), None) if spec.judge else None
+        return Resolver(
+            RESOLVER,
+            strategy=spec.strategy,
+            tie_breaker=spec.tie_breaker,
+            judge=judge,
+            escalate_to=spec.escalate,
+        )
 
     def orchestrator(
         self,
@@ -606,21 +655,42 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     if not isinstance(raw_steps, list):
         raw_steps = []
     steps = [(i, s) for i, s in enumerate(raw_steps) if isinstance(s, dict)]
-    if kind in ("scatter_gather", "review_loop", "router", "planner"):
+    if kind in ("scatter_gather", "review_loop", "conflict", "router", "planner"):
         if steps:
             what = (
                 "builds its own steps"
-                if kind in ("scatter_gather", "review_loop")
+                if kind in ("scatter_gather", "review_loop", "conflict")
                 else "decides the steps at run time"
             )
             problems.append(f"steps: pattern {kind} {what}; remove 'steps'")
     elif not raw_steps:
         problems.append(
-            "steps: a workflow needs steps (or a pattern: scatter_gather, review_loop, router, planner)"
+            "steps: a workflow needs steps (or a pattern: scatter_gather, review_loop, conflict, router, planner)"
         )
     if isinstance(pattern, dict):
-        for field in ("mapper", "reducer", "split", "worker", "reviewer", "fallback"):
+        for field in ("mapper", "reducer", "split", "worker", "reviewer", "fallback", "judge"):
             agent_ref(f"pattern.{field}", pattern.get(field))
+        if kind == "conflict":
+            sides = pattern.get("agents")
+            for j, name in enumerate(sides if isinstance(sides, list) else []):
+                agent_ref(f"pattern.agents[{j}]", name)
+            breaker = pattern.get("tie_breaker")
+            if isinstance(breaker, str) and isinstance(sides, list) and breaker not in sides:
+                problems.append(
+                    f"pattern.tie_breaker: {breaker!r} takes no position (agents: {', '.join(map(str, sides))})"
+                )
+            if (pattern.get("strategy") == "judge" or pattern.get("escalate")) and not pattern.get(
+                "judge"
+            ):
+                problems.append("pattern.judge: strategy judge (or escalate) needs a judge agent")
+            if pattern.get("strategy") == "human":
+                problems.append(
+                    "pattern.strategy: human needs a human agent, which this version does not have yet"
+                )
+            if RESOLVER in agents:
+                problems.append(
+                    f"agents.{RESOLVER}: the conflict pattern adds its own {RESOLVER!r} agent"
+                )
     seen: set[str] = set()
     links: list[Link] = []
     implied: dict[str, list[str]] = {}
