@@ -16,6 +16,8 @@ from toolkit.events import (
     SCHEMA_VERSION,
     A2AUpdate,
     BreakerChanged,
+    ConflictRaised,
+    ConflictResolved,
     PlanUpdated,
     RunForked,
     RunResumed,
@@ -65,10 +67,26 @@ def _session_run() -> list[Any]:
 
 
 def _extra_events() -> list[Any]:
-    """The kinds a plain run never emits (planners, stores, resumes, re-runs, breakers and
-    remote agents do)."""
+    """The kinds a plain run never emits (planners, stores, resumes, re-runs, breakers,
+    remote agents and resolvers do)."""
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     return [
+        tracer.emit(
+            ConflictRaised,
+            task_id="resolve",
+            question="ship?",
+            positions=[{"agent": "a", "answer": "yes", "confidence": 0.5, "rationale": ""}],
+        ),
+        tracer.emit(
+            ConflictResolved,
+            task_id="resolve",
+            strategy="vote",
+            answer="yes",
+            winners=["a"],
+            decided_by="resolver",
+            tally={"yes": 1.0},
+            reason="1 of 1 votes",
+        ),
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
         tracer.emit(Snapshot, state={"status": "running", "tasks": {"t": {"n": 1}}}),
         tracer.emit(
