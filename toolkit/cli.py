@@ -83,7 +83,8 @@ def _source(args: argparse.Namespace, *, follow: bool) -> Any:
 
 
 def _followed(source: Any) -> Any:
-    """The events of a following source as they arrive (its problems go to stderr)."""
+    """The events of a following source as they arrive (what it could not read goes to
+    stderr in one line when it ends)."""
     import queue
     import threading
 
@@ -105,14 +106,17 @@ def _followed(source: Any) -> Any:
 
     thread = threading.Thread(target=source.produce, args=(_Feed(),), daemon=True)
     thread.start()
+    problems: list[str] = []
     try:
         while (item := inbox.get()) is not done:
             if isinstance(item, str):
-                _say("warning", item)
+                problems.append(item)
             else:
                 yield from item
     finally:
         source.cancel()
+        if problems:  # what could not be read, reported once, in one line
+            _say("warning", _report(source.label, problems, "damaged message(s)"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -448,9 +452,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return "-" if value is None else "?"
 
     def link(r: Any) -> str:
-        if r.forked_from:
-            return f"  (re-run of {cell(r.forked_from, 40)} from {cell(r.from_task or '?', 40)})"
-        return f"  (resumed {r.resumes}×)" if r.resumes else ""
+        forked_from = getattr(r, "forked_from", None)  # a Redis index keeps no fork link
+        if forked_from:
+            return f"  (re-run of {cell(forked_from, 40)} from {cell(getattr(r, 'from_task', None) or '?', 40)})"
+        resumes = getattr(r, "resumes", 0)
+        return f"  (resumed {resumes}×)" if resumes else ""
 
     print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
     for r in runs:

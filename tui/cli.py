@@ -63,12 +63,6 @@ def register(subparsers: Any) -> None:
     tui.add_argument(
         "path",
         nargs="?",
-        help="a workflow (.yaml, .yml, .json), a trace (.jsonl), or a served run "
-        "(http://HOST:PORT/v1/runs/ID)",
-    )
-    tui.add_argument(
-        "path",
-        nargs="?",
         help="a workflow (.yaml, .yml, .json), a trace (.jsonl), redis://HOST:PORT/DB to "
         "follow a run another process publishes (--run ID; default: the newest), or a "
         "served run (http://HOST:PORT/v1/runs/ID)",
