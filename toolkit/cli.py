@@ -81,11 +81,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         workflow = load_workflow(args.workflow)
+        executor = None
+        if args.executor == "temporal":  # the plan runs as a Temporal workflow
+            from toolkit.temporal.commands import executor_from_args
+
+            executor = executor_from_args(args)
         run = workflow.prepare(
-            args.input, seed=args.seed, mock=args.mock, trace=args.trace, store=args.store
+            args.input,
+            seed=args.seed,
+            mock=args.mock,
+            trace=args.trace,
+            store=args.store,
+            executor=executor,
         )
-    except WorkflowError as exc:
+    except (WorkflowError, CLIError) as exc:
         raise CLIError(str(exc)) from None
+    except MissingExtraError:
+        raise
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
         raise CLIError(f"{args.workflow}: {exc}") from None
     try:
@@ -105,6 +117,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
         )
         return 130
+    except Exception as exc:
+        if executor is None:
+            raise
+        raise CLIError(f"temporal: {exc}") from None  # unreachable server, a run it refuses
     out = sys.stdout
     print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}", file=out)
     if result.error:
@@ -301,6 +317,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="replay",
         help="replay (no network; the default), record, or auto (replay what is there, record the rest)",
     )
+    p.add_argument(
+        "--executor",
+        choices=["in-process", "temporal"],
+        default="in-process",
+        help="where the plan runs: in this process (the default) or as a Temporal workflow",
+    )
+    p.add_argument("--temporal", metavar="HOST:PORT", help="the Temporal server (--executor temporal)")
+    p.add_argument("--task-queue", help="the task queue of the workers (default: switchboard)")
+    p.add_argument("--blobs", help="directory for payloads over Temporal's limit, shared with the workers")
     p.set_defaults(func=cmd_run)
 
     for name, helptext, func in (

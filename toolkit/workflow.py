@@ -484,9 +484,15 @@ class Workflow(BaseModel):
         return agents
 
     def orchestrator(
-        self, *, seed: int | None = None, mock: bool = False, sinks: Iterable[Any] = ()
+        self,
+        *,
+        seed: int | None = None,
+        mock: bool = False,
+        sinks: Iterable[Any] = (),
+        executor: Any = None,
     ) -> Any:
-        """An ``Orchestrator`` with this workflow's agents, planner and limits."""
+        """An ``Orchestrator`` with this workflow's agents, planner and limits (and
+        ``executor``, in process by default)."""
         from toolkit.orchestrator import Orchestrator
         from toolkit.planning import RouterPlanner, RuleBasedPlanner
 
@@ -523,6 +529,7 @@ class Workflow(BaseModel):
             seed=self.seed if seed is None else seed,
             default_timeout_s=self.timeout_s,
             sinks=sinks,
+            executor=executor,
         )
 
     def prepare(
@@ -534,9 +541,10 @@ class Workflow(BaseModel):
         sinks: Iterable[Any] = (),
         trace: str | Path | None = None,
         store: Any = None,
+        executor: Any = None,
     ) -> Any:
         """A ready ``Run`` of this workflow (execute it with ``await run.execute()``)."""
-        orch = self.orchestrator(seed=seed, mock=mock)
+        orch = self.orchestrator(seed=seed, mock=mock, executor=executor)
         return orch.prepare(
             self.input if input is None else input,
             self.plan(),

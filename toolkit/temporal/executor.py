@@ -171,7 +171,14 @@ class TemporalExecutor:
                 break
             if not page.lines:
                 await anyio.sleep(self.poll_s)
-        outcome = await handle.result()
+        while True:
+            try:
+                outcome = await handle.result()
+                break
+            except Exception as exc:  # the server restarts: the run is still there
+                if _fatal(exc):
+                    raise
+                await anyio.sleep(0.5)
         problems = outlet.close()
         error = outcome.error
         if problems:
@@ -183,11 +190,15 @@ class TemporalExecutor:
 
 
 def _fatal(exc: Exception) -> bool:
-    """Whether a failed query means the run cannot be followed (not just not yet)."""
-    from temporalio.client import WorkflowFailureError
+    """Whether a failed call means the run cannot be followed (not just not now: no
+    worker answers the query yet, the server restarts)."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    with contextlib.suppress(Exception):
-        if isinstance(exc, RPCError):
-            return exc.status == RPCStatusCode.NOT_FOUND
-    return isinstance(exc, WorkflowFailureError)
+    if isinstance(exc, RPCError):
+        return exc.status in (
+            RPCStatusCode.NOT_FOUND,
+            RPCStatusCode.INVALID_ARGUMENT,
+            RPCStatusCode.PERMISSION_DENIED,
+            RPCStatusCode.UNAUTHENTICATED,
+        )
+    return True

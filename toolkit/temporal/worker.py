@@ -9,7 +9,9 @@ one of them, and a call whose worker dies runs again on another.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio._backends._asyncio  # noqa: F401 (loaded here: the sandbox would re-import it)
 from temporalio.client import Client
@@ -45,9 +47,18 @@ def make_worker(
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_concurrent_activities: int | None = None,
+    sticky_timeout_s: float = 3.0,
+    **options: Any,
 ) -> Worker:
-    """A worker that runs Switchboard workflows and calls ``agents`` (run it with ``await worker.run()``
-    or ``async with worker:``)."""
+    """A worker that runs Switchboard workflows and calls ``agents`` (run it with
+    ``await worker.run()`` or ``async with worker:``).
+
+    Args:
+        sticky_timeout_s: A workflow task waits this long for the worker that ran the
+            workflow last (it has it in memory) before any worker takes it and replays
+            the history: short, so a dead worker's runs move on quickly.
+        options: More ``temporalio.worker.Worker`` options (``max_cached_workflows``, …).
+    """
     hosted = AgentActivities({agent.name: agent for agent in agents})
     return Worker(
         client,
@@ -58,4 +69,6 @@ def make_worker(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
         ),
         max_concurrent_activities=max_concurrent_activities,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
+        **options,
     )
