@@ -119,13 +119,19 @@ async def main(steps: int, repeat: int, db: bool) -> None:
     finally:
         server.stop()
     store = "SQLite" if db else "in memory"
-    print(f"{steps}-step pipeline on the Temporal dev server ({store}), ms per step, median of {repeat}:")
+    print(
+        f"{steps}-step pipeline on the Temporal dev server ({store}), ms per step, median of {repeat}:"
+    )
     base = statistics.median(times["hand-written"])
     for name, values in times.items():
         med = statistics.median(values)
-        print(f"  {name:<16} {med:8.2f} ms   {med / base:5.2f}×   (runs: {', '.join(f'{v:.2f}' for v in values)})")
+        print(
+            f"  {name:<16} {med:8.2f} ms   {med / base:5.2f}×   (runs: {', '.join(f'{v:.2f}' for v in values)})"
+        )
     ratio = statistics.median(times["switchboard"]) / base
-    print(f"target: switchboard ≤ 1.25× hand-written: {ratio:.2f}× {'PASS' if ratio <= 1.25 else 'FAIL'}")
+    print(
+        f"target: switchboard ≤ 1.25× hand-written: {ratio:.2f}× {'PASS' if ratio <= 1.25 else 'FAIL'}"
+    )
     rec = statistics.median(times["switchboard+rec"]) / base
     print(f"        switchboard+rec (JSONL + store written by the worker): {rec:.2f}×")
 
@@ -134,6 +140,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--db", action="store_true", help="the server on SQLite (default: in memory)")
+    parser.add_argument(
+        "--db", action="store_true", help="the server on SQLite (default: in memory)"
+    )
     ns = parser.parse_args()
     asyncio.run(main(ns.steps, ns.repeat, ns.db))

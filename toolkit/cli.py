@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -323,9 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="in-process",
         help="where the plan runs: in this process (the default) or as a Temporal workflow",
     )
-    p.add_argument("--temporal", metavar="HOST:PORT", help="the Temporal server (--executor temporal)")
+    p.add_argument(
+        "--temporal", metavar="HOST:PORT", help="the Temporal server (--executor temporal)"
+    )
     p.add_argument("--task-queue", help="the task queue of the workers (default: switchboard)")
-    p.add_argument("--blobs", help="directory for payloads over Temporal's limit, shared with the workers")
+    p.add_argument(
+        "--blobs", help="directory for payloads over Temporal's limit, shared with the workers"
+    )
     p.set_defaults(func=cmd_run)
 
     for name, helptext, func in (
@@ -373,12 +378,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
+    box: dict[str, Any] = {}
+    code = _main(argv, box)
+    if getattr(box.get("args"), "hard_exit", False):
+        # a command whose native library cannot be finalized cleanly (the Temporal SDK can
+        # abort the interpreter's exit: sdk-python#300) ends here, its output flushed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None, box: dict[str, Any]) -> int:
     from toolkit.extras import MissingExtraError, extra_for
 
     command = "switchboard"
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = box["args"] = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -86,8 +86,14 @@ class Scene:
     def worker(self, name: str) -> Service:
         return self.process(
             [
-                "worker", str(self.workflow), "--temporal", self.address,
-                "--task-queue", self.queue, "--blobs", str(self.blobs),
+                "worker",
+                str(self.workflow),
+                "--temporal",
+                self.address,
+                "--task-queue",
+                self.queue,
+                "--blobs",
+                str(self.blobs),
             ],
             "worker ready",
             name,
@@ -162,9 +168,20 @@ async def test_the_run_goes_on_when_the_process_that_started_it_is_killed(
         scene.worker("w1")
         starter = scene.process(
             [
-                "run", str(scene.workflow), "--executor", "temporal", "--temporal", scene.address,
-                "--task-queue", scene.queue, "--trace", str(scene.trace),
-                "--store", str(scene.store), "--blobs", str(scene.blobs),
+                "run",
+                str(scene.workflow),
+                "--executor",
+                "temporal",
+                "--temporal",
+                scene.address,
+                "--task-queue",
+                scene.queue,
+                "--trace",
+                str(scene.trace),
+                "--store",
+                str(scene.store),
+                "--blobs",
+                str(scene.blobs),
             ],
             "started on Temporal",
             "starter",
@@ -176,7 +193,9 @@ async def test_the_run_goes_on_when_the_process_that_started_it_is_killed(
         starter.kill()
         assert RunStore(scene.store).info(run_id).status in ("running", "succeeded")
         feed = EventFeed()
-        follower = threading.Thread(target=open_trace(scene.trace, follow=True).produce, args=(feed,))
+        follower = threading.Thread(
+            target=open_trace(scene.trace, follow=True).produce, args=(feed,)
+        )
         follower.start()
         follower.join(timeout=120)
         assert not follower.is_alive(), "the follower never saw the run finish"
@@ -232,17 +251,17 @@ async def test_backoff_waits_on_durable_timers_that_time_skipping_jumps(tmp_path
 
     env = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=temporal_binary(),
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+        ],
         data_converter=data_converter(tmp_path / "blobs"),
     )
     agents = [MockAgent("flaky", failures=FailureSpec(fail_attempts=[1, 2]))]
     plan = Plan(name="backoff", tasks=[Task(id="t", agent="flaky", retries=2, backoff_s=3600)])
-    async with env:
-        async with make_worker(env.client, agents, task_queue="skip"):
-            orch = Orchestrator(
-                agents, executor=TemporalExecutor(client=env.client, task_queue="skip")
-            )
-            result = await orch.run("go", plan)
+    async with env, make_worker(env.client, agents, task_queue="skip"):
+        orch = Orchestrator(agents, executor=TemporalExecutor(client=env.client, task_queue="skip"))
+        result = await orch.run("go", plan)
     assert result.status == "succeeded", result.error
     assert [e.delay_s for e in result.events if e.kind == "task_retried"] == [3600, 7200]
     assert result.events[-1].ts - result.events[0].ts >= 3 * 3600

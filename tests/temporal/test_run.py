@@ -75,7 +75,7 @@ async def test_replayed_workflow_tasks_never_deliver_an_event_twice(
     plan = Plan(
         name="replayed",
         tasks=[Task(id="t0", agent="a", prompt="{{input}}")]
-        + [Task(id=f"t{i}", agent="a", prompt="{{t%d}}" % (i - 1)) for i in range(1, 8)],
+        + [Task(id=f"t{i}", agent="a", prompt="{{t" + str(i - 1) + "}}") for i in range(1, 8)],
     )
 
     async def step(text: str) -> str:
@@ -83,7 +83,9 @@ async def test_replayed_workflow_tasks_never_deliver_an_event_twice(
 
     client = await connect(temporal.address, blobs=tmp_path / "blobs")  # type: ignore[attr-defined]
     q = queue()
-    async with make_worker(client, [FunctionAgent(step, "a")], task_queue=q, max_cached_workflows=0):
+    async with make_worker(
+        client, [FunctionAgent(step, "a")], task_queue=q, max_cached_workflows=0
+    ):
         orch = Orchestrator(
             [FunctionAgent(step, "a")], executor=TemporalExecutor(client=client, task_queue=q)
         )
@@ -147,7 +149,8 @@ async def test_what_an_agent_records_on_a_worker_joins_the_run_stream(
     q = queue()
     async with make_worker(client, [FunctionAgent(tooled, "tooled")], task_queue=q):
         orch = Orchestrator(
-            [FunctionAgent(tooled, "tooled")], executor=TemporalExecutor(client=client, task_queue=q)
+            [FunctionAgent(tooled, "tooled")],
+            executor=TemporalExecutor(client=client, task_queue=q),
         )
         result = await orch.run("switchboard", plan)
     local = await Orchestrator([FunctionAgent(tooled, "tooled")]).run("switchboard", plan)
@@ -158,3 +161,69 @@ async def test_what_an_agent_records_on_a_worker_joins_the_run_stream(
     started = next(e for e in result.events if e.kind == "task_started")
     assert tool.parent_span_id == started.span_id
     assert len({e.span_id for e in result.events if e.kind != "run_started"}) > 1
+
+
+async def test_cancelling_a_run_on_temporal_records_it_the_in_process_way(
+    temporal: Service, tmp_path: Path
+) -> None:
+    """``Run.cancel`` on the starter reaches the workflow: the running call is cancelled,
+    the task after it skipped, and the trace ends with ``run_finished`` cancelled."""
+    import anyio
+
+    working = anyio.Event()
+
+    async def slow(text: str) -> str:
+        working.set()
+        await anyio.sleep(120)
+        return "too late"
+
+    plan = Plan(
+        name="cancelled",
+        tasks=[
+            Task(id="t1", agent="slow", prompt="{{input}}"),
+            Task(id="t2", agent="slow", prompt="{{t1}}"),
+        ],
+    )
+    agents = [FunctionAgent(slow, "slow")]
+    client = await connect(temporal.address, blobs=tmp_path / "blobs")  # type: ignore[attr-defined]
+    q = queue()
+    box: dict[str, Any] = {}
+    async with make_worker(client, agents, task_queue=q):
+        orch = Orchestrator(agents, executor=TemporalExecutor(client=client, task_queue=q))
+        run = orch.prepare("go", plan, trace=tmp_path / "t.jsonl")
+
+        async def execute() -> None:
+            box["result"] = await run.execute()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(execute)
+            with anyio.fail_after(120):
+                await working.wait()
+            run.cancel()
+    result = box["result"]
+    assert result.status == "cancelled"
+    failed = [e for e in result.events if e.kind == "task_failed"]
+    assert [(e.task_id, e.error_type) for e in failed] == [("t1", "cancelled")]
+    assert [e.task_id for e in result.events if e.kind == "task_skipped"] == ["t2"]
+    assert same_lines(read_trace(tmp_path / "t.jsonl").events, result.events)
+
+
+def test_run_on_temporal_reports_a_missing_or_unreachable_server_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """``switchboard run --executor temporal`` without ``--temporal``, or with a server
+    nobody runs, exits 2 with one line on stderr and no traceback."""
+    import subprocess
+    import sys
+
+    from tests.services import free_port
+
+    wf = str(SAMPLES / "research-report.yaml")
+    base = [sys.executable, "-m", "toolkit.cli", "run", wf, "--executor", "temporal"]
+    for extra, says in (
+        ([], "needs --temporal HOST:PORT"),
+        (["--temporal", f"127.0.0.1:{free_port()}"], "cannot reach the Temporal server"),
+    ):
+        out = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert says in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr

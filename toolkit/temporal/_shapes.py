@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["CallInput", "CallResult", "DeliverInput", "DeliverResult", "EventPage", "RunOutcome", "RunSpec"]
+__all__ = [
+    "CallInput",
+    "CallResult",
+    "DeliverInput",
+    "DeliverResult",
+    "EventPage",
+    "RunOutcome",
+    "RunSpec",
+]
 
 WORKFLOW = "switchboard.run"
 """The workflow type of every Switchboard run on Temporal."""

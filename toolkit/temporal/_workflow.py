@@ -128,7 +128,7 @@ class ActivityExecutor:
     async def call(self, call: AgentCall) -> Outcome:
         spec, session = self.spec, call.session
         timeout = call.timeout_s
-        result: CallResult = await workflow.execute_activity(
+        handle = workflow.start_activity(
             AGENT_ACTIVITY,
             CallInput(
                 agent=call.agent,
@@ -151,10 +151,21 @@ class ActivityExecutor:
             retry_policy=INFRA_RETRY,
             summary=f"{call.agent} · {session.task_id}",
         )
+        try:
+            # shielded: a cancelled run (an anyio cancel scope) must leave this await at
+            # once; awaiting the handle itself would hold the task until Temporal confirms
+            # the activity's cancellation in a later workflow task, while anyio retries
+            # its cancellation on every loop turn and the workflow task never yields
+            result: CallResult = await asyncio.shield(handle)
+        except asyncio.CancelledError:
+            handle.cancel()  # ask the worker to stop the call; nobody waits for it
+            raise
         tracer = session.tracer
         for line in result.events:  # the agent's own events, numbered into the run's stream
             event = parse_event(line)
-            fields = {k: getattr(event, k) for k in type(event).model_fields if k not in _BASE_FIELDS}
+            fields = {
+                k: getattr(event, k) for k in type(event).model_fields if k not in _BASE_FIELDS
+            }
             tracer.emit(type(event), event.span_id, event.parent_span_id, **fields)
         if result.error is not None:
             return Failure(result.error, result.error_type or "exception")
@@ -218,7 +229,9 @@ class SwitchboardRun:
             await lane
         error = result.error
         if self._problems:
-            error = (error + "; " if error else "") + "recording failed: " + "; ".join(self._problems)
+            error = (
+                (error + "; " if error else "") + "recording failed: " + "; ".join(self._problems)
+            )
         return RunOutcome(
             status=result.status, output=result.output, error=error, events=len(buffer.events)
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from typing import Any
 
 import pydantic_core
 from temporalio import activity
@@ -131,5 +130,3 @@ async def deliver_events(batch: DeliverInput) -> DeliverResult:
         except OutletRefused as exc:
             result.problems.append(str(exc))
     return result
-
-

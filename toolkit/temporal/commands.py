@@ -35,6 +35,7 @@ def executor_from_args(args: argparse.Namespace) -> Any:
     from toolkit.text import safe_line
 
     address = _address(args.temporal)
+    args.hard_exit = True  # the SDK's client can abort a normal exit (sdk-python#300)
     with needs_extra("temporal", "switchboard run --executor temporal"):
         from toolkit.temporal.executor import TemporalExecutor
         from toolkit.temporal.worker import DEFAULT_TASK_QUEUE
@@ -63,7 +64,7 @@ def cmd_temporal_dev(args: argparse.Namespace) -> int:
 
         from toolkit.temporal.dev import DevServer
     try:
-        server = DevServer(args.port, args.db, log_level=args.log_level)
+        server = DevServer(args.port, args.db, log_level=args.log_level, own_session=False)
         server.argv()
     except FileNotFoundError as exc:
         raise _cli_error(str(exc)) from None
@@ -93,6 +94,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from toolkit.workflow import WorkflowError, load_workflow
 
     address = _address(args.temporal)
+    args.hard_exit = True  # the SDK's client can abort a normal exit (sdk-python#300)
     with needs_extra("temporal", "switchboard worker"):
         from toolkit.temporal.worker import DEFAULT_TASK_QUEUE, connect, make_worker
     try:
@@ -141,7 +143,9 @@ def register(subparsers: Any) -> None:
         help="host a workflow file's agents on a Temporal task queue (runs: switchboard run --executor temporal)",
     )
     worker.add_argument("workflow", help="the workflow file whose agents this worker runs")
-    worker.add_argument("--temporal", required=True, metavar="HOST:PORT", help="the Temporal server")
+    worker.add_argument(
+        "--temporal", required=True, metavar="HOST:PORT", help="the Temporal server"
+    )
     worker.add_argument("--task-queue", help="the task queue to poll (default: switchboard)")
     worker.add_argument("--mock", action="store_true", help="host every real agent's mock stand-in")
     worker.add_argument(

@@ -55,6 +55,8 @@ class DevServer:
         http_port: The HTTP API port (free when None).
         metrics_port: The metrics port (free when None).
         log: Where the server's output goes (discarded when None).
+        own_session: Start it in a session of its own (stopped only by ``stop``); off,
+            it shares this process's group, so a Ctrl-C or a kill of the group ends it too.
     """
 
     def __init__(
@@ -66,7 +68,9 @@ class DevServer:
         metrics_port: int | None = None,
         log: str | Path | None = None,
         log_level: str = "error",
+        own_session: bool = True,
     ) -> None:
+        self.own_session = own_session
         self.port = port or free_port()
         self.db = None if db is None else Path(db)
         self.http_port = http_port or free_port()
@@ -119,7 +123,10 @@ class DevServer:
             self.db.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            self.argv(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.argv(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         deadline = time.monotonic() + within_s
@@ -147,13 +154,14 @@ class DevServer:
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
+        kill = (lambda s: os.killpg(proc.pid, s)) if self.own_session else proc.send_signal
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+            kill(sig)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill(signal.SIGKILL)
             proc.wait()
 
     def __enter__(self) -> DevServer:

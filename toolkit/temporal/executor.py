@@ -11,7 +11,6 @@ get every event from the workflow's events query, in ``seq`` order, as they happ
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from toolkit.events import parse_event
-from toolkit.temporal._shapes import CANCEL_SIGNAL, EVENTS_QUERY, WORKFLOW, EventPage, RunOutcome, RunSpec
+from toolkit.temporal._shapes import (
+    CANCEL_SIGNAL,
+    EVENTS_QUERY,
+    WORKFLOW,
+    EventPage,
+    RunOutcome,
+    RunSpec,
+)
 from toolkit.temporal.outlets import outlet_url
 from toolkit.temporal.worker import DEFAULT_TASK_QUEUE, connect
 from toolkit.tracing import SinkOutlet
@@ -81,7 +87,16 @@ class TemporalExecutor:
 
     async def client(self) -> Client:
         if self._client is None:
-            self._client = await connect(self.address, namespace=self.namespace, blobs=self.blobs)
+            try:
+                self._client = await connect(
+                    self.address, namespace=self.namespace, blobs=self.blobs
+                )
+            except RuntimeError as exc:
+                reason = str(exc).split(":", 1)[0]  # the SDK's reason, not its transport dump
+                raise TemporalError(
+                    f"cannot reach the Temporal server at {self.address} ({reason}); is it"
+                    " running? (switchboard temporal dev starts one)"
+                ) from None
         return self._client
 
     def spec(self, run: Run, outlets: list[str]) -> RunSpec:

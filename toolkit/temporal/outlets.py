@@ -17,8 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.events import TraceEvent, parse_event
+
+if TYPE_CHECKING:
+    from toolkit.store import RunStore
 
 __all__ = ["OutletRefused", "deliver", "outlet_url", "register_outlet"]
 
@@ -112,7 +116,7 @@ def _sqlite(target: str, events: Sequence[TraceEvent], lines: Sequence[bytes], o
         raise OutletRefused(str(exc)) from None
 
 
-_stores: dict[str, object] = {}
+_stores: dict[str, RunStore] = {}
 """Open run stores of this worker process, by path (a store opens once, not per batch)."""
 
 register_outlet("jsonl", _jsonl)
