@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pydantic_core
 from temporalio import activity
@@ -60,16 +61,22 @@ class _CallIds:
 
 
 async def _heartbeat(every_s: float) -> None:
+    # the first beat after a pause: a quick call costs no heartbeat round trip at all
     while True:
-        activity.heartbeat()
         await asyncio.sleep(every_s)
+        activity.heartbeat()
 
 
 class AgentActivities:
     """The agent-call activity over the agents this worker hosts, by name."""
 
-    def __init__(self, agents: Mapping[str, Agent]) -> None:
+    def __init__(
+        self, agents: Mapping[str, Agent], on_call: Callable[[CallInput, int], Any] | None = None
+    ) -> None:
         self.agents = dict(agents)
+        self.on_call = on_call
+        """Told of each call this worker starts, and Temporal's attempt number (above 1:
+        the call runs again after its worker was lost)."""
         self._executor = InProcessExecutor(self.agents)
 
     @activity.defn(name=AGENT_ACTIVITY)
@@ -80,6 +87,8 @@ class AgentActivities:
                 type="UnknownAgent",
                 non_retryable=True,
             )
+        if self.on_call is not None:
+            self.on_call(call, activity.info().attempt)
         directive = Directive.model_validate(call.directive)
         outlet = SinkOutlet()
         tracer = Tracer(

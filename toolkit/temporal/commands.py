@@ -108,7 +108,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
             client = await connect(address, blobs=args.blobs)
         except Exception as exc:
             raise _cli_error(f"cannot reach Temporal at {address}: {exc}") from None
-        worker = make_worker(client, agents, task_queue=queue)
+
+        def told(call: Any, attempt: int) -> None:
+            again = f" (again, attempt {attempt}: its worker was lost)" if attempt > 1 else ""
+            print(
+                f"{safe_line(call.run_id, 40)}: {safe_line(call.agent, 40)} on"
+                f" {safe_line(call.task_id or '-', 40)}{again}",
+                flush=True,
+            )
+
+        worker = make_worker(client, agents, task_queue=queue, on_call=told)
         async with worker:
             names = ", ".join(safe_line(a.name, 40) for a in agents)
             print(

@@ -8,7 +8,7 @@ one of them, and a call whose worker dies runs again on another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from toolkit.agents import Agent
+from toolkit.temporal._shapes import CallInput
 from toolkit.temporal._workflow import SwitchboardRun
 from toolkit.temporal.activities import AgentActivities, deliver_events
 from toolkit.temporal.storage import data_converter
@@ -48,6 +49,7 @@ def make_worker(
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_concurrent_activities: int | None = None,
     sticky_timeout_s: float = 3.0,
+    on_call: Callable[[CallInput, int], Any] | None = None,
     **options: Any,
 ) -> Worker:
     """A worker that runs Switchboard workflows and calls ``agents`` (run it with
@@ -57,9 +59,10 @@ def make_worker(
         sticky_timeout_s: A workflow task waits this long for the worker that ran the
             workflow last (it has it in memory) before any worker takes it and replays
             the history: short, so a dead worker's runs move on quickly.
+        on_call: Told of each agent call this worker starts (and Temporal's attempt).
         options: More ``temporalio.worker.Worker`` options (``max_cached_workflows``, …).
     """
-    hosted = AgentActivities({agent.name: agent for agent in agents})
+    hosted = AgentActivities({agent.name: agent for agent in agents}, on_call)
     return Worker(
         client,
         task_queue=task_queue,
