@@ -63,6 +63,11 @@ def register(subparsers: Any) -> None:
     tui.add_argument("--store", help="a SQLite run store to replay a run from")
     tui.add_argument("--run", dest="run_id", help="the run id in --store (default: the latest)")
     tui.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="follow the run --run RUN_ID on this Temporal server, live (runs on Temporal)",
+    )
+    tui.add_argument(
         "--follow", action="store_true", help="tail a trace file that is still being written"
     )
     tui.add_argument("--seed", type=int, default=None, help="seed for a workflow's mock agents")
@@ -118,8 +123,17 @@ def source_from_args(args: argparse.Namespace) -> Any:
             if args.follow:
                 raise SourceError("--follow tails a trace file; it does not apply to --store")
             return open_store(Path(args.store), args.run_id)
+        if getattr(args, "temporal", None):
+            if not args.run_id or args.path:
+                raise SourceError("--temporal follows a run by id: give --run RUN_ID, no PATH")
+            from toolkit.extras import needs_extra
+
+            with needs_extra("temporal", "switchboard tui --temporal"):
+                from toolkit.temporal.source import TemporalSource
+            args.hard_exit = True  # the SDK's client can abort a normal exit (sdk-python#300)
+            return TemporalSource(args.temporal, args.run_id)
         if args.run_id:
-            raise SourceError("--run needs --store DB")
+            raise SourceError("--run needs --store DB or --temporal HOST:PORT")
         if not args.path:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"

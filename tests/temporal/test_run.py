@@ -227,3 +227,61 @@ def test_run_on_temporal_reports_a_missing_or_unreachable_server_in_one_line(
         out = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120)
         assert out.returncode == 2, out.stderr
         assert says in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+async def test_a_view_follows_a_temporal_run_live_by_its_run_id(
+    temporal: Service, tmp_path: Path
+) -> None:
+    """``switchboard tui --temporal HOST:PORT --run ID`` opens a ``TemporalSource``; it feeds
+    a view every event of the run, in order, from the workflow itself, while it runs."""
+    import argparse
+    import threading
+
+    import anyio
+
+    from toolkit.sources import EventFeed
+    from tui.cli import source_from_args
+
+    async def step(text: str) -> str:
+        await anyio.sleep(0.2)
+        return text[:10] + "+a"
+
+    plan = Plan(
+        name="followed",
+        tasks=[Task(id="t0", agent="a", prompt="{{input}}")]
+        + [Task(id=f"t{i}", agent="a", prompt="{{t" + str(i - 1) + "}}") for i in range(1, 4)],
+    )
+    agents = [FunctionAgent(step, "a")]
+    client = await connect(temporal.address, blobs=tmp_path / "blobs")  # type: ignore[attr-defined]
+    q = queue()
+    started = anyio.Event()
+    box: dict[str, Any] = {}
+    feed = EventFeed()
+    async with make_worker(client, agents, task_queue=q):
+        executor = TemporalExecutor(client=client, task_queue=q, on_start=lambda _: started.set())
+        run = Orchestrator(agents, executor=executor).prepare("go", plan)
+
+        async def execute() -> None:
+            box["result"] = await run.execute()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(execute)
+            await started.wait()
+            args = argparse.Namespace(
+                path=None,
+                store=None,
+                run_id=run.run_id,
+                follow=False,
+                temporal=temporal.address,  # type: ignore[attr-defined]
+                input=None,
+                seed=None,
+            )
+            source = source_from_args(args)
+            assert source.mode == "follow"
+            follower = threading.Thread(target=source.produce, args=(feed,))
+            follower.start()
+            await anyio.to_thread.run_sync(follower.join, 120)
+            assert not follower.is_alive()
+    followed, problems = feed.drain()
+    assert problems == []
+    assert same_lines(followed, box["result"].events)

@@ -17,16 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from toolkit.events import parse_event
-from toolkit.temporal._shapes import (
-    CANCEL_SIGNAL,
-    EVENTS_QUERY,
-    WORKFLOW,
-    EventPage,
-    RunOutcome,
-    RunSpec,
-)
+from toolkit.temporal._shapes import CANCEL_SIGNAL, WORKFLOW, RunOutcome, RunSpec
 from toolkit.temporal.outlets import outlet_url
+from toolkit.temporal.source import event_pages
 from toolkit.temporal.worker import DEFAULT_TASK_QUEUE, connect
 from toolkit.tracing import SinkOutlet
 
@@ -167,25 +160,13 @@ class TemporalExecutor:
         )
         if self.on_start is not None:
             self.on_start(run.run_id)
-        after, cancelled = 0, False
-        while True:
+        cancelled = False
+        async for events in event_pages(handle, poll_s=self.poll_s):
+            for event in events:
+                outlet.publish(event)
             if run.cancel_requested and not cancelled:
                 cancelled = True
                 await handle.signal(CANCEL_SIGNAL)
-            try:
-                page: EventPage = await handle.query(EVENTS_QUERY, after, result_type=EventPage)
-            except Exception as exc:  # no worker answers yet (or the server restarts): ask again
-                if _fatal(exc):
-                    raise
-                await anyio.sleep(max(self.poll_s, 0.5))
-                continue
-            for line in page.lines:
-                outlet.publish(parse_event(line))
-            after = page.next
-            if page.done:
-                break
-            if not page.lines:
-                await anyio.sleep(self.poll_s)
         while True:
             try:
                 outcome = await handle.result()
