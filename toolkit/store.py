@@ -502,6 +502,17 @@ class RunStore(BufferedSink):
                     "SELECT MAX(seq) FROM events WHERE run_id=?", (run_id,)
                 ).fetchone()
                 fresh = [e for e in events if last is None or e.seq > last]
+                if last is not None and events[0].seq <= last:
+                    # held already: the same event again, or another run under this id
+                    row = db.execute(
+                        "SELECT data FROM events WHERE run_id=? AND seq=?",
+                        (run_id, events[0].seq),
+                    ).fetchone()
+                    if row is None or row[0] != dump_event(events[0]).decode():
+                        raise StoreError(
+                            f"{self.path}: run {run_id!r} holds another run's event"
+                            f" {events[0].seq}; a store never merges two runs"
+                        )
                 for e in fresh:
                     if isinstance(e, RunStarted):
                         try:
