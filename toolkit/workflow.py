@@ -548,8 +548,10 @@ class Workflow(BaseModel):
         mock: bool = False,
         sinks: Iterable[Any] = (),
         clock: Literal["real", "simulated"] | None = None,
+        executor: Any = None,
     ) -> Any:
-        """An ``Orchestrator`` with this workflow's agents, planner and limits.
+        """An ``Orchestrator`` with this workflow's agents, planner and limits (and
+        ``executor``, in process by default).
 
         ``clock`` overrides the file's ``clock``.
         """
@@ -590,6 +592,7 @@ class Workflow(BaseModel):
             default_timeout_s=self.timeout_s,
             sinks=sinks,
             clock=clock or self.clock,
+            executor=executor,
         )
 
     def prepare(
@@ -602,13 +605,14 @@ class Workflow(BaseModel):
         trace: str | Path | None = None,
         store: Any = None,
         clock: Literal["real", "simulated"] | None = None,
+        executor: Any = None,
     ) -> Any:
         """A ready ``Run`` of this workflow (execute it with ``await run.execute()``).
 
         Raises:
             SimulationError: on simulated time, when an agent does real work.
         """
-        orch = self.orchestrator(seed=seed, mock=mock, clock=clock)
+        orch = self.orchestrator(seed=seed, mock=mock, clock=clock, executor=executor)
         return orch.prepare(
             self.input if input is None else input,
             self.plan(),
