@@ -633,7 +633,10 @@ def build_parser() -> argparse.ArgumentParser:
     from toolkit.remote.cli import register as remote_commands
 
     remote_commands(sub)  # serve-agent
-    import_module("toolkit.serve.cli").register(sub)  # serve: the HTTP start API
+
+    from toolkit.serve.cli import register as serve_commands
+
+    serve_commands(sub)  # serve: the HTTP start API
 
     for ep in entry_points(group="switchboard.commands"):
         try:
@@ -690,6 +693,6 @@ def _main(argv: Sequence[str] | None, box: dict[str, Any]) -> int:
 if __name__ == "__main__":  # pragma: no cover
     # ``python -m toolkit.cli``: run the imported module's main, so the CLIError that
     # plug-ins raise (imported from toolkit.cli) is the one main catches
-    from toolkit.cli import main as _main
+    from toolkit.cli import main as _imported_main
 
-    sys.exit(_main())
+    sys.exit(_imported_main())
