@@ -14,6 +14,7 @@ from toolkit import FunctionAgent, MockAgent, Orchestrator, Plan, Task
 from toolkit.agents import Directive, FailureSpec
 from toolkit.events import (
     SCHEMA_VERSION,
+    PlanRejected,
     PlanUpdated,
     Snapshot,
     TaskStarted,
@@ -65,6 +66,15 @@ def _extra_events() -> list[Any]:
     tracer = Tracer("run-x", "0" * 32, ids=IdFactory(1))
     return [
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
+        tracer.emit(
+            PlanRejected,
+            planner="llm",
+            attempt=1,
+            max_attempts=3,
+            problems=["task 'a' depends on itself"],
+            plan={"tasks": [{"id": "a", "agent": "a", "depends_on": ["a"]}]},
+            text='{"tasks": [...]}',
+        ),
         tracer.emit(Snapshot, state={"status": "running", "tasks": {"t": {"n": 1}}}),
     ]
 
