@@ -205,11 +205,12 @@ def build_server(*, jobs: int | None = None, root: Path | None = None, echo: Ech
     t0 = time.monotonic()
     tree = _source(home, log, echo)
     build = home / "build"
-    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-    if (build / "CMakeCache.txt").is_file():
-        generator = []  # an existing build keeps the generator it was configured with
-    echo(f"configuring llama.cpp ({' '.join(CMAKE_FLAGS[1:])}) …")
-    _run(["cmake", "-S", str(tree), "-B", str(build), *generator, *CMAKE_FLAGS], "cmake", log)
+    if not (build / "CMakeCache.txt").is_file():
+        # an interrupted build resumes as it was configured: configuring again would
+        # regenerate files that much of the tree depends on, and rebuild it
+        generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+        echo(f"configuring llama.cpp ({' '.join(CMAKE_FLAGS[1:])}) …")
+        _run(["cmake", "-S", str(tree), "-B", str(build), *generator, *CMAKE_FLAGS], "cmake", log)
     echo(
         f"building llama-server with {jobs} job(s) (about 14 min with 2 on two cores; "
         f"progress in {log}) …"
