@@ -221,3 +221,30 @@ def test_the_workshop_workflow_runs_live_against_the_local_model(
 
     assert all(c.completion_tokens <= PLANNER_MAX_TOKENS for c in calls if c.purpose == "planner")
     json.dumps([e.model_dump(mode="json") for e in events])  # the trace is plain JSON throughout
+
+
+def test_the_command_serves_until_stopped_and_takes_its_server_down(
+    llama: LocalModel, tmp_path: Path
+) -> None:
+    """`switchboard local-model --port P` (already built: no build) serves on 127.0.0.1:P and says
+    where; a SIGTERM to the command ends it with exit 0 and stops llama-server too (never orphaned)."""
+    import signal
+
+    from tests.services import Service, free_port, port_open
+    from toolkit.llm import local
+
+    port = free_port()
+    out = tmp_path / "local-model.out"
+    command = [str(Path(sys.executable).parent / "switchboard"), "local-model", "--port", str(port)]
+    service = Service(
+        command,
+        lambda: local.healthy(f"http://127.0.0.1:{port}"),
+        name="switchboard local-model",
+        log=out,
+    )
+    with service:
+        assert service.proc is not None
+        os.kill(service.pid, signal.SIGTERM)  # the command alone, not its process group
+        assert service.proc.wait(timeout=60) == 0
+    assert not port_open(port)
+    assert f"serving {local.MODEL_NAME} at http://127.0.0.1:{port}/v1" in out.read_text()

@@ -8,6 +8,7 @@ untrusted: it is printed as literal, terminal-safe single lines.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -167,6 +168,13 @@ def cmd_local_model(args: argparse.Namespace) -> int:
     print(f"    switchboard llm-check --model {local.MODEL_NAME}")
     print("    switchboard run sample_agents/cassettes/llm-research.yaml")
     sys.stdout.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a `kill` or a closed terminal stops the server too
+
+    # the server runs in its own process group: it must be stopped by us, never orphaned
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
     try:
         code = server.wait()
     except KeyboardInterrupt:
