@@ -24,6 +24,7 @@ EVENT_KINDS = (
     "run_finished",
     "plan_created",
     "plan_updated",
+    "plan_rejected",
     "task_started",
     "task_finished",
     "task_failed",
