@@ -155,7 +155,8 @@ def test_schema_mode_sends_the_plan_schema_naming_only_the_agents_at_hand(
 
 def test_fallback_planner_makes_the_plan_after_the_last_rejection(fake: FakeOpenAI) -> None:
     """With fallback=RuleBasedPlanner(), max_attempts bad plans end in a plan_rejected saying
-    "fallback" (naming the fallback) and the rule-based plan runs; without one the run fails."""
+    "fallback" (naming the fallback) and the rule-based plan runs, its plan_created naming the
+    planner that made it."""
     from toolkit.planning import RuleBasedPlanner
 
     selfish = json.dumps({"tasks": [{"id": "a", "agent": "writer", "depends_on": ["a"]}]})
@@ -170,6 +171,7 @@ def test_fallback_planner_makes_the_plan_after_the_last_rejection(fake: FakeOpen
     ]
     (created,) = of_kind(result.events, "plan_created")
     assert [t["agent"] for t in created.plan["tasks"]] == ["researcher", "writer"]
+    assert created.planner == "rule-based (fallback of llm)" == result.state.planner
     assert len(fake.requests) == 2
 
 

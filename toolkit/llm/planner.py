@@ -29,7 +29,7 @@ from toolkit.events import PlanRejected
 from toolkit.llm.cassette import Cassette, as_cassette
 from toolkit.llm.client import ClientOptions, LLMError, ModelClient, Reporter, parse_json_text
 from toolkit.plan import Plan
-from toolkit.planning import PlanningError
+from toolkit.planning import PLANNED_BY, PlanningError
 
 if TYPE_CHECKING:
     from toolkit.orchestrator import Planner
@@ -270,7 +270,9 @@ class LLMPlanner:
                     next="fallback",
                     fallback=self.fallback.name,
                 )
-            return await self.fallback.plan(request, agents, session)
+            plan = await self.fallback.plan(request, agents, session)
+            PLANNED_BY.set(f"{self.fallback.name} (fallback of {self.name})")
+            return plan
 
     def response_format(self, names: Sequence[str]) -> dict[str, Any] | None:
         """What the requests carry as ``response_format`` (see ``json_mode``)."""
