@@ -236,15 +236,18 @@ def test_the_command_serves_until_stopped_and_takes_its_server_down(
     port = free_port()
     out = tmp_path / "local-model.out"
     command = [str(Path(sys.executable).parent / "switchboard"), "local-model", "--port", str(port)]
-    service = Service(
-        command,
-        lambda: local.healthy(f"http://127.0.0.1:{port}"),
-        name="switchboard local-model",
-        log=out,
-    )
+    serving = f"serving {local.MODEL_NAME} at http://127.0.0.1:{port}/v1"
+
+    def ready() -> bool:  # the command has said where it serves, and the server answers
+        return (
+            out.is_file()
+            and serving in out.read_text()
+            and local.healthy(f"http://127.0.0.1:{port}")
+        )
+
+    service = Service(command, ready, name="switchboard local-model", log=out)
     with service:
         assert service.proc is not None
         os.kill(service.pid, signal.SIGTERM)  # the command alone, not its process group
         assert service.proc.wait(timeout=60) == 0
     assert not port_open(port)
-    assert f"serving {local.MODEL_NAME} at http://127.0.0.1:{port}/v1" in out.read_text()

@@ -159,26 +159,30 @@ def cmd_local_model(args: argparse.Namespace) -> int:
             threads=args.threads,
             context=args.context,
         )
-        server.start()
     except local.LocalModelError as exc:
         raise CLIError(str(exc)) from None
-    print(f"serving {local.MODEL_NAME} at {server.base_url} (Ctrl-C stops it)")
-    print("  in another shell, for example:")
-    print(f"    export OPENAI_BASE_URL={server.base_url}")
-    print(f"    switchboard llm-check --model {local.MODEL_NAME}")
-    print("    switchboard run sample_agents/cassettes/llm-research.yaml")
-    sys.stdout.flush()
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # a `kill` or a closed terminal stops the server too
 
-    # the server runs in its own process group: it must be stopped by us, never orphaned
+    # the server runs in its own process group: whatever ends this command must stop it
+    # first, so the handlers are in place before it starts
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
+    code = 0
     try:
+        server.start()
+        print(f"serving {local.MODEL_NAME} at {server.base_url} (Ctrl-C stops it)")
+        print("  in another shell, for example:")
+        print(f"    export OPENAI_BASE_URL={server.base_url}")
+        print(f"    switchboard llm-check --model {local.MODEL_NAME}")
+        print("    switchboard run sample_agents/cassettes/llm-research.yaml")
+        sys.stdout.flush()
         code = server.wait()
     except KeyboardInterrupt:
         code = 0
+    except local.LocalModelError as exc:
+        raise CLIError(str(exc)) from None
     finally:
         server.stop()
     if code not in (0, -2, -15, 130, 143):

@@ -444,18 +444,24 @@ class LocalModelServer:
         finally:
             if self.log:
                 out.close()  # type: ignore[union-attr]
+        try:
+            self._wait_ready(self.proc)
+        except BaseException:
+            self.stop()  # failed or interrupted while starting: nothing is left behind
+            raise
+        return self
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.ready_within_s
         while not healthy(self.root):
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise LocalModelError(
-                    f"llama-server exited with {self.proc.returncode} before it was ready"
+                    f"llama-server exited with {proc.returncode} before it was ready"
                     + (f"; see {self.log}" if self.log else "")
                 )
             if time.monotonic() > deadline:
-                self.stop()
                 raise LocalModelError(f"llama-server was not ready within {self.ready_within_s:g}s")
             time.sleep(0.05)
-        return self
 
     def wait(self) -> int:
         """Wait until the server ends (returns its exit code)."""
