@@ -414,7 +414,14 @@ class Run:
             tracer = self.tracer
             # a planner that calls a model traces its calls as the "planner"
             session = AgentSession(tracer, self._bus, "planner", None, tracer.root_span)
-            plan = await planner.plan(self.request, list(self.orch.agents.values()), session)
+            from toolkit.planning import PLANNED_BY
+
+            token = PLANNED_BY.set(None)
+            try:
+                plan = await planner.plan(self.request, list(self.orch.agents.values()), session)
+                planner_name = PLANNED_BY.get() or planner_name
+            finally:
+                PLANNED_BY.reset(token)
             self._deps = plan.validate_for(self.orch.agents)
         self.plan = plan
         deps = self._deps if self._deps is not None else plan.dependency_map()

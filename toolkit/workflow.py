@@ -402,6 +402,12 @@ class PlannerSpec(BaseModel):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     max_attempts: int = Field(default=3, ge=1, le=10)
+    max_tokens: int | None = Field(default=512, ge=1)
+    """Longest plan the llm planner may write (``null``: the server's own limit)."""
+    json_mode: Literal["off", "object", "schema"] = "off"
+    """What the llm planner asks of ``response_format`` (``schema``: the plan's JSON schema)."""
+    fallback: Literal["rules"] | None = None
+    """``rules``: when the llm planner gives no valid plan, the rule-based planner makes it."""
 
 
 class Workflow(BaseModel):
@@ -581,6 +587,9 @@ class Workflow(BaseModel):
                 base_url=self.planner.base_url,
                 api_key_env=self.planner.api_key_env,
                 max_attempts=self.planner.max_attempts,
+                max_tokens=self.planner.max_tokens,
+                json_mode=self.planner.json_mode,
+                fallback=RuleBasedPlanner() if self.planner.fallback == "rules" else None,
             )
         else:
             planner = RuleBasedPlanner()
