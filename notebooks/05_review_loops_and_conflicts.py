@@ -17,7 +17,19 @@ reviewer = MockAgent("reviewer", "reviews code", reply=["Needs a test for the em
                      latency=0.01)
 orch = Orchestrator([developer, reviewer], seed=11)
 plan = review_loop("developer", "reviewer", goal="write mean()", max_rounds=3)
-result = await orch.run("Write a mean() function", plan)
+
+# %% [markdown]
+# A dashboard on the page before the run: watch the directive go to the developer,
+# the draft to the reviewer, the verdict come back, and the second round start.
+
+# %%
+from toolkit.widgets import RunView
+
+view = RunView(title="review loop, live", parts=["flow", "plan", "log"])
+view
+
+# %%
+result = await orch.run("Write a mean() function", plan, sinks=[view])
 task = result.state.tasks["work"]
 print("rounds:", task.round, "verdicts:", task.verdicts)
 print("answer:", result.output)
@@ -34,6 +46,7 @@ assert result.output.endswith("version 2")
 # the developer's second directive carried the reviewer's feedback
 to_dev = [m for m in result.state.messages if m.kind == "directive" and m.recipient == "developer"]
 assert len(to_dev) == 2 and "Needs a test for the empty list." in to_dev[1].payload
+assert view.state.tasks["work"].verdicts == task.verdicts  # the live view saw both verdicts
 print("checks passed")
 
 # %% [markdown]
@@ -41,8 +54,6 @@ print("checks passed")
 # run; in code, `seek(n)` shows the state after the first `n` events.
 
 # %%
-from toolkit.widgets import RunView
-
 replay = RunView.from_result(result, title="review loop", parts=["controls", "flow", "plan"])
 first_verdict = next(i for i, e in enumerate(result.events) if e.kind == "review_verdict")
 replay.seek(first_verdict + 1)  # just after the first verdict: rejected, round 2 not started
