@@ -17,6 +17,7 @@
 
 # %%
 import asyncio
+import atexit
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,16 @@ from toolkit.remote import HttpAgent
 
 OUT = Path("output")
 OUT.mkdir(exist_ok=True)
+
+def stop(process):
+    "Stop a process we started: politely first, then for sure."
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 def free_port():
     "A TCP port on 127.0.0.1 that is free now."
@@ -50,8 +61,9 @@ steps:
 # ## Start a worker
 #
 # The worker is a real process. We wait until it answers `/health` (waiting on its
-# *state*, with a limit, never for a fixed time), and the `try/finally` at the end
-# of the chapter makes sure it is stopped whatever happens.
+# *state*, with a limit, never for a fixed time). It lives across several cells, so a
+# `try/finally` cannot hold it: `atexit` stops it when the kernel stops, even if a cell
+# fails before the one that stops it on purpose.
 
 # %%
 port = free_port()
@@ -59,6 +71,7 @@ url = f"http://127.0.0.1:{port}"
 worker = subprocess.Popen(
     [sys.executable, "-m", "toolkit.cli", "serve-agent", str(TEAM), "writer", "--port", str(port), "--quiet"],
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+atexit.register(stop, worker)
 writer = HttpAgent("writer", url, description="writes posts (in another process)", timeout_s=10)
 
 async def wait_until_up(agent, process, limit_s=30):
@@ -75,8 +88,7 @@ async def wait_until_up(agent, process, limit_s=30):
 try:
     health = await wait_until_up(writer, worker)
 except BaseException:
-    worker.kill()
-    worker.wait()
+    stop(worker)
     raise
 print(url, health)
 
@@ -116,11 +128,11 @@ print("checks passed")
 # retries, timeouts and a **fallback** agent. Stop the worker and see the call fail.
 
 # %%
-worker.terminate()
-worker.wait(timeout=10)
+stop(worker)
 alone = pipeline("writer")
 lonely = await Orchestrator([writer], seed=10).run("Another post", alone)
 print(lonely.status, "-", lonely.state.tasks[alone.tasks[0].id].error)
+await writer.aclose()  # close the agent's kept connections
 assert lonely.status == "failed"  # no worker, no post
 
 # %% [markdown]
@@ -158,8 +170,7 @@ else:
         print(len(read_back), "events read back from", redis_url)
         assert [e.kind for e in read_back] == [e.kind for e in published.events]
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        stop(redis)
 
 # %% [markdown]
 # ### Exercise
@@ -189,11 +200,10 @@ try:
     team = Orchestrator([remote, backup], seed=10)
     up = await team.run("A post", plan)
     assert up.output.startswith("post from a worker process") and not up.state.tasks["write"].fallback_used
-    worker.terminate()
-    worker.wait(timeout=10)
+    stop(worker)
     down = await team.run("A post", plan)
     assert down.output.startswith("post from the backup") and down.state.tasks["write"].fallback_used
+    await remote.aclose()
     print("checks passed")
 finally:
-    worker.kill()
-    worker.wait()
+    stop(worker)
