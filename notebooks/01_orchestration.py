@@ -97,8 +97,14 @@ print("checks passed")
 from toolkit.widgets import RunView
 
 view = RunView(title="launch post")
-watched = await team.run(REQUEST, team_plan, sinks=[view])
 view
+
+# %% [markdown]
+# The view is on the page and empty. Run the next cell and watch it fill in as the
+# events arrive.
+
+# %%
+watched = await team.run(REQUEST, team_plan, sinks=[view])
 
 # %%
 # The view folded the same events the run returned

@@ -83,8 +83,19 @@ plan = pipeline("researcher", ("writer", "draft the post"), ("editor", "tighten 
 for t in plan.tasks:
     print(f"{t.id:14} agent={t.agent:10} depends_on={t.depends_on}  prompt={t.prompt!r}")
 
+# %% [markdown]
+# Before running it, put a view of the message flow on the page: one lane per
+# participant, one arrow per message (click an arrow to see the whole payload). It is
+# a sink of the run, so it draws each message as it happens.
+
 # %%
-result = await orch.run("A post about offline sync", plan)
+from toolkit.widgets import FlowView
+
+flow = FlowView(title="pipeline: who talked to whom")
+flow
+
+# %%
+result = await orch.run("A post about offline sync", plan, sinks=[flow])
 print(result.status, "in", round(result.state.elapsed_s, 3), "s")
 print(result.output)
 for m in result.state.messages:
@@ -108,17 +119,12 @@ again = await Orchestrator([researcher, writer, editor], seed=42).run("A post ab
 assert again.output == result.output
 print("checks passed")
 
-# %% [markdown]
-# The message flow of the pipeline as a diagram: one lane per participant, one arrow
-# per message (click an arrow to see the whole payload).
-
 # %%
-from toolkit.widgets import FlowView
-
-flow = FlowView.from_result(result, title="pipeline: who talked to whom")
+# The flow view above drew the pipeline live: the orchestrator hands the work to each
+# agent in turn
 to_agents = [m.recipient for m in flow.state.messages if m.kind == "directive"][1:]
 assert to_agents == ["researcher", "writer", "editor"]
-flow
+assert len(flow.events) == len(result.events)
 
 # %% [markdown]
 # ### Exercise

@@ -81,7 +81,21 @@ sentiment = MockAgent("sentiment", "scores the sentiment of reviews", reply="{pr
 summarizer = MockAgent("summarizer", "combines results", reply="{context}", latency=0.01)
 sg_plan = scatter_gather(batches, mapper="sentiment", reducer="summarizer", name="reviews")
 print([t.id for t in sg_plan.tasks])
-sg = await Orchestrator([sentiment, summarizer], seed=3, concurrency=4).run("How do customers feel?", sg_plan)
+
+# %% [markdown]
+# Put a Gantt chart on the page before the run: one bar per agent call, drawn as the
+# calls start and finish. Watch the two waves of four, and the reducer waiting for the
+# last chunk.
+
+# %%
+from toolkit.widgets import GanttView
+
+gantt = GanttView(title="8 chunks, 4 at a time")
+gantt
+
+# %%
+sg = await Orchestrator([sentiment, summarizer], seed=3, concurrency=4).run(
+    "How do customers feel?", sg_plan, sinks=[gantt])
 print(sg.status, f"{sg.state.elapsed_s:.3f} s")
 
 # %%
@@ -94,16 +108,10 @@ to_reducer = next(m for m in sg.state.messages if m.kind == "directive" and m.re
 assert all(b in to_reducer.payload for b in batches)  # the reducer got every chunk's result
 print("checks passed")
 
-# %% [markdown]
-# The same run as a Gantt chart: one bar per agent call. You can see the two waves of
-# four and the reducer waiting for the last chunk.
-
 # %%
-from toolkit.widgets import GanttView
-
-gantt = GanttView.from_result(sg, title="8 chunks, 4 at a time")
+# The Gantt chart above followed the run to its end
 assert gantt.state.tasks["reduce"].status == "done"
-gantt
+assert len(gantt.events) == len(sg.events)
 
 # %% [markdown]
 # ### Exercise

@@ -43,25 +43,31 @@ print("checks passed")
 # Give the orchestrator a planner and just a request: the plan becomes the first
 # event of the run (`plan_created`), with the planner's name, so a view can show the
 # plan before any task starts.
+#
+#
+# Put the plan view on the page first: tasks are boxes coloured by status, arrows are
+# dependencies. It stays empty until the planner's plan arrives, then colours each task
+# as it runs.
+
+# %%
+from toolkit.widgets import PlanView
+
+plan_view = PlanView(title="the rule-based plan")
+plan_view
 
 # %%
 orch = Orchestrator(agents, planner=planner, seed=5)
-result = await orch.run(request)
+result = await orch.run(request, sinks=[plan_view])
 created = next(e for e in result.events if e.kind == "plan_created")
 print(created.planner, [t["id"] for t in created.plan["tasks"]])
 print(result.output)
 assert created.planner == "rule-based"
 assert result.status == "succeeded"
 
-# %% [markdown]
-# The plan as a graph: tasks are boxes coloured by status, arrows are dependencies.
-
 # %%
-from toolkit.widgets import PlanView
-
-plan_view = PlanView.from_result(result, title="the rule-based plan")
+# The plan view drew the planner's plan, and every task finished in it
 assert list(plan_view.state.tasks) == [t.id for t in plan.tasks]
-plan_view
+assert all(t.status == "done" for t in plan_view.state.tasks.values())
 
 # %% [markdown]
 # Plans are checked before anything runs. A plan naming an unknown agent, a missing

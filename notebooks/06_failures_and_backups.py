@@ -71,9 +71,11 @@ print("checks passed")
 from toolkit.widgets import RunView
 
 view = RunView(title="a timeout, then the backup")
+view
+
+# %%
 await Orchestrator([primary, backup], seed=1).run("What is 2 + 2?", rescue_plan, sinks=[view])
 assert view.state.tasks["answer"].fallback_used and view.state.agents["primary"].failed == 1
-view
 
 # %% [markdown]
 # ## When a task fails for good

@@ -34,7 +34,19 @@ orch = Orchestrator([FunctionAgent(scout), FunctionAgent(writer)], seed=2)
 # no dependency between the tasks: they run at the same time and talk on the bus
 plan = Plan(tasks=[Task(id="scout", agent="scout", goal="find a fact"),
                    Task(id="write", agent="writer", goal="write the post")], synthesize="all")
-result = await orch.run("Post about offline notes", plan)
+
+# %% [markdown]
+# Put the flow view on the page before the run. The a2a message is the arrow that goes
+# from one agent's lane to another's without passing through the orchestrator.
+
+# %%
+from toolkit.widgets import FlowView
+
+flow = FlowView(title="scout and writer")
+flow
+
+# %%
+result = await orch.run("Post about offline notes", plan, sinks=[flow])
 print(result.output)
 
 # %%
@@ -52,16 +64,9 @@ assert "73% of users" in result.results["write"]
 print({name: (a.messages_out, a.messages_in) for name, a in result.state.agents.items()})
 print("checks passed")
 
-# %% [markdown]
-# In the flow diagram the a2a message is the arrow that goes from one agent's lane to
-# another's without passing through the orchestrator.
-
 # %%
-from toolkit.widgets import FlowView
-
-flow = FlowView.from_result(result, title="scout and writer")
+# The flow view drew the a2a arrow from the scout's lane to the writer's
 assert any(m.kind == "a2a" and (m.sender, m.recipient) == ("scout", "writer") for m in flow.state.messages)
-flow
 
 
 # %% [markdown]

@@ -38,7 +38,20 @@ OUT = Path("output")
 OUT.mkdir(exist_ok=True)
 for name in ("run.jsonl", "runs.db"):
     (OUT / name).unlink(missing_ok=True)
-live = await orch.run("Analyse the quarterly report", plan, trace=OUT / "run.jsonl", store=OUT / "runs.db")
+
+# %% [markdown]
+# A dashboard on the page before the run starts: it follows the run live, while the
+# run also records itself to a JSONL trace and a SQLite store.
+
+# %%
+from toolkit.widgets import RunView
+
+live_view = RunView(title="quarterly report, live")
+live_view
+
+# %%
+live = await orch.run("Analyse the quarterly report", plan, trace=OUT / "run.jsonl", store=OUT / "runs.db",
+                      sinks=[live_view])
 print(live.status, f"{live.state.elapsed_s:.3f} s", (OUT / "run.jsonl").stat().st_size, "bytes of trace")
 
 # %% [markdown]
@@ -49,6 +62,7 @@ print(live.status, f"{live.state.elapsed_s:.3f} s", (OUT / "run.jsonl").stat().s
 trace = read_trace(OUT / "run.jsonl")
 print(len(trace.events), "events,", len(trace.problems), "problems")
 assert trace.problems == [] and len(trace.events) == len(live.events)
+assert len(live_view.events) == len(live.events)  # the live view saw what the trace recorded
 
 agents = agent_metrics(trace.events)
 agents
@@ -126,8 +140,6 @@ store.disconnect()
 # bug report or send it to a colleague.
 
 # %%
-from toolkit.widgets import RunView
-
 report = RunView.from_trace(OUT / "run.jsonl", title="quarterly report")
 assert report.problems == [] and report.state.status == "succeeded"
 report.to_html(OUT / "run.html")
