@@ -686,6 +686,24 @@ class RunStore(BufferedSink):
         """
         return self._run_rows()
 
+    def parents(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """Each child run's (parent run, parent task, team), by run id: the runs of teams
+        (``toolkit.team``), as their ``run_started`` names them."""
+        rows = self._query(
+            "SELECT run_id, json_extract(data, '$.meta.parent_run'),"
+            " json_extract(data, '$.meta.parent_task'), json_extract(data, '$.meta.team')"
+            " FROM events WHERE seq=0 AND kind='run_started'"
+            " AND json_extract(data, '$.meta.parent_run') IS NOT NULL"
+        )
+        return {
+            _text(run_id): (
+                _text(parent),
+                None if task is None else _text(task),
+                None if team is None else _text(team),
+            )
+            for run_id, parent, task, team in rows
+        }
+
     def info(self, run_id: str) -> RunInfo:
         """One run's row.
 
