@@ -7,6 +7,8 @@ builder gives the same plan and outcome as its workflow file in ``workflows/``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.agents import FailureSpec, LatencySpec, MockAgent
 from toolkit.orchestrator import Orchestrator
 from toolkit.patterns import parallel, pipeline, scatter_gather
@@ -272,12 +274,14 @@ def team_of_teams(seed: int = 4, speed: float = 1.0) -> Scenario:
     """Two teams (each an orchestrator with its own plan, ``TeamAgent``) and an editor."""
     from toolkit.team import TeamAgent
 
-    def step(id_: str, agent: str, goal: str, **more: object) -> Task:
+    def step(id_: str, agent: str, goal: str, **more: Any) -> Task:
         return Task(id=id_, agent=agent, goal=goal, prompt=f"{goal}\n\n{{{{input}}}}", **more)
 
     research = Orchestrator(
         [
-            MockAgent("web", "Web searcher", latency=0.2 * speed, reply="web: 6 articles on search"),
+            MockAgent(
+                "web", "Web searcher", latency=0.2 * speed, reply="web: 6 articles on search"
+            ),
             MockAgent("papers", "Paper searcher", latency=0.3 * speed, reply="papers: 3 studies"),
             MockAgent("analyst", "Analyst", latency=0.1 * speed, reply="analyst: 5 findings"),
         ],

@@ -285,7 +285,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     paths = {s.run_id: p for p, s in state.teams()}
                     child = state.child(e.run_id)
                     if child is not None:
-                        runs[e.run_id] = (child, MessageRoles(), f"[{safe_line(paths[e.run_id], 40)}] ")
+                        runs[e.run_id] = (
+                            child,
+                            MessageRoles(),
+                            f"[{safe_line(paths[e.run_id], 40)}] ",
+                        )
                 run, run_roles, team = runs.get(e.run_id, (state, roles, ""))
             look = run_roles.look(run.messages, len(run.messages) - 1, run.tasks)
             print(
