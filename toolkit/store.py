@@ -816,6 +816,27 @@ class RunStore(BufferedSink):
             warnings.warn(report, StoreWarning, stacklevel=2)
         return stored.events
 
+    def family_events(self, run_id: str) -> list[TraceEvent]:
+        """One run's events with those of its teams' child runs at any depth
+        (``toolkit.team``), merged in time order as they were emitted: what the fold
+        needs to show the run with ``RunState.children``.
+
+        Raises:
+            StoreError: when the run is not in the store.
+        """
+        import heapq
+
+        kids: dict[str, list[str]] = {}
+        for child, (parent, _, _) in self.parents().items():
+            kids.setdefault(parent, []).append(child)
+        streams, todo = [], [run_id]
+        while todo:
+            current = todo.pop(0)
+            streams.append(self.events(current))
+            todo.extend(kids.get(current, ()))
+        # ties keep the parent's event first (a child starts after its parent's attempt)
+        return list(heapq.merge(*streams, key=lambda e: e.ts))
+
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
         """The last stored snapshot of a run's state, if any (None when it cannot be read)."""
         rows = self._query(
