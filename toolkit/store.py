@@ -690,19 +690,25 @@ class RunStore(BufferedSink):
         """Each child run's (parent run, parent task, team), by run id: the runs of teams
         (``toolkit.team``), as their ``run_started`` names them."""
         rows = self._query(
-            "SELECT run_id, json_extract(data, '$.meta.parent_run'),"
-            " json_extract(data, '$.meta.parent_task'), json_extract(data, '$.meta.team')"
-            " FROM events WHERE seq=0 AND kind='run_started'"
-            " AND json_extract(data, '$.meta.parent_run') IS NOT NULL"
+            "SELECT run_id, data FROM events WHERE seq=0 AND kind='run_started'"
+            " AND instr(data, 'parent_run') > 0"
         )
-        return {
-            _text(run_id): (
-                _text(parent),
-                None if task is None else _text(task),
-                None if team is None else _text(team),
+        out: dict[str, tuple[str, str | None, str | None]] = {}
+        for run_id, data in rows:  # a damaged row is skipped here (read_run reports it)
+            try:
+                meta = json.loads(data).get("meta")
+            except (TypeError, ValueError, AttributeError):
+                continue
+            parent = meta.get("parent_run") if isinstance(meta, dict) else None
+            if not isinstance(parent, str):
+                continue
+            task, team = meta.get("parent_task"), meta.get("team")
+            out[_text(run_id)] = (
+                parent,
+                task if isinstance(task, str) else None,
+                team if isinstance(team, str) else None,
             )
-            for run_id, parent, task, team in rows
-        }
+        return out
 
     def info(self, run_id: str) -> RunInfo:
         """One run's row.
@@ -851,7 +857,7 @@ class RunStore(BufferedSink):
         return state if isinstance(state, dict) else None
 
     def latest(self) -> str:
-        """The id of the newest run.
+        """The id of the newest run that is not a team's child run (``toolkit.team``).
 
         Raises:
             StoreError: when the store has no runs (or is missing).
@@ -859,7 +865,10 @@ class RunStore(BufferedSink):
         runs = self.runs()
         if not runs:
             raise StoreError(f"{self.path} has no runs")
-        return runs[0].run_id
+        known = {r.run_id for r in runs}
+        parents = self.parents()
+        top = [r for r in runs if parents.get(r.run_id, ("",))[0] not in known]
+        return (top or runs)[0].run_id
 
     def _close_reader(self) -> None:
         with self._read_lock:

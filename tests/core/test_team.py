@@ -16,6 +16,7 @@ from toolkit.agents import Agent, Directive, FailureSpec, MockAgent
 from toolkit.metrics import agent_metrics, team_metrics
 from toolkit.orchestrator import Orchestrator
 from toolkit.plan import Plan, Task
+from toolkit.sources import open_store
 from toolkit.state import fold
 from toolkit.store import RunStore
 from toolkit.team import TeamAgent
@@ -181,6 +182,9 @@ def test_workflow_file_team_runs_into_one_store_with_children_listed(tmp_path: P
     teams = {s.team: s for s in result.state.children.values()}
     assert set(teams) == {"research", "writing"}
     assert list(teams["research"].tasks) == ["web", "papers", "summary"]
+    assert RunStore(store).latest() == result.run_id  # the newest run that is no team's
+    stored = fold(open_store(store).preload())  # the views read the run with its teams
+    assert stored == result.state
     parents = RunStore(store).parents()
     assert {p[0] for p in parents.values()} == {result.run_id}
     assert {p[2] for p in parents.values()} == {"research", "writing"}
