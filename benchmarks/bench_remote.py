@@ -126,7 +126,7 @@ def follow_switchboard(url: str) -> None:
 def _start_redis(ctx: Context) -> str:
     if ctx.redis_url is not None:
         return ctx.redis_url
-    from tests.services import Service, free_port, port_open
+    from toolkit.services import Service, free_port, port_open
 
     binary = shutil.which("redis-server")
     if binary is None:

@@ -11,11 +11,12 @@ from typing import Any
 
 from toolkit.agents import FailureSpec, LatencySpec, MockAgent
 from toolkit.orchestrator import Orchestrator
-from toolkit.patterns import parallel, pipeline, scatter_gather
+from toolkit.patterns import conflict, parallel, pipeline, scatter_gather
 from toolkit.plan import Plan, ReviewSpec, Task
 
 __all__ = [
     "SCENARIOS",
+    "conflict_vote",
     "feature_review",
     "feedback_docs",
     "research_report",
@@ -323,7 +324,41 @@ def team_of_teams(seed: int = 4, speed: float = 1.0) -> Scenario:
     return Orchestrator(agents, seed=seed), plan, "a launch brief for the new search feature"
 
 
+def conflict_vote(seed: int = 5, speed: float = 1.0) -> Scenario:
+    """Three agents disagree on a design question; the majority decides (ties: the architect)."""
+    from toolkit.resolution import Resolver
+
+    agents = [
+        MockAgent(
+            "architect",
+            "thinks about the long run",
+            reply="ANSWER: rewrite it\nCONFIDENCE: 0.7\nRATIONALE: the grammar outgrew it",
+            latency=0.05 * speed,
+        ),
+        MockAgent(
+            "maintainer",
+            "keeps things running",
+            reply="ANSWER: patch it\nCONFIDENCE: 0.9\nRATIONALE: a rewrite risks the release",
+            latency=0.04 * speed,
+        ),
+        MockAgent(
+            "tester",
+            "knows where the bugs are",
+            reply="ANSWER: Rewrite it\nCONFIDENCE: 0.6\nRATIONALE: most bugs are in the parser",
+            latency=0.06 * speed,
+        ),
+    ]
+    resolver = Resolver("resolver", strategy="vote", tie_breaker="architect")
+    plan = conflict(
+        ["architect", "maintainer", "tester"],
+        goal="decide whether to rewrite the parser",
+        name="conflict-vote",
+    )
+    return Orchestrator([*agents, resolver], seed=seed), plan, "Should we rewrite the parser?"
+
+
 SCENARIOS = {
+    "conflict-vote": conflict_vote,
     "research-report": research_report,
     "feedback-docs": feedback_docs,
     "feature-review": feature_review,

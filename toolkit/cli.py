@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -83,7 +84,8 @@ def _source(args: argparse.Namespace, *, follow: bool) -> Any:
 
 
 def _followed(source: Any) -> Any:
-    """The events of a following source as they arrive (its problems go to stderr)."""
+    """The events of a following source as they arrive (what it could not read goes to
+    stderr in one line when it ends)."""
     import queue
     import threading
 
@@ -105,14 +107,17 @@ def _followed(source: Any) -> Any:
 
     thread = threading.Thread(target=source.produce, args=(_Feed(),), daemon=True)
     thread.start()
+    problems: list[str] = []
     try:
         while (item := inbox.get()) is not done:
             if isinstance(item, str):
-                _say("warning", item)
+                problems.append(item)
             else:
                 yield from item
     finally:
         source.cancel()
+        if problems:  # what could not be read, reported once, in one line
+            _say("warning", _report(source.label, problems, "damaged message(s)"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -131,6 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         event_sinks = _event_sinks(args.events or [])
         sinks = [*otel_sinks, *event_sinks]
         workflow = load_workflow(args.workflow)
+        executor = None
+        if args.executor == "temporal":  # the plan runs as a Temporal workflow
+            from toolkit.temporal.commands import executor_from_args
+
+            executor = executor_from_args(args)
         run = workflow.prepare(
             args.input,
             seed=args.seed,
@@ -139,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store=args.store,
             clock="simulated" if args.simulate else None,
             sinks=sinks,
+            executor=executor,
         )
         # what ``switchboard resume`` and ``rerun`` need to rebuild the agents and the plan
         run.meta.update(workflow=str(Path(args.workflow).resolve()), mock=args.mock)
@@ -150,8 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run.orch.bus = redis_bus(args.bus)
             except ValueError as exc:
                 raise CLIError(f"--bus {display_url(args.bus)}: {exc}") from None
-    except WorkflowError as exc:
+    except (WorkflowError, CLIError) as exc:
         raise CLIError(str(exc)) from None
+    except MissingExtraError:
+        raise
     except Exception as exc:  # a bad plan, a store that cannot open, a missing endpoint
         raise CLIError(f"{args.workflow}: {exc}") from None
     try:
@@ -171,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
         )
         return 130
+    except Exception as exc:
+        if executor is None:
+            raise
+        raise CLIError(f"temporal: {exc}") from None  # unreachable server, a run it refuses
     out = sys.stdout
     print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}", file=out)
     if result.error:
@@ -465,9 +482,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return "-" if value is None else "?"
 
     def link(r: Any) -> str:
-        if r.forked_from:
-            return f"  (re-run of {cell(r.forked_from, 40)} from {cell(r.from_task or '?', 40)})"
-        return f"  (resumed {r.resumes}×)" if r.resumes else ""
+        forked_from = getattr(r, "forked_from", None)  # a Redis index keeps no fork link
+        if forked_from:
+            return f"  (re-run of {cell(forked_from, 40)} from {cell(getattr(r, 'from_task', None) or '?', 40)})"
+        resumes = getattr(r, "resumes", 0)
+        return f"  (resumed {resumes}×)" if resumes else ""
 
     # a team's child run is listed under its parent, indented by depth
     known = {r.run_id for r in runs}
@@ -565,6 +584,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="replay",
         help="replay (no network; the default), record, or auto (replay what is there, record the rest)",
     )
+    p.add_argument(
+        "--executor",
+        choices=["in-process", "temporal"],
+        default="in-process",
+        help="where the plan runs: in this process (the default) or as a Temporal workflow",
+    )
+    p.add_argument(
+        "--temporal", metavar="HOST:PORT", help="the Temporal server (--executor temporal)"
+    )
+    p.add_argument("--task-queue", help="the task queue of the workers (default: switchboard)")
+    p.add_argument(
+        "--blobs", help="directory for payloads over Temporal's limit, shared with the workers"
+    )
     p.set_defaults(func=cmd_run)
 
     for name, helptext, func in (
@@ -644,7 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
     from toolkit.remote.cli import register as remote_commands
 
     remote_commands(sub)  # serve-agent
-    import_module("toolkit.serve.cli").register(sub)  # serve: the HTTP start API
+
+    from toolkit.serve.cli import register as serve_commands
+
+    serve_commands(sub)  # serve: the HTTP start API
 
     for ep in entry_points(group="switchboard.commands"):
         try:
@@ -656,12 +691,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switchboard`` console script."""
+    box: dict[str, Any] = {}
+    code = _main(argv, box)
+    if getattr(box.get("args"), "hard_exit", False):
+        # a command whose native library cannot be finalized cleanly (the Temporal SDK can
+        # abort the interpreter's exit: sdk-python#300) ends here, its output flushed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None, box: dict[str, Any]) -> int:
     from toolkit.extras import MissingExtraError, extra_for
 
     command = "switchboard"
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = box["args"] = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
@@ -689,6 +736,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":  # pragma: no cover
     # ``python -m toolkit.cli``: run the imported module's main, so the CLIError that
     # plug-ins raise (imported from toolkit.cli) is the one main catches
-    from toolkit.cli import main as _main
+    from toolkit.cli import main as _imported_main
 
-    sys.exit(_main())
+    sys.exit(_imported_main())

@@ -37,6 +37,7 @@ __all__ = [
     "event_summary",
     "message_summary",
     "message_tag",
+    "plan_rejected_summary",
     "short",
     "task_holders",
     "task_rounds",
@@ -295,6 +296,7 @@ EVENT_GLYPH: dict[str, str] = {
     "run_forked": "⑂",
     "plan_created": "☰",
     "plan_updated": "☰",
+    "plan_rejected": "☒",
     "task_started": "◐",
     "task_finished": "✔",
     "task_failed": "✖",
@@ -331,6 +333,17 @@ def _attempt(n: int) -> str:
     return f"attempt {n}"
 
 
+def plan_rejected_summary(event: Any) -> str:
+    """``plan rejected (attempt 1 of 3; retrying): problem; problem``: one rejected plan."""
+    then = {
+        "retry": "asking again",
+        "fallback": f"falling back to {event.fallback or 'another planner'}",
+        "fail": "giving up",
+    }[event.next]
+    problems = "; ".join(event.problems) or "no reason given"
+    return f"{event.planner} plan rejected (attempt {event.attempt} of {event.max_attempts}; {then}): {problems}"
+
+
 def event_summary(event: TraceEvent, limit: int = 100, look: MessageLook | None = None) -> str:
     """A one-line description of an event, at most ``limit`` characters.
 
@@ -362,6 +375,8 @@ def event_summary(event: TraceEvent, limit: int = 100, look: MessageLook | None 
             text = (
                 f"plan with {len(event.plan.get('tasks', []))} tasks ({short(event.planner, 30)})"
             )
+        case "plan_rejected":
+            text = plan_rejected_summary(event)
         case "plan_updated":
             text = f"plan +{len(event.added)} tasks: {short(event.reason, 40)}"
         case "task_started":

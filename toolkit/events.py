@@ -37,6 +37,7 @@ __all__ = [
     "MessageKind",
     "MessageSent",
     "PlanCreated",
+    "PlanRejected",
     "PlanUpdated",
     "ReviewVerdict",
     "RunFinished",
@@ -209,6 +210,26 @@ class PlanCreated(EventBase):
     """The whole plan (``Plan.model_dump()``), so a trace stands on its own."""
     planner: str = ""
     """Which planner or pattern produced it."""
+
+
+class PlanRejected(EventBase):
+    kind: Literal["plan_rejected"] = "plan_rejected"
+    planner: str
+    """The planner whose plan was refused (``llm``)."""
+    attempt: int
+    """Which answer of the planner this was: 1, 2, …"""
+    max_attempts: int
+    """How many answers the planner may give."""
+    problems: list[str]
+    """Why it was refused, one line each (bad JSON, an unknown agent, a cycle …)."""
+    plan: dict[str, Any] | None = None
+    """The plan as the planner wrote it, when it was a JSON object."""
+    text: str = ""
+    """What the planner returned (at most a few thousand characters)."""
+    next: Literal["retry", "fallback", "fail"] = "retry"
+    """What happens now: ask again with the problems, use the fallback planner, or fail."""
+    fallback: str | None = None
+    """The planner that makes the plan instead, when ``next`` is ``fallback``."""
 
 
 class PlanUpdated(EventBase):
@@ -424,6 +445,7 @@ TraceEvent = Annotated[
     | RunResumed
     | RunForked
     | PlanCreated
+    | PlanRejected
     | PlanUpdated
     | TaskStarted
     | TaskFinished

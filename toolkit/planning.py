@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,11 @@ from toolkit.plan import Plan, Task
 if TYPE_CHECKING:
     from toolkit.session import AgentSession
 
-__all__ = ["PlanningError", "RouterPlanner", "RuleBasedPlanner"]
+__all__ = ["PLANNED_BY", "PlanningError", "RouterPlanner", "RuleBasedPlanner"]
+
+PLANNED_BY: ContextVar[str | None] = ContextVar("switchboard_planned_by", default=None)
+"""Set by a planner that hands the planning on (to a fallback), so the run's ``plan_created``
+names who made the plan; the run reads it right after awaiting ``plan``."""
 
 
 class PlanningError(ValueError):

@@ -201,6 +201,11 @@ class Run:
         with contextlib.suppress(RuntimeError):  # the run's loop has closed: it is over
             call_soon(self._cancel_now)
 
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether ``cancel`` was called (an engine running the plan elsewhere polls it)."""
+        return self._cancel_requested
+
     def _cancel_now(self) -> None:
         if self.result is not None or self._scope is None:
             return
@@ -262,6 +267,10 @@ class Run:
     async def _execute(self) -> RunResult:
         if self.result is not None or self._scope is not None:
             raise RuntimeError("a Run executes once; prepare a new one")
+        if (elsewhere := getattr(self._executor, "run_elsewhere", None)) is not None:
+            # a durable engine runs the whole plan (toolkit.temporal) and fills the outlet
+            self.result = await elsewhere(self)
+            return self.result
         tracer, orch = self.tracer, self.orch
         self._capture_loop()
         t0 = tracer.now()
@@ -405,7 +414,14 @@ class Run:
             tracer = self.tracer
             # a planner that calls a model traces its calls as the "planner"
             session = AgentSession(tracer, self._bus, "planner", None, tracer.root_span)
-            plan = await planner.plan(self.request, list(self.orch.agents.values()), session)
+            from toolkit.planning import PLANNED_BY
+
+            token = PLANNED_BY.set(None)
+            try:
+                plan = await planner.plan(self.request, list(self.orch.agents.values()), session)
+                planner_name = PLANNED_BY.get() or planner_name
+            finally:
+                PLANNED_BY.reset(token)
             self._deps = plan.validate_for(self.orch.agents)
         self.plan = plan
         deps = self._deps if self._deps is not None else plan.dependency_map()

@@ -219,7 +219,7 @@ class RunState:
     tokens_out: int = 0
     cost_usd: float = 0.0
     logs: list[tuple[float, str, str]] = field(default_factory=list, metadata={"append_only": True})
-    """(ts, level, message) of log events (the fold only ever appends to it)."""
+    """(ts, level, message) of log events and rejected plans (the fold only ever appends to it)."""
     problems: list[str] = field(default_factory=list)
     """One line per damaged event the fold skipped: ``seq N (kind): reason``."""
     resumes: list[tuple[int, float, int, list[str], int]] = field(default_factory=list)
@@ -513,6 +513,11 @@ class RunState:
 
     def _on_log(self, e: Any) -> None:
         self.logs.append((e.ts, e.level, e.message))
+
+    def _on_plan_rejected(self, e: Any) -> None:
+        from toolkit.describe import plan_rejected_summary  # describe builds on this module
+
+        self.logs.append((e.ts, "warning", plan_rejected_summary(e)))
 
     def _on_llm_call(self, e: Any) -> None:
         agent = self._agent(e.agent)

@@ -35,6 +35,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -600,6 +601,93 @@ class RunStore(BufferedSink):
             db.close()  # readers use their own connection; the WAL is checkpointed here
             self._writer = None
             self._close_reader()
+
+    # -- for durable engines ------------------------------------------------------
+    def deliver(self, events: Sequence[TraceEvent], owner: str) -> int:
+        """Write a batch of one run that a durable engine carries on, each event once.
+
+        For an engine that may hand the same events over again (Temporal delivers from
+        activities, and a worker can die after writing a batch but before the engine
+        recorded it): events up to the highest ``seq`` stored for the run are skipped,
+        the rest inserted, in one transaction. Batches come in ``seq`` order. The run's
+        row names ``owner`` as its host and holds no pid and no lease, so no reader
+        takes it as interrupted while the engine carries it on; ``run_finished`` ends
+        it (and stores the snapshot of its state). Not for use beside ``emit``.
+
+        Returns:
+            How many events were new.
+
+        Raises:
+            StoreError: when the run id is already stored for another run (or the
+                file is not a run store).
+        """
+        if not events:
+            return 0
+        run_id = events[0].run_id
+        with self._lock:
+            if self._writer is None:
+                self._writer = self._open_writer()
+            db = self._writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (last,) = db.execute(
+                    "SELECT MAX(seq) FROM events WHERE run_id=?", (run_id,)
+                ).fetchone()
+                fresh = [e for e in events if last is None or e.seq > last]
+                if last is not None and events[0].seq <= last:
+                    # held already: the same event again, or another run under this id
+                    row = db.execute(
+                        "SELECT data FROM events WHERE run_id=? AND seq=?",
+                        (run_id, events[0].seq),
+                    ).fetchone()
+                    if row is None or row[0] != dump_event(events[0]).decode():
+                        raise StoreError(
+                            f"{self.path}: run {run_id!r} holds another run's event"
+                            f" {events[0].seq}; a store never merges two runs"
+                        )
+                for e in fresh:
+                    if isinstance(e, RunStarted):
+                        try:
+                            db.execute(
+                                "INSERT INTO runs (run_id, name, status, request, started_at,"
+                                " owner_host) VALUES (?, ?, 'running', ?, ?, ?)",
+                                (run_id, e.name, e.request, e.ts, owner),
+                            )
+                        except sqlite3.IntegrityError:
+                            raise StoreError(
+                                f"{self.path}: run {run_id!r} is already in the store; a store"
+                                " never merges two runs (was the run id reused?)"
+                            ) from None
+                db.executemany(
+                    "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                    [(e.run_id, e.seq, e.kind, e.ts, dump_event(e).decode()) for e in fresh],
+                )
+                if fresh:
+                    db.execute(
+                        "UPDATE runs SET event_count=MAX(event_count, ?) WHERE run_id=?",
+                        (fresh[-1].seq + 1, run_id),
+                    )
+                for e in fresh:
+                    if isinstance(e, RunFinished):
+                        state = RunState()
+                        for (data,) in db.execute(
+                            "SELECT data FROM events WHERE run_id=? ORDER BY seq", (run_id,)
+                        ):
+                            state.apply(parse_event(data))
+                        db.execute(
+                            "UPDATE runs SET status=?, finished_at=?, duration_s=?, error=?"
+                            " WHERE run_id=?",
+                            (e.status, e.ts, e.duration_s, e.error, run_id),
+                        )
+                        db.execute(
+                            "INSERT INTO snapshots VALUES (?, ?, ?)",
+                            (run_id, e.seq, json.dumps(summary(state), default=str)),
+                        )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return len(fresh)
 
     # -- reading ---------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:

@@ -451,6 +451,12 @@ class PlannerSpec(BaseModel):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     max_attempts: int = Field(default=3, ge=1, le=10)
+    max_tokens: int | None = Field(default=512, ge=1)
+    """Longest plan the llm planner may write (``null``: the server's own limit)."""
+    json_mode: Literal["off", "object", "schema"] = "off"
+    """What the llm planner asks of ``response_format`` (``schema``: the plan's JSON schema)."""
+    fallback: Literal["rules"] | None = None
+    """``rules``: when the llm planner gives no valid plan, the rule-based planner makes it."""
 
 
 class Workflow(BaseModel):
@@ -597,8 +603,10 @@ class Workflow(BaseModel):
         mock: bool = False,
         sinks: Iterable[Any] = (),
         clock: Literal["real", "simulated"] | None = None,
+        executor: Any = None,
     ) -> Any:
-        """An ``Orchestrator`` with this workflow's agents, planner and limits.
+        """An ``Orchestrator`` with this workflow's agents, planner and limits (and
+        ``executor``, in process by default).
 
         ``clock`` overrides the file's ``clock``.
         """
@@ -628,6 +636,9 @@ class Workflow(BaseModel):
                 base_url=self.planner.base_url,
                 api_key_env=self.planner.api_key_env,
                 max_attempts=self.planner.max_attempts,
+                max_tokens=self.planner.max_tokens,
+                json_mode=self.planner.json_mode,
+                fallback=RuleBasedPlanner() if self.planner.fallback == "rules" else None,
             )
         else:
             planner = RuleBasedPlanner()
@@ -639,6 +650,7 @@ class Workflow(BaseModel):
             default_timeout_s=self.timeout_s,
             sinks=sinks,
             clock=clock or self.clock,
+            executor=executor,
         )
 
     def prepare(
@@ -651,13 +663,14 @@ class Workflow(BaseModel):
         trace: str | Path | None = None,
         store: Any = None,
         clock: Literal["real", "simulated"] | None = None,
+        executor: Any = None,
     ) -> Any:
         """A ready ``Run`` of this workflow (execute it with ``await run.execute()``).
 
         Raises:
             SimulationError: on simulated time, when an agent does real work.
         """
-        orch = self.orchestrator(seed=seed, mock=mock, clock=clock)
+        orch = self.orchestrator(seed=seed, mock=mock, clock=clock, executor=executor)
         return orch.prepare(
             self.input if input is None else input,
             self.plan(),

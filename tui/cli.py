@@ -63,12 +63,6 @@ def register(subparsers: Any) -> None:
     tui.add_argument(
         "path",
         nargs="?",
-        help="a workflow (.yaml, .yml, .json), a trace (.jsonl), or a served run "
-        "(http://HOST:PORT/v1/runs/ID)",
-    )
-    tui.add_argument(
-        "path",
-        nargs="?",
         help="a workflow (.yaml, .yml, .json), a trace (.jsonl), redis://HOST:PORT/DB to "
         "follow a run another process publishes (--run ID; default: the newest), or a "
         "served run (http://HOST:PORT/v1/runs/ID)",
@@ -78,6 +72,11 @@ def register(subparsers: Any) -> None:
     )
     tui.add_argument(
         "--run", dest="run_id", help="open this run of --store (or of a redis:// URL) directly"
+    )
+    tui.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="follow the run --run RUN_ID on this Temporal server, live (runs on Temporal)",
     )
     tui.add_argument(
         "--follow", action="store_true", help="tail a trace file that is still being written"
@@ -165,8 +164,17 @@ def source_from_args(args: argparse.Namespace) -> Any:
             if not runs:
                 raise SourceError(f"{args.store} has no runs")
             return catalog  # several: the run browser lists them
+        if getattr(args, "temporal", None):
+            if not args.run_id or args.path:
+                raise SourceError("--temporal follows a run by id: give --run RUN_ID, no PATH")
+            from toolkit.extras import needs_extra
+
+            with needs_extra("temporal", "switchboard tui --temporal"):
+                from toolkit.temporal.source import TemporalSource
+            args.hard_exit = True  # the SDK's client can abort a normal exit (sdk-python#300)
+            return TemporalSource(args.temporal, args.run_id)
         if args.run_id and not url:
-            raise SourceError("--run needs --store DB or a redis:// URL")
+            raise SourceError("--run needs --store DB, a redis:// URL or --temporal HOST:PORT")
         if not args.path:
             raise SourceError(
                 "give a workflow (.yaml) or a trace (.jsonl), or --store DB [--run ID]"

@@ -140,6 +140,7 @@ _EVENT_STYLE: dict[str, str] = {
     "run_forked": "bold #87afd7",
     "plan_created": "#87afd7",
     "plan_updated": "#87afd7",
+    "plan_rejected": "#ffaf00",
     "task_started": "#5fafff",
     "task_finished": "#5fd75f",
     "task_failed": "#ff5f5f",

@@ -18,6 +18,7 @@ from toolkit.events import (
     BreakerChanged,
     ConflictRaised,
     ConflictResolved,
+    PlanRejected,
     PlanUpdated,
     RunForked,
     RunResumed,
@@ -88,6 +89,15 @@ def _extra_events() -> list[Any]:
             reason="1 of 1 votes",
         ),
         tracer.emit(PlanUpdated, added=[{"id": "t9", "agent": "a"}], reason="replanned"),
+        tracer.emit(
+            PlanRejected,
+            planner="llm",
+            attempt=1,
+            max_attempts=3,
+            problems=["task 'a' depends on itself"],
+            plan={"tasks": [{"id": "a", "agent": "a", "depends_on": ["a"]}]},
+            text='{"tasks": [...]}',
+        ),
         tracer.emit(Snapshot, state={"status": "running", "tasks": {"t": {"n": 1}}}),
         tracer.emit(
             RunResumed, kept=["a"], rerun=["b"], interrupted=["b"], attempts={"b": 1}, last_seq=1

@@ -25,14 +25,17 @@ def test_cassette_lists_every_exchange_with_tokens_and_cost(
     """``switchboard cassette`` prints the note, one line per exchange and the total cost."""
     assert _run("cassette", str(CASSETTE)) == 0
     out = capsys.readouterr().out
-    assert "scripted local OpenAI-compatible server" in out
-    assert "6 exchange(s)" in out
+    from toolkit.llm.cassette import Cassette
+
+    n = len(Cassette(CASSETTE).exchanges)
+    assert "note: Recorded from a real model" in out
+    assert f"{n} exchange(s)" in out
     lines = [
         line
         for line in out.splitlines()
         if line.strip()[:1].isdigit() and "exchange(s)" not in line
     ]
-    assert len(lines) == 6 and "planner" in lines[0] and "synthesizer" in lines[-1]
+    assert len(lines) == n and "planner" in lines[0] and "synthesizer" in lines[-1]
     assert "total cost" in out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import anyio
 import pytest
@@ -64,8 +65,9 @@ def test_a_valid_plan_runs_and_the_planner_call_is_traced(fake: FakeOpenAI) -> N
 def test_malformed_plans_are_sent_back_with_their_errors_until_one_is_valid(
     fake: FakeOpenAI,
 ) -> None:
-    """Bad JSON, then an unknown agent, then a valid plan: two rejections logged, each correction
-    request carries the errors, and the third plan runs."""
+    """Bad JSON, then an unknown agent, then a valid plan: two plan_rejected events (each with the
+    problems, the plan when it was JSON, and "retry"), each correction request carries the errors
+    and only the latest rejected answer, and the third plan runs."""
     fake.add(
         "Sure! Here is a plan: {tasks: oops",
         json.dumps({"tasks": [{"id": "a", "agent": "ghost"}]}),
@@ -74,16 +76,25 @@ def test_malformed_plans_are_sent_back_with_their_errors_until_one_is_valid(
     result = Orchestrator(_team(), planner=_planner(fake), seed=2).run_sync("Explain queues")
     assert result.status == "succeeded", result.error
     assert len(fake.requests) == 3
-    rejections = [e for e in of_kind(result.events, "log") if e.agent == "planner"]
-    assert len(rejections) == 2
-    assert "not valid JSON" in rejections[0].message
-    assert "unknown agent 'ghost'" in rejections[1].message
+    rejections = of_kind(result.events, "plan_rejected")
+    assert [(r.attempt, r.max_attempts, r.next, r.planner) for r in rejections] == [
+        (1, 3, "retry", "llm"),
+        (2, 3, "retry", "llm"),
+    ]
+    assert any("not valid JSON" in p for p in rejections[0].problems)
+    assert rejections[0].plan is None and rejections[0].text.startswith("Sure!")
+    assert any("unknown agent 'ghost'" in p for p in rejections[1].problems)
+    assert rejections[1].plan == {"tasks": [{"id": "a", "agent": "ghost"}]}
     second = fake.requests[1].body["messages"]
     assert second[-2] == {"role": "assistant", "content": "Sure! Here is a plan: {tasks: oops"}
     assert "not valid JSON" in second[-1]["content"]
     third = fake.requests[2].body["messages"]
     assert "unknown agent 'ghost'" in third[-1]["content"]
+    assert len(third) == 4 and "oops" not in json.dumps(third)  # the first bad answer is gone
     assert len(of_kind(result.events, "llm_call")) == 3
+    # the fold keeps each rejection, worded once, among the run's warnings
+    warned = [m for _, level, m in result.state.logs if level == "warning"]
+    assert any("llm plan rejected (attempt 2 of 3; asking again)" in m for m in warned)
 
 
 def test_a_model_that_never_plans_validly_fails_with_what_it_returned(fake: FakeOpenAI) -> None:
@@ -114,12 +125,96 @@ def test_a_model_that_never_plans_validly_fails_with_what_it_returned(fake: Fake
 
 
 def test_json_mode_asks_the_server_for_a_json_object(fake: FakeOpenAI) -> None:
-    """json_mode=True sends response_format json_object; temperature defaults to 0 for stable plans."""
+    """json_mode=True sends response_format json_object; temperature defaults to 0 for stable plans,
+    and every plan request is capped (max_tokens 512 by default)."""
     fake.add(json.dumps(GOOD))
     plan = anyio.run(_planner(fake, json_mode=True).plan, "x", _team())
     assert isinstance(plan, Plan)
     body = fake.requests[0].body
     assert body["response_format"] == {"type": "json_object"} and body["temperature"] == 0.0
+    assert body["max_tokens"] == 512
+
+
+def test_schema_mode_sends_the_plan_schema_naming_only_the_agents_at_hand(
+    fake: FakeOpenAI,
+) -> None:
+    """json_mode="schema" sends response_format json_schema whose agent field is an enum of the
+    registered agents, and whose shape the plan checker accepts."""
+    fake.add(json.dumps({**GOOD, "synthesize": "last"}))
+    plan = anyio.run(_planner(fake, json_mode="schema", max_tokens=300).plan, "x", _team())
+    assert [t.agent for t in plan.tasks] == ["researcher", "writer"]
+    body = fake.requests[0].body
+    assert body["max_tokens"] == 300
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "plan"
+    task = fmt["json_schema"]["schema"]["properties"]["tasks"]["items"]
+    assert task["properties"]["agent"]["enum"] == ["researcher", "writer"]
+    with pytest.raises(ValueError, match="json_mode"):
+        _planner(fake, json_mode="yaml")
+
+
+def test_fallback_planner_makes_the_plan_after_the_last_rejection(fake: FakeOpenAI) -> None:
+    """With fallback=RuleBasedPlanner(), max_attempts bad plans end in a plan_rejected saying
+    "fallback" (naming the fallback) and the rule-based plan runs, its plan_created naming the
+    planner that made it."""
+    from toolkit.planning import RuleBasedPlanner
+
+    selfish = json.dumps({"tasks": [{"id": "a", "agent": "writer", "depends_on": ["a"]}]})
+    fake.add(selfish, selfish)
+    planner = _planner(fake, max_attempts=2, fallback=RuleBasedPlanner())
+    result = Orchestrator(_team(), planner=planner, seed=1).run_sync("research queues, then write")
+    assert result.status == "succeeded", result.error
+    rejections = of_kind(result.events, "plan_rejected")
+    assert [(r.next, r.fallback) for r in rejections] == [
+        ("retry", None),
+        ("fallback", "rule-based"),
+    ]
+    (created,) = of_kind(result.events, "plan_created")
+    assert [t["agent"] for t in created.plan["tasks"]] == ["researcher", "writer"]
+    assert created.planner == "rule-based (fallback of llm)" == result.state.planner
+    assert len(fake.requests) == 2
+
+
+def test_fallback_also_covers_a_planner_call_that_fails_for_good(fake: FakeOpenAI) -> None:
+    """A 400 (say, the context is full) is not retried; with a fallback, one plan_rejected (attempt
+    0, the model error as its problem) and the fallback's plan; without, the run fails with it."""
+    from toolkit.planning import RuleBasedPlanner
+
+    fake.add(Scripted(status=400, error="the request exceeds the available context size"))
+    planner = _planner(fake, fallback=RuleBasedPlanner())
+    result = Orchestrator(_team(), planner=planner, seed=1).run_sync("write about queues")
+    assert result.status == "succeeded", result.error
+    (rejected,) = of_kind(result.events, "plan_rejected")
+    assert rejected.attempt == 0 and rejected.next == "fallback"
+    assert (
+        "request rejected (400)" in rejected.problems[0] and "context size" in rejected.problems[0]
+    )
+    fake.add(Scripted(status=400, error="the request exceeds the available context size"))
+    failed = Orchestrator(_team(), planner=_planner(fake), seed=1).run_sync("write about queues")
+    assert failed.status == "failed" and "400" in (failed.error or "")
+
+
+def test_a_workflow_file_configures_the_planner_cap_schema_and_fallback(tmp_path: Path) -> None:
+    """planner: {kind: llm, fallback: rules, json_mode: schema, max_tokens: 256} builds an
+    LLMPlanner with those settings and a rule-based fallback; a wrong value is refused."""
+    from toolkit.planning import RuleBasedPlanner
+    from toolkit.workflow import WorkflowError, load_workflow
+
+    text = (
+        "name: w\npattern: planner\n"
+        "planner: {kind: llm, model: m, base_url: 'http://127.0.0.1:9/v1', fallback: rules, "
+        "json_mode: schema, max_tokens: 256}\n"
+        "agents:\n  writer: {kind: mock}\n"
+    )
+    path = tmp_path / "w.yaml"
+    path.write_text(text)
+    planner = load_workflow(path).orchestrator().planner
+    assert isinstance(planner, LLMPlanner)
+    assert (planner.json_mode, planner.max_tokens) == ("schema", 256)
+    assert isinstance(planner.fallback, RuleBasedPlanner)
+    path.write_text(text.replace("fallback: rules", "fallback: magic"))
+    with pytest.raises(WorkflowError, match="fallback"):
+        load_workflow(path)
 
 
 def test_planner_model_errors_are_not_plan_rejections(fake: FakeOpenAI) -> None:

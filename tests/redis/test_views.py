@@ -89,7 +89,7 @@ def test_tui_arguments_for_redis() -> None:
     from toolkit.cli import CLIError
     from tui.cli import source_from_args
 
-    with pytest.raises(CLIError, match="--run needs --store DB or a redis:// URL"):
+    with pytest.raises(CLIError, match="--run needs --store DB, a redis:// URL"):
         source_from_args(_tui_args("run.jsonl", "--run", "x"))
     with pytest.raises(CLIError, match="port is not a number"):
         source_from_args(_tui_args("redis://u:pw1234@h:port/0"))

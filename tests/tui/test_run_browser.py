@@ -107,3 +107,35 @@ def test_cli_opens_a_lone_run_directly_and_browses_several(tmp_path: Path) -> No
     many = tmp_path / "many.db"
     make_store(many, ["a", "b"])
     assert len(source_from_args(_args(many)).runs()) == 2
+
+
+async def test_compare_a_run_with_its_rerun(tmp_path: Path) -> None:
+    """Space marks a run, d on another shows the two task by task: reused, changed, same."""
+    from toolkit import Orchestrator, pipeline
+    from tui.screens.compare import CompareScreen, CompareTable
+
+    path = tmp_path / "runs.db"
+    agents = [MockAgent("a", reply="{prompt}!"), MockAgent("b", reply="b saw {prompt}")]
+    orch = Orchestrator(agents, seed=1)
+    first = orch.run_sync("go", pipeline("a", "b"), name="first", store=path)
+    orch.run_sync("go", pipeline("a", "b"), name="first", store=path)
+    rerun = await orch.rerun(first.run_id, "2-b", store=path, edits={"2-b.prompt": "new words"})
+    assert rerun.status == "succeeded"
+    app = SwitchboardApp(open_catalog(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        table = app.screen.query_one(RunsTable)
+        rows = [e.run_id for e in app.screen.entries]
+        table.move_cursor(row=rows.index(first.run_id))
+        await pilot.press("space")
+        table.move_cursor(row=rows.index(rerun.run_id))
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        changes = {r["task"]: r for r in app.screen.rows}
+        assert changes["1-a"]["reused"] and not changes["1-a"]["output_changed"]
+        assert changes["2-b"]["output_changed"] and not changes["2-b"]["reused"]
+        assert app.screen.query_one(CompareTable).row_count == 2
+        text = screen_text(app)
+        assert "1 of 2 output(s) changed, 1 reused" in text and "≠ changed" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))

@@ -3,9 +3,16 @@
 The model gets the request and each agent's name, description and skills, and is asked
 for a JSON plan (tasks, agent, prompt, dependencies). Its answer is validated against
 the ``Plan`` schema and the agents at hand; bad JSON, an unknown agent or a cycle
-sends the errors back to the model to fix, a bounded number of times, then planning
-fails with an error that shows what the model returned. Every call is an ``llm_call``
-event (purpose ``planner``) and every rejected plan a ``log`` event.
+sends the errors back to the model to fix, a bounded number of times. Then planning
+fails with an error that shows what the model returned, or, when a ``fallback``
+planner is given, that planner makes the plan. Every call is an ``llm_call`` event
+(purpose ``planner``) and every refused plan a ``plan_rejected`` event with the plan
+and its problems, so the repair loop can be watched.
+
+A small model makes bad plans often (tasks depending on themselves, agents it made
+up); ``json_mode="schema"`` sends the plan's JSON schema as ``response_format``, which
+servers that support it (OpenAI, llama.cpp's server, vLLM, Ollama) enforce while the
+model writes, so unknown agents and malformed JSON cannot come out at all.
 """
 
 from __future__ import annotations
@@ -13,21 +20,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from pydantic import ValidationError
 
 from toolkit.agents import Agent
-from toolkit.events import Log
+from toolkit.events import PlanRejected
 from toolkit.llm.cassette import Cassette, as_cassette
-from toolkit.llm.client import ClientOptions, ModelClient, Reporter, parse_json_text
+from toolkit.llm.client import ClientOptions, LLMError, ModelClient, Reporter, parse_json_text
 from toolkit.plan import Plan
-from toolkit.planning import PlanningError
+from toolkit.planning import PLANNED_BY, PlanningError
 
 if TYPE_CHECKING:
+    from toolkit.orchestrator import Planner
     from toolkit.session import AgentSession
 
-__all__ = ["PLANNER_SYSTEM", "LLMPlanner", "PlanningFailed", "check_plan"]
+__all__ = ["PLANNER_SYSTEM", "LLMPlanner", "PlanningFailed", "check_plan", "plan_schema"]
+
+JsonMode = Literal["off", "object", "schema"]
 
 PLANNER_SYSTEM = """\
 You are the planner of a team of agents. Break the user's request into tasks for the \
@@ -119,6 +129,45 @@ def describe_agents(agents: Sequence[Agent]) -> str:
     return "\n".join(lines)
 
 
+def plan_schema(agents: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of a plan for ``agents``: what ``json_mode="schema"`` sends.
+
+    Agent names are an enum, so a server that enforces the schema lets no other name
+    through; what a schema cannot say (dependencies that exist, no cycles) is still
+    checked after the answer.
+    """
+    task = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 40},
+            "agent": {"type": "string", "enum": list(agents)},
+            "goal": {"type": "string", "maxLength": 200},
+            "prompt": {"type": "string", "maxLength": 1000},
+            "depends_on": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+        },
+        "required": ["id", "agent", "goal", "prompt", "depends_on"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 80},
+            "tasks": {"type": "array", "items": task, "minItems": 1, "maxItems": 12},
+            "synthesize": {"type": "string", "enum": ["last", "all", "none"]},
+        },
+        "required": ["name", "tasks", "synthesize"],
+        "additionalProperties": False,
+    }
+
+
+def _as_plan_dict(text: str) -> dict[str, Any] | None:
+    try:
+        data = parse_json_text(text)
+    except (json.JSONDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class LLMPlanner:
     """Asks a model for a plan and checks it (see the module docstring).
 
@@ -126,8 +175,14 @@ class LLMPlanner:
         model: The model the server serves.
         max_attempts: Plans asked for at most (the first and the corrections).
         temperature: Sampling temperature (0 by default: plans should be stable).
-        json_mode: Ask the server for a JSON object (``response_format``); not every
-            local server supports it, so it is off by default.
+        json_mode: What to ask of the server's ``response_format``: ``"off"`` (nothing;
+            the default, since not every server supports it), ``"object"`` (any JSON
+            object; ``True`` means this) or ``"schema"`` (the plan's JSON schema,
+            ``plan_schema``, enforced by servers that support it).
+        max_tokens: Longest answer (default 512). Always capped: a small model asked
+            for JSON may otherwise write until its context is full.
+        fallback: A planner that makes the plan when this one gives no valid plan or
+            its model call fails (``RuleBasedPlanner()``); None: planning fails.
         stream: Stream the plan as ``llm_delta`` events of the ``planner``.
         cassette: as for ``LLMAgent``.
         system: The planner's instructions (default ``PLANNER_SYSTEM``).
@@ -144,7 +199,9 @@ class LLMPlanner:
         *,
         max_attempts: int = 3,
         temperature: float | None = 0.0,
-        json_mode: bool = False,
+        json_mode: bool | JsonMode = "off",
+        max_tokens: int | None = 512,
+        fallback: Planner | None = None,
         stream: bool = False,
         cassette: Cassette | str | Path | None = None,
         system: str = PLANNER_SYSTEM,
@@ -153,11 +210,22 @@ class LLMPlanner:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        mode: JsonMode
+        if json_mode is True or json_mode is False:
+            mode = "object" if json_mode else "off"
+        elif json_mode in ("off", "object", "schema"):
+            mode = json_mode
+        else:
+            raise ValueError("json_mode must be off, object or schema")
         self.name = name
         self.model = model
         self.max_attempts = max_attempts
         self.temperature = temperature
-        self.json_mode = json_mode
+        self.json_mode = mode
+        self.max_tokens = max_tokens
+        self.fallback = fallback
         self.stream = stream
         self.system = system
         self.client = ModelClient(model, cassette=as_cassette(cassette), **options)
@@ -185,33 +253,87 @@ class LLMPlanner:
         if not agents:
             raise PlanningError("no agents are registered: add agents before planning")
         names = [a.name for a in agents]
-        messages = self.messages(request, agents)
-        response_format = {"type": "json_object"} if self.json_mode else None
+        try:
+            return await self._plan(request, agents, names, session)
+        except (PlanningFailed, LLMError) as exc:
+            if self.fallback is None:
+                raise
+            if isinstance(exc, LLMError) and session is not None:
+                # a refused plan has its plan_rejected already; a failed call has only its llm_call
+                session.tracer.emit(
+                    PlanRejected,
+                    span_id=session.span_id,
+                    planner=self.name,
+                    attempt=0,
+                    max_attempts=self.max_attempts,
+                    problems=[f"the model call failed: {exc}"],
+                    next="fallback",
+                    fallback=self.fallback.name,
+                )
+            plan = await self.fallback.plan(request, agents, session)
+            PLANNED_BY.set(f"{self.fallback.name} (fallback of {self.name})")
+            return plan
+
+    def response_format(self, names: Sequence[str]) -> dict[str, Any] | None:
+        """What the requests carry as ``response_format`` (see ``json_mode``)."""
+        if self.json_mode == "object":
+            return {"type": "json_object"}
+        if self.json_mode == "schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": "plan", "strict": True, "schema": plan_schema(names)},
+            }
+        return None
+
+    async def _plan(
+        self,
+        request: str,
+        agents: Sequence[Agent],
+        names: list[str],
+        session: AgentSession | None,
+    ) -> Plan:
+        first = self.messages(request, agents)
+        messages = first
+        response_format = self.response_format(names)
         tried: list[tuple[str, list[str]]] = []
         for attempt in range(1, self.max_attempts + 1):
             reporter = Reporter(session, "planner", "planner")
             body = self.client.body(
                 messages,
                 temperature=self.temperature,
+                max_tokens=self.max_tokens,
                 stream=self.stream,
                 response_format=response_format,
             )
             exchange = await self.client.complete(body, reporter)
             plan, errors = check_plan(exchange.text, names)
+            if plan is None and exchange.finish_reason == "length":
+                errors = [
+                    *errors,
+                    f"the answer was cut off at max_tokens={self.max_tokens}: keep the plan short",
+                ]
             if plan is not None:
                 return plan
             tried.append((exchange.text, errors))
+            last = attempt == self.max_attempts
             if session is not None:
                 session.tracer.emit(
-                    Log,
+                    PlanRejected,
                     span_id=session.span_id,
-                    level="warning",
-                    message=f"planner: plan rejected (attempt {attempt} of {self.max_attempts}): {'; '.join(errors)}",
-                    agent="planner",
+                    planner=self.name,
+                    attempt=attempt,
+                    max_attempts=self.max_attempts,
+                    problems=errors,
+                    plan=_as_plan_dict(exchange.text),
+                    text=_clip(exchange.text, 4000),
+                    next="retry" if not last else ("fallback" if self.fallback else "fail"),
+                    fallback=self.fallback.name if last and self.fallback else None,
                 )
+            # only the latest answer goes back: a conversation of every bad plan would
+            # soon fill a small model's context
             messages = [
-                *messages,
-                {"role": "assistant", "content": exchange.text},
+                *first,
+                {"role": "assistant", "content": _clip(exchange.text, 4000)},
                 {
                     "role": "user",
                     "content": "That plan was rejected:\n"

@@ -2,7 +2,8 @@
 
 ``switchboard tui --store runs.db`` opens here when the store holds more than one run.
 Each row is a run: name, status, start, duration, cost, and the run it was re-run
-from. Enter opens the run in the main screen; Escape there comes back to this list.
+from. Enter opens the run in the main screen; ``b`` there comes back to this list.
+Space marks a run and ``d`` on another compares the two, task by task.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class RunsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_run", "Open run"),
+        Binding("space", "mark", "Mark to compare"),
+        Binding("d", "compare", "Compare with marked"),
         Binding("f5", "refresh", "Refresh"),
     ]
 
@@ -85,6 +88,8 @@ class RunsScreen(Screen[None]):
         super().__init__()
         self.catalog = catalog
         self.entries: list[RunEntry] = []
+        self.marked: str | None = None
+        """The run marked (space) to compare with the one under the cursor (``d``)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-title")
@@ -111,6 +116,32 @@ class RunsScreen(Screen[None]):
             [(e.run_id, (e.status, e.duration_s, e.events, e.cost_usd)) for e in self.entries],
             lambda key: run_cells(entries[key]),
         )
+
+    def action_mark(self) -> None:
+        key = self.query_one(RunsTable).selected_key()
+        if key is None:
+            return
+        self.marked = None if self.marked == key else key
+        shown = "none" if self.marked is None else one_line(self.marked, 40)
+        self.notify(f"marked to compare: {shown}", title="compare", markup=False)
+
+    def action_compare(self) -> None:
+        """Compare the marked run with the run under the cursor, task by task."""
+        key = self.query_one(RunsTable).selected_key()
+        if self.marked is None or key is None or key == self.marked:
+            self.notify(
+                "mark a run with space, then press d on another", title="compare", markup=False
+            )
+            return
+        try:
+            a = (self.marked, self.catalog.open(self.marked).preload())
+            b = (key, self.catalog.open(key).preload())
+        except SourceError as exc:
+            self.notify(one_line(str(exc), 300), title="compare", severity="error", markup=False)
+            return
+        from tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(a, b))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -26,6 +26,7 @@ EVENT_KINDS = (
     "run_forked",
     "plan_created",
     "plan_updated",
+    "plan_rejected",
     "task_started",
     "task_finished",
     "task_failed",
