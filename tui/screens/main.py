@@ -98,7 +98,7 @@ class MainScreen(Screen[None]):
         Binding("slash", "search", "Search events", key_display="/", show=False),
         Binding("escape", "unfocus_search", "Leave search", show=False),
         Binding("b", "back", "Back to runs"),
-        Binding("t", "next_team", "Team"),
+        Binding("t", "next_team", "Next team", show=False),
     ]
 
     def __init__(self, source: EventSource, *, browsing: bool = False) -> None:
