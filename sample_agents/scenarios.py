@@ -7,6 +7,8 @@ builder gives the same plan and outcome as its workflow file in ``workflows/``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.agents import FailureSpec, LatencySpec, MockAgent
 from toolkit.orchestrator import Orchestrator
 from toolkit.patterns import conflict, parallel, pipeline, scatter_gather
@@ -19,6 +21,7 @@ __all__ = [
     "feedback_docs",
     "research_report",
     "scatter_gather_chunks",
+    "team_of_teams",
     "two_workers",
 ]
 
@@ -268,6 +271,59 @@ def two_workers(parallel_: bool = False, seed: int = 1, speed: float = 1.0) -> S
     return Orchestrator(agents, seed=seed), plan, "prepare the release notes"
 
 
+def team_of_teams(seed: int = 4, speed: float = 1.0) -> Scenario:
+    """Two teams (each an orchestrator with its own plan, ``TeamAgent``) and an editor."""
+    from toolkit.team import TeamAgent
+
+    def step(id_: str, agent: str, goal: str, **more: Any) -> Task:
+        return Task(id=id_, agent=agent, goal=goal, prompt=f"{goal}\n\n{{{{input}}}}", **more)
+
+    research = Orchestrator(
+        [
+            MockAgent(
+                "web", "Web searcher", latency=0.2 * speed, reply="web: 6 articles on search"
+            ),
+            MockAgent("papers", "Paper searcher", latency=0.3 * speed, reply="papers: 3 studies"),
+            MockAgent("analyst", "Analyst", latency=0.1 * speed, reply="analyst: 5 findings"),
+        ],
+        seed=seed,
+    )
+    research_plan = Plan(
+        name="research",
+        tasks=[
+            step("web", "web", "search the web"),
+            step("papers", "papers", "search papers"),
+            step("summary", "analyst", "summarise", depends_on=["web", "papers"]),
+        ],
+    )
+    writing = Orchestrator(
+        [
+            MockAgent("drafter", "Drafter", latency=0.2 * speed, reply="drafter: a first draft"),
+            MockAgent(
+                "stylist", "Stylist", latency=0.1 * speed, reply="stylist: the draft, polished"
+            ),
+        ],
+        seed=seed,
+    )
+    writing_plan = pipeline(
+        {"id": "draft", "agent": "drafter", "goal": "draft the brief"},
+        {"id": "polish", "agent": "stylist", "goal": "polish the draft", "prompt": "{{draft}}"},
+        name="writing",
+    )
+    agents = [
+        TeamAgent("research", research, research_plan, description="Research team"),
+        TeamAgent("writing", writing, writing_plan, description="Writing team"),
+        MockAgent("editor", "Editor", latency=0.1 * speed, reply="editor: final brief, 2 pages"),
+    ]
+    plan = pipeline(
+        {"id": "research", "agent": "research", "goal": "research the feature"},
+        {"id": "write", "agent": "writing", "goal": "write the brief", "prompt": "{{research}}"},
+        {"id": "edit", "agent": "editor", "goal": "edit the brief", "prompt": "{{write}}"},
+        name="team-of-teams",
+    )
+    return Orchestrator(agents, seed=seed), plan, "a launch brief for the new search feature"
+
+
 def conflict_vote(seed: int = 5, speed: float = 1.0) -> Scenario:
     """Three agents disagree on a design question; the majority decides (ties: the architect)."""
     from toolkit.resolution import Resolver
@@ -309,5 +365,6 @@ SCENARIOS = {
     "scatter-gather": scatter_gather_chunks,
     "two-workers-sequential": lambda seed=1, speed=1.0: two_workers(False, seed, speed),
     "two-workers-parallel": lambda seed=1, speed=1.0: two_workers(True, seed, speed),
+    "team-of-teams": team_of_teams,
 }
 """Each scenario's builder, by the name of its workflow file."""

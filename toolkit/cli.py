@@ -290,13 +290,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # a run followed live (a redis:// URL) is printed as it goes, a line at a time
     live = source.mode == "follow"
     events = _followed(source) if live else _recorded_events(source)[0]
+    # a team's child run (toolkit.team) is folded apart: its lines name the team
+    runs: dict[str, tuple[RunState, MessageRoles, str]] = {}
     for e in events:
         state.apply(e)
         if e.kind == "message_sent":
             env = e.envelope
-            look = roles.look(state.messages, len(state.messages) - 1, state.tasks)
+            run, run_roles, team = state, roles, ""
+            if e.run_id != state.run_id:
+                if e.run_id not in runs:
+                    paths = {s.run_id: p for p, s in state.teams()}
+                    child = state.child(e.run_id)
+                    if child is not None:
+                        runs[e.run_id] = (
+                            child,
+                            MessageRoles(),
+                            f"[{safe_line(paths[e.run_id], 40)}] ",
+                        )
+                run, run_roles, team = runs.get(e.run_id, (state, roles, ""))
+            look = run_roles.look(run.messages, len(run.messages) - 1, run.tasks)
             print(
-                f"{e.seq:>6}  {safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}",
+                f"{e.seq:>6}  {team}{safe_line(env.sender, 20)} → {safe_line(env.recipient, 20)}  {message_tag(env, look)}  {safe_line(env.payload, width)}",
                 flush=live,
             )
         elif args.all:
@@ -329,7 +343,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from toolkit.metrics import agent_metrics
     from toolkit.text import safe_line, sanitize_line
 
-    frame = agent_metrics(_recorded(args)[1])
+    frame = agent_metrics(_recorded(args)[1], flatten=args.flatten)
     to_terminal = sys.stdout.isatty()
     if args.format == "csv":
         if to_terminal:  # a file keeps the data as it is; a terminal sees it made safe
@@ -431,6 +445,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from toolkit.sources import SourceError, is_url
 
     runs: list[Any]
+    parents: dict[str, tuple[str, str | None, str | None]] = {}
     where = args.store
     if is_url(args.store):
         from toolkit.redis_streams import display_url, list_runs
@@ -444,7 +459,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.store}: no such run store")
     else:
         try:
-            runs = RunStore(args.store).runs()
+            store = RunStore(args.store)
+            runs = store.runs()
+            parents = store.parents()
         except StoreError as exc:
             raise CLIError(str(exc)) from None
         except sqlite3.Error as exc:
@@ -471,13 +488,34 @@ def cmd_runs(args: argparse.Namespace) -> int:
         resumes = getattr(r, "resumes", 0)
         return f"  (resumed {resumes}×)" if resumes else ""
 
-    print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
+    # a team's child run is listed under its parent, indented by depth
+    known = {r.run_id for r in runs}
+    kids: dict[str, list[Any]] = {}
     for r in runs:
+        parent = parents.get(r.run_id)
+        if parent is not None and parent[0] in known:
+            kids.setdefault(parent[0], []).insert(0, r)  # oldest child first
+
+    def team(r: Any) -> str:
+        _, task, name = parents[r.run_id]
+        return f"  (team {cell(name or '?', 40)} of task {cell(task or '?', 40)})"
+
+    print(f"{'run id':<18}  {'started (UTC)':<19}  {'status':<9}  {'events':>6}  {'secs':>7}  name")
+
+    def show(r: Any, depth: int) -> None:
+        indent = "  " * depth + ("└ " if depth else "")
         print(
-            f"{cell(r.run_id, 40):<18}  {when(r.started_at):<19}  {cell(r.status, 20):<9}  "
+            f"{indent}{cell(r.run_id, 40):<18}  {when(r.started_at):<19}  {cell(r.status, 20):<9}  "
             f"{cell(r.event_count, 12):>6}  {seconds(r.duration_s):>7}  {cell(r.name, 40)}"
-            + link(r)
+            + (team(r) if depth else link(r))
         )
+        for child in kids.get(r.run_id, ()):
+            show(child, depth + 1)
+
+    for r in runs:
+        parent = parents.get(r.run_id)
+        if parent is None or parent[0] not in known:
+            show(r, 0)
     return 0
 
 
@@ -590,6 +628,11 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--format", choices=["table", "csv", "json"], default="table")
             p.add_argument("--wide", action="store_true", help="table with every column")
+            p.add_argument(
+                "--flatten",
+                action="store_true",
+                help="the agents inside teams (team/agent) instead of the team agents",
+            )
         p.set_defaults(func=func)
 
     p = sub.add_parser(

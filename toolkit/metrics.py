@@ -17,7 +17,15 @@ from toolkit.timeline import CallTimeline
 with needs_extra("metrics", "toolkit.metrics"):
     import pandas as pd
 
-__all__ = ["AGENT_COLUMNS", "agent_metrics", "agent_rows", "task_metrics", "timeline"]
+__all__ = [
+    "AGENT_COLUMNS",
+    "TEAM_COLUMNS",
+    "agent_metrics",
+    "agent_rows",
+    "task_metrics",
+    "team_metrics",
+    "timeline",
+]
 
 AGENT_COLUMNS = [
     "agent",
@@ -51,16 +59,34 @@ def _p95(values: list[float]) -> float:
     return ordered[rank]
 
 
-def agent_rows(source: Iterable[TraceEvent] | RunState) -> list[dict[str, Any]]:
+def agent_rows(
+    source: Iterable[TraceEvent] | RunState, *, flatten: bool = False
+) -> list[dict[str, Any]]:
     """One dict per agent with the ``AGENT_COLUMNS`` (plain Python, no DataFrame).
 
     What a live view redraws from: building a DataFrame per frame costs a
     millisecond or more, these rows a few microseconds per agent.
+
+    Args:
+        flatten: Also the agents of every team's child run (``toolkit.team``), named by
+            their team path (``research/writer``), in place of the team agents
+            themselves; by default a team is one agent of its parent run.
     """
     state = _state(source)
+    agents = [(a.name, a) for a in state.agents.values()]
+    if flatten:
+        teams = {s.team for s in state.children.values()}
+        agents = [(n, a) for n, a in agents if a.kind != "team" and n not in teams]
+        for path, child in state.teams():
+            subteams = {s.team for s in child.children.values()}
+            agents.extend(
+                (f"{path}/{a.name}", a)
+                for a in child.agents.values()
+                if a.kind != "team" and a.name not in subteams
+            )
     return [
         {
-            "agent": a.name,
+            "agent": name,
             "tasks": a.tasks,
             "succeeded": a.succeeded,
             "failed": a.failed,
@@ -75,11 +101,13 @@ def agent_rows(source: Iterable[TraceEvent] | RunState) -> list[dict[str, Any]]:
             "tokens_out": a.tokens_out,
             "cost_usd": round(a.cost_usd, 8),
         }
-        for a in state.agents.values()
+        for name, a in agents
     ]
 
 
-def agent_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
+def agent_metrics(
+    source: Iterable[TraceEvent] | RunState, *, flatten: bool = False
+) -> pd.DataFrame:
     """One row per agent (the ``agent_rows`` as a DataFrame).
 
     ``tasks``: tasks the agent finished or finally failed; ``succeeded``: tasks it
@@ -87,11 +115,53 @@ def agent_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
     its tasks; ``reviews``: reviews it gave as a reviewer; ``won``: conflicts its position
     won (``patterns.conflict``); ``mean_s``/``p95_s``:
     latency of its calls (p95 is nearest-rank); messages, tokens and cost as traced.
+    With ``flatten``, the agents inside teams replace the team agents (``agent_rows``).
     """
-    frame = pd.DataFrame(agent_rows(source), columns=AGENT_COLUMNS)
+    frame = pd.DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
     return frame.astype(
         {c: "int64" for c in AGENT_COLUMNS if c not in ("agent", "mean_s", "p95_s", "cost_usd")}
     )
+
+
+TEAM_COLUMNS = [
+    "team",
+    "run_id",
+    "parent_task",
+    "status",
+    "tasks",
+    "done",
+    "failed",
+    "duration_s",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+]
+"""The columns of ``team_metrics``, in order."""
+
+
+def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
+    """One row per team run (each child run at any depth, ``toolkit.team``): its team
+    path, run id, the parent's task, status, tasks (all, done, failed), duration and
+    the usage of its own agents and sub-teams."""
+    rows = []
+    for path, child in _state(source).teams():
+        counts = child.task_counts()
+        rows.append(
+            {
+                "team": path,
+                "run_id": child.run_id,
+                "parent_task": child.parent_task,
+                "status": child.status,
+                "tasks": len(child.tasks),
+                "done": counts["done"],
+                "failed": counts["failed"],
+                "duration_s": child.elapsed_s,
+                "tokens_in": child.tokens_in,
+                "tokens_out": child.tokens_out,
+                "cost_usd": round(child.cost_usd, 8),
+            }
+        )
+    return pd.DataFrame(rows, columns=TEAM_COLUMNS)
 
 
 def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:

@@ -344,6 +344,9 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
             run = run_id or store.latest()
             with _without_gc():
                 stored = store.read_run(run)
+                events = stored.events
+                if store.parents():  # a run with teams: their child runs are shown with it
+                    events = store.family_events(run)
             status = store.info(run).status
         finally:
             store.disconnect()
@@ -361,7 +364,7 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
         notices.append(
             f"run {run} was interrupted: the process recording it died before it finished"
         )
-    source = RecordedSource(f"{path.name}:{run}", stored.events, notices, stored.problems)
+    source = RecordedSource(f"{path.name}:{run}", events, notices, stored.problems)
     if status == "interrupted":
         source.ended = status
     return source

@@ -231,6 +231,15 @@ class RunState:
     """The task the re-run executed first."""
     reused: list[str] = field(default_factory=list)
     """Tasks whose results a re-run reused from ``forked_from`` (no agent was called)."""
+    parent_run: str | None = None
+    """The run this one is a child of (a team's run, ``toolkit.team``), if any."""
+    parent_task: str | None = None
+    """The parent run's task this child run works on."""
+    team: str | None = None
+    """The team agent (of the parent run) whose run this is."""
+    children: dict[str, RunState] = field(default_factory=dict)
+    """Child runs (teams' runs) by run id, each folded on its own: their events sit in
+    the same trace and store but never change this run's tasks, agents or counts."""
 
     # -- copying -----------------------------------------------------------------
     def copy(self, *, empty: Collection[str] = ()) -> RunState:
@@ -267,7 +276,13 @@ class RunState:
         return len(self.problems)
 
     def apply(self, event: TraceEvent) -> None:
-        """Fold one event into the state; a damaged event is skipped and reported."""
+        """Fold one event into the state; a damaged event is skipped and reported.
+
+        An event of a child run (or of a child's child) is folded into that child's
+        state in ``children``, not into this one.
+        """
+        if event.run_id != self.run_id and self.run_id and self._to_child(event):
+            return
         self.event_count += 1
         self.last_seq = event.seq
         self.last_ts = event.ts
@@ -282,6 +297,50 @@ class RunState:
                 self.problems.append(f"seq {event.seq} ({event.kind}): {reason}")
                 return
         self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
+
+    def _to_child(self, event: TraceEvent) -> bool:
+        """Fold a child run's event into its child state; False for any other run's event."""
+        child = self.child(event.run_id)
+        if child is None and event.kind == "run_started":
+            meta = getattr(event, "meta", None)
+            parent_run = meta.get("parent_run") if isinstance(meta, dict) else None
+            if isinstance(parent_run, str):
+                owner = self if parent_run == self.run_id else self.child(parent_run)
+                if owner is not None:
+                    task, team = meta.get("parent_task"), meta.get("team")  # type: ignore[union-attr]
+                    child = owner.children[event.run_id] = RunState(
+                        parent_run=parent_run,
+                        parent_task=task if isinstance(task, str) else None,
+                        team=team if isinstance(team, str) else None,
+                    )
+        if child is None:
+            return False
+        child.apply(event)
+        return True
+
+    def child(self, run_id: str) -> RunState | None:
+        """The state of child run ``run_id`` at any depth, or None."""
+        children = self.children
+        if not children:
+            return None
+        found = children.get(run_id)
+        if found is not None:
+            return found
+        for state in children.values():
+            found = state.child(run_id)
+            if found is not None:
+                return found
+        return None
+
+    def teams(self) -> list[tuple[str, RunState]]:
+        """Every child run at any depth as (path, state), depth first; the path names
+        the teams from this run down, joined by ``/`` (``research/web``)."""
+        out: list[tuple[str, RunState]] = []
+        for run_id, state in self.children.items():
+            path = state.team or state.name or run_id
+            out.append((path, state))
+            out.extend((f"{path}/{sub}", s) for sub, s in state.teams())
+        return out
 
     def apply_all(self, events: Iterable[TraceEvent]) -> RunState:
         for event in events:

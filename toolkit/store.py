@@ -774,6 +774,30 @@ class RunStore(BufferedSink):
         """
         return self._run_rows()
 
+    def parents(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """Each child run's (parent run, parent task, team), by run id: the runs of teams
+        (``toolkit.team``), as their ``run_started`` names them."""
+        rows = self._query(
+            "SELECT run_id, data FROM events WHERE seq=0 AND kind='run_started'"
+            " AND instr(data, 'parent_run') > 0"
+        )
+        out: dict[str, tuple[str, str | None, str | None]] = {}
+        for run_id, data in rows:  # a damaged row is skipped here (read_run reports it)
+            try:
+                meta = json.loads(data).get("meta")
+            except (TypeError, ValueError, AttributeError):
+                continue
+            parent = meta.get("parent_run") if isinstance(meta, dict) else None
+            if not isinstance(parent, str):
+                continue
+            task, team = meta.get("parent_task"), meta.get("team")
+            out[_text(run_id)] = (
+                parent,
+                task if isinstance(task, str) else None,
+                team if isinstance(team, str) else None,
+            )
+        return out
+
     def info(self, run_id: str) -> RunInfo:
         """One run's row.
 
@@ -886,6 +910,27 @@ class RunStore(BufferedSink):
             warnings.warn(report, StoreWarning, stacklevel=2)
         return stored.events
 
+    def family_events(self, run_id: str) -> list[TraceEvent]:
+        """One run's events with those of its teams' child runs at any depth
+        (``toolkit.team``), merged in time order as they were emitted: what the fold
+        needs to show the run with ``RunState.children``.
+
+        Raises:
+            StoreError: when the run is not in the store.
+        """
+        import heapq
+
+        kids: dict[str, list[str]] = {}
+        for child, (parent, _, _) in self.parents().items():
+            kids.setdefault(parent, []).append(child)
+        streams, todo = [], [run_id]
+        while todo:
+            current = todo.pop(0)
+            streams.append(self.events(current))
+            todo.extend(kids.get(current, ()))
+        # ties keep the parent's event first (a child starts after its parent's attempt)
+        return list(heapq.merge(*streams, key=lambda e: e.ts))
+
     def snapshot(self, run_id: str) -> dict[str, Any] | None:
         """The last stored snapshot of a run's state, if any (None when it cannot be read)."""
         rows = self._query(
@@ -900,7 +945,7 @@ class RunStore(BufferedSink):
         return state if isinstance(state, dict) else None
 
     def latest(self) -> str:
-        """The id of the newest run.
+        """The id of the newest run that is not a team's child run (``toolkit.team``).
 
         Raises:
             StoreError: when the store has no runs (or is missing).
@@ -908,7 +953,10 @@ class RunStore(BufferedSink):
         runs = self.runs()
         if not runs:
             raise StoreError(f"{self.path} has no runs")
-        return runs[0].run_id
+        known = {r.run_id for r in runs}
+        parents = self.parents()
+        top = [r for r in runs if parents.get(r.run_id, ("",))[0] not in known]
+        return (top or runs)[0].run_id
 
     def _close_reader(self) -> None:
         with self._read_lock:

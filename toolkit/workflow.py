@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -236,6 +237,54 @@ class LLMSpec(AgentKind):
         return LLMAgent(name, description=self.description, skills=tuple(self.skills), **options)
 
 
+_loading: ContextVar[tuple[Path, ...]] = ContextVar("switchboard_loading", default=())
+"""The workflow files being loaded, outermost first (relative team paths, cycles)."""
+
+
+class TeamSpec(AgentKind):
+    """Another workflow file run as one agent (``toolkit.team.TeamAgent``):
+    ``workflow: teams/research.yaml``, relative to the file that names it. Its agents,
+    steps or pattern and planner make the team; each directive runs it as a child run.
+    A team that includes itself, directly or through other teams, is refused."""
+
+    kind: Literal["team"] = "team"
+    workflow: str
+
+    @field_validator("workflow")
+    @classmethod
+    def _load(cls, value: str) -> str:
+        stack = _loading.get()
+        base = stack[-1].parent if stack else Path.cwd()
+        path = (base / value).resolve()
+        if path in stack:
+            chain = " -> ".join(p.name for p in (*stack[stack.index(path) :], path))
+            raise ValueError(f"a team cannot include itself ({chain})")
+        try:
+            load_workflow(path)
+        except WorkflowError as exc:
+            raise ValueError(f"the team's workflow: {exc}") from None
+        return str(path)
+
+    def team(self, name: str, mock: bool) -> Agent:
+        from toolkit.team import TeamAgent
+
+        workflow = load_workflow(self.workflow)
+        return TeamAgent(
+            name,
+            workflow.orchestrator(mock=mock),
+            workflow.plan(),
+            description=self.description or workflow.description,
+            skills=self.skills or None,
+        )
+
+    def build(self, name: str) -> Agent:
+        return self.team(name, mock=False)
+
+    def stand_in(self, name: str) -> Agent:
+        """Under ``--mock`` the team runs with its own agents' stand-ins."""
+        return self.team(name, mock=True)
+
+
 def _agent_kind(value: Any) -> str:
     kind = value.get("kind", "mock") if isinstance(value, dict) else getattr(value, "kind", "mock")
     return kind if isinstance(kind, str) else repr(kind)
@@ -306,7 +355,7 @@ def _validate_agent(value: Any, handler: Any) -> Any:
     return spec.model_validate(value)
 
 
-for _spec in (MockSpec, FunctionSpec, ToolSpec, LLMSpec):
+for _spec in (MockSpec, FunctionSpec, ToolSpec, LLMSpec, TeamSpec):
     register_agent_kind(_spec)
 
 AgentSpec = Annotated[Any, WrapValidator(_validate_agent)]
@@ -1014,4 +1063,8 @@ def load_workflow(path: str | Path) -> Workflow:
         ) from None
     except ValueError as exc:  # an integer too long for JSON
         raise WorkflowError(source, [f"(file): invalid JSON: {exc}"]) from None
-    return parse_workflow(data, source)
+    token = _loading.set((*_loading.get(), path.resolve()))
+    try:
+        return parse_workflow(data, source)
+    finally:
+        _loading.reset(token)

@@ -175,20 +175,30 @@ def test_run_started_carries_schema_version_and_agents(runs: dict[str, list[Any]
 
 
 def test_stream_is_well_formed(runs: dict[str, list[Any]]) -> None:
-    """seq is 0..n-1 without gaps, ts never decreases, one run_id, run_finished last."""
+    """Per run: seq is 0..n-1 without gaps and run_finished is last and once; ts never
+    decreases; one trace id; every run but the first is a team's child run naming a run
+    of the stream as its parent (``toolkit.team``), and the first run ends the stream."""
     for name, events in runs.items():
-        assert [e.seq for e in events] == list(range(len(events))), name
+        by_run: dict[str, list[Any]] = {}
+        for e in events:
+            by_run.setdefault(e.run_id, []).append(e)
+        for run_events in by_run.values():
+            assert [e.seq for e in run_events] == list(range(len(run_events))), name
+            assert run_events[-1].kind == "run_finished"
+            assert sum(e.kind == "run_finished" for e in run_events) == 1
+        for run_id, run_events in by_run.items():
+            if run_id != events[0].run_id:
+                assert run_events[0].meta["parent_run"] in by_run, name
         assert all(a.ts <= b.ts for a, b in pairwise(events)), name
-        assert {e.run_id for e in events} == {events[0].run_id}, name
         assert {e.trace_id for e in events} == {events[0].trace_id}, name
-        assert events[-1].kind == "run_finished"
-        assert sum(e.kind == "run_finished" for e in events) == 1
+        assert events[-1].kind == "run_finished" and events[-1].run_id == events[0].run_id
 
 
 def test_every_message_names_sender_and_recipient(runs: dict[str, list[Any]]) -> None:
     """Each message_sent envelope has a non-empty sender and recipient that are participants."""
     for events in runs.values():
-        agents = set(events[0].agents)
+        # a team's child run (toolkit.team) has agents of its own
+        agents = {a for e in events if e.kind == "run_started" for a in e.agents}
         participants = agents | {"user", "orchestrator"}
         for e in events:
             if e.kind != "message_sent":

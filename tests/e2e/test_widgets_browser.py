@@ -491,3 +491,40 @@ def test_dashboard_layout_reads_well(browser: Any, tmp_path: Path) -> None:
     assert got["newestBottom"] <= got["scrollerBottom"]
     agents = {name for name in orch.agents}
     assert set(got["lanes"]) >= agents | {"user", "orchestrator"}
+
+
+def test_static_export_lists_each_teams_own_plan(browser: Any, tmp_path: Path) -> None:
+    """A run with teams (toolkit.team): the team is one task of the plan, and each team's
+    own plan is listed under it with its tasks and their status."""
+    from toolkit import load_workflow
+    from toolkit.widgets import RunView
+
+    sample = Path(__file__).parents[2] / "sample_agents" / "workflows" / "team-of-teams.yaml"
+    workflow = load_workflow(sample)
+    result = workflow.orchestrator().run_sync(workflow.input, workflow.plan(), name=workflow.name)
+    path = tmp_path / "teams.html"
+    RunView.from_result(result).to_html(path, title="teams")
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".sb-team", timeout=30_000)
+        assert page.locator(".sb-task").count() == 3
+        teams = page.locator(".sb-team")
+        assert [teams.nth(i).get_attribute("data-team") for i in range(2)] == [
+            "research",
+            "writing",
+        ]
+        research = page.locator(".sb-team[data-team='research'] .sb-team-task")
+        assert [research.nth(i).get_attribute("data-task") for i in range(3)] == [
+            "web",
+            "papers",
+            "summary",
+        ]
+        assert page.locator(".sb-team-task.sb-status-done").count() == 5
+        assert "task research · succeeded" in teams.first.inner_text()
+        assert errors == []
+        _save(page, tmp_path, "widgets_teams.png")
+    finally:
+        page.close()

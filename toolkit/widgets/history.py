@@ -95,15 +95,24 @@ class RunHistory:
     def append(self, event: TraceEvent) -> bool:
         """Add the next event; returns True when it starts a new run (history reset)."""
         reset = False
-        if event.kind == "run_started" and self.events:
+        if event.kind == "run_started" and self.events and not self._is_child(event):
             self._clear()
             reset = True
         index = len(self.events)
         self.timeline.extend((event,))
         self.calls.add(index, event)
-        if event.kind == "message_sent":
-            self._message_index.append(index)
+        if event.kind == "message_sent" and event.run_id == self.timeline.latest.run_id:
+            self._message_index.append(index)  # a team's messages are its child run's
         return reset
+
+    def _is_child(self, event: TraceEvent) -> bool:
+        """A team's child run (``toolkit.team``) of the run held: it joins this history."""
+        meta = getattr(event, "meta", None)
+        parent = meta.get("parent_run") if isinstance(meta, dict) else None
+        state = self.state
+        return isinstance(parent, str) and (
+            parent == state.run_id or state.child(parent) is not None
+        )
 
     # -- replay ----------------------------------------------------------------
     def state_at(self, cursor: int) -> RunState:
@@ -144,7 +153,7 @@ class RunHistory:
         if row is None:
             event = self.events[i]
             look = None
-            if event.kind == "message_sent":
+            if event.kind == "message_sent" and event.run_id == self.state.run_id:
                 n = bisect_left(self._message_index, i)
                 look = self._roles.look(self.state.messages, n, self.state.tasks)
             row = self._log_rows[i] = log_row(event, self.t0, look)

@@ -202,4 +202,24 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
         "tasks_hidden": hidden,
         "metrics": metric_rows(state),
         "breakers": breaker_rows(state),
+        "teams": team_rows(state, task_limit),
     }
+
+
+def team_rows(state: RunState, task_limit: int = 200) -> list[dict[str, Any]]:
+    """Each team's child run (``toolkit.team``) at any depth: its path, the parent's
+    task, its status and its own plan's tasks (as ``task_rows``)."""
+    rows = []
+    for path, child in state.teams():
+        tasks, hidden = task_rows(child, task_limit)
+        rows.append(
+            {
+                "team": clip(path, 120),
+                "run_id": child.run_id,
+                "parent_task": child.parent_task,
+                "status": child.status,
+                "tasks": tasks,
+                "tasks_hidden": hidden,
+            }
+        )
+    return rows

@@ -98,6 +98,7 @@ class MainScreen(Screen[None]):
         Binding("slash", "search", "Search events", key_display="/", show=False),
         Binding("escape", "unfocus_search", "Leave search", show=False),
         Binding("b", "back", "Back to runs"),
+        Binding("t", "next_team", "Next team", show=False),
     ]
 
     def __init__(self, source: EventSource, *, browsing: bool = False) -> None:
@@ -106,6 +107,9 @@ class MainScreen(Screen[None]):
         self.browsing = browsing
         """Opened from the run browser: ``b`` goes back to it."""
         self.timeline = Timeline()
+        self.team: str | None = None
+        """The team (a child run's path, ``research/web``) whose flow, plan, agents and
+        metrics are shown, or None for the run itself (``t`` goes to the next)."""
         self.player = Player(self.timeline)
         self.calls = CallTimeline()
         """Agent calls as bars, kept beside the timeline (the Time tab draws them)."""
@@ -349,6 +353,7 @@ class MainScreen(Screen[None]):
             self.query_one(RunHeader).show(state, self.source.label, ended)
             self.query_one(ReplayBar).show(player, self.source.mode, self._running)
             active = self.query_one(TabbedContent).active
+            state = self._shown(state)
             if active == "tab-flow":
                 self.query_one(MessageFlow).show(
                     state.messages, lanes(state), state.tasks, [r[4] for r in state.resumes]
@@ -457,6 +462,29 @@ class MainScreen(Screen[None]):
             self.notify("cancelling, then running again…")
             return
         self._restart()
+
+    def _shown(self, state: RunState) -> RunState:
+        """The state of the team shown (``self.team``), or the run's own state."""
+        team, title = self.team, "Message flow"
+        shown = state
+        if team is not None:
+            shown = dict(state.teams()).get(team, state)
+            if shown is not state:
+                title = f"Message flow · team {team} (t: next team)"
+        if self.query_one("#flow").border_title != title:
+            self.query_one("#flow").border_title = title
+            self.query_one(PlanView).border_title = (
+                f"Plan · team {team}" if shown is not state else None
+            )
+        return shown
+
+    def action_next_team(self) -> None:
+        """Show the next team's own lanes, plan and agents (a child run); after the last
+        team, the run itself again."""
+        paths = [None, *(p for p, _ in self.player.state().teams())]
+        at = paths.index(self.team) if self.team in paths else 0
+        self.team = paths[(at + 1) % len(paths)]
+        self.render_frame()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -309,7 +309,24 @@ function planPart(ctx) {
         g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, CHARS)));
         svg.appendChild(g);
       }
-      body.replaceChildren(svg);
+      // each team's own plan (a child run), listed under the run's plan
+      const teams = (snap.teams || []).map((team) =>
+        h(
+          "div",
+          { class: "sb-team", "data-team": team.team },
+          h("div", { class: "sb-part-title" }, `Team ${clip(team.team, 60)} · task ${clip(team.parent_task || "?", 40)} · ${team.status}`),
+          ...(team.tasks || []).map((t) =>
+            h(
+              "div",
+              { class: `sb-team-task sb-status-${STATUSES.includes(t.status) ? t.status : "waiting"}`, "data-task": t.id },
+              h("i", {}),
+              ` ${clip(t.id, 40)} (${clip(t.worker || t.agent, 40)}) ${t.status}${t.error ? " — " + clip(t.error, 120) : ""}`
+            )
+          ),
+          team.tasks_hidden ? h("div", { class: "sb-muted" }, `${team.tasks_hidden} more tasks`) : ""
+        )
+      );
+      body.replaceChildren(svg, ...teams);
     },
   };
 }
