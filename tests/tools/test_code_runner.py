@@ -208,8 +208,10 @@ DAEMON = (
     "if os.fork() == 0:\n"
     "    os.setsid()\n"
     "    if os.fork() == 0:\n"
-    "        out = open(sys.argv[0] + '.pid', 'w')\n"
+    "        out = open(sys.argv[0] + '.pid.tmp', 'w')\n"
     "        out.write(str(os.getpid())); out.close()\n"
+    # renamed whole, so the parent never reads a file that exists but is still empty
+    "        os.rename(sys.argv[0] + '.pid.tmp', sys.argv[0] + '.pid')\n"
     "        with open({log!r}, 'a') as log:\n"
     "            while True:\n"
     "                log.write('x'); log.flush(); time.sleep(0.005)\n"
