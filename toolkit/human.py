@@ -583,8 +583,19 @@ def _questions(messages: Iterable[Envelope]) -> list[OpenQuestion]:
 
 
 def open_questions(state: RunState) -> list[Question]:
-    """The questions of a run still waiting for an answer, from its folded state."""
-    return [q.question for q in _questions(state.messages) if q.answer is None]
+    """The questions of a run still waiting for an answer, from its folded state.
+
+    A question is open while it has no answer, its task runs and the run goes on (a
+    cancelled or finished run asks nothing any more).
+    """
+    if state.status in ("succeeded", "failed", "cancelled"):
+        return []
+    found = []
+    for item in _questions(state.messages):
+        task = state.tasks.get(item.question.task_id)
+        if item.answer is None and (task is None or task.status in ("running", "retrying")):
+            found.append(item.question)
+    return found
 
 
 def question_rows(source: Iterable[TraceEvent] | RunState) -> list[dict[str, Any]]:
