@@ -54,6 +54,7 @@ __all__ = [
     "HumanAgent",
     "OpenQuestion",
     "Question",
+    "QuestionClosed",
     "answer",
     "open_questions",
     "question_rows",
@@ -66,6 +67,10 @@ _STORE_POLL_S = 0.25
 
 class AnswerError(ValueError):
     """An answer that does not fit its question, or a question that is not open."""
+
+
+class QuestionClosed(AnswerError):
+    """The question is not open: never asked, answered already, or its deadline passed."""
 
 
 class Question(BaseModel):
@@ -203,9 +208,9 @@ def answer(run_id: str, task_id: str, answer: Answer | None = None, **fields: An
     with _lock:
         slot = _open.get((run_id, task_id))
         if slot is None:
-            raise AnswerError(f"no open question for {task_id} in run {run_id} in this process")
+            raise QuestionClosed(f"no open question for {task_id} in run {run_id} in this process")
         if slot.answer is not None:
-            raise AnswerError(f"the question of {task_id} is answered already")
+            raise QuestionClosed(f"the question of {task_id} is answered already")
         slot.answer = given.check(slot.question)
     slot.wake()
     return given
@@ -300,7 +305,7 @@ class AnswerBox:
         given = make_answer(answer, **fields)
         open_ = [q for q in self.questions(run_id) if q.task_id == task_id]
         if not open_:
-            raise AnswerError(f"no open question for {task_id} in run {run_id}")
+            raise QuestionClosed(f"no open question for {task_id} in run {run_id}")
         question = open_[-1]
         given.check(question)
         with contextlib.closing(self._connect()) as db:
@@ -309,7 +314,7 @@ class AnswerBox:
                 (run_id, question.question_id, time.time(), given.model_dump_json()),
             )
             if cur.rowcount != 1:
-                raise AnswerError(f"the question of {task_id} is answered already")
+                raise QuestionClosed(f"the question of {task_id} is answered already")
         return given
 
     def record(self, question: Question, answer: Answer) -> None:
