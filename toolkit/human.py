@@ -51,6 +51,7 @@ __all__ = [
     "Answer",
     "AnswerBox",
     "AnswerError",
+    "EscalatingReviewer",
     "HumanAgent",
     "OpenQuestion",
     "Question",
@@ -555,6 +556,56 @@ def _default_problem(mode: Mode, options: list[str], default: str | None) -> str
         return None
     allowed = {"approve": "approve, reject", "choose": "one of the options", "text": ""}[mode]
     return f"default {default!r} does not fit mode {mode!r} (use {allowed + ', ' if allowed else ''}fallback or fail)"
+
+
+class EscalatingReviewer(Agent):
+    """A reviewer agent that asks a person only when it and the worker still disagree.
+
+    For review loops (``review.reviewer``): ``reviewer`` judges each draft; from round
+    ``after_rounds`` on, a draft it does not approve goes to ``human``, whose verdict
+    stands (approve, or reject with the comment the worker revises against). Earlier
+    rounds never disturb the person.
+
+    Args:
+        name: The name the review loop addresses.
+        reviewer: The agent that reviews first.
+        human: The person asked after ``after_rounds`` rounds of disagreement.
+        after_rounds: The first round in which a rejection is escalated.
+    """
+
+    kind = "escalating-reviewer"
+
+    def __init__(
+        self, name: str, reviewer: Agent, human: HumanAgent, *, after_rounds: int = 2
+    ) -> None:
+        if after_rounds < 1:
+            raise ValueError(f"{name}: after_rounds must be at least 1")
+        self.name = name
+        self.description = f"{reviewer.name}, then {human.person} after {after_rounds} round(s)"
+        self.reviewer = reviewer
+        self.human = human
+        self.after_rounds = after_rounds
+        self.simulated_time = bool(getattr(reviewer, "simulated_time", False))
+
+    async def run(self, directive: Directive) -> Any:
+        from toolkit.agents import Reply
+        from toolkit.review import read_verdict
+
+        verdict = await self.reviewer.run(directive)
+        output = verdict.output if isinstance(verdict, Reply) else verdict
+        approved, feedback = read_verdict(output)
+        if approved or directive.round < self.after_rounds:
+            return verdict
+        if directive.in_run:
+            directive.session.log(
+                f"{self.reviewer.name} still rejects in round {directive.round}:"
+                f" asking {self.human.person}"
+            )
+        prompt = (
+            f"{self.reviewer.name} and the worker still disagree after {directive.round}"
+            f" round(s).\n{self.reviewer.name} says: {feedback}\n\n{directive.prompt}"
+        )
+        return await self.human.run(directive.model_copy(update={"prompt": prompt}))
 
 
 # -- reading questions from a run's events --------------------------------------------

@@ -308,3 +308,36 @@ def test_switchboard_answer_from_another_process_through_the_store(tmp_path: Pat
     assert (answer.sender, answer.payload["via"], answer.payload["comment"]) == ("bob", "cli", "go")
     again = _cli("answer", run.run_id, "decide", "--choose", "hold", "--store", str(db))
     assert again.returncode == 2
+
+
+def test_a_person_is_asked_only_after_n_rounds_of_disagreement() -> None:
+    """EscalatingReviewer: the reviewer agent alone judges round 1; its rejection in
+    round 2 goes to the person, whose approval ends the loop (one question in all)."""
+    from toolkit.human import EscalatingReviewer
+
+    human = HumanAgent("lead", person="alice")
+    critic = MockAgent("critic", reply="needs more work")
+    orch = Orchestrator(
+        [
+            MockAgent("dev", reply=["v1", "v2", "v3"]),
+            EscalatingReviewer("review", critic, human, after_rounds=2),
+        ]
+    )
+    plan = _plan(Task(id="build", agent="dev", review=ReviewSpec(reviewer="review", max_rounds=4)))
+
+    async def main() -> Any:
+        run = orch.prepare("go", plan)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: _answer_when_asked(
+                    run, "build", approve=True, comment="ship it", by="alice"
+                )
+            )
+            return await run.execute()
+
+    result = anyio.run(main)
+    assert result.results == {"build": "v2"}
+    assert [v[:2] for v in result.state.tasks["build"].verdicts] == [(1, False), (2, True)]
+    (question,) = _messages(result, "question")
+    assert "still disagree after 2 round(s)" in question.payload["text"]
+    assert "needs more work" in question.payload["text"]
