@@ -326,6 +326,28 @@ class AnswerBox:
                 (question.run_id, question.question_id, time.time(), answer.model_dump_json()),
             )
 
+    def still_open(self, run_id: str, task_id: str, round_: int) -> Question | None:
+        """The latest question of a task's round that a person may still be answering:
+        unanswered, or answered by a person (not closed by its deadline). A resumed run
+        asks it again, so an answer given while no process ran is taken."""
+        if not self.path.exists():
+            return None
+        with contextlib.closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT q.question, a.answer FROM questions q LEFT JOIN answers a"
+                " ON a.run_id = q.run_id AND a.question_id = q.question_id"
+                " WHERE q.run_id = ? AND q.task_id = ? ORDER BY q.asked_at DESC, q.rowid DESC",
+                (run_id, task_id),
+            ).fetchall()
+        for raw_question, raw_answer in rows:
+            question = Question.model_validate_json(raw_question)
+            if question.question_id.split("/")[1:2] != [str(round_)]:
+                continue
+            if raw_answer is None or Answer.model_validate_json(raw_answer).via != "deadline":
+                return question
+            return None
+        return None
+
     def answered(self, question: Question) -> Answer | None:
         """The stored answer to ``question``, if there is one."""
         with contextlib.closing(self._connect()) as db:
@@ -412,6 +434,10 @@ class HumanAgent(Agent):
         tracer = session.tracer
         run_id = tracer.run_id
         now = tracer.now()
+        from toolkit.simtime import in_virtual_time
+
+        box_path = self.store or _store_of(session)
+        box = None if box_path is None or in_virtual_time() else AnswerBox(box_path)
         question = Question(
             question_id=f"{directive.task_id}/{directive.round}/{directive.attempt}",
             run_id=run_id,
@@ -426,6 +452,13 @@ class HumanAgent(Agent):
             deadline_at=None if self.deadline_s is None else now + self.deadline_s,
             default=self.default,
         )
+        if box is not None:
+            # a resumed run: the question its dead process asked is still the one open
+            prior = await anyio.to_thread.run_sync(
+                box.still_open, run_id, directive.task_id, directive.round
+            )
+            if prior is not None:
+                question = prior
         conversation = session.parent_span_id or session.span_id
         asked = tracer.message(
             self.name,
@@ -443,20 +476,21 @@ class HumanAgent(Agent):
         key = (run_id, directive.task_id)
         with _lock:
             _open[key] = slot
-        from toolkit.simtime import in_virtual_time
-
-        box_path = self.store or _store_of(session)
-        box = None if box_path is None or in_virtual_time() else AnswerBox(box_path)
         try:
             if box is not None:
                 await anyio.to_thread.run_sync(box.ask, question)
-            got = await self._wait(slot, box)
+            got = await self._wait(slot, box, tracer.now())
         finally:
             with _lock:
                 if _open.get(key) is slot:
                     del _open[key]
         waited = tracer.now() - now
         action = self.default or "fail"
+        if got is None and box is not None:
+            closed = Answer(
+                text=action, comment="no answer by the deadline", by=ORCHESTRATOR, via="deadline"
+            )
+            await anyio.to_thread.run_sync(box.record, question, closed)
         if got is None and action in ("fallback", "fail"):
             payload: dict[str, Any] = {"default": action, "via": "deadline", "waited_s": waited}
             self._answered(session, directive, asked, ORCHESTRATOR, payload)
@@ -496,9 +530,10 @@ class HumanAgent(Agent):
         )
         self._state(session, "working", directive.task_id)
 
-    async def _wait(self, slot: _Slot, box: AnswerBox | None) -> Answer | None:
+    async def _wait(self, slot: _Slot, box: AnswerBox | None, now: float) -> Answer | None:
         """The answer, from whichever channel gives one first; None at the deadline."""
-        with anyio.move_on_after(self.deadline_s if self.deadline_s is not None else float("inf")):
+        deadline = slot.question.deadline_at
+        with anyio.move_on_after(float("inf") if deadline is None else max(deadline - now, 0.0)):
             if box is None:
                 await slot.event.wait()
                 return slot.answer

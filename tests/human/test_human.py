@@ -341,3 +341,71 @@ def test_a_person_is_asked_only_after_n_rounds_of_disagreement() -> None:
     (question,) = _messages(result, "question")
     assert "still disagree after 2 round(s)" in question.payload["text"]
     assert "needs more work" in question.payload["text"]
+
+
+WAITING_WORKFLOW = """\
+name: waiting
+input: notes
+agents:
+  writer: {kind: mock, reply: "draft"}
+  lead: {kind: human, person: alice, mode: choose, options: [ship, hold]}
+steps:
+  - {id: write, agent: writer}
+  - {id: decide, agent: lead, prompt: "Ship {{write}}?", depends_on: [write]}
+synthesize: last
+"""
+
+
+def test_a_question_survives_its_process_and_resume_takes_the_answer(tmp_path: Path) -> None:
+    """A run waiting for a person is killed; the person answers from another process
+    while no process runs it; `switchboard resume` asks the same question again, takes
+    that answer and finishes with it."""
+    from tests.services import Service
+    from toolkit.store import RunStore
+
+    workflow = tmp_path / "waiting.yaml"
+    workflow.write_text(WAITING_WORKFLOW)
+    db = tmp_path / "runs.db"
+    box = AnswerBox(db)
+
+    def asked() -> bool:
+        try:
+            runs = RunStore(db).runs()
+            return bool(runs) and bool(box.questions(runs[0].run_id))
+        except Exception:
+            return False  # the store is not written yet
+
+    service = Service(
+        [sys.executable, "-m", "toolkit.cli", "run", str(workflow), "--store", str(db)],
+        asked,
+        name="switchboard run",
+        log=tmp_path / "run.log",
+    ).start()
+    try:
+        run_id = RunStore(db).runs()[0].run_id
+        (question,) = box.questions(run_id)
+    finally:
+        service.kill()
+    wait_until(lambda: RunStore(db).info(run_id).status == "interrupted", what="interrupted")
+    ok = _cli("answer", run_id, "decide", "--choose", "hold", "--by", "alice", "--store", str(db))
+    assert ok.returncode == 0, ok.stderr
+    resumed = _cli("resume", run_id, "--store", str(db))
+    assert resumed.returncode == 0, resumed.stderr
+    stored = RunStore(db)
+    assert stored.info(run_id).status == "succeeded"
+    events = stored.events(run_id)
+    questions = [
+        e.envelope for e in events if e.kind == "message_sent" and e.envelope.kind == "question"
+    ]
+    answers = [
+        e.envelope for e in events if e.kind == "message_sent" and e.envelope.kind == "answer"
+    ]
+    assert len(questions) == 2
+    assert questions[1].payload["question_id"] == question.question_id
+    (answer,) = answers
+    assert (answer.sender, answer.payload["choice"], answer.payload["via"]) == (
+        "alice",
+        "hold",
+        "cli",
+    )
+    assert stored.results(run_id)["decide"].output == "hold"
