@@ -227,7 +227,7 @@ def test_a_human_agent_refuses_defaults_that_do_not_fit() -> None:
 
 def test_kind_human_in_a_workflow_file() -> None:
     """`kind: human` builds HumanAgents with their person, mode, options and deadline."""
-    wf = load_workflow(ROOT / "sample_agents/workflows/human-approval.yaml")
+    wf = load_workflow(ROOT / "sample_agents/workflows/human/human-approval.yaml")
     agents = {a.name: a for a in wf.build_agents()}
     lead = agents["lead"]
     assert isinstance(lead, HumanAgent)
@@ -409,3 +409,45 @@ def test_a_question_survives_its_process_and_resume_takes_the_answer(tmp_path: P
         "cli",
     )
     assert stored.results(run_id)["decide"].output == "hold"
+
+
+def test_the_conflict_resolver_lets_a_person_decide() -> None:
+    """Resolver(strategy="human"): the person is asked to choose among the agents whose
+    positions are listed; the chosen position wins and the resolution names the person."""
+    from toolkit.patterns import conflict
+    from toolkit.resolution import Resolver
+
+    person = HumanAgent("chair", person="alice")
+    orch = Orchestrator(
+        [
+            MockAgent("a", reply="ANSWER: red"),
+            MockAgent("b", reply="ANSWER: blue"),
+            Resolver("resolver", strategy="human", judge=person),
+        ]
+    )
+    plan = conflict(["a", "b"])
+    holder: dict[str, Any] = {}
+
+    async def main() -> Any:
+        run = holder["run"] = orch.prepare("which colour?", plan)
+        async with anyio.create_task_group() as tg:
+
+            async def alice() -> None:
+                while not waiting(run.run_id):
+                    await anyio.sleep(0.005)
+                (q,) = waiting(run.run_id)
+                holder["options"], holder["text"] = q.options, q.text
+                run.answer(q.task_id, choice="b", by="alice")
+
+            tg.start_soon(alice)
+            return await run.execute()
+
+    result = anyio.run(main)
+    assert holder["options"] == ["a", "b"]
+    assert "1. a: red" in holder["text"] and "2. b: blue" in holder["text"]
+    (resolved,) = [e for e in result.events if e.kind == "resolution"]
+    assert (
+        resolved.answer == "blue" and resolved.decided_by == "alice" and resolved.winners == ["b"]
+    )
+    with pytest.raises(ValueError, match="needs a human agent"):
+        Resolver("r", strategy="human", judge=MockAgent("j"))
