@@ -673,6 +673,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     durable_commands(sub)  # resume, rerun, compare
 
+    from toolkit.human_cli import register as human_commands
+
+    human_commands(sub)  # answer, questions
+
     from toolkit.remote.cli import register as remote_commands
 
     remote_commands(sub)  # serve-agent

@@ -78,7 +78,8 @@ class MessageLook:
     """How one role of message is named and drawn (views add colour on top)."""
 
     role: str
-    """directive, retry, fallback, review, revision, result, error, a2a or broadcast."""
+    """directive, retry, fallback, review, revision, result, error, a2a, broadcast,
+    question or answer."""
     label: str
     """The word shown with the arrow."""
     glyph: str
@@ -99,6 +100,8 @@ MESSAGE_LOOKS: dict[str, MessageLook] = {
         MessageLook("error", "error", "✖", "━"),
         MessageLook("a2a", "a2a", "⇄", "┈"),
         MessageLook("broadcast", "broadcast", "✱", "┈"),
+        MessageLook("question", "question", "?", "┈"),
+        MessageLook("answer", "answer", "☛", "┄"),
     )
 }
 """Message role -> its look."""
@@ -216,7 +219,28 @@ def message_tag(env: Envelope, look: _Named) -> str:
 
 def message_summary(envelope: Envelope, limit: int = 80) -> str:
     """A bounded one-line summary of a message's payload."""
-    return short(envelope.payload, limit)
+    payload = envelope.payload
+    if envelope.kind == "question" and isinstance(payload, dict):
+        return short(payload.get("text", payload), limit)
+    if envelope.kind == "answer" and isinstance(payload, dict):
+        return short(answer_words(payload), limit)
+    return short(payload, limit)
+
+
+def answer_words(answer: dict[str, Any]) -> str:
+    """A person's answer (an ``answer`` message's payload) in words."""
+    if answer.get("approve") is not None:
+        words = "approved" if answer["approve"] else "rejected"
+    elif answer.get("choice") is not None:
+        words = f"chose {answer['choice']}"
+    elif answer.get("default") is not None:
+        words = f"no answer by the deadline: {answer['default']}"
+    else:
+        words = str(answer.get("text", ""))
+    comment = answer.get("comment")
+    if comment and answer.get("via") != "deadline":
+        words += f" ({comment})"
+    return words
 
 
 # -- tasks and agents -----------------------------------------------------------------

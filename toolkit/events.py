@@ -65,7 +65,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 """Version of the event schema; bumped on any incompatible change."""
 
-MessageKind = Literal["directive", "result", "error", "a2a", "broadcast"]
+MessageKind = Literal["directive", "result", "error", "a2a", "broadcast", "question", "answer"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
 AgentState = Literal["idle", "working", "waiting", "failed"]
 BreakerState = Literal["closed", "open", "half_open"]
@@ -101,7 +101,8 @@ class Envelope(BaseModel):
     recipient: str
     """Who receives it: a participant's name, ``*`` for a broadcast, or ``topic:<name>``."""
     kind: MessageKind
-    """directive, result, error, a2a (agent to agent) or broadcast."""
+    """directive, result, error, a2a (agent to agent), broadcast, or question and answer
+    (an agent asks a person, the person answers: ``toolkit.human``)."""
     payload: Any = None
     """The content: text or any JSON value. Untrusted: render it literally."""
     priority: int = 0

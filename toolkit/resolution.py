@@ -14,8 +14,8 @@ Strategies:
     ``weighted``: the answer with the largest summed confidence (an agent that gives
         none counts 1.0); ties as for ``vote``.
     ``judge``: a judge agent reads every position and names the winner.
-    ``human``: a person decides (a ``human`` agent); until one is given, it is
-        refused with a clear error.
+    ``human``: a person decides: the judge is a ``toolkit.human.HumanAgent``, asked to
+        choose one of the agents whose positions are listed in the question.
 An ``escalate_to`` agent (a judge) can take over when a vote is tied instead of the
 tie-breaker.
 
@@ -134,9 +134,12 @@ class Resolver(Agent):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
         if strategy == "human":
-            raise ValueError(
-                "strategy 'human' needs a human agent, which this version does not have yet"
-            )
+            from toolkit.human import HumanAgent
+
+            if not isinstance(judge, HumanAgent):
+                raise ValueError(
+                    "strategy 'human' needs a human agent as its judge (toolkit.human.HumanAgent)"
+                )
         if (strategy == "judge" or escalate_to) and judge is None:
             raise ValueError(f"strategy {strategy!r} needs a judge agent")
         self.name = name
@@ -180,6 +183,10 @@ class Resolver(Agent):
             key, reason = await self._ask_judge(directive, positions)
             counts = tally(positions, weighted=False)
             decided_by, how = self.judge.name, "judge"
+        elif self.strategy == "human":
+            key, reason, decided_by = await self._ask_person(directive, positions)
+            counts = tally(positions, weighted=False)
+            how = "human"
         else:
             counts = tally(positions, weighted=self.strategy == "weighted")
             best = max(counts.values())
@@ -216,6 +223,35 @@ class Resolver(Agent):
                 reason=reason,
             )
         return answer
+
+    async def _ask_person(
+        self, directive: Directive, positions: Sequence[Position]
+    ) -> tuple[str, str, str]:
+        """A person's pick among ``positions``: (key, reason, who decided)."""
+        import copy
+
+        judge = self.judge
+        assert judge is not None
+        person: Any = copy.copy(judge)
+        person.mode = "choose"
+        person.options = list(dict.fromkeys(p.agent for p in positions))
+        if person.default not in (*person.options, "fallback", "fail", None):
+            person.default = None  # an approve/reject default does not fit a choice
+        listing = "\n".join(f"{i}. {p.agent}: {p.answer}" for i, p in enumerate(positions, 1))
+        prompt = (
+            f"Agents disagree on: {directive.goal or directive.prompt}\n\n{listing}\n\n"
+            "Choose the agent whose position should win."
+        )
+        ask = directive.model_copy(
+            update={
+                "agent": judge.name,
+                "prompt": prompt,
+                "context": {p.agent: p.answer for p in positions},
+            }
+        )
+        chosen = str(await person.run(ask))
+        key = next(p.key for p in positions if p.agent == chosen)
+        return key, f"{person.person} chose {chosen}'s position", str(person.person)
 
     def _break_tie(self, positions: Sequence[Position], leaders: list[str]) -> tuple[str, str]:
         if self.tie_breaker is not None:

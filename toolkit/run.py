@@ -206,6 +206,17 @@ class Run:
         """Whether ``cancel`` was called (an engine running the plan elsewhere polls it)."""
         return self._cancel_requested
 
+    def answer(self, task_id: str, answer: Any = None, /, **fields: Any) -> Any:
+        """Answer the open question of a human agent's task (``toolkit.human.answer``).
+
+        Give an ``Answer`` or its fields (``approve=True, comment="ok"``); safe from any
+        thread. Raises ``AnswerError`` when the task has no open question or the answer
+        does not fit it.
+        """
+        from toolkit.human import answer as give
+
+        return give(self.run_id, task_id, answer, **fields)
+
     def _cancel_now(self) -> None:
         if self.result is not None or self._scope is None:
             return

@@ -157,6 +157,8 @@ class EventSource:
     """
 
     mode: Mode = "replay"
+    store: Path | None = None
+    """The run store the run was read from, if any (a person answers through it)."""
     can_cancel = False
     can_rerun = False
     paced = False
@@ -365,6 +367,7 @@ def open_store(path: str | Path | Any, run_id: str | None = None) -> EventSource
             f"run {run} was interrupted: the process recording it died before it finished"
         )
     source = RecordedSource(f"{path.name}:{run}", events, notices, stored.problems)
+    source.store = path
     if status == "interrupted":
         source.ended = status
     return source

@@ -746,9 +746,12 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
             ):
                 problems.append("pattern.judge: strategy judge (or escalate) needs a judge agent")
             if pattern.get("strategy") == "human":
-                problems.append(
-                    "pattern.strategy: human needs a human agent, which this version does not have yet"
-                )
+                judge = pattern.get("judge")
+                judge_spec = raw_agents.get(judge) if isinstance(judge, str) else None
+                if not isinstance(judge_spec, dict) or judge_spec.get("kind") != "human":
+                    problems.append(
+                        "pattern.judge: strategy human needs a judge of kind human (the person who decides)"
+                    )
             if RESOLVER in agents:
                 problems.append(
                     f"agents.{RESOLVER}: the conflict pattern adds its own {RESOLVER!r} agent"

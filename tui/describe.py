@@ -81,6 +81,8 @@ _MESSAGE_STYLE: dict[str, str] = {
     "error": "bold #ff5f5f",
     "a2a": "#d787ff",
     "broadcast": "#d7af5f",
+    "question": "bold #ffd700",
+    "answer": "bold #00d7af",
 }
 
 _LOOKS: dict[str, MessageLook] = {

@@ -751,3 +751,13 @@ def create_app(
     app.state.registry = registry
     app.state.api = api
     return guard(app, token=token, open_paths=api.open_paths, max_body=max_body)
+
+
+def _include_answers() -> None:
+    """People answering a run's human agents: their operations join the table."""
+    from toolkit.serve.answers import ANSWERS
+
+    API.include(ANSWERS)
+
+
+_include_answers()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -99,6 +99,7 @@ class MainScreen(Screen[None]):
         Binding("escape", "unfocus_search", "Leave search", show=False),
         Binding("b", "back", "Back to runs"),
         Binding("t", "next_team", "Next team", show=False),
+        Binding("a", "answer", "Answer a question", show=False),
     ]
 
     def __init__(self, source: EventSource, *, browsing: bool = False) -> None:
@@ -505,6 +506,45 @@ class MainScreen(Screen[None]):
             return
         self.source.cancel()
         self.app.pop_screen()
+
+    def action_answer(self) -> None:
+        """Open the question modal on the run's first open question (a human agent's)."""
+        from toolkit.human import open_questions
+        from tui.screens.question import QuestionScreen
+
+        questions = open_questions(self.timeline.latest)
+        if not questions:
+            self.notify("no question is waiting for an answer")
+            return
+        question = questions[0]
+        self.app.push_screen(
+            QuestionScreen(question, by=question.person),
+            lambda answer: self._deliver(question, answer),
+        )
+
+    def _deliver(self, question: Any, answer: Any) -> None:
+        """Give the answer to the run: in process for a live run, else through its store."""
+        from toolkit.human import AnswerBox, AnswerError
+        from toolkit.human import answer as give
+
+        if answer is None:
+            return
+        store = getattr(self.source, "store", None)
+        try:
+            if self.source.mode == "live":
+                give(question.run_id, question.task_id, answer)
+            elif store is not None:
+                AnswerBox(store).answer(question.run_id, question.task_id, answer)
+            else:
+                self.notify(
+                    "this view cannot reach the run: use switchboard answer RUN_ID TASK",
+                    severity="warning",
+                )
+                return
+        except AnswerError as exc:
+            self.notify(one_line(str(exc), 300), severity="error", markup=False)
+            return
+        self.notify(one_line(f"answered {question.task_id}", 200), markup=False)
 
     def action_unfocus_search(self) -> None:
         if self.query_one(TabbedContent).active == "tab-events":
