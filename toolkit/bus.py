@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
@@ -22,7 +22,7 @@ import anyio
 from toolkit.events import Envelope
 from toolkit.tracing import Tracer
 
-__all__ = ["Bus", "BusFactory", "MessageBus"]
+__all__ = ["Bus", "BusFactory", "Handler", "LocalDelivery", "MessageBus"]
 
 Handler = Callable[[Envelope], Awaitable[None] | None]
 
@@ -83,21 +83,18 @@ BusFactory = Callable[[Tracer, list[str]], Bus]
 """Makes a run's bus from its tracer and its participants' names."""
 
 
-class MessageBus:
-    """Publish/subscribe, direct send and broadcast, traced.
+class LocalDelivery:
+    """What every bus does once a message has reached this process: the waiting
+    messages of each participant hosted here, and the handlers of each target.
 
-    Args:
-        tracer: The run's tracer; every delivery becomes an event.
-        participants: Names that get a mailbox (and receive broadcasts).
+    ``MessageBus`` (in process) and ``toolkit.redis_bus.RedisBus`` (across processes)
+    both deliver through it; they differ only in how a message gets here.
     """
 
-    def __init__(self, tracer: Tracer, participants: list[str]) -> None:
-        self.tracer = tracer
-        self.participants = list(participants)
-        self._mailboxes: dict[str, deque[Envelope]] = {name: deque() for name in participants}
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._mailboxes: dict[str, deque[Envelope]] = {name: deque() for name in names}
         self._arrivals: dict[str, anyio.Event] = {}
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
-        self._conversation = tracer.ids.span_id()
 
     def subscribe(self, target: str, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` for each message to ``target``.
@@ -107,6 +104,56 @@ class MessageBus:
         """
         self._handlers[target].append(handler)
         return lambda: self._handlers[target].remove(handler)
+
+    def pending(self, name: str) -> list[Envelope]:
+        """Messages waiting in ``name``'s mailbox, oldest first, without taking them."""
+        return list(self._mailboxes.get(name, ()))
+
+    def take(self, name: str) -> list[Envelope]:
+        """Take every message waiting in ``name``'s mailbox."""
+        box = self._mailboxes.get(name)
+        if not box:
+            return []
+        messages = list(box)
+        box.clear()
+        return messages
+
+    async def _wait(self, name: str, timeout_s: float | None) -> Envelope:
+        """The next message in ``name``'s mailbox, waiting for it (``TimeoutError``)."""
+        box = self._mailboxes[name]
+        with anyio.fail_after(timeout_s):
+            while not box:
+                event = self._arrivals.setdefault(name, anyio.Event())
+                await event.wait()
+        return box.popleft()
+
+    def _deliver(self, name: str, envelope: Envelope) -> None:
+        self._mailboxes[name].append(envelope)
+        event = self._arrivals.pop(name, None)
+        if event is not None:
+            event.set()
+
+    async def _notify(self, target: str, envelope: Envelope) -> None:
+        for key in (target, "*") if target != "*" else ("*",):
+            for handler in list(self._handlers.get(key, ())):
+                result = handler(envelope)
+                if inspect.isawaitable(result):
+                    await result
+
+
+class MessageBus(LocalDelivery):
+    """Publish/subscribe, direct send and broadcast, traced.
+
+    Args:
+        tracer: The run's tracer; every delivery becomes an event.
+        participants: Names that get a mailbox (and receive broadcasts).
+    """
+
+    def __init__(self, tracer: Tracer, participants: list[str]) -> None:
+        super().__init__(participants)
+        self.tracer = tracer
+        self.participants = list(participants)
+        self._conversation = tracer.ids.span_id()
 
     async def send(
         self,
@@ -170,31 +217,13 @@ class MessageBus:
         await self._notify(f"topic:{topic}", envelope)
         return envelope
 
-    def pending(self, name: str) -> list[Envelope]:
-        """Messages waiting in ``name``'s mailbox, oldest first, without taking them."""
-        return list(self._mailboxes.get(name, ()))
-
-    def take(self, name: str) -> list[Envelope]:
-        """Take every message waiting in ``name``'s mailbox."""
-        box = self._mailboxes.get(name)
-        if not box:
-            return []
-        messages = list(box)
-        box.clear()
-        return messages
-
     async def receive(self, name: str, timeout_s: float | None = None) -> Envelope:
         """Wait for the next message to ``name``.
 
         Raises:
             TimeoutError: when nothing arrives within ``timeout_s``.
         """
-        box = self._mailboxes[name]
-        with anyio.fail_after(timeout_s):
-            while not box:
-                event = self._arrivals.setdefault(name, anyio.Event())
-                await event.wait()
-        return box.popleft()
+        return await self._wait(name, timeout_s)
 
     def _trace(
         self,
@@ -220,16 +249,3 @@ class MessageBus:
             topic=topic,
             priority=priority,
         )
-
-    def _deliver(self, name: str, envelope: Envelope) -> None:
-        self._mailboxes[name].append(envelope)
-        event = self._arrivals.pop(name, None)
-        if event is not None:
-            event.set()
-
-    async def _notify(self, target: str, envelope: Envelope) -> None:
-        for key in (target, "*") if target != "*" else ("*",):
-            for handler in list(self._handlers.get(key, ())):
-                result = handler(envelope)
-                if inspect.isawaitable(result):
-                    await result

@@ -27,23 +27,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 import uuid
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
 from pydantic import ValidationError
 
+from toolkit.bus import Handler, LocalDelivery
 from toolkit.events import Envelope, Log, MessageSent, RunFinished, RunStarted, dump_event
 from toolkit.redis_streams import RedisTarget, _clean
 from toolkit.tracing import Sink, Tracer
 
 __all__ = ["BusError", "RedisBus", "redis_bus", "serve_agents"]
 
-Handler = Callable[[Envelope], Awaitable[None] | None]
 
 _CLAIM = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -86,7 +85,7 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-class RedisBus:
+class RedisBus(LocalDelivery):
     """Publish/subscribe, direct send and broadcast between processes, traced.
 
     Args:
@@ -110,6 +109,7 @@ class RedisBus:
         claim_ttl_s: float = 15.0,
         block_ms: int = 200,
     ) -> None:
+        super().__init__()
         self.tracer = tracer
         self.target = RedisTarget.parse(url)
         self._raw_url = url
@@ -122,9 +122,6 @@ class RedisBus:
         """The names this process hosts (claimed at start)."""
         self._members: list[str] = []
         self._members_at = 0.0
-        self._mailboxes: dict[str, deque[Envelope]] = {}
-        self._arrivals: dict[str, anyio.Event] = {}
-        self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._cursors: dict[str, bytes | str] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._notified: OrderedDict[str, None] = OrderedDict()
@@ -265,8 +262,7 @@ class RedisBus:
             key = self._topic(target[6:])
             # auto ids are milliseconds: read the topic from this moment on
             self._cursors.setdefault(key, f"{int(time.time() * 1000)}-0")
-        self._handlers[target].append(handler)
-        return lambda: self._handlers[target].remove(handler)
+        return super().subscribe(target, handler)
 
     async def send(
         self,
@@ -371,19 +367,6 @@ class RedisBus:
         return envelope
 
     # -- receiving ---------------------------------------------------------------------
-    def pending(self, name: str) -> list[Envelope]:
-        """Messages waiting in a hosted name's mailbox, oldest first, without taking them."""
-        return list(self._mailboxes.get(name, ()))
-
-    def take(self, name: str) -> list[Envelope]:
-        """Take every message waiting in a hosted name's mailbox."""
-        box = self._mailboxes.get(name)
-        if not box:
-            return []
-        messages = list(box)
-        box.clear()
-        return messages
-
     async def receive(self, name: str, timeout_s: float | None = None) -> Envelope:
         """Wait for the next message to ``name`` (hosted here).
 
@@ -396,12 +379,7 @@ class RedisBus:
             raise KeyError(
                 f"{name!r} is not hosted by this process (hosted: {', '.join(self.local)})"
             )
-        box = self._mailboxes[name]
-        with anyio.fail_after(timeout_s):
-            while not box:
-                event = self._arrivals.setdefault(name, anyio.Event())
-                await event.wait()
-        return box.popleft()
+        return await self._wait(name, timeout_s)
 
     def _remember(self, message_id: str) -> bool:
         """Note a message as traced here; False when it already was."""
@@ -462,12 +440,9 @@ class RedisBus:
             )
         inbox = f"{self._base}:inbox:"
         if key.startswith(inbox):
-            box = self._mailboxes.get(key[len(inbox) :])
-            if box is not None:
-                box.append(envelope)
-                event = self._arrivals.pop(key[len(inbox) :], None)
-                if event is not None:
-                    event.set()
+            name = key[len(inbox) :]
+            if name in self._mailboxes:
+                self._deliver(name, envelope)
         # handlers hear of a message once per process (a broadcast fills several inboxes)
         notified = self._notified
         if envelope.message_id not in notified:
@@ -475,13 +450,6 @@ class RedisBus:
             if len(notified) > 10_000:
                 notified.popitem(last=False)
             await self._notify(envelope.recipient, envelope)
-
-    async def _notify(self, target: str, envelope: Envelope) -> None:
-        for key in (target, "*") if target != "*" else ("*",):
-            for handler in list(self._handlers.get(key, ())):
-                result = handler(envelope)
-                if inspect.isawaitable(result):
-                    await result
 
 
 def redis_bus(url: str, **options: Any) -> Callable[[Tracer, list[str]], RedisBus]:
