@@ -237,17 +237,12 @@ class Resolver(Agent):
         person.options = list(dict.fromkeys(p.agent for p in positions))
         if person.default not in (*person.options, "fallback", "fail", None):
             person.default = None  # an approve/reject default does not fit a choice
-        listing = "\n".join(f"{i}. {p.agent}: {p.answer}" for i, p in enumerate(positions, 1))
-        prompt = (
-            f"Agents disagree on: {directive.goal or directive.prompt}\n\n{listing}\n\n"
-            "Choose the agent whose position should win."
-        )
-        ask = directive.model_copy(
-            update={
-                "agent": judge.name,
-                "prompt": prompt,
-                "context": {p.agent: p.answer for p in positions},
-            }
+        ask = _judge_directive(
+            directive,
+            judge.name,
+            positions,
+            "Choose the agent whose position should win.",
+            confidence=False,
         )
         chosen = str(await person.run(ask))
         key = next(p.key for p in positions if p.agent == chosen)
@@ -267,22 +262,14 @@ class Resolver(Agent):
         """The judge's pick among ``positions`` (a key) and its words."""
         judge = self.judge
         assert judge is not None
-        listing = "\n".join(
-            f"{i}. {p.agent}: {p.answer}"
-            + (f" (confidence {p.confidence:g})" if p.confidence is not None else "")
-            for i, p in enumerate(positions, 1)
+        ask = _judge_directive(
+            directive,
+            judge.name,
+            positions,
+            "Answer with the number or the agent of the position that should win, and why.",
+            confidence=True,
         )
-        prompt = (
-            f"Agents disagree on: {directive.goal or directive.prompt}\n\n{listing}\n\n"
-            "Answer with the number or the agent of the position that should win, and why."
-        )
-        ask = directive.model_copy(
-            update={
-                "agent": judge.name,
-                "prompt": prompt,
-                "context": {p.agent: p.answer for p in positions},
-            }
-        )
+        prompt = ask.prompt
         session = directive.session if directive.in_run else None
         sent = None
         if session is not None:
@@ -309,6 +296,30 @@ class Resolver(Agent):
                 task_id=directive.task_id,
             )
         return _pick(text, positions), " ".join(text.split())[:200]
+
+
+def _judge_directive(
+    directive: Directive,
+    judge: str,
+    positions: Sequence[Position],
+    instruction: str,
+    *,
+    confidence: bool,
+) -> Directive:
+    """The directive that asks ``judge`` (an agent or a person) to decide between the
+    numbered ``positions``: the question, each position (with its confidence when
+    ``confidence``), ``instruction``; the positions by agent as its context."""
+    listing = "\n".join(
+        f"{i}. {p.agent}: {p.answer}"
+        + (f" (confidence {p.confidence:g})" if confidence and p.confidence is not None else "")
+        for i, p in enumerate(positions, 1)
+    )
+    prompt = (
+        f"Agents disagree on: {directive.goal or directive.prompt}\n\n{listing}\n\n{instruction}"
+    )
+    return directive.model_copy(
+        update={"agent": judge, "prompt": prompt, "context": {p.agent: p.answer for p in positions}}
+    )
 
 
 def _pick(text: str, positions: Sequence[Position]) -> str:
