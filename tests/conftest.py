@@ -15,13 +15,15 @@ def anyio_backend() -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly, at the end of every run, whether the real-model tests ran or why not."""
     skipped = [
-        r for r in terminalreporter.stats.get("skipped", []) if "local_model" in str(r.nodeid)
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if str(r.nodeid).startswith("tests/local_model/")
     ]
     ran = [
         r
         for kind in ("passed", "failed", "error")
         for r in terminalreporter.stats.get(kind, [])
-        if "local_model" in str(getattr(r, "nodeid", ""))
+        if str(getattr(r, "nodeid", "")).startswith("tests/local_model/")
     ]
     if skipped and not ran:
         from tests.local_model.conftest import missing
