@@ -74,6 +74,9 @@ def aimed_copy(tmp: Path, drafter_url: str) -> Path:
 def test_a_run_started_over_http_on_agents_of_other_processes_followed_live_in_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """401 with its reason for a wrong or missing token; a run started with the right one
+    is followed live by the app to its end, its drafter answering over HTTP and its
+    reviewer over Redis; no token shown or logged; every process stopped, every port free."""
     token, worker_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     # the terminal's shell gets the token from its environment, never from a command line
     monkeypatch.setenv(TOKEN_ENV, token)
