@@ -98,6 +98,12 @@ def register(sub: Any) -> None:
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
     )
     p.add_argument(
+        "--bus",
+        metavar="redis://HOST:PORT/DB",
+        help="carry each run's agent-to-agent messages over this Redis bus (agents in other "
+        "processes: switchboard bus-worker)",
+    )
+    p.add_argument(
         "--max-running", type=int, default=16, help="runs at once; one more is refused (429)"
     )
     p.add_argument(
@@ -123,6 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token_env=args.token_env,
         store=args.store,
         mock=args.mock,
+        bus=args.bus,
         max_running=args.max_running,
         max_body=args.max_body,
         log_level=args.log_level,
@@ -137,6 +144,7 @@ def serve(
     token_env: str = DEFAULT_TOKEN_ENV,
     store: str | Path | None = None,
     mock: bool = False,
+    bus: str | None = None,
     max_running: int = 16,
     max_body: int = 4 * 1024 * 1024,
     log_level: str = "info",
@@ -174,16 +182,29 @@ def serve(
         folder = Path(store).resolve().parent
         if not folder.is_dir():
             raise _cli_error(f"{store}: no folder {folder} for the run store")
+    bus_factory = None
+    if bus is not None:
+        from toolkit.redis_streams import display_url
+
+        with needs_extra("redis", "switchboard serve --bus"):
+            import redis  # noqa: F401  (the bus needs it: say so now, not in a run)
+        from toolkit.redis_bus import redis_bus
+
+        try:
+            bus_factory = redis_bus(bus)
+        except ValueError as exc:
+            raise _cli_error(f"--bus {display_url(bus)}: {exc}") from None
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
-    registry = RunRegistry(catalog, store=store, max_running=max_running)
+    registry = RunRegistry(catalog, store=store, max_running=max_running, bus=bus_factory)
     app = create_app(registry, token=token, max_body=max_body)
     shown = f"[{host}]" if ":" in host else host
     served = ", ".join(sorted(catalog.agents))
     print(
         f"switchboard serve: http://{shown}:{bound} — agents: {served}; "
         f"workflows: {', '.join(catalog.workflows)}; token from ${token_env}"
-        + (f"; store {store}" if store else ""),
+        + (f"; store {store}" if store else "")
+        + (f"; bus {display_url(bus)}" if bus else ""),
         file=sys.stderr,
         flush=True,
     )
