@@ -177,7 +177,7 @@ def test_fallback_planner_makes_the_plan_after_the_last_rejection(fake: FakeOpen
 
 def test_fallback_also_covers_a_planner_call_that_fails_for_good(fake: FakeOpenAI) -> None:
     """A 400 (say, the context is full) is not retried; with a fallback, one plan_rejected (attempt
-    0, the model error as its problem) and the fallback's plan; without, the run fails with it."""
+    1, the model error as its problem) and the fallback's plan; without, the run fails with it."""
     from toolkit.planning import RuleBasedPlanner
 
     fake.add(Scripted(status=400, error="the request exceeds the available context size"))
@@ -185,13 +185,29 @@ def test_fallback_also_covers_a_planner_call_that_fails_for_good(fake: FakeOpenA
     result = Orchestrator(_team(), planner=planner, seed=1).run_sync("write about queues")
     assert result.status == "succeeded", result.error
     (rejected,) = of_kind(result.events, "plan_rejected")
-    assert rejected.attempt == 0 and rejected.next == "fallback"
+    assert (rejected.attempt, rejected.next, rejected.fallback) == (1, "fallback", "rule-based")
     assert (
         "request rejected (400)" in rejected.problems[0] and "context size" in rejected.problems[0]
     )
     fake.add(Scripted(status=400, error="the request exceeds the available context size"))
     failed = Orchestrator(_team(), planner=_planner(fake), seed=1).run_sync("write about queues")
     assert failed.status == "failed" and "400" in (failed.error or "")
+
+
+def test_a_call_failing_after_a_refused_plan_is_the_next_numbered_attempt(fake: FakeOpenAI) -> None:
+    """A refused plan, then a model call that fails for good: two plan_rejected events numbered 1
+    and 2 (as every refusal is, whatever its cause), the second the failure, then the fallback."""
+    from toolkit.planning import RuleBasedPlanner
+
+    selfish = json.dumps({"tasks": [{"id": "a", "agent": "writer", "depends_on": ["a"]}]})
+    fake.add(selfish, Scripted(status=400, error="the request exceeds the available context size"))
+    planner = _planner(fake, max_attempts=3, fallback=RuleBasedPlanner())
+    result = Orchestrator(_team(), planner=planner, seed=1).run_sync("write about queues")
+    assert result.status == "succeeded", result.error
+    rejections = of_kind(result.events, "plan_rejected")
+    assert [(r.attempt, r.next) for r in rejections] == [(1, "retry"), (2, "fallback")]
+    assert "the model call failed" in rejections[1].problems[0]
+    assert result.state.planner == "rule-based (fallback of llm)"
 
 
 def test_a_workflow_file_configures_the_planner_cap_schema_and_fallback(tmp_path: Path) -> None:

@@ -255,21 +255,9 @@ class LLMPlanner:
         names = [a.name for a in agents]
         try:
             return await self._plan(request, agents, names, session)
-        except (PlanningFailed, LLMError) as exc:
+        except (PlanningFailed, LLMError):
             if self.fallback is None:
                 raise
-            if isinstance(exc, LLMError) and session is not None:
-                # a refused plan has its plan_rejected already; a failed call has only its llm_call
-                session.tracer.emit(
-                    PlanRejected,
-                    span_id=session.span_id,
-                    planner=self.name,
-                    attempt=0,
-                    max_attempts=self.max_attempts,
-                    problems=[f"the model call failed: {exc}"],
-                    next="fallback",
-                    fallback=self.fallback.name,
-                )
             plan = await self.fallback.plan(request, agents, session)
             PLANNED_BY.set(f"{self.fallback.name} (fallback of {self.name})")
             return plan
@@ -305,7 +293,22 @@ class LLMPlanner:
                 stream=self.stream,
                 response_format=response_format,
             )
-            exchange = await self.client.complete(body, reporter)
+            try:
+                exchange = await self.client.complete(body, reporter)
+            except LLMError as exc:
+                if self.fallback is not None and session is not None:
+                    # a failed call has only its llm_call: say, as this attempt, who plans now
+                    session.tracer.emit(
+                        PlanRejected,
+                        span_id=session.span_id,
+                        planner=self.name,
+                        attempt=attempt,
+                        max_attempts=self.max_attempts,
+                        problems=[f"the model call failed: {exc}"],
+                        next="fallback",
+                        fallback=self.fallback.name,
+                    )
+                raise
             plan, errors = check_plan(exchange.text, names)
             if plan is None and exchange.finish_reason == "length":
                 errors = [
