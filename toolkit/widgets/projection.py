@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from toolkit.describe import (
@@ -28,7 +29,7 @@ from toolkit.describe import (
     task_tries,
     task_worker,
 )
-from toolkit.events import TraceEvent
+from toolkit.events import ORCHESTRATOR, USER, TraceEvent
 from toolkit.state import RunState
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "breaker_rows",
     "clip",
     "event_detail",
+    "lane_order",
     "log_row",
     "run_snapshot",
     "task_rows",
@@ -96,6 +98,25 @@ def log_row(event: TraceEvent, t0: float | None, look: MessageLook | None = None
         "who": event_agent(event) or "orchestrator",
         "text": clip(event_summary(event, SUMMARY_CHARS * 2, look)),
     }
+
+
+def lane_order(state: RunState, shown: Sequence[str] = ()) -> list[str]:
+    """The lanes of the message flow (and, agents only, of the timeline), in an order
+    that never changes while a run goes on and is the same for every run of one
+    orchestrator, however its calls interleave.
+
+    The lanes already ``shown`` keep their places; new ones follow in this order: the
+    user, the orchestrator, the run's agents as its orchestrator lists them (its
+    ``run_started``, then any agent a plan names), then anyone else in the order they
+    first sent or received a message (a person asked a question, say).
+    """
+    lanes = list(shown)
+    seen = set(lanes)
+    for name in (USER, ORCHESTRATOR, *state.agents, *state.participants):
+        if name not in seen:
+            seen.add(name)
+            lanes.append(name)
+    return lanes
 
 
 def event_detail(event: TraceEvent) -> str:

@@ -37,7 +37,7 @@ from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
-from toolkit.widgets.projection import event_detail, run_snapshot
+from toolkit.widgets.projection import event_detail, lane_order, run_snapshot
 
 with needs_extra("notebook", "toolkit.widgets"):
     import anywidget
@@ -193,6 +193,8 @@ class _Dashboard(anywidget.AnyWidget):
         """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
         self._arrow_window = RowWindow(max_rows)
         self._log_window = RowWindow(max_rows)
+        self._lanes: list[str] = []
+        """The lanes drawn so far: they keep their places (see ``lane_order``)."""
         self.source: EventSource | None = None
         """The source the view reads (``from_source`` and the loaders), if any."""
         self.reader: threading.Thread | None = None
@@ -244,6 +246,7 @@ class _Dashboard(anywidget.AnyWidget):
         # the feed saw a second run_started: the history started over, so do the rows
         self._arrow_window.reset()
         self._log_window.reset()
+        self._lanes = []
         self._pushing = True
         try:
             self.following, self.playing = True, False
@@ -543,6 +546,12 @@ class _Dashboard(anywidget.AnyWidget):
         cursor = self._cursor_now()
         state = history.state_at(cursor)
         snapshot = run_snapshot(state, task_limit=self._max_tasks)
+        # the lanes of the whole run so far, whatever the cursor: a replay, a seek or a
+        # new participant never moves a lane that is drawn
+        live = history.state
+        self._lanes = lane_order(live, self._lanes)
+        snapshot["lanes"] = self._lanes
+        snapshot["gantt_lanes"] = [n for n in self._lanes if n in live.agents]
         bars, hidden = history.calls.bars_at(cursor, self._max_bars)
         snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
         snapshot["counts"] = dict(state.counts)

@@ -179,10 +179,11 @@ function flowPart(ctx) {
       const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
       const snap = model.get("snapshot") || {};
       const arrows = rows(model, "arrows");
-      // lanes fixed from the start (the user, the orchestrator, every agent of run_started),
-      // so no lane moves when a participant speaks first; others are added as they appear
+      // lanes fixed from the start (the user, the orchestrator, every agent of run_started,
+      // in the orchestrator's order: snap.lanes, toolkit.widgets.projection.lane_order), so
+      // no lane moves when a participant speaks first; others are added as they appear
       const lanes = [];
-      const known = ["user", "orchestrator", ...(snap.metrics || []).map((m) => m.agent), ...(snap.participants || [])];
+      const known = snap.lanes || ["user", "orchestrator", ...(snap.metrics || []).map((m) => m.agent), ...(snap.participants || [])];
       for (const name of known) if (name && !lanes.includes(name)) lanes.push(name);
       for (const a of arrows) {
         for (const name of [a.from, a.to]) if (name !== "*" && !lanes.includes(name)) lanes.push(name);
@@ -347,7 +348,9 @@ function ganttPart(ctx) {
       const bars = snap.gantt || [];
       const now = (snap.run || {}).elapsed_s || 0;
       note.textContent = snap.gantt_hidden ? `${snap.gantt_hidden} earlier calls not drawn` : bars.length ? "" : "no agent calls yet";
-      const agents = [];
+      // one row per agent of the run from the start, in the flow's lane order (a row never
+      // moves when calls interleave differently or early bars scroll out); then any other
+      const agents = [...(snap.gantt_lanes || [])];
       for (const b of bars) if (!agents.includes(b.agent)) agents.push(b.agent);
       const end = Math.max(now, ...bars.map((b) => b.end_s ?? b.start_s), 1e-6);
       const start = bars.length ? Math.min(...bars.map((b) => b.start_s)) : 0;
