@@ -15,6 +15,7 @@ folder and to ``tests/e2e/artifacts/``.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -306,14 +307,48 @@ def _run_all_cells(page: Any) -> None:
                 raise
 
 
+FRAMES = """(() => {
+  // every distinct drawing, as it happens: the slow run's plan statuses, and the live
+  // run's flow lanes and timeline rows
+  const frames = (window.__frames = { plan: [], lanes: [], rows: [] });
+  const keep = (list, value) => { if (list[list.length - 1] !== value) list.push(value); };
+  const texts = (root, selector) => [...root.querySelectorAll(selector)].map((n) => n.textContent).join("|");
+  new MutationObserver(() => {
+    const slow = document.querySelector(".sb-dashboard[data-title='slow (await)']");
+    const tasks = slow ? [...slow.querySelectorAll(".sb-task")] : [];
+    if (tasks.length) keep(frames.plan, tasks.map((t) => t.dataset.status).join(","));
+    const live = document.querySelector(".sb-dashboard[data-title='live (await)']");
+    if (live && live.querySelector(".sb-lane")) keep(frames.lanes, texts(live, ".sb-lane"));
+    if (live && live.querySelector(".sb-gantt-agent")) keep(frames.rows, texts(live, ".sb-gantt-agent"));
+  }).observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+})();"""
+RANK = {"waiting": 0, "running": 1, "done": 2}
+
+
+def _check_plan_lit_up_in_order(frames: list[str]) -> None:
+    """The slow pipeline's plan, as drawn frame by frame: its four tasks from the first
+    frame on, each going waiting → running → done, one after the other, in plan order."""
+    ranks = [[RANK[s] for s in frame.split(",")] for frame in frames]
+    assert all(len(r) == 4 for r in ranks), frames
+    assert ranks[-1] == [2, 2, 2, 2], frames
+    assert any(1 in r for r in ranks), f"no frame showed a running task: {frames}"
+    for before, after in itertools.pairwise(ranks):
+        assert all(a >= b for a, b in zip(after, before, strict=True)), frames  # never back
+    for r in ranks:  # a task lights up only once the one before it is done
+        assert all(r[i] == 2 or r[i + 1] == 0 for i in range(3)), frames
+
+
 def test_dashboard_renders_live_in_the_notebook(
     jupyter: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
     """Run all cells: the dashboards update while their cell runs (await and run_sync), show every lane
-    and arrow with kinds told apart, and the hostile payload as text; the replay buttons work."""
+    and arrow with kinds told apart, and the hostile payload as text; the replay buttons work.
+    The plan lights up task by task as the run goes, and no lane or timeline row ever moves
+    (live, on a step back, a seek or a replay)."""
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.add_init_script(FRAMES)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     passed = False
@@ -379,6 +414,13 @@ def test_dashboard_renders_live_in_the_notebook(
         expect(first.locator(".sb-cursor-label")).to_have_text("event 41 / 41", timeout=30_000)
         expect(first.locator(".sb-play")).to_have_text("▶ play", timeout=30_000)
         expect(first.locator(".sb-arrow")).to_have_count(20)
+        frames = page.evaluate("() => window.__frames")
+        _check_plan_lit_up_in_order(frames["plan"])
+        lanes_drawn = "|".join(lanes)
+        assert all(lanes_drawn.startswith(f) for f in frames["lanes"]), frames["lanes"]
+        # one timeline row per agent from the first call on, in the lanes' order (not the
+        # order of first calls: checker is called before editor)
+        assert frames["rows"] == ["researcher|writer|editor|checker"], frames["rows"]
         suffix = "" if jupyter["name"] == "jupyterlab4" else f"_{jupyter['name']}"
         shot = _save(
             page, tmp_path, f"widgets{suffix}.png", ".sb-dashboard[data-title='live (await)']"
