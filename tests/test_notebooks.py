@@ -325,3 +325,32 @@ def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
     text = outputs_text(nb)
     assert "No LLM endpoint configured" not in text
     assert "succeeded - llm planned ['draft', 'proofread']" in text
+
+
+def test_the_temporal_chapter_skips_in_one_line_without_temporal(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the ``temporal`` extra (here its SDK made unimportable in the kernel),
+    chapter 12 runs top to bottom without an error, says so in one line, and starts
+    nothing."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['temporalio'] = None  # as if the extra were not installed\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    work = tmp_path / "work"
+    work.mkdir()
+    source = next(p for p in SOURCES if p.name.startswith("12_"))
+    nb = execute(source, work)
+    printed = [
+        line
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+        for line in output.get("text", "").splitlines()
+    ]
+    skip = "Temporal is not installed: skipping this chapter (pip install 'switchboard[temporal]')"
+    assert printed == [skip]
+    assert not (work / OUTPUT_DIR / "temporal.db").exists()
+    assert not list((work / OUTPUT_DIR).glob("worker-*.log"))
