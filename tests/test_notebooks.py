@@ -254,6 +254,81 @@ def test_no_lesson_depends_on_how_fast_the_machine_is(source: Path) -> None:
     assert found == []
 
 
+VIEWS = {"RunView", "FlowView", "PlanView", "GanttView"}
+"""The dashboard widgets a notebook builds to watch a run live."""
+
+
+def _shown(tree: ast.Module) -> set[str]:
+    """Names a cell puts on the page: its last line is the name, or it calls display(name)."""
+    names = set()
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Name):
+        names.add(last.value.id)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "display"
+        ):
+            names.update(a.id for a in node.args if isinstance(a, ast.Name))
+    return names
+
+
+def live_views(codes: list[str]) -> tuple[list[str], list[str]]:
+    """The live views of a notebook's code cells: those on the page before the run that
+    fills them, and those a run fills before (or in the cell where) they are shown.
+
+    A live view is a name bound to ``RunView(...)`` (or another dashboard widget) and
+    passed in a run's ``sinks=[...]``; it is on the page in time when a cell before the
+    run's cell shows it.
+    """
+    views: set[str] = set()
+    shown_in: dict[str, int] = {}
+    in_time, late = [], []
+    for i, code in enumerate(codes):
+        tree = compile(code, "<cell>", "exec", flags=_FLAGS)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id in VIEWS
+            ):
+                views.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            if isinstance(node, ast.keyword) and node.arg == "sinks":
+                for part in ast.walk(node.value):
+                    if isinstance(part, ast.Name) and part.id in views:
+                        shown = shown_in.get(part.id, i) < i
+                        (in_time if shown else late).append(part.id)
+        for name in _shown(tree):
+            shown_in.setdefault(name, i)
+    return in_time, late
+
+
+def test_the_live_view_check_finds_a_view_shown_after_its_run() -> None:
+    """The check below tells a view put on the page before its run from one shown after."""
+    build = "from toolkit.widgets import RunView\nview = RunView(title='t')"
+    run = "result = await orch.run('r', plan, sinks=[view, OtelSink(x)])"
+    assert live_views([build + "\nview", run]) == (["view"], [])
+    assert live_views([build, run, "view"]) == ([], ["view"])  # shown once the run is over
+    assert live_views([build, run + "\nview"]) == ([], ["view"])  # the same cell: after it
+    assert live_views([build + "\ndisplay(view)", "await prepare(sinks=[view]).execute()"]) == (
+        ["view"],
+        [],
+    )
+    assert live_views(["from toolkit.widgets import RunView", run]) == ([], [])  # no view built
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_every_notebook_shows_its_view_before_the_run(source: Path) -> None:
+    """Each notebook puts at least one dashboard on the page before a run fills it in,
+    so students watch it live, and never fills a view it shows only afterwards."""
+    nb = jupytext.read(source)
+    in_time, late = live_views([c.source for c in nb.cells if c.cell_type == "code"])
+    assert in_time, "no view is on the page before its run starts"
+    assert late == []
+
+
 def execute(source: Path, cwd: Path) -> nbformat.NotebookNode:
     """Run a notebook's source top to bottom in ``cwd`` with the test kernel; raise on any cell error."""
     nb = jupytext.read(source)
