@@ -185,7 +185,7 @@ def team(**planner_options):
     return Orchestrator(list(orch.agents.values()), planner=planner, seed=7)
 
 no_net = await team(fallback=None).run(request)
-print(no_net.status, "-", (no_net.error or "").splitlines()[0])
+print(no_net.status, "-", (no_net.error or "").partition("\n")[0])
 refusals = [e for e in no_net.events if e.kind == "plan_rejected"]
 if refusals and refusals[-1].next == "fail":  # the model never got it right
     assert no_net.status == "failed" and "plan" in (no_net.error or "").lower()

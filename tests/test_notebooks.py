@@ -429,3 +429,42 @@ def test_the_temporal_chapter_skips_in_one_line_without_temporal(
     assert printed == [skip]
     assert not (work / OUTPUT_DIR / "temporal.db").exists()
     assert not list((work / OUTPUT_DIR).glob("worker-*.log"))
+
+
+def test_the_local_model_chapter_runs_live_when_a_server_is_set(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OPENAI_BASE_URL set (here a scripted server on loopback standing in for the
+    local model), chapter 13 calls it instead of replaying its cassette: the model's first
+    plan names an agent that does not exist, is sent back with the problem, and its second
+    plan is the one the run follows; what the model said is recorded to output/."""
+    from toolkit.llm.testing import FakeOpenAI
+
+    good = {
+        "name": "brief",
+        "tasks": [
+            {"id": "notes", "agent": "researcher", "goal": "facts", "prompt": "{{input}}"},
+            {"id": "brief", "agent": "writer", "goal": "write", "prompt": "{{notes}}"},
+        ],
+    }
+    bad = {"name": "brief", "tasks": [{"id": "a", "agent": "Rewritten_1", "prompt": "x"}]}
+
+    def answer(body: dict[str, Any]) -> str:
+        planner = "You are the planner" in body["messages"][0]["content"]
+        return json.dumps(good) if planner else "an answer from the model"
+
+    source = next(p for p in SOURCES if p.name.startswith("13_"))
+    with FakeOpenAI([json.dumps(bad)], responder=answer) as server:
+        base_url = server.base_url
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+        nb = execute(source, tmp_path)
+        planner_requests = [
+            r for r in server.requests if "You are the planner" in str(r.body["messages"][0])
+        ]
+    text = outputs_text(nb)
+    assert f"live: SmolLM2-135M-Instruct at {base_url}" in text
+    assert "succeeded - the plan was made by: llm" in text
+    assert "unknown agent 'Rewritten_1'" in text  # the refusal, and what was sent back
+    # the run's two plans, then one plan for each of the exercise's two runs
+    assert len(planner_requests) == 4
+    assert (tmp_path / OUTPUT_DIR / "local-model.json").exists()
