@@ -367,6 +367,12 @@ class RunState:
         self.run_id, self.name, self.request, self.seed = e.run_id, e.name, e.request, e.seed
         self.status, self.started_at = "running", e.ts
         self.simulated = isinstance(e.meta, dict) and e.meta.get("clock") == "simulated"
+        if isinstance(e.meta, dict) and isinstance(e.meta.get("parent_run"), str):
+            # a team's child run folded on its own still knows whose it is
+            task, team = e.meta.get("parent_task"), e.meta.get("team")
+            self.parent_run = e.meta["parent_run"]
+            self.parent_task = task if isinstance(task, str) else None
+            self.team = team if isinstance(team, str) else None
         self._participant(USER)
         self._participant(ORCHESTRATOR)
         cards = {name: card for name, card in e.agents.items() if isinstance(card, dict)}
