@@ -528,3 +528,57 @@ def test_static_export_lists_each_teams_own_plan(browser: Any, tmp_path: Path) -
         _save(page, tmp_path, "widgets_teams.png")
     finally:
         page.close()
+
+
+def test_a_teams_lane_expands_on_click_into_its_own_lanes_and_plan(
+    browser: Any, tmp_path: Path
+) -> None:
+    """In the dashboard (a static export: the same module and the same ``team`` trait a
+    kernel would answer), a team's lane is marked ▸; clicking it shows the team's own
+    lanes, arrows and plan, clicking a team's task inside goes a level deeper, and ◂ out
+    comes back a level at a time."""
+    from toolkit.widgets import RunView
+
+    trace = Path(__file__).parents[2] / "sample_agents" / "traces" / "teams.jsonl"
+    path = tmp_path / "team-lanes.html"
+    RunView.from_trace(trace).to_html(path, title="team of teams")
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def lanes() -> list[str]:
+        return page.eval_on_selector_all(".sb-lane", "els => els.map(e => e.dataset.name)")
+
+    def tasks() -> list[str]:
+        return page.eval_on_selector_all(".sb-task", "els => els.map(e => e.dataset.task)")
+
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".sb-lane-team", timeout=30_000)
+        assert lanes() == ["user", "orchestrator", "research", "editor"]
+        team_lane = page.locator(".sb-lane-team")
+        assert team_lane.count() == 1 and team_lane.inner_text() == "research ▸"
+        team_lane.click()
+        page.wait_for_selector(".sb-flow .sb-team-out")
+        assert lanes() == ["user", "orchestrator", "sources", "analyst"]
+        assert tasks() == ["search", "summary"]
+        assert "team research" in page.locator(".sb-flow .sb-part-title").inner_text()
+        drawn = page.eval_on_selector_all(".sb-arrow", "els => els.map(e => e.dataset.to)")
+        assert set(drawn) <= {"orchestrator", "user", "sources", "analyst"} and drawn
+        _save(page, tmp_path, "widgets_team_expanded.png")
+        # the sources team's task in the research team's plan goes a level deeper
+        page.locator(".sb-task-team[data-team='research/sources']").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.sb-task').length === 2 && document.querySelector(\".sb-task[data-task='web']\")"
+        )
+        assert lanes() == ["user", "orchestrator", "web", "papers"]
+        page.locator(".sb-flow .sb-team-out").click()
+        page.wait_for_function("() => document.querySelector(\".sb-task[data-task='search']\")")
+        assert lanes() == ["user", "orchestrator", "sources", "analyst"]
+        page.locator(".sb-flow .sb-team-out").click()
+        page.wait_for_function("() => document.querySelector(\".sb-task[data-task='edit']\")")
+        assert lanes() == ["user", "orchestrator", "research", "editor"]
+        assert page.locator(".sb-team-out").count() == 0
+        assert errors == []
+    finally:
+        page.close()

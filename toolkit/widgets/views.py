@@ -37,7 +37,7 @@ from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
-from toolkit.widgets.projection import event_detail, run_snapshot
+from toolkit.widgets.projection import event_detail, run_snapshot, shown_team
 
 with needs_extra("notebook", "toolkit.widgets"):
     import anywidget
@@ -143,6 +143,10 @@ class _Dashboard(anywidget.AnyWidget):
     """True in a static HTML export (no kernel: replay controls are off)."""
     height = traitlets.Int(380).tag(sync=True)
     """Height in pixels of the scrolling flow and log panes."""
+    team = traitlets.Unicode("").tag(sync=True)
+    """The team expanded into its own lanes, plan and agents: its path in
+    ``RunState.teams()`` (``research``, ``research/sources``); "" shows the run itself.
+    Clicking a team's lane (marked ▸) sets it, the flow's ◂ button goes a level up."""
 
     default_parts: Sequence[str] = PARTS
 
@@ -515,7 +519,7 @@ class _Dashboard(anywidget.AnyWidget):
                 self.following = False
             self._push()
 
-    @traitlets.observe("following", "log_filter")
+    @traitlets.observe("following", "log_filter", "team")
     def _on_view_change(self, change: dict[str, Any]) -> None:
         if self._ready and not self._pushing:
             with self._lock:
@@ -537,16 +541,27 @@ class _Dashboard(anywidget.AnyWidget):
             self._player.start()
 
     # -- pushing ---------------------------------------------------------------
+    def _shown(
+        self, state: RunState, cursor: int, team: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """The snapshot, the arrows and the count of messages at ``cursor``: of the run,
+        or of ``team``'s run once it has started (``run_snapshot``)."""
+        history = self._history
+        snapshot = run_snapshot(state, task_limit=self._max_tasks, team=team or None)
+        bars, hidden = history.calls.bars_at(cursor, self._max_bars)
+        snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["counts"] = dict(state.counts)
+        child = shown_team(state, team)
+        run = child.run_id if child is not None else None
+        arrows, n_messages = history.arrows(cursor, self._max_rows, run)
+        return snapshot, arrows, n_messages
+
     def _push(self) -> None:
         """Send the state at the cursor to the browser (caller holds the lock)."""
         history = self._history
         cursor = self._cursor_now()
         state = history.state_at(cursor)
-        snapshot = run_snapshot(state, task_limit=self._max_tasks)
-        bars, hidden = history.calls.bars_at(cursor, self._max_bars)
-        snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
-        snapshot["counts"] = dict(state.counts)
-        arrows, n_messages = history.arrows(cursor, self._max_rows)
+        snapshot, arrows, n_messages = self._shown(state, cursor, self.team)
         flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))
         log, n_log = history.log(cursor, self._max_rows, flt)
         changes: dict[str, Any] = {}
@@ -588,7 +603,21 @@ class _Dashboard(anywidget.AnyWidget):
         with self._lock:
             self.playing = False
             self._move(len(self._history), follow=True)
-            return dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            data = dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            # the run and each team as the page shows it when a team lane is clicked
+            state, cursor = self._history.state, len(self._history)
+            views: dict[str, dict[str, Any]] = {}
+            for team in ["", *(path for path, _ in state.teams())]:
+                snapshot, arrows, n_messages = self._shown(state, cursor, team)
+                views[team] = {
+                    "snapshot": snapshot,
+                    "arrows_head": arrows,
+                    "arrows_tail": [],
+                    "totals": {**self.totals, "messages": n_messages},
+                }
+            data["team"] = self.team if self.team in views else ""
+            data["team_views"] = views
+            return data
 
     def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
         """A standalone HTML page of this view, readable without a kernel.

@@ -153,6 +153,28 @@ function controlsPart(ctx) {
   };
 }
 
+// A team (toolkit.team) expands into its own lanes, plan and agents: the ``team`` trait
+// holds its path ("research/sources"), "" the run itself; the kernel (or, in a static
+// export, the exported views) sends what to draw.
+function showTeam(model, path) {
+  setTraits(model, { team: path });
+}
+
+// The part's title, naming the team shown, with a button one level up.
+function teamTitle(ctx, node, label) {
+  const { model } = ctx;
+  const team = model.get("team") || "";
+  const shown = ((model.get("snapshot") || {}).team || {}).path;
+  const parts = [label];
+  if (team) {
+    parts.push(h("span", { class: "sb-team-name" }, ` · team ${clip(team, 60)}${shown === team ? "" : " (not started yet)"} `));
+    const out = h("button", { class: "sb-btn sb-team-out", type: "button", title: "back to the run (or the team above)" }, "◂ out");
+    out.addEventListener("click", () => showTeam(model, team.includes("/") ? team.slice(0, team.lastIndexOf("/")) : ""));
+    parts.push(out);
+  }
+  node.replaceChildren(...parts);
+}
+
 function selectSeq(ctx, seq) {
   ctx.ui.selected = seq;
   ctx.model.set("selected", seq);
@@ -168,13 +190,15 @@ function flowPart(ctx) {
   const scroller = h("div", { class: "sb-flow-scroll" }, lanesRow, note, body);
   const legend = h("div", { class: "sb-legend" },
     KINDS.map((k) => h("span", { class: `sb-key sb-kind-${k}` }, h("i", {}), k)));
-  const root = h("div", { class: "sb-flow" }, h("div", { class: "sb-part-title" }, "Message flow"), legend, scroller);
+  const title = h("div", { class: "sb-part-title" }, "Message flow");
+  const root = h("div", { class: "sb-flow" }, title, legend, scroller);
   const LANE = 150;
   const ROW = 26;
   return {
     root,
-    deps: ["snapshot", "arrows_head", "arrows_tail", "totals", "height", "selection"],
+    deps: ["snapshot", "arrows_head", "arrows_tail", "totals", "height", "selection", "team"],
     update() {
+      teamTitle(ctx, title, "Message flow");
       scroller.style.maxHeight = `${model.get("height") || 380}px`;
       const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
       const snap = model.get("snapshot") || {};
@@ -190,7 +214,15 @@ function flowPart(ctx) {
       const x = (name) => LANE / 2 + LANE * lanes.indexOf(name);
       const width = Math.max(LANE * lanes.length, LANE);
       lanesRow.style.width = `${width}px`;
-      lanesRow.replaceChildren(...lanes.map((name) => h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20))));
+      const expand = snap.expand || {};
+      lanesRow.replaceChildren(...lanes.map((name) => {
+        const team = Object.hasOwn(expand, name) ? expand[name] : null;
+        if (team === null) return h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20));
+        // a team's lane: a click shows the team's own lanes and plan
+        const lane = h("div", { class: "sb-lane sb-lane-team", "data-name": name, "data-team": team, title: `${name}: click to show the team's own lanes and plan`, style: `width:${LANE}px` }, `${clip(name, 18)} ▸`);
+        lane.addEventListener("click", () => showTeam(model, team));
+        return lane;
+      }));
       const total = (model.get("totals") || {}).messages ?? arrows.length;
       note.textContent = total > arrows.length ? `${(total - arrows.length).toLocaleString("en-US")} earlier messages not shown (all are kept in Python)` : "";
       // room under the newest arrow for its hit area and a horizontal scrollbar
@@ -250,7 +282,8 @@ function planPart(ctx) {
   const body = h("div", { class: "sb-plan-body" });
   const note = h("div", { class: "sb-muted sb-note" });
   const legend = h("div", { class: "sb-legend" }, STATUSES.map((k) => h("span", { class: `sb-key sb-status-${k}` }, h("i", {}), k)));
-  const root = h("div", { class: "sb-plan" }, h("div", { class: "sb-part-title" }, "Plan"), legend, note, body);
+  const title = h("div", { class: "sb-part-title" }, "Plan");
+  const root = h("div", { class: "sb-plan" }, title, legend, note, body);
   const W = 210;
   const CHARS = Math.floor((W - 16) / 6.6); // characters that fit a card line at 10.5-11.5px
   const H = 44;
@@ -258,10 +291,12 @@ function planPart(ctx) {
   const GAP_Y = 12;
   return {
     root,
-    deps: ["snapshot", "selection"],
+    deps: ["snapshot", "selection", "team"],
     update() {
+      teamTitle(ctx, title, "Plan");
       const snap = model.get("snapshot") || {};
       const tasks = snap.tasks || [];
+      const expand = snap.expand || {};
       note.textContent = snap.tasks_hidden ? `${snap.tasks_hidden} more tasks not drawn` : tasks.length ? "" : "no plan yet";
       const byId = new Map(tasks.map((t) => [t.id, t]));
       const depth = new Map();
@@ -307,6 +342,12 @@ function planPart(ctx) {
         g.appendChild(s("rect", { class: "sb-task-box", width: W, height: H, rx: 6 }));
         g.appendChild(s("text", { class: "sb-task-id", x: 8, y: 17 }, clip(t.id, CHARS - 2)));
         g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, CHARS)));
+        if (Object.hasOwn(expand, t.agent)) {
+          // a team's task: a click shows the team's own lanes and plan
+          g.classList.add("sb-task-team");
+          g.setAttribute("data-team", expand[t.agent]);
+          g.addEventListener("click", () => showTeam(model, expand[t.agent]));
+        }
         svg.appendChild(g);
       }
       // each team's own plan (a child run), listed under the run's plan
@@ -515,7 +556,7 @@ function render({ model, el }) {
     for (const n of names) pending.add(n);
     if (frame === null) frame = (window.requestAnimationFrame || ((f) => setTimeout(f, 16)))(flush);
   };
-  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static"];
+  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static", "team"];
   const handlers = watched.map((name) => {
     const handler = () => ctx.schedule([name]);
     model.on(`change:${name}`, handler);
@@ -529,14 +570,23 @@ function render({ model, el }) {
   };
 }
 
-// A model stand-in over the exported data, for the static HTML page (no kernel).
+// A model stand-in over the exported data, for the static HTML page (no kernel). Setting
+// ``team`` shows that team's exported view (``team_views``), as the kernel would send it.
 function staticModel(data) {
   const listeners = new Map();
+  const fire = (name) => { for (const fn of listeners.get(`change:${name}`) || []) fn(); };
   return {
     get: (name) => data[name],
     set(name, value) {
       data[name] = value;
-      for (const fn of listeners.get(`change:${name}`) || []) fn();
+      const view = name === "team" && data.team_views ? data.team_views[value] : null;
+      if (view) {
+        for (const [key, part] of Object.entries(view)) {
+          data[key] = part;
+          fire(key);
+        }
+      }
+      fire(name);
     },
     save_changes() {},
     send() {},
