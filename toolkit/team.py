@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from toolkit.orchestrator import Orchestrator
     from toolkit.plan import Plan
     from toolkit.run import Run
+    from toolkit.state import RunState
 
 __all__ = ["ChildOutlet", "TeamAgent"]
 
@@ -196,7 +197,7 @@ class TeamAgent(Agent):
         if isinstance(outlet, ChildOutlet):
             result.events = outlet.events
         if result.status != "succeeded":
-            raise AgentError(f"team {self.name} {result.status}: {result.error}")
+            raise AgentError(f"team {self.name} {result.status}: {_reason(result.state)}")
         state = result.state
         return Reply(
             output=result.output,
@@ -205,3 +206,15 @@ class TeamAgent(Agent):
             cost_usd=state.cost_usd,
             meta={"run_id": result.run_id},
         )
+
+
+def _reason(state: RunState) -> str:
+    """Why a team's run did not succeed: its error, and the error of the first of its
+    tasks that failed (a team inside it names its own the same way, so the reason
+    reads down to the task that failed first)."""
+    reason = state.error or state.status
+    failed = next((t for t in state.tasks.values() if t.status == "failed" and t.error), None)
+    if failed is not None and failed.error is not None:
+        cause = failed.error.removeprefix("AgentError: ")
+        reason = f"{reason} ({failed.id}: {cause})"
+    return reason
