@@ -565,6 +565,12 @@ def test_a_teams_lane_expands_on_click_into_its_own_lanes_and_plan(
         assert "team research" in page.locator(".sb-flow .sb-part-title").inner_text()
         drawn = page.eval_on_selector_all(".sb-arrow", "els => els.map(e => e.dataset.to)")
         assert set(drawn) <= {"orchestrator", "user", "sources", "analyst"} and drawn
+        # a team's arrow shows its own event (its run numbers its events from 0 too)
+        page.locator(".sb-arrow[data-to='sources'] .sb-hit").first.click()
+        detail = json.loads(page.locator(".sb-detail").inner_text())
+        assert detail["kind"] == "message_sent" and detail["envelope"]["recipient"] == "sources"
+        assert page.locator(".sb-arrow.sb-selected").count() == 1
+        assert page.locator(".sb-log-row.sb-selected").count() == 1
         _save(page, tmp_path, "widgets_team_expanded.png")
         # the sources team's task in the research team's plan goes a level deeper
         page.locator(".sb-task-team[data-team='research/sources']").click()

@@ -4,6 +4,7 @@ on the lane sets) names it, without a browser."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,24 @@ def test_the_static_export_holds_the_run_and_each_team_as_a_click_shows_them() -
         assert exported["snapshot"] == view.snapshot
         assert exported["arrows_head"] == [*view.arrows_head, *view.arrows_tail]
         assert exported["totals"] == view.totals
+
+
+def test_a_teams_rows_name_their_run_and_select_their_own_event() -> None:
+    """A team's run numbers its events from 0 too: its arrows and log rows carry its run
+    id (and the log its team path), and selecting one shows that event, not the run's
+    event of the same seq; the static export keys its details the same way."""
+    events = read_trace(TEAMS).events
+    top = events[0].run_id
+    research = dict(fold(events).teams())["research"].run_id
+    view = RunView(events, team="research")
+    arrow = view.arrows_head[1]
+    assert arrow["run"] == research
+    assert any(e.run_id == top and e.seq == arrow["seq"] for e in events)  # the same seq
+    detail = view.select(arrow["seq"], arrow["run"])
+    assert json.loads(detail)["run_id"] == research
+    assert json.loads(view.select(arrow["seq"]))["run_id"] == top
+    log = {(r.get("run"), r["who"]) for r in [*view.log_head, *view.log_tail]}
+    assert (research, "[research] orchestrator") in log and (None, "orchestrator") in log
+    details = RunView(events).export_data()["details"]
+    assert json.loads(details[f"{research}:{arrow['seq']}"])["run_id"] == research
+    assert json.loads(details[str(arrow["seq"])])["run_id"] == top

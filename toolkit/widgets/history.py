@@ -129,11 +129,14 @@ class RunHistory:
         """
         return self.timeline.state_at(cursor)
 
-    def find(self, seq: int) -> TraceEvent | None:
-        """The event with sequence number ``seq``, if it is in the history."""
-        if 0 <= seq < len(self.events) and self.events[seq].seq == seq:
-            return self.events[seq]
-        return next((e for e in self.events if e.seq == seq), None)
+    def find(self, seq: int, run: str | None = None) -> TraceEvent | None:
+        """The event with sequence number ``seq`` of the run (or of child run ``run``:
+        each team's run numbers its own events from 0), if it is in the history."""
+        run = run or self.state.run_id
+        events = self.events
+        if 0 <= seq < len(events) and events[seq].seq == seq and events[seq].run_id == run:
+            return events[seq]
+        return next((e for e in events if e.seq == seq and e.run_id == run), None)
 
     # -- windows ---------------------------------------------------------------
     def arrows(
@@ -162,6 +165,8 @@ class RunHistory:
             if row is None:
                 look = roles.look(messages, i, tasks)
                 row = arrow_row(self.events[index[i]], t0, look)
+                if run is not None:
+                    row["run"] = run  # its seq is its own run's
                 if i in resumed:
                     row["tag"] = "⟳ resumed" + (f" {row['tag']}" if row["tag"] else "")
                 cache[i] = row
@@ -177,6 +182,12 @@ class RunHistory:
                 n = bisect_left(self._message_index, i)
                 look = self._roles.look(self.state.messages, n, self.state.tasks)
             row = self._log_rows[i] = log_row(event, self.t0, look)
+            if event.run_id != self.state.run_id:
+                # a team's event: its seq is its run's, its line is marked with the team
+                path = next((p for p, c in self.state.teams() if c.run_id == event.run_id), None)
+                row["run"] = event.run_id
+                if path is not None:
+                    row["who"] = f"[{path}] {row['who']}"
         return row
 
     def log(

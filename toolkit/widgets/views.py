@@ -137,6 +137,9 @@ class _Dashboard(anywidget.AnyWidget):
     """Replay speed: a multiple of the recorded pace (as in the terminal app)."""
     selected = traitlets.Int(-1).tag(sync=True)
     """Sequence number of the event in the details pane (-1: none)."""
+    selected_run = traitlets.Unicode("").tag(sync=True)
+    """The run of the event selected: "" the run itself, or a team's child run id (each
+    run numbers its own events)."""
     detail = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Dict({"text": "", "kind": ""}).tag(sync=True)
     static = traitlets.Bool(False).tag(sync=True)
@@ -492,9 +495,12 @@ class _Dashboard(anywidget.AnyWidget):
                 return False
             return True
 
-    def select(self, seq: int) -> str:
-        """Show event ``seq`` in the details pane; returns its details."""
-        self.selected = seq
+    def select(self, seq: int, run: str = "") -> str:
+        """Show event ``seq`` (of the run, or of a team's child run ``run``) in the
+        details pane; returns its details."""
+        with self.hold_trait_notifications():
+            self.selected_run = run
+            self.selected = seq
         return self.detail
 
     def _move(self, cursor: int, *, follow: bool) -> None:
@@ -525,12 +531,13 @@ class _Dashboard(anywidget.AnyWidget):
             with self._lock:
                 self._push()
 
-    @traitlets.observe("selected")
+    @traitlets.observe("selected", "selected_run")
     def _on_selected(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
         with self._lock:
-            event = self._history.find(change["new"]) if change["new"] >= 0 else None
+            seq = self.selected
+            event = self._history.find(seq, self.selected_run or None) if seq >= 0 else None
             self.detail = event_detail(event) if event is not None else ""
 
     @traitlets.observe("playing")
@@ -598,7 +605,7 @@ class _Dashboard(anywidget.AnyWidget):
     # -- export ----------------------------------------------------------------
     def export_data(self) -> dict[str, Any]:
         """Everything the front end needs to draw the whole run without a kernel."""
-        from toolkit.widgets.export import dashboard_data
+        from toolkit.widgets.export import add_details, dashboard_data
 
         with self._lock:
             self.playing = False
@@ -609,6 +616,7 @@ class _Dashboard(anywidget.AnyWidget):
             views: dict[str, dict[str, Any]] = {}
             for team in ["", *(path for path, _ in state.teams())]:
                 snapshot, arrows, n_messages = self._shown(state, cursor, team)
+                add_details(data["details"], self._history, arrows)
                 views[team] = {
                     "snapshot": snapshot,
                     "arrows_head": arrows,

@@ -175,8 +175,20 @@ function teamTitle(ctx, node, label) {
   node.replaceChildren(...parts);
 }
 
-function selectSeq(ctx, seq) {
+// A row's event is its seq in its run: "" the run itself, or a team's child run id
+// (each run numbers its own events); toolkit.widgets.export.detail_key the same way.
+function isSelected(ui, row) {
+  return ui.selected === row.seq && ui.selectedRun === (row.run || "");
+}
+
+function detailKey(seq, run) {
+  return run ? `${run}:${seq}` : String(seq);
+}
+
+function selectSeq(ctx, seq, run) {
   ctx.ui.selected = seq;
+  ctx.ui.selectedRun = run || "";
+  ctx.model.set("selected_run", run || "");
   ctx.model.set("selected", seq);
   ctx.model.save_changes();
   ctx.schedule(["selection"]);
@@ -238,7 +250,7 @@ function flowPart(ctx) {
         const x2 = x(a.to);
         // the words (``tag``: "↪ fallback #3", "◇ review") come from toolkit.describe
         const label = `${a.tag ? a.tag + " · " : ""}${a.task ? a.task + " · " : ""}${a.text}`;
-        const g = s("g", { class: `sb-arrow sb-kind-${kind}${ctx.ui.selected === a.seq ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
+        const g = s("g", { class: `sb-arrow sb-kind-${kind}${isSelected(ctx.ui, a) ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
         g.appendChild(s("title", {}, `#${a.seq} ${a.from} → ${a.to} [${a.tag || a.kind}] ${a.text}`));
         if (a.to === "*") {
           // a broadcast reaches every other lane: one dotted line across them, a head on each
@@ -264,7 +276,7 @@ function flowPart(ctx) {
         const hitFrom = a.to === "*" ? 0 : Math.min(x1, x2) - 4;
         const hitWidth = a.to === "*" ? width : Math.abs(x2 - x1) + 40;
         g.appendChild(s("rect", { class: "sb-hit", x: hitFrom, y: y - 14, width: hitWidth, height: ROW - 2 }));
-        g.addEventListener("click", () => selectSeq(ctx, a.seq));
+        g.addEventListener("click", () => selectSeq(ctx, a.seq, a.run));
         svg.appendChild(g);
       });
       body.replaceChildren(svg);
@@ -510,14 +522,14 @@ function logPart(ctx) {
       table.replaceChildren(
         h("thead", {}, h("tr", {}, ["#", "t (s)", "kind", "who", "what"].map((c) => h("th", {}, c)))),
         h("tbody", {}, shown.map((r) => {
-          const tr = h("tr", { class: `sb-log-row sb-log-${safeToken(r.kind)}${ui.selected === r.seq ? " sb-selected" : ""}`, "data-seq": r.seq },
+          const tr = h("tr", { class: `sb-log-row sb-log-${safeToken(r.kind)}${isSelected(ui, r) ? " sb-selected" : ""}`, "data-seq": r.seq },
             h("td", { class: "sb-num" }, r.seq), h("td", { class: "sb-num" }, fmt(r.t, 3)), h("td", {}, r.kind), h("td", {}, r.who), h("td", { class: "sb-log-text" }, r.text));
-          tr.addEventListener("click", () => selectSeq(ctx, r.seq));
+          tr.addEventListener("click", () => selectSeq(ctx, r.seq, r.run));
           return tr;
         })),
       );
       let text_ = model.get("detail") || "";
-      if (model.get("static") && ui.selected >= 0) text_ = (model.get("details") || {})[String(ui.selected)] || "(not included in this export)";
+      if (model.get("static") && ui.selected >= 0) text_ = (model.get("details") || {})[detailKey(ui.selected, ui.selectedRun)] || "(not included in this export)";
       detail.textContent = text_ || "Click an arrow or a log row to see the whole event.";
       if (atBottom && model.get("following")) scroller.scrollTop = scroller.scrollHeight;
     },
@@ -529,7 +541,7 @@ const PARTS = { header: headerPart, controls: controlsPart, flow: flowPart, plan
 // -- mounting --------------------------------------------------------------------
 
 function render({ model, el }) {
-  const ui = { selected: model.get("selected") ?? -1, filter: { ...(model.get("log_filter") || { text: "", kind: "" }) } };
+  const ui = { selected: model.get("selected") ?? -1, selectedRun: model.get("selected_run") || "", filter: { ...(model.get("log_filter") || { text: "", kind: "" }) } };
   const title = model.get("title") || "";
   const root = h("div", { class: "sb-dashboard", "data-title": title });
   el.classList.add("sb-root");
@@ -562,7 +574,7 @@ function render({ model, el }) {
     model.on(`change:${name}`, handler);
     return [name, handler];
   });
-  model.on("change:selected", () => { ui.selected = model.get("selected"); ctx.schedule(["selection"]); });
+  model.on("change:selected", () => { ui.selected = model.get("selected"); ui.selectedRun = model.get("selected_run") || ""; ctx.schedule(["selection"]); });
   pending.add("*");
   flush();
   return () => {
