@@ -105,8 +105,8 @@ FlowView.from_result(result, title="flow alone")
 """
 
 
-def _notebook(path: Path, kernel: str) -> None:
-    cells = [SETUP, SLOW_AWAIT, SLOW_SYNC, RUN_AWAIT, RUN_SYNC, PART_ALONE]
+def _notebook(path: Path, kernel: str, cells: list[str] | None = None) -> None:
+    cells = cells or [SETUP, SLOW_AWAIT, SLOW_SYNC, RUN_AWAIT, RUN_SYNC, PART_ALONE]
     nb = {
         "cells": [
             {
@@ -587,4 +587,52 @@ def test_a_teams_lane_expands_on_click_into_its_own_lanes_and_plan(
         assert page.locator(".sb-team-out").count() == 0
         assert errors == []
     finally:
+        page.close()
+
+
+TEAM_CELL = """
+from toolkit import MockAgent, Orchestrator, Plan, Task
+from toolkit.team import TeamAgent
+from toolkit.widgets import RunView
+
+research = TeamAgent("research", Orchestrator([MockAgent("web"), MockAgent("analyst")]), Plan(tasks=[
+    Task(id="search", agent="web"), Task(id="summary", agent="analyst", depends_on=["search"])]))
+orch = Orchestrator([research, MockAgent("editor")], seed=1)
+teams = RunView(title="teams")
+display(teams)
+(await orch.run("a brief", Plan(tasks=[Task(id="research", agent="research"),
+    Task(id="edit", agent="editor", depends_on=["research"])]), sinks=[teams])).status
+"""
+
+
+def test_a_teams_lane_expands_in_the_kernel_on_click(
+    jupyter: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """Live in the notebook: clicking a team's lane sets the view's ``team`` in the
+    kernel, which sends the team's own lanes and plan; ◂ out sends the run's again."""
+    from playwright.sync_api import expect
+
+    _notebook(jupyter["root"] / "teams.ipynb", "switchboard-e2e", [TEAM_CELL])
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    passed = False
+    try:
+        page.goto(jupyter["page"].replace("dashboard.ipynb", "teams.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        _run_all_cells(page)
+        view = page.locator(".sb-dashboard[data-title='teams']")
+        view.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
+        lanes = view.locator(".sb-lane")
+        expect(lanes).to_have_text(["user", "orchestrator", "research ▸", "editor"])
+        view.locator(".sb-lane-team").click()
+        expect(lanes).to_have_text(["user", "orchestrator", "web", "analyst"], timeout=30_000)
+        expect(view.locator(".sb-task")).to_have_count(2)
+        assert view.locator(".sb-task[data-task='search']").count() == 1
+        expect(view.locator(".sb-flow .sb-part-title")).to_contain_text("team research")
+        view.locator(".sb-flow .sb-team-out").click()
+        expect(lanes).to_have_text(["user", "orchestrator", "research ▸", "editor"], timeout=30_000)
+        expect(view.locator(".sb-task[data-task='edit']")).to_have_count(1)
+        passed = True
+    finally:
+        if not passed:
+            _save(page, tmp_path, f"widgets_team_failure_{jupyter['name']}.png")
         page.close()
