@@ -545,6 +545,7 @@ class _Dashboard(anywidget.AnyWidget):
         snapshot = run_snapshot(state, task_limit=self._max_tasks)
         bars, hidden = history.calls.bars_at(cursor, self._max_bars)
         snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["waits"] = history.calls.waits_at(cursor, self._max_bars)
         snapshot["counts"] = dict(state.counts)
         arrows, n_messages = history.arrows(cursor, self._max_rows)
         flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))

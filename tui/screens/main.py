@@ -369,7 +369,8 @@ class MainScreen(Screen[None]):
                 )
             elif active == "tab-time":
                 bars, _ = self.calls.bars_at(player.cursor, GANTT_BARS)
-                self.query_one(GanttChart).show(bars, state)
+                waits = self.calls.waits_at(player.cursor, GANTT_BARS)
+                self.query_one(GanttChart).show(bars, state, waits)
 
     def _show_notice(self) -> None:
         notice = self.query_one("#notice", Static)

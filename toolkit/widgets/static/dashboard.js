@@ -348,9 +348,11 @@ function ganttPart(ctx) {
       const now = (snap.run || {}).elapsed_s || 0;
       note.textContent = snap.gantt_hidden ? `${snap.gantt_hidden} earlier calls not drawn` : bars.length ? "" : "no agent calls yet";
       const agents = [];
-      for (const b of bars) if (!agents.includes(b.agent)) agents.push(b.agent);
-      const end = Math.max(now, ...bars.map((b) => b.end_s ?? b.start_s), 1e-6);
-      const start = bars.length ? Math.min(...bars.map((b) => b.start_s)) : 0;
+      const waits = snap.waits || [];
+      for (const b of [...bars, ...waits]) if (!agents.includes(b.agent)) agents.push(b.agent);
+      const spans = [...bars, ...waits];
+      const end = Math.max(now, ...spans.map((b) => b.end_s ?? b.start_s), 1e-6);
+      const start = spans.length ? Math.min(...spans.map((b) => b.start_s)) : 0;
       const span = Math.max(end - start, 1e-6);
       const sx = (t) => LABEL + ((t - start) / span) * PLOT;
       const height = 24 + agents.length * ROW;
@@ -376,6 +378,17 @@ function ganttPart(ctx) {
         if (x2 - x1 > 40) g.appendChild(s("text", { class: "sb-bar-text", x: x1 + 3, y: 20 + i * ROW + 11 }, clip(b.task, Math.floor((x2 - x1) / 6.5))));
         svg.appendChild(g);
       }
+      // time a human agent waited for a person: a hatched span of its own over the call
+      for (const w of waits) {
+        const i = agents.indexOf(w.agent);
+        const x1 = sx(w.start_s);
+        const x2 = sx(w.end_s ?? end);
+        const outcome = ["waiting", "answered", "deadline", "interrupted"].includes(w.outcome) ? w.outcome : "waiting";
+        const g = s("g", { class: `sb-wait sb-wait-${outcome}`, "data-agent": w.agent, "data-task": w.task });
+        g.appendChild(s("title", {}, `${w.agent}: ${w.task} waited for a person — ${outcome}${w.duration_s != null ? ` after ${w.duration_s.toFixed(3)}s` : ""}`));
+        g.appendChild(s("rect", { x: x1, y: 20 + i * ROW + 3, width: Math.max(2, x2 - x1), height: ROW - 12, rx: 2 }));
+        svg.appendChild(g);
+      }
       body.replaceChildren(svg);
     },
   };
@@ -398,7 +411,7 @@ function tickLabel(t, span) {
 }
 
 const METRIC_COLUMNS = [
-  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"],
+  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"], ["waited_s", "waited s"],
   ["mean_s", "mean s"], ["p95_s", "p95 s"], ["messages_in", "msgs in"], ["messages_out", "msgs out"],
   ["tokens_in", "tokens in"], ["tokens_out", "tokens out"], ["cost_usd", "cost $"],
 ];
