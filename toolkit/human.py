@@ -434,7 +434,30 @@ class HumanAgent(Agent):
             raise ValueError(f"{name}: {problem}")
 
     def card(self) -> dict[str, Any]:
-        return {**super().card(), "person": self.person, "mode": self.mode}
+        return {
+            **super().card(),
+            "person": self.person,
+            "mode": self.mode,
+            "question": self.question,
+            "options": list(self.options),
+            "deadline_s": self.deadline_s,
+            "default": self.default,
+        }
+
+    @classmethod
+    def from_card(cls, name: str, card: dict[str, Any]) -> HumanAgent:
+        """The human agent a ``card`` describes (a run on Temporal asks in its workflow)."""
+        return cls(
+            name,
+            str(card.get("description", "")),
+            tuple(card.get("skills", ())),
+            person=str(card.get("person", "human")),
+            mode=card.get("mode", "approve"),
+            question=str(card.get("question", "{prompt}")),
+            options=list(card.get("options", ())),
+            deadline_s=card.get("deadline_s"),
+            default=card.get("default"),
+        )
 
     async def run(self, directive: Directive) -> Any:
         return await self.ask(directive)
