@@ -222,3 +222,51 @@ async def test_the_http_answer_route_of_serve_temporal_signals_the_workflow(
         if e.kind == "message_sent" and e.envelope.kind == "answer"
     ]
     assert (answer.sender, answer.payload["via"]) == ("bob", "http")
+
+
+async def test_the_tui_modal_answers_a_run_on_temporal_with_the_signal(
+    temporal: Service,
+) -> None:
+    """`switchboard tui --temporal HOST:PORT --run ID`: `a` opens the workflow's open
+    question, enter approves, and the answer reaches the workflow as its signal."""
+    from tests.tui.conftest import wait_until
+    from toolkit.human import open_questions
+    from toolkit.temporal.source import TemporalSource
+    from tui.app import SwitchboardApp
+    from tui.screens.question import QuestionScreen
+
+    address = temporal.address  # type: ignore[attr-defined]
+    client = await connect(address)
+    q = f"q-{uuid.uuid4().hex[:8]}"
+    agents = [HumanAgent("lead", person="alice")]
+    box: dict[str, Any] = {}
+    async with make_worker(client, agents, task_queue=q):
+        orch = Orchestrator(agents, executor=TemporalExecutor(client=client, task_queue=q))
+        run = orch.prepare("go", Plan(name="tui", tasks=[Task(id="sign", agent="lead")]))
+
+        async def execute() -> None:
+            box["result"] = await run.execute()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(execute)
+            await _asked(client, run.run_id, "sign")
+            app = SwitchboardApp(TemporalSource(address, run.run_id))
+            async with app.run_test(size=(120, 40)) as pilot:
+                screen = app.main
+                await wait_until(
+                    pilot, lambda: bool(open_questions(screen.timeline.latest)), timeout_s=60
+                )
+                await pilot.press("a")
+                await wait_until(pilot, lambda: isinstance(app.screen, QuestionScreen))
+                await pilot.press("enter")
+                await wait_until(
+                    pilot, lambda: screen.timeline.latest.status == "succeeded", timeout_s=60
+                )
+    result = box["result"]
+    assert result.results["sign"]["approved"] is True
+    (answer,) = [
+        e.envelope
+        for e in result.events
+        if e.kind == "message_sent" and e.envelope.kind == "answer"
+    ]
+    assert (answer.sender, answer.payload["via"]) == ("alice", "tui")
