@@ -279,9 +279,12 @@ KERNEL_READY = """() => {
   return Boolean(kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected'
     && window.jupyterapp.commands.isEnabled('notebook:run-all-cells'));
 }"""
-FIRST_CELL_RAN = (
-    "() => /\\[\\d+\\]/.test((document.querySelector('.jp-InputPrompt') || {}).textContent || '')"
-)
+FIRST_CELL_RAN = """() => {
+  // the current notebook's first cell (JupyterLab may have restored other tabs)
+  const panel = window.jupyterapp.shell.currentWidget;
+  const prompt = ((panel && panel.node) || document).querySelector('.jp-InputPrompt');
+  return /\\[\\d+\\]/.test((prompt || {}).textContent || '');
+}"""
 
 
 def _run_all_cells(page: Any) -> None:
@@ -552,7 +555,7 @@ plan = Plan(name="asks", tasks=[
     Task(id="sum", agent="echo", prompt="{{{{approve}}}} | {{{{pick}}}} | {{{{note}}}}",
          depends_on=["approve", "pick", "note"]),
 ])
-asks = RunView(title="asks", parts=["header", "questions", "gantt", "metrics"])
+asks = RunView(title="asks", parts=["header", "questions", "flow", "gantt", "metrics"])
 display(asks)
 # in the background: the kernel stays free to take the buttons' answers
 asks_run = asyncio.ensure_future(orch.run("go", plan, sinks=[asks]))
@@ -574,7 +577,9 @@ def test_a_person_answers_with_the_widgets_buttons(
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     passed = False
     try:
-        page.goto(jupyter["page"].replace("dashboard.ipynb", "human.ipynb"))
+        # reset: JupyterLab opens this notebook alone, not the tabs of the last test
+        reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
+        page.goto(jupyter["page"].replace("dashboard.ipynb", "human.ipynb") + reset)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         page.wait_for_function(
             "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
@@ -603,6 +608,18 @@ def test_a_person_answers_with_the_widgets_buttons(
         expect(questions).to_have_count(0, timeout=30_000)
         expect(view.locator(".sb-header")).to_contain_text("<b>hold</b> | v2: faster")
         expect(view.locator(".sb-header")).to_contain_text("needs <i>tests</i>")
+        # the flow draws each question (agent → person) and answer (person → agent)
+        for kind, pairs in (
+            ("question", {("lead", "alice"), ("pm", "bob"), ("scribe", "carol")}),
+            ("answer", {("alice", "lead"), ("bob", "pm"), ("carol", "scribe")}),
+        ):
+            arrows = view.locator(f".sb-arrow[data-kind='{kind}']")
+            expect(arrows).to_have_count(3, timeout=30_000)
+            got = {
+                (arrows.nth(i).get_attribute("data-from"), arrows.nth(i).get_attribute("data-to"))
+                for i in range(3)
+            }
+            assert got == pairs, got
         waits = view.locator(".sb-wait.sb-wait-answered")
         expect(waits).to_have_count(3, timeout=30_000)
         assert {waits.nth(i).get_attribute("data-agent") for i in range(3)} == {

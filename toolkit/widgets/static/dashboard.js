@@ -10,7 +10,7 @@
 // innerHTML anywhere in this file.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const KINDS = ["directive", "result", "error", "a2a", "broadcast"];
+const KINDS = ["directive", "result", "error", "a2a", "broadcast", "question", "answer"];
 const STATUSES = ["waiting", "running", "done", "failed", "retrying", "skipped", "cancelled"];
 
 function h(tag, attrs, ...children) {
