@@ -270,3 +270,34 @@ async def test_the_tui_modal_answers_a_run_on_temporal_with_the_signal(
         if e.kind == "message_sent" and e.envelope.kind == "answer"
     ]
     assert (answer.sender, answer.payload["via"]) == ("alice", "tui")
+
+
+async def test_a_waiting_run_replays_from_history_with_its_answers(temporal: Service) -> None:
+    """With no workflow kept in memory, every workflow task replays the run from its
+    history, signals included: the questions and answers come out the same, once each."""
+    client = await connect(temporal.address)  # type: ignore[attr-defined]
+    q = f"q-{uuid.uuid4().hex[:8]}"
+    box: dict[str, Any] = {}
+    async with make_worker(client, _agents(), task_queue=q, max_cached_workflows=0):
+        orch = Orchestrator(_agents(), executor=TemporalExecutor(client=client, task_queue=q))
+        run = orch.prepare("go", PLAN)
+
+        async def execute() -> None:
+            box["result"] = await run.execute()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(execute)
+            await _asked(client, run.run_id, "decide")
+            await answer_on_temporal(client, run.run_id, "decide", choice="hold", by="alice")
+            await _asked(client, run.run_id, "sign")
+            await answer_on_temporal(client, run.run_id, "sign", approve=False, comment="no")
+    result = box["result"]
+    assert result.status == "succeeded"
+    assert result.results["decide"] == "hold"
+    assert result.results["sign"]["approved"] is False
+    kinds = [
+        e.envelope.kind
+        for e in result.events
+        if e.kind == "message_sent" and e.envelope.kind in ("question", "answer")
+    ]
+    assert kinds == ["question", "answer", "question", "answer"]
