@@ -737,8 +737,8 @@ def open_questions(state: RunState) -> list[Question]:
     A question is open while it has no answer, its task runs and the run goes on (a
     cancelled or finished run asks nothing any more).
     """
-    if state.status in ("succeeded", "failed", "cancelled"):
-        return []
+    if state.status in ("succeeded", "failed", "cancelled") or not state.questions_asked:
+        return []  # (a run that never asked costs no scan of its messages)
     found = []
     for item in _questions(state.messages):
         task = state.tasks.get(item.question.task_id)

@@ -215,6 +215,8 @@ class RunState:
     """Message-flow lanes in order of first appearance: user, orchestrator, agents."""
     messages: list[Envelope] = field(default_factory=list, metadata={"append_only": True})
     """Every message, in order (the fold only ever appends to it)."""
+    questions_asked: int = 0
+    """``question`` messages so far (a human agent's; ``toolkit.human``)."""
     event_count: int = 0
     last_seq: int = -1
     counts: dict[str, int] = field(default_factory=dict)
@@ -504,6 +506,8 @@ class RunState:
                     agent.messages_in += 1
         if env.kind == "answer" and isinstance(env.payload, dict):
             self._waited(env)
+        elif env.kind == "question":
+            self.questions_asked += 1
 
     def _waited(self, env: Envelope) -> None:
         """An answer to a person's question: its wait counts for the asking agent and task."""
