@@ -154,7 +154,8 @@ async def test_a_deadline_on_temporal_is_a_durable_timer(temporal: Service) -> N
         if e.kind == "message_sent" and e.envelope.kind == "answer"
     ]
     assert (answer.sender, answer.payload["via"]) == ("orchestrator", "deadline")
-    assert answer.payload["waited_s"] == pytest.approx(0.5, abs=0.5)
+    # the timer fires at the deadline or later (how much later depends on the machine)
+    assert answer.payload["waited_s"] >= 0.45
 
 
 async def test_the_http_answer_route_of_serve_temporal_signals_the_workflow(
