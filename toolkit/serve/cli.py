@@ -113,6 +113,12 @@ def register(sub: Any) -> None:
         help="largest request body in bytes (default 4 MiB)",
     )
     p.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="also take answers for runs on this Temporal server (--executor temporal): "
+        "the questions and answers routes of a run this server does not hold ask its workflow",
+    )
+    p.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
         default="info",
@@ -133,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         max_body=args.max_body,
         log_level=args.log_level,
+        temporal=args.temporal,
     )
 
 
@@ -148,6 +155,7 @@ def serve(
     max_running: int = 16,
     max_body: int = 4 * 1024 * 1024,
     log_level: str = "info",
+    temporal: str | None = None,
 ) -> int:
     """Serve the start API until interrupted (SIGINT/SIGTERM: running runs are cancelled
     and recorded as such).
@@ -194,10 +202,16 @@ def serve(
             bus_factory = redis_bus(bus)
         except ValueError as exc:
             raise _cli_error(f"--bus {display_url(bus)}: {exc}") from None
+    if temporal is not None:
+        from toolkit.temporal.commands import address_from_args
+
+        address_from_args(temporal, "--temporal")
+        with needs_extra("temporal", "switchboard serve --temporal"):
+            import temporalio  # noqa: F401
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
     registry = RunRegistry(catalog, store=store, max_running=max_running, bus=bus_factory)
-    app = create_app(registry, token=token, max_body=max_body)
+    app = create_app(registry, token=token, max_body=max_body, temporal=temporal)
     shown = f"[{host}]" if ":" in host else host
     served = ", ".join(sorted(catalog.agents))
     print(
