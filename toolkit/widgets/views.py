@@ -58,7 +58,7 @@ __all__ = [
 
 _STATIC = Path(__file__).parent / "static"
 
-PARTS = ("header", "controls", "flow", "plan", "gantt", "metrics", "log")
+PARTS = ("header", "questions", "controls", "flow", "plan", "gantt", "metrics", "log")
 """Every part a view can show, in the order the dashboard stacks them."""
 
 
@@ -150,6 +150,8 @@ class _Dashboard(anywidget.AnyWidget):
     """The team expanded into its own lanes, plan and agents: its path in
     ``RunState.teams()`` (``research``, ``research/sources``); "" shows the run itself.
     Clicking a team's lane (marked ▸) sets it, the flow's ◂ button goes a level up."""
+    answer_note = traitlets.Dict().tag(sync=True)
+    """The outcome of the last answer sent from the page (``toolkit.widgets.answers``)."""
 
     default_parts: Sequence[str] = PARTS
 
@@ -204,6 +206,10 @@ class _Dashboard(anywidget.AnyWidget):
         """The source the view reads (``from_source`` and the loaders), if any."""
         self.reader: threading.Thread | None = None
         """The thread a producing source runs in (``follow_trace``, a live source)."""
+        self.answer_store: str | Path | None = None
+        """A run store to answer through when the run is not in this kernel
+        (``from_store`` sets it); answers go in process first."""
+        self.on_msg(self._on_page_message)
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -226,6 +232,21 @@ class _Dashboard(anywidget.AnyWidget):
     def push_error(self) -> str | None:
         """The last error of a push made on a run's thread, if any."""
         return self.feed.push_error
+
+    # -- answers from the page ----------------------------------------------------
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "answer":
+            self.answer_from_page(content)
+
+    def answer_from_page(self, content: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an answer the page's buttons sent (``toolkit.widgets.answers.deliver``);
+        the note shown under the questions, also set as ``answer_note``."""
+        from toolkit.widgets.answers import deliver
+
+        with self._lock:
+            note = deliver(content, self._history.state_at(len(self._history)), self.answer_store)
+        self.answer_note = {**note, "seq": int(content.get("seq", 0) or 0)}
+        return note
 
     # -- sink (the feed's) -------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -408,7 +429,11 @@ class _Dashboard(anywidget.AnyWidget):
         Raises:
             SourceError: when the store or the run is not there.
         """
-        return cls.from_source(open_store(store, run_id), **options)
+        view = cls.from_source(open_store(store, run_id), **options)
+        path = getattr(store, "path", store)
+        if isinstance(path, str | Path):
+            view.answer_store = path
+        return view
 
     @classmethod
     def from_result(cls, result: Any, **options: Any) -> _Dashboard:
@@ -557,6 +582,11 @@ class _Dashboard(anywidget.AnyWidget):
         snapshot = run_snapshot(state, task_limit=self._max_tasks, team=team or None)
         bars, hidden = history.calls.bars_at(cursor, self._max_bars)
         snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["waits"] = history.calls.waits_at(cursor, self._max_bars)
+        if "questions" in self.parts:
+            from toolkit.widgets.answers import question_cards
+
+            snapshot["questions"] = question_cards(history.state_at(len(history)))
         snapshot["counts"] = dict(state.counts)
         child = shown_team(state, team)
         run = child.run_id if child is not None else None
