@@ -570,6 +570,9 @@ def test_a_teams_lane_expands_on_click_into_its_own_lanes_and_plan(
         assert set(drawn) <= {"orchestrator", "user", "sources", "analyst"} and drawn
         # a team's arrow shows its own event (its run numbers its events from 0 too)
         page.locator(".sb-arrow[data-to='sources'] .sb-hit").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.sb-detail').textContent.startsWith('{')"
+        )
         detail = json.loads(page.locator(".sb-detail").inner_text())
         assert detail["kind"] == "message_sent" and detail["envelope"]["recipient"] == "sources"
         assert page.locator(".sb-arrow.sb-selected").count() == 1
