@@ -35,6 +35,7 @@ from toolkit.remote import HttpAgent
 OUT = Path("output")
 OUT.mkdir(exist_ok=True)
 
+
 def stop(process):
     "Stop a process we started: politely first, then for sure."
     if process.poll() is None:
@@ -45,21 +46,26 @@ def stop(process):
             process.kill()
             process.wait()
 
+
 def free_port():
     "A TCP port on 127.0.0.1 that is free now."
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
+
 # The worker's agent is defined in a workflow file, as in any run
 TEAM = OUT / "team.yaml"
-TEAM.write_text("""\
+TEAM.write_text(
+    """\
 name: team
 agents:
   writer: {kind: mock, description: writes posts, reply: "post from a worker process: {prompt}", latency: 0.05}
 steps:
   - {id: write, agent: writer, prompt: "{{input}}"}
-""", encoding="utf-8")
+""",
+    encoding="utf-8",
+)
 
 # %% [markdown]
 # ## Start a worker
@@ -73,10 +79,23 @@ steps:
 port = free_port()
 url = f"http://127.0.0.1:{port}"
 worker = subprocess.Popen(
-    [sys.executable, "-m", "toolkit.cli", "serve-agent", str(TEAM), "writer", "--port", str(port), "--quiet"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve-agent",
+        str(TEAM),
+        "writer",
+        "--port",
+        str(port),
+        "--quiet",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 atexit.register(stop, worker)
 writer = HttpAgent("writer", url, description="writes posts (in another process)", timeout_s=10)
+
 
 async def wait_until_up(agent, process, limit_s=30):
     deadline = time.monotonic() + limit_s
@@ -88,6 +107,7 @@ async def wait_until_up(agent, process, limit_s=30):
         except Exception:
             await asyncio.sleep(0.05)
     raise TimeoutError("the worker did not come up")
+
 
 try:
     health = await wait_until_up(writer, worker)
@@ -159,12 +179,28 @@ import httpx
 TOKEN = secrets.token_urlsafe(16)
 api_port = free_port()
 api = subprocess.Popen(
-    [sys.executable, "-m", "toolkit.cli", "serve", "--port", str(api_port),
-     "--token-env", "WORKSHOP_API_TOKEN", "--log-level", "warning"],
-    env={**os.environ, "WORKSHOP_API_TOKEN": TOKEN}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve",
+        "--port",
+        str(api_port),
+        "--token-env",
+        "WORKSHOP_API_TOKEN",
+        "--log-level",
+        "warning",
+    ],
+    env={**os.environ, "WORKSHOP_API_TOKEN": TOKEN},
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 atexit.register(stop, api)
-http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}",
-                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+http = httpx.AsyncClient(
+    base_url=f"http://127.0.0.1:{api_port}",
+    headers={"Authorization": f"Bearer {TOKEN}"},
+    timeout=10,
+)
 deadline = time.monotonic() + 60
 while True:  # wait until the API answers /health (its state, with a limit)
     if api.poll() is not None:
@@ -187,11 +223,18 @@ print("workflows it serves:", [(w["name"], w["agents"]) for w in served["workflo
 # starts nothing.
 
 # %%
-wrong = await http.post("/v1/mao/start", json={"workflow": "research-report"},
-                        headers={"Authorization": "Bearer not-the-token"})
+wrong = await http.post(
+    "/v1/mao/start",
+    json={"workflow": "research-report"},
+    headers={"Authorization": "Bearer not-the-token"},
+)
 print(wrong.status_code, wrong.json())
-started = (await http.post("/v1/mao/start", json={
-    "workflow": "research-report", "input": "Why teams put a queue between services"})).json()
+started = (
+    await http.post(
+        "/v1/mao/start",
+        json={"workflow": "research-report", "input": "Why teams put a queue between services"},
+    )
+).json()
 print(started["run_id"], started["status"])
 served_view = RunView.follow(started["status_url"], token=TOKEN, title="a run started over HTTP")
 served_view
@@ -211,8 +254,16 @@ print(answer["output"])
 # The API started the run, ran it in its own process, and the notebook followed it
 assert wrong.status_code == 401  # no token, no run
 assert answer["finished"] and status["status"] == "succeeded"
-assert [(t["id"], t["status"]) for t in status["tasks"]] == [("research", "done"), ("write", "done"), ("edit", "done")]
-assert served_view.state.status == "succeeded" and list(served_view.state.tasks) == ["research", "write", "edit"]
+assert [(t["id"], t["status"]) for t in status["tasks"]] == [
+    ("research", "done"),
+    ("write", "done"),
+    ("edit", "done"),
+]
+assert served_view.state.status == "succeeded" and list(served_view.state.tasks) == [
+    "research",
+    "write",
+    "edit",
+]
 await http.aclose()
 stop(api)
 print("checks passed")
@@ -232,9 +283,21 @@ if shutil.which("redis-server") is None:
     print("redis-server is not installed: skipping the Redis part (apt-get install redis-server)")
 else:
     redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     atexit.register(stop, redis)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     deadline = time.monotonic() + 30
@@ -261,7 +324,9 @@ if redis is not None:
 
     sink = RedisStreamSink(redis_url)
     local = Orchestrator([researcher, MockAgent("writer", reply="post: {prompt}")], seed=10)
-    published = await local.run("A post about Redis", pipeline("researcher", "writer"), sinks=[sink])
+    published = await local.run(
+        "A post about Redis", pipeline("researcher", "writer"), sinks=[sink]
+    )
     sink.close()
     read_back = open_url(redis_url, follow=False).preload()
     print(len(read_back), "events read back from", redis_url)
@@ -286,20 +351,44 @@ if redis is not None:
     bus_log = OUT / "bus-worker.log"
     with bus_log.open("w") as log:
         bus_worker = subprocess.Popen(
-            [sys.executable, "-m", "toolkit.cli", "bus-worker", str(BUS_TEAM), "reviewer", "--bus", redis_url],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "toolkit.cli",
+                "bus-worker",
+                str(BUS_TEAM),
+                "reviewer",
+                "--bus",
+                redis_url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
-        while "hosting reviewer" not in bus_log.read_text(encoding="utf-8"):  # it says when it is on the bus
+        while "hosting reviewer" not in bus_log.read_text(
+            encoding="utf-8"
+        ):  # it says when it is on the bus
             if bus_worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the bus worker did not start: " + bus_log.read_text(encoding="utf-8"))
+                raise RuntimeError(
+                    "the bus worker did not start: " + bus_log.read_text(encoding="utf-8")
+                )
             await asyncio.sleep(0.05)
-        on_bus = Orchestrator([MockAgent("writer", reply="draft: 14 changes in 3 sections", latency=0.01),
-                               FunctionAgent(ask_reviewer, name="editor")], seed=1, bus=redis_bus(redis_url))
+        on_bus = Orchestrator(
+            [
+                MockAgent("writer", reply="draft: 14 changes in 3 sections", latency=0.01),
+                FunctionAgent(ask_reviewer, name="editor"),
+            ],
+            seed=1,
+            bus=redis_bus(redis_url),
+        )
         reviewed = await on_bus.run("write the release notes", pipeline("writer", "editor"))
         print(reviewed.status, "-", reviewed.output)
-        crossed = [(m.sender, m.recipient, m.payload) for m in reviewed.state.messages
-                   if "reviewer" in (m.sender, m.recipient)]
+        crossed = [
+            (m.sender, m.recipient, m.payload)
+            for m in reviewed.state.messages
+            if "reviewer" in (m.sender, m.recipient)
+        ]
         for sender, recipient, payload in crossed:
             print(f"{sender:>8} -> {recipient:<8} {str(payload)[:50]!r}")
         # the reviewer is not an agent of this run: its answer came over Redis from the worker
@@ -329,19 +418,38 @@ if redis is not None:
 # %%
 port = free_port()
 worker = subprocess.Popen(
-    [sys.executable, "-m", "toolkit.cli", "serve-agent", str(TEAM), "writer", "--port", str(port), "--quiet"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve-agent",
+        str(TEAM),
+        "writer",
+        "--port",
+        str(port),
+        "--quiet",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 try:
     remote = HttpAgent("writer", f"http://127.0.0.1:{port}", timeout_s=10)
     await wait_until_up(remote, worker)
     backup = MockAgent("backup-writer", reply="post from the backup: {prompt}")
-    plan = Plan(tasks=[Task(id="write", agent="writer", prompt="{{input}}", fallback="backup-writer")])
+    plan = Plan(
+        tasks=[Task(id="write", agent="writer", prompt="{{input}}", fallback="backup-writer")]
+    )
     team = Orchestrator([remote, backup], seed=10)
     up = await team.run("A post", plan)
-    assert up.output.startswith("post from a worker process") and not up.state.tasks["write"].fallback_used
+    assert (
+        up.output.startswith("post from a worker process")
+        and not up.state.tasks["write"].fallback_used
+    )
     stop(worker)
     down = await team.run("A post", plan)
-    assert down.output.startswith("post from the backup") and down.state.tasks["write"].fallback_used
+    assert (
+        down.output.startswith("post from the backup") and down.state.tasks["write"].fallback_used
+    )
     await remote.aclose()
     print("checks passed")
 finally:

@@ -37,16 +37,21 @@ BASE_URL = os.environ.get("OPENAI_BASE_URL")  # set: a model server runs, so go 
 LIVE = BASE_URL is not None
 PACE = 0  # replaying: 0 answers at once; 1 streams each reply at its recorded pace (~40 s)
 
+
 def tape():
     "The cassette of one run: the recording to replay, or (live) a new recording of this run."
     if LIVE:
         return Cassette(OUT / "local-model.json", mode="record", note=f"{MODEL} at {BASE_URL}")
     return Cassette(CASSETTE, pace=PACE)
 
+
 cassette = tape()
 orch, request = build(cassette=cassette, base_url=BASE_URL)
-print(f"live: {MODEL} at {BASE_URL}" if LIVE else
-      f"no server: replaying {CASSETTE.name} ({len(cassette.exchanges)} calls recorded from {MODEL})")
+print(
+    f"live: {MODEL} at {BASE_URL}"
+    if LIVE
+    else f"no server: replaying {CASSETTE.name} ({len(cassette.exchanges)} calls recorded from {MODEL})"
+)
 print("request:", request)
 for name, agent in orch.agents.items():
     print(f"  {name:>10}: {agent.description}")
@@ -180,9 +185,11 @@ from toolkit.planning import RuleBasedPlanner
 
 
 def team(**planner_options):
-    planner = LLMPlanner(MODEL, max_tokens=PLANNER_MAX_TOKENS, base_url=BASE_URL, cassette=tape(),
-                         **planner_options)
+    planner = LLMPlanner(
+        MODEL, max_tokens=PLANNER_MAX_TOKENS, base_url=BASE_URL, cassette=tape(), **planner_options
+    )
     return Orchestrator(list(orch.agents.values()), planner=planner, seed=7)
+
 
 no_net = await team(fallback=None).run(request)
 print(no_net.status, "-", (no_net.error or "").partition("\n")[0])
@@ -195,8 +202,18 @@ if not LIVE:
 
 one_try = await team(max_attempts=1, fallback=RuleBasedPlanner()).run(request)
 once = [e for e in one_try.events if e.kind == "plan_rejected"]
-tokens = sum(e.completion_tokens for e in one_try.events if e.kind == "llm_call" and e.purpose == "planner")
-print(one_try.status, len(once), "refusal(s), next:", once[-1].next if once else None, "-", tokens, "planner tokens")
+tokens = sum(
+    e.completion_tokens for e in one_try.events if e.kind == "llm_call" and e.purpose == "planner"
+)
+print(
+    one_try.status,
+    len(once),
+    "refusal(s), next:",
+    once[-1].next if once else None,
+    "-",
+    tokens,
+    "planner tokens",
+)
 assert one_try.status == "succeeded"
 if not LIVE:
     assert [r.next for r in once] == ["fallback"] and tokens == 228  # one answer instead of three
