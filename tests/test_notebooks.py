@@ -468,3 +468,24 @@ def test_the_local_model_chapter_runs_live_when_a_server_is_set(
     # the run's two plans, then one plan for each of the exercise's two runs
     assert len(planner_requests) == 4
     assert (tmp_path / OUTPUT_DIR / "local-model.json").exists()
+
+
+def test_the_processes_chapter_skips_redis_in_one_line_without_redis_server(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``redis-server`` on the PATH (here a PATH with nothing on it), chapter 10
+    still runs its HTTP worker and start API, says in one line that it skips the Redis
+    part, and starts no bus worker."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    work = tmp_path / "work"
+    work.mkdir()
+    source = next(p for p in SOURCES if p.name.startswith("10_"))
+    nb = execute(source, work)
+    text = outputs_text(nb)
+    skip = "redis-server is not installed: skipping the Redis part (apt-get install redis-server)"
+    assert text.count(skip) == 1
+    assert "redis-server at" not in text
+    assert text.count("checks passed") == 3  # the worker, the start API, the exercise
+    assert not (work / OUTPUT_DIR / "bus-worker.log").exists()
