@@ -117,8 +117,9 @@ def implied_dependencies(depends_on: Iterable[str], prompt: str) -> list[str]:
     return list(deps)
 
 
-Link = tuple[str, str, Sequence[Any], str]
-"""One task's links for ``link_problems``: (location, id, declared dependencies, prompt)."""
+Link = tuple[object, str, Sequence[Any], str]
+"""One task's links for ``link_problems``: (location, id, declared dependencies, prompt);
+the location is written with ``str`` only when a problem names it."""
 
 
 def link_problems(
@@ -171,6 +172,18 @@ def link_problems(
     if cycle:
         problems.append(f"{noun}s: dependency cycle {' -> '.join(cycle)}")
     return problems, deps_map
+
+
+class _TaskWhere:
+    """A task's location in a plan (``tasks[3] (fetch)``), written only if a problem needs it."""
+
+    __slots__ = ("index", "task_id")
+
+    def __init__(self, index: int, task_id: str) -> None:
+        self.index, self.task_id = index, task_id
+
+    def __str__(self) -> str:
+        return f"tasks[{self.index}] ({self.task_id})"
 
 
 class PlanError(ValueError):
@@ -267,29 +280,38 @@ class Plan(BaseModel):
         self, agents: Iterable[str] | None = None, deps_map: dict[str, list[str]] | None = None
     ) -> list[str]:
         """Every reason this plan cannot run, each with its location; empty if it can."""
+        return self._check(agents)[0]
+
+    def _check(self, agents: Iterable[str] | None) -> tuple[list[str], dict[str, list[str]]]:
+        """The problems and the dependency map of the valid links, in one pass."""
         known_agents = set(agents) if agents is not None else None
         problems: list[str] = []
-        if not self.tasks:
+        tasks = self.tasks
+        if not tasks:
             problems.append("tasks: the plan has no tasks")
-        for i, t in enumerate(self.tasks):
-            if known_agents is None:
-                break
-            where = f"tasks[{i}] ({t.id})"
-            reviewer = t.review.reviewer if t.review else None
-            for field, name in (
-                ("agent", t.agent),
-                ("fallback", t.fallback),
-                ("review.reviewer", reviewer),
-            ):
-                if name is not None and name not in known_agents:
-                    problems.append(
-                        f"{where}.{field}: unknown agent {name!r} (known: {known_list(known_agents)})"
-                    )
-        links = [
-            (f"tasks[{i}] ({t.id})", t.id, t.depends_on, t.prompt) for i, t in enumerate(self.tasks)
-        ]
-        problems += link_problems(links, "task")[0]
-        return problems
+        if known_agents is not None:
+            for i, t in enumerate(tasks):
+                reviewer = t.review.reviewer if t.review else None
+                if (
+                    t.agent in known_agents
+                    and (t.fallback is None or t.fallback in known_agents)
+                    and (reviewer is None or reviewer in known_agents)
+                ):
+                    continue  # the common case: no location to write
+                where = f"tasks[{i}] ({t.id})"
+                for field, name in (
+                    ("agent", t.agent),
+                    ("fallback", t.fallback),
+                    ("review.reviewer", reviewer),
+                ):
+                    if name is not None and name not in known_agents:
+                        problems.append(
+                            f"{where}.{field}: unknown agent {name!r} (known: {known_list(known_agents)})"
+                        )
+        links = [(_TaskWhere(i, t.id), t.id, t.depends_on, t.prompt) for i, t in enumerate(tasks)]
+        link_errors, deps_map = link_problems(links, "task")
+        problems += link_errors
+        return problems, deps_map
 
     def validate_for(self, agents: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Raise ``PlanError`` listing every problem, if there is any.
@@ -297,10 +319,10 @@ class Plan(BaseModel):
         Returns:
             The dependency map it checked (task id → dependencies), for the scheduler.
         """
-        problems = self.problems(agents)
+        problems, deps_map = self._check(agents)
         if problems:
             raise PlanError(problems)
-        return self.dependency_map()
+        return deps_map  # valid links only, and all of them are: ``dependency_map()``
 
     def dependency_map(self) -> dict[str, list[str]]:
         """Each task's dependencies (declared and referenced), by task id."""

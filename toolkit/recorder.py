@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from toolkit.events import TraceEvent, dump_line, parse_event
+from toolkit.events import _NEWLINE, TraceEvent, _default, _dumps, dump_line, parse_event
 from toolkit.text import safe_line
 
 __all__ = [
@@ -144,7 +144,10 @@ class JsonlRecorder(BufferedSink):
         # the CPU's caches, and the flusher would hold the GIL to do it anyway; the line
         # also records the payload as it was when sent, even if the agent changes it later
         queue = self._queue
-        queue.append(dump_line(event))
+        try:  # ``dump_line``, inline: one call fewer on every event
+            queue.append(_dumps(event.__dict__, default=_default, option=_NEWLINE))
+        except TypeError:
+            queue.append(dump_line(event))
         self._fresh += 1
         if self._fresh >= _CHUNK:
             self._compact()

@@ -613,7 +613,7 @@ class Run:
     ) -> tuple[AgentCall, str, float]:
         """Send one directive: the call for the executor, the message id and the time."""
         tracer, task = self.tracer, tr.task
-        directive = _DIRECTIVE.build(
+        directive = _DIRECTIVE.wrap(  # every field given, in declared order
             {
                 "agent": agent,
                 "task_id": task.id,

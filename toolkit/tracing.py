@@ -127,11 +127,17 @@ class SinkOutlet:
         return errors
 
 
-# the hottest events of a step, built from literal dicts of every field (no template copy)
-_WRAP_ENVELOPE = trusted_maker(Envelope).wrap
-_WRAP_MESSAGE = trusted_maker(MessageSent).wrap
-_WRAP_STARTED = trusted_maker(TaskStarted).wrap
-_WRAP_FINISHED = trusted_maker(TaskFinished).wrap
+# the hottest events of a step, built from literal dicts of every field (no template
+# copy), inline as ``TrustedMaker.wrap`` does it: a step builds six such objects
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS_SET = "__pydantic_fields_set__"
+_EXTRA = "__pydantic_extra__"
+_PRIVATE = "__pydantic_private__"
+_ENVELOPE_FIELDS = trusted_maker(Envelope).fields_set
+_MESSAGE_FIELDS = trusted_maker(MessageSent).fields_set
+_STARTED_FIELDS = trusted_maker(TaskStarted).fields_set
+_FINISHED_FIELDS = trusted_maker(TaskFinished).fields_set
 
 
 def _unchanged(value: Any) -> Any:
@@ -257,7 +263,10 @@ class Tracer:
         message_id = self.ids.span_id()
         trace_id = self.trace_id
         # the hottest events of a run, built directly (fields in declared order)
-        envelope = _WRAP_ENVELOPE(
+        envelope = _new(Envelope)
+        _set(
+            envelope,
+            "__dict__",
             {
                 "message_id": message_id,
                 "conversation_id": conversation_id,
@@ -275,9 +284,15 @@ class Tracer:
                 "sent_at": now,
                 "delivered_at": now,
                 "usage": usage,
-            }
+            },
         )
-        event = _WRAP_MESSAGE(
+        _set(envelope, _FIELDS_SET, _ENVELOPE_FIELDS)
+        _set(envelope, _EXTRA, None)
+        _set(envelope, _PRIVATE, None)
+        event = _new(MessageSent)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -287,8 +302,11 @@ class Tracer:
                 "parent_span_id": span_id,
                 "kind": "message_sent",
                 "envelope": envelope,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _MESSAGE_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
         return envelope
@@ -304,7 +322,10 @@ class Tracer:
     ) -> None:
         """Emit ``task_started`` for an attempt: a step's event, built directly as in
         ``message`` (no template copy, no keyword parsing)."""
-        event = _WRAP_STARTED(
+        event = _new(TaskStarted)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -317,8 +338,11 @@ class Tracer:
                 "agent": agent,
                 "attempt": attempt,
                 "round": round_,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _STARTED_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
 
@@ -337,7 +361,10 @@ class Tracer:
         cost_usd: float,
     ) -> None:
         """Emit ``task_finished``: a step's event, built directly as in ``message``."""
-        event = _WRAP_FINISHED(
+        event = _new(TaskFinished)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -355,8 +382,11 @@ class Tracer:
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": cost_usd,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _FINISHED_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
 
