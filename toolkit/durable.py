@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from toolkit.orchestrator import Orchestrator
     from toolkit.run import Run
     from toolkit.state import RunState
+    from toolkit.steps import Steps
     from toolkit.store import RunStore, StoredResult
     from toolkit.tracing import Tracer
 
@@ -123,6 +124,12 @@ class Carryover:
             ).message_id
         started = self.started_at if self.started_at is not None else tracer.now()
         return started, conversation, asked_id
+
+    def take_over(self, steps: Steps) -> None:
+        """Before anything starts: the stored results are the run's, their tasks done."""
+        steps.results.update(self.results)
+        steps.sched.resume(self.results)
+        self.announce(steps.tracer)
 
     def announce(self, tracer: Tracer) -> None:
         """After the plan: a re-run says where it comes from and records what it reuses."""
