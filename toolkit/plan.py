@@ -14,7 +14,10 @@ everywhere; a workflow file calls its tasks "steps").
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -24,6 +27,7 @@ from toolkit.events import ORCHESTRATOR, USER
 
 __all__ = [
     "MAX_RETRIES",
+    "CheckedPlan",
     "MAX_SECONDS",
     "RESERVED_NAMES",
     "Link",
@@ -324,6 +328,32 @@ class Plan(BaseModel):
             raise PlanError(problems)
         return deps_map  # valid links only, and all of them are: ``dependency_map()``
 
+    def check_for(self, agents: Iterable[str]) -> CheckedPlan:
+        """``validate_for(agents)`` and the plan's JSON form, remembered for the plan's
+        current content: a plan run again unchanged (by value: its JSON, and the same
+        agent names) is neither checked nor dumped again, as a compiled graph is not
+        compiled again. A plan whose content cannot be written as JSON is not remembered.
+
+        Raises:
+            PlanError: listing every problem, as ``validate_for``.
+        """
+        names = frozenset(agents)
+        try:
+            key = (self.model_dump_json(), names)
+        except ValueError:  # a ``meta`` value JSON cannot hold: check it each time
+            return CheckedPlan(self.validate_for(names), self.model_dump(mode="json"))
+        with _CHECKED_LOCK:
+            hit = _CHECKED.get(key)
+            if hit is not None:
+                _CHECKED.move_to_end(key)
+                return hit
+        checked = CheckedPlan(self.validate_for(names), self.model_dump(mode="json"))
+        with _CHECKED_LOCK:
+            _CHECKED[key] = checked
+            while len(_CHECKED) > _CHECKED_MAX:
+                _CHECKED.popitem(last=False)
+        return checked
+
     def dependency_map(self) -> dict[str, list[str]]:
         """Each task's dependencies (declared and referenced), by task id."""
         return {t.id: t.all_dependencies() for t in self.tasks}
@@ -352,6 +382,33 @@ class Plan(BaseModel):
         """Tasks nothing depends on, in plan order."""
         needed = {d for t in self.tasks for d in t.all_dependencies()}
         return [t.id for t in self.tasks if t.id not in needed]
+
+
+@dataclass(slots=True)
+class CheckedPlan:
+    """A plan found valid for a set of agents (``Plan.check_for``), shared by every run
+    of the same plan content: treat it as read-only."""
+
+    deps: dict[str, list[str]]
+    """The checked dependency map (task id → dependencies), for the scheduler."""
+    dump: dict[str, Any]
+    """``Plan.model_dump(mode="json")``: the plan as ``plan_created`` records it."""
+    _scrubbed: dict[str, Any] | None = None
+
+    def scrubbed(self) -> dict[str, Any]:
+        """``dump`` with every well-known key shape masked (``toolkit.redact.scrub``),
+        computed once."""
+        if self._scrubbed is None:
+            from toolkit.redact import scrub
+
+            self._scrubbed = scrub(self.dump)
+        return self._scrubbed
+
+
+_CHECKED: OrderedDict[tuple[str, frozenset[str]], CheckedPlan] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
+_CHECKED_MAX = 32
+"""Plans remembered by ``Plan.check_for`` (the most recently used)."""
 
 
 def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:

@@ -22,7 +22,7 @@ import anyio
 from toolkit.bus import close_bus
 from toolkit.clock import is_simulated
 from toolkit.events import ORCHESTRATOR, USER, Log, PlanCreated, RunFinished, RunStarted
-from toolkit.plan import Plan, PlanError
+from toolkit.plan import CheckedPlan, Plan, PlanError
 from toolkit.pool import WorkerPool
 from toolkit.result import RunResult
 from toolkit.scheduler import Scheduler
@@ -42,7 +42,8 @@ CANCELLED = "the run was cancelled"
 class Run:
     """One execution of a plan. Execute it once; ``cancel`` stops it cleanly.
 
-    Made by ``Orchestrator.prepare``; ``deps`` is the plan's checked dependency map.
+    Made by ``Orchestrator.prepare``; ``deps`` is the plan's checked dependency map, or
+    ``checked`` the plan's check (its map and its JSON form, ``Plan.check_for``).
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class Run:
         seed: int | None = None,
         deps: dict[str, list[str]] | None = None,
         carry: Carryover | None = None,
+        checked: CheckedPlan | None = None,
     ) -> None:
         self.orch = orchestrator
         self.request = request
@@ -71,7 +73,8 @@ class Run:
         """Recorded in ``run_started`` (a workflow run names its file here, for resuming)."""
         self._carry = carry
         """What a resumed run or a re-run takes over from a stored run (``toolkit.durable``)."""
-        self._deps = deps
+        self._checked = checked
+        self._deps = deps if checked is None else checked.deps
         self._steps: Steps | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
@@ -243,7 +246,12 @@ class Run:
             attempt_base=carry.attempts if carry is not None else {}, results={},
         )  # fmt: skip
         if carry is None or not carry.plan_recorded:
-            tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)
+            checked = self._checked
+            if checked is None:
+                tracer.emit(PlanCreated, plan=plan.model_dump(mode="json"), planner=planner_name)
+            else:  # dumped (and scrubbed) once for every run of this plan
+                dump = checked.scrubbed() if tracer.redacts else checked.dump
+                tracer.emit_scrubbed(PlanCreated, plan=dump, planner=planner_name)
         if carry is not None:
             carry.take_over(self._steps)  # stored results are used, not made again
         if self._cancel_requested:

@@ -172,6 +172,8 @@ class Tracer:
         redact: bool = True,
     ) -> None:
         self.run_id = run_id
+        self.redacts = redact
+        """Whether key shapes are masked in events (see ``emit_scrubbed``)."""
         self._scrub: Callable[[Any], Any] = scrub if redact else _unchanged
         self.trace_id = trace_id
         if outlet is None:
@@ -217,6 +219,27 @@ class Tracer:
         Fields given here are trusted (unvalidated): pass values of the declared types.
         An event without ``span_id`` sits on the run's span.
         """
+        return self._emit(cls, span_id, parent_span_id, fields, self._scrub)
+
+    def emit_scrubbed(
+        self,
+        cls: type[TraceEvent],
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
+        **fields: Any,
+    ) -> TraceEvent:
+        """``emit`` of fields already scrubbed when ``redacts`` is on (a checked plan's
+        dump, scrubbed once for all its runs): they are not scanned again."""
+        return self._emit(cls, span_id, parent_span_id, fields, _unchanged)
+
+    def _emit(
+        self,
+        cls: type[TraceEvent],
+        span_id: str | None,
+        parent_span_id: str | None,
+        fields: dict[str, Any],
+        scrub_: Callable[[Any], Any],
+    ) -> TraceEvent:
         maker = _MAKERS.get(cls) or trusted_maker(cls)
         values = maker.template.copy()
         values["run_id"] = self.run_id
@@ -225,7 +248,6 @@ class Tracer:
         values["trace_id"] = self.trace_id
         values["span_id"] = span_id or self.root_span
         values["parent_span_id"] = parent_span_id
-        scrub_ = self._scrub
         for key, value in fields.items():
             values[key] = scrub_(value) if isinstance(value, str | dict | list) else value
         event = maker.build(values)
