@@ -27,9 +27,9 @@ from toolkit.events import ORCHESTRATOR, USER
 
 __all__ = [
     "MAX_RETRIES",
-    "CheckedPlan",
     "MAX_SECONDS",
     "RESERVED_NAMES",
+    "CheckedPlan",
     "Link",
     "Plan",
     "PlanError",
