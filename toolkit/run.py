@@ -11,9 +11,6 @@ and makes ``cancel`` safe from any thread.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +19,7 @@ import anyio
 from toolkit.bus import close_bus
 from toolkit.clock import is_simulated
 from toolkit.events import ORCHESTRATOR, USER, Log, PlanCreated, RunFinished, RunStarted
+from toolkit.loop import LoopHandle
 from toolkit.plan import CheckedPlan, Plan, PlanError
 from toolkit.pool import WorkerPool
 from toolkit.result import RunResult
@@ -78,8 +76,7 @@ class Run:
         self._steps: Steps | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
-        self._loop_thread: int | None = None
-        self._call_soon: Callable[[Callable[[], None]], Any] | None = None
+        self._loop = LoopHandle()
 
     # -- control ---------------------------------------------------------------
     def cancel(self) -> None:
@@ -91,14 +88,7 @@ class Run:
         self._cancel_requested = True
         if self._scope is None or self.result is not None:
             return  # not started yet (it will not start), or already over
-        if threading.get_ident() == self._loop_thread:
-            self._cancel_now()
-            return
-        call_soon = self._call_soon
-        if call_soon is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the run's loop has closed: it is over
-            call_soon(self._cancel_now)
+        self._loop.call(self._cancel_now)  # dropped once the run's loop has closed: it is over
 
     @property
     def cancel_requested(self) -> bool:
@@ -154,7 +144,7 @@ class Run:
             # a durable engine runs the whole plan (toolkit.temporal) and fills the outlet
             self.result = await elsewhere(self)
             return self.result
-        self._capture_loop()
+        self._loop.bind()  # for ``cancel`` from another thread
         status, output, error = "failed", None, None
         t0, conversation, asked_id = self._open()
         bus = orch.bus(tracer, [ORCHESTRATOR, *orch.agents])
@@ -257,18 +247,6 @@ class Run:
         if self._cancel_requested:
             self._stop(CANCELLED)
         return self._steps
-
-    def _capture_loop(self) -> None:
-        """Remember how to reach this event loop from another thread (for ``cancel``)."""
-        self._loop_thread = threading.get_ident()
-        try:
-            import asyncio
-
-            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
-        except RuntimeError:  # another backend (trio)
-            import trio  # type: ignore[import-not-found]
-
-            self._call_soon = trio.lowlevel.current_trio_token().run_sync_soon
 
     def _finish(self, status: str, output: Any, error: str | None, t0: float) -> RunResult:
         tracer = self.tracer
