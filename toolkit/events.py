@@ -10,8 +10,6 @@ UTC) and the trace/span/parent-span ids of the step that produced it. The schema
 versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable
 from functools import cache

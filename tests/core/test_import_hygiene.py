@@ -123,3 +123,82 @@ def test_importing_the_orchestrator_leaves_the_fold_for_later() -> None:
         "print(json.dumps({'modules': sorted(sys.modules)}))\n"
     )
     assert "toolkit.state" not in found["modules"]
+
+
+# Optional packages and the core's own heavy modules: none may load before a program
+# uses what needs them (a store, a workflow file, the CLI, metrics, a remote bus, …)
+HEAVY_PACKAGES = (
+    *FORBIDDEN,
+    "rich",
+    "opentelemetry",
+    "redis",
+    "temporalio",
+    "sqlite3",
+    "a2a",
+    "yaml",
+)
+HEAVY_TOOLKIT_MODULES = (
+    "toolkit.cli",
+    "toolkit.store",
+    "toolkit.otel",
+    "toolkit.redis_bus",
+    "toolkit.redis_streams",
+    "toolkit.temporal",
+    "toolkit.metrics",
+    "toolkit.widgets",
+    "toolkit.llm",
+    "toolkit.workflow",
+    "toolkit.recorder",
+    "toolkit.durable",
+)
+
+LOADED_BY = """
+import json, sys
+before = set(sys.modules)
+{statement}
+print(json.dumps({{"modules": sorted(set(sys.modules) - before)}}))
+"""
+
+
+def test_import_toolkit_loads_only_the_package() -> None:
+    """``import toolkit`` loads the package and its lazy-export helper, not even pydantic:
+    every exported name's module loads on first use of the name."""
+    loaded = _modules(LOADED_BY.format(statement="import toolkit"))["modules"]
+    assert [m for m in loaded if m.split(".")[0] in ("toolkit", "pydantic", "anyio")] == [  # type: ignore[attr-defined]
+        "toolkit",
+        "toolkit._lazy",
+    ]
+
+
+def test_importing_the_orchestrator_loads_no_optional_package() -> None:
+    """``from toolkit import Orchestrator, MockAgent`` loads none of the optional packages
+    (pandas, httpx, textual, rich, opentelemetry, redis, temporalio, …), no sqlite3, no
+    yaml, and none of the core modules a run without a store, trace or workflow needs."""
+    loaded = _modules(LOADED_BY.format(statement="from toolkit import Orchestrator, MockAgent"))[
+        "modules"
+    ]
+    assert "toolkit.orchestrator" in loaded  # type: ignore[operator]
+    top = _top_level(loaded)  # type: ignore[arg-type]
+    assert not top & set(HEAVY_PACKAGES), sorted(top & set(HEAVY_PACKAGES))
+    heavy = [m for m in loaded if m.startswith(HEAVY_TOOLKIT_MODULES)]  # type: ignore[attr-defined]
+    assert heavy == [], heavy
+
+
+def test_the_secret_shapes_compile_on_first_use() -> None:
+    """``toolkit.redact.KEY_SHAPES`` is compiled when text first looks like it may hold
+    a key, not at import, and is still importable by name."""
+    code = (
+        "import json, sys\n"
+        "from toolkit.redact import _key_shapes, scrub\n"
+        "before = _key_shapes.cache_info().currsize\n"
+        "plain = scrub('no key here')\n"
+        "after_plain = _key_shapes.cache_info().currsize\n"
+        "masked = scrub('use sk-abcdef123456 now')\n"
+        "from toolkit.redact import KEY_SHAPES\n"
+        "print(json.dumps({'counts': [before, after_plain, _key_shapes.cache_info().currsize],"
+        " 'masked': masked, 'shapes': [name for name, _ in KEY_SHAPES]}))\n"
+    )
+    out = _modules(code)
+    assert out["counts"] == [0, 0, 1]
+    assert out["masked"] == "use sk-*** now"
+    assert "openai/anthropic" in out["shapes"] and "github" in out["shapes"]  # type: ignore[operator]
