@@ -190,6 +190,11 @@ def main() -> None:
         f"  first run {f['first_run.2']:.2f} ms, second run {f['first_run.3']:.2f} ms: "
         f"the first pays {f['first_run.2'] - f['first_run.3']:.2f} ms for work deferred from import"
     )
+    own = f["orchestrator_ms"] - f["core_deps_one_model_ms"]
+    print(
+        f"  the toolkit's own share, above the one-model floor: {own:.1f} ms ({own / base:.2f}x); "
+        f"the floor alone is {f['core_deps_one_model_ms'] / base:.2f}x"
+    )
     if top:
         print("  costliest modules under -X importtime (self ms, cumulative ms):")
         for self_us, cumulative_us, name in top:

@@ -202,3 +202,31 @@ def test_the_secret_shapes_compile_on_first_use() -> None:
     assert out["counts"] == [0, 0, 1]
     assert out["masked"] == "use sk-*** now"
     assert "openai/anthropic" in out["shapes"] and "github" in out["shapes"]  # type: ignore[operator]
+
+
+def test_the_models_on_the_import_path_hold_annotations_as_objects() -> None:
+    """``toolkit.events``, ``toolkit.agents`` and ``toolkit.plan`` do without ``from
+    __future__ import annotations``: as strings, pydantic compiles and evaluates every
+    field's annotation (and each subclass's inherited ones again) when the class is made."""
+    from pydantic import BaseModel
+
+    import toolkit.agents
+    import toolkit.events
+    import toolkit.plan
+
+    models = [
+        cls
+        for module in (toolkit.events, toolkit.agents, toolkit.plan)
+        for cls in vars(module).values()
+        if isinstance(cls, type)
+        and issubclass(cls, BaseModel)
+        and cls.__module__ == module.__name__
+    ]
+    assert len(models) >= 30
+    as_text = {
+        f"{cls.__name__}.{name}"
+        for cls in models
+        for name, annotation in vars(cls).get("__annotations__", {}).items()
+        if isinstance(annotation, str)
+    }
+    assert as_text == set(), sorted(as_text)
