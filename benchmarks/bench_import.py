@@ -19,7 +19,8 @@ dependencies' ``.pyc`` files are already there. By default the children share a 
 installed; ``--no-bytecode`` measures with sources compiled on each start instead.
 ``--importtime`` also prints the modules that cost most under ``python -X importtime``.
 
-Usage: ``python benchmarks/bench_import.py [--repeat 21] [--no-bytecode] [--importtime]``.
+Usage: ``python benchmarks/bench_import.py [--repeat 21] [--no-bytecode] [--importtime]
+[--against DIR]``.
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ print((_t1 - _t0) * 1000, (_t1 - _t0 + _first) * 1000, _first * 1000, _second * 
 """
 
 
-def child_env(bytecode: bool, cache_dir: str) -> dict[str, str]:
-    """The children's environment: bytecode cached in ``cache_dir``, or never written."""
+def child_env(bytecode: bool, cache_dir: str, root: str = ROOT) -> dict[str, str]:
+    """The children's environment: ``toolkit`` from ``root``, bytecode cached in
+    ``cache_dir`` or never written."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = cache_dir
@@ -95,13 +97,15 @@ def child_env(bytecode: bool, cache_dir: str) -> dict[str, str]:
 
 
 def run_child(script: str, env: Mapping[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter, in the directory its ``toolkit`` comes from
+    (``python -c`` puts the current directory first on ``sys.path``)."""
     return subprocess.run(
         [sys.executable, *flags, "-c", script],
         capture_output=True,
         text=True,
         check=True,
         env=dict(env),
-        cwd=ROOT,
+        cwd=env["PYTHONPATH"].split(os.pathsep)[0],
     )
 
 
@@ -110,22 +114,27 @@ def timed_script(statement: str) -> str:
 
 
 def measure(
-    statements: Mapping[str, str], repeat: int, env: Mapping[str, str]
+    statements: Mapping[str, str],
+    repeat: int,
+    env: Mapping[str, str],
+    envs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, list[float]]:
     """Samples (ms) per contender: one warm-up each, then ``repeat`` interleaved rounds.
 
     A statement's script prints one or more figures; each becomes ``key`` or ``key.N``.
+    ``envs`` gives some contenders an environment of their own (another ``toolkit``).
     """
     scripts = {
         key: (FIRST_RUN if statement == "first_run" else timed_script(statement))
         for key, statement in statements.items()
     }
-    for script in scripts.values():
-        run_child(script, env)
+    env_of = {key: (envs or {}).get(key, env) for key in scripts}
+    for key, script in scripts.items():
+        run_child(script, env_of[key])
     samples: dict[str, list[float]] = {}
     for _ in range(repeat):
         for key, script in scripts.items():
-            values = [float(v) for v in run_child(script, env).stdout.split()]
+            values = [float(v) for v in run_child(script, env_of[key]).stdout.split()]
             for i, value in enumerate(values):
                 samples.setdefault(key if i == 0 else f"{key}.{i}", []).append(value)
     return samples
@@ -156,6 +165,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--no-bytecode", action="store_true", help="compile sources on every start")
     parser.add_argument("--importtime", action="store_true", help="list the costliest modules")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also measure the toolkit of another source tree (e.g. an older commit's "
+        "`git archive`), interleaved with this one",
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     statements = {
@@ -168,7 +183,13 @@ def main() -> None:
     bytecode = not args.no_bytecode
     with tempfile.TemporaryDirectory() as cache_dir:
         env = child_env(bytecode, cache_dir)
-        samples = measure(statements, args.repeat, env)
+        envs = {}
+        if args.against:
+            other = child_env(bytecode, cache_dir, str(Path(args.against).resolve()))
+            statements["against.orchestrator_ms"] = ORCHESTRATOR
+            statements["against.first_run"] = "first_run"
+            envs = {"against.orchestrator_ms": other, "against.first_run": other}
+        samples = measure(statements, args.repeat, env, envs)
         top = importtime_top(ORCHESTRATOR, env, 15) if args.importtime else []
     f = {key: statistics.median(values) for key, values in samples.items()}
     base = f["core_deps_ms"]
@@ -190,6 +211,17 @@ def main() -> None:
         f"  first run {f['first_run.2']:.2f} ms, second run {f['first_run.3']:.2f} ms: "
         f"the first pays {f['first_run.2'] - f['first_run.3']:.2f} ms for work deferred from import"
     )
+    if args.against:
+        print(f"  toolkit of {args.against}:")
+        for label, value in (
+            ("  from toolkit import Orchestrator, MockAgent", f["against.orchestrator_ms"]),
+            ("  + first 3-step MockAgent run", f["against.first_run.1"]),
+        ):
+            print(f"  {label:<46}{value:>8.1f} ms{value / base:>7.2f}x")
+        print(
+            f"    first run {f['against.first_run.2']:.2f} ms, "
+            f"second run {f['against.first_run.3']:.2f} ms"
+        )
     own = f["orchestrator_ms"] - f["core_deps_one_model_ms"]
     print(
         f"  the toolkit's own share, above the one-model floor: {own:.1f} ms ({own / base:.2f}x); "
