@@ -8,7 +8,10 @@ Each contender is a statement run in a fresh interpreter, timed inside it with
     ``pydantic.fields`` (for reference: the floor of a pydantic-based core);
   - ``import toolkit`` and ``from toolkit import Orchestrator, MockAgent``;
   - that import followed by a first and a second 3-step ``MockAgent`` pipeline run,
-    so deferring work from import to the first run shows up as a first-run cost.
+    so deferring work from import to the first run shows up as a first-run cost;
+  - ``switchboard --help`` and ``switchboard run --help``: ``toolkit.cli.main`` with
+    those arguments, imported and run (the help printed to nowhere), so the CLI's own
+    import path is timed the same way.
 Every contender gets one warm-up run, then ``--repeat`` interleaved rounds; figures are
 medians in ms and the target is a ratio between figures of this run (PASS or FAIL).
 
@@ -44,6 +47,22 @@ ONE_MODEL = (
 )
 TOOLKIT = "import toolkit"
 ORCHESTRATOR = "from toolkit import Orchestrator, MockAgent"
+
+# ``switchboard ARGS``: the console script calls ``toolkit.cli.main``; argparse prints the
+# help and raises SystemExit
+CLI = """
+import contextlib, io, time
+_t0 = time.perf_counter()
+from toolkit.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main({argv!r})
+    except SystemExit:
+        pass
+print((time.perf_counter() - _t0) * 1000)
+"""
+CLI_HELP = CLI.format(argv=["--help"])
+CLI_RUN_HELP = CLI.format(argv=["run", "--help"])
 
 TIMED = """
 import time
@@ -188,6 +207,8 @@ def main() -> None:
         "import_toolkit_ms": timed_script(TOOLKIT),
         "orchestrator_ms": timed_script(ORCHESTRATOR),
         "first_run": FIRST_RUN,
+        "cli_help_ms": CLI_HELP,
+        "cli_run_help_ms": CLI_RUN_HELP,
     }
     bytecode = not args.no_bytecode
     with tempfile.TemporaryDirectory() as cache_dir:
@@ -197,7 +218,9 @@ def main() -> None:
             other = child_env(bytecode, cache_dir, str(Path(args.against).resolve()))
             scripts["against.orchestrator_ms"] = timed_script(ORCHESTRATOR)
             scripts["against.first_run"] = FIRST_RUN
-            envs = {"against.orchestrator_ms": other, "against.first_run": other}
+            scripts["against.cli_help_ms"] = CLI_HELP
+            scripts["against.cli_run_help_ms"] = CLI_RUN_HELP
+            envs = {key: other for key in scripts if key.startswith("against.")}
         samples = measure(scripts, args.repeat, env, envs)
         top = importtime_top(ORCHESTRATOR, env, 15) if args.importtime else []
     f = {key: statistics.median(values) for key, values in samples.items()}
@@ -213,6 +236,8 @@ def main() -> None:
         ("from toolkit import Orchestrator, MockAgent", f["orchestrator_ms"]),
         ("  that import, in the first-run process", f["first_run"]),
         ("  + first 3-step MockAgent run", f["first_run.1"]),
+        ("switchboard --help", f["cli_help_ms"]),
+        ("switchboard run --help", f["cli_run_help_ms"]),
     ]
     for label, value in rows:
         print(f"  {label:<46}{value:>8.1f} ms{value / base:>7.2f}x")
@@ -227,6 +252,8 @@ def main() -> None:
         for label, value in (
             ("  from toolkit import Orchestrator, MockAgent", f["against.orchestrator_ms"]),
             ("  + first 3-step MockAgent run", f["against.first_run.1"]),
+            ("  switchboard --help", f["against.cli_help_ms"]),
+            ("  switchboard run --help", f["against.cli_run_help_ms"]),
         ):
             print(f"  {label:<46}{value:>8.1f} ms{value / base:>7.2f}x")
         print(

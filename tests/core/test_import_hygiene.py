@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 HEADLESS_RUN = """
@@ -230,3 +232,97 @@ def test_the_models_on_the_import_path_hold_annotations_as_objects() -> None:
         if isinstance(annotation, str)
     }
     assert as_text == set(), sorted(as_text)
+
+
+CLI_MAIN = """
+import contextlib, io, json, sys
+from toolkit.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+print(json.dumps({"code": code, "help": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+# what the parser of the core commands never needs: the durable runs and the models
+# behind them, the optional packages, the UI
+NOT_FOR_HELP = (
+    "pydantic",
+    "anyio",
+    "yaml",
+    "sqlite3",
+    "pandas",
+    "textual",
+    "rich",
+    "httpx",
+    "temporalio",
+    "redis",
+    "opentelemetry",
+    "a2a",
+)
+NOT_FOR_HELP_TOOLKIT = (
+    "toolkit.durable",
+    "toolkit.events",
+    "toolkit.plan",
+    "toolkit.orchestrator",
+    "toolkit.workflow",
+    "toolkit.store",
+    "toolkit.metrics",
+)
+
+
+def _cli_modules(*argv: str) -> dict[str, object]:
+    out = _modules(CLI_MAIN, *argv)
+    assert out["code"] == 0, out
+    return out
+
+
+def _heavy_for_help(modules: list[str]) -> list[str]:
+    return [
+        m
+        for m in modules
+        if m.split(".")[0] in NOT_FOR_HELP
+        or any(m == name or m.startswith(name + ".") for name in NOT_FOR_HELP_TOOLKIT)
+        or (m.startswith("toolkit.temporal.") and m != "toolkit.temporal.commands")
+    ]
+
+
+def test_switchboard_help_imports_no_durable_runs_models_or_optional_packages() -> None:
+    """``switchboard --help`` lists the core and the plug-ins' commands without loading
+    ``toolkit.durable`` (its commands' arguments live in ``toolkit.durable_cli``), pydantic,
+    Temporal, pandas or any UI: a plug-in adds its commands from a light module."""
+    out = _cli_modules("--help")
+    text = out["help"]
+    for command in ("run", "resume", "rerun", "compare", "tui", "temporal", "export"):
+        assert f"\n    {command} " in text, command  # type: ignore[operator]
+    modules: list[str] = out["modules"]  # type: ignore[assignment]
+    assert _heavy_for_help(modules) == []
+    assert "toolkit.durable_cli" in modules and "tui.cli" in modules
+
+
+def test_a_core_commands_help_reads_no_entry_points() -> None:
+    """``switchboard run --help`` names a core command, so the plug-ins' commands are not
+    read: no ``importlib.metadata`` (it scans every installed distribution), no plug-in
+    module, and none of the heavy modules ``--help`` avoids."""
+    out = _cli_modules("run", "--help")
+    assert "--executor" in out["help"]  # type: ignore[operator]
+    modules: list[str] = out["modules"]  # type: ignore[assignment]
+    assert _heavy_for_help(modules) == []
+    assert "importlib.metadata" not in modules
+    assert not [m for m in modules if m.startswith(("tui", "toolkit.llm", "toolkit.temporal"))]
+
+
+def test_the_parser_reads_the_plug_ins_unless_a_core_command_is_named() -> None:
+    """``build_parser(argv)`` leaves the plug-ins' commands out only when ``argv`` names a
+    core command; a plug-in command, no command or no ``argv`` gets them all."""
+    from toolkit.cli import CLIError, build_parser
+
+    for argv in (None, [], ["--help"], ["cassette", "c.json"]):
+        args = build_parser(argv).parse_args(["cassette", "c.json"])
+        assert args.command == "cassette" and args.path == "c.json"
+    core = build_parser(["run", "w.yaml"])
+    assert core.parse_args(["run", "w.yaml"]).workflow == "w.yaml"
+    with pytest.raises(CLIError, match="invalid choice: 'cassette'"):
+        core.parse_args(["cassette", "c.json"])
