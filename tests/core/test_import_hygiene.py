@@ -305,12 +305,13 @@ def test_switchboard_help_imports_no_durable_runs_models_or_optional_packages() 
 def test_a_core_commands_help_reads_no_entry_points() -> None:
     """``switchboard run --help`` names a core command, so the plug-ins' commands are not
     read: no ``importlib.metadata`` (it scans every installed distribution), no plug-in
-    module, and none of the heavy modules ``--help`` avoids."""
+    module, no ``socket`` (``toolkit.serve.cli`` binds one only to serve), and none of the
+    heavy modules ``--help`` avoids."""
     out = _cli_modules("run", "--help")
     assert "--executor" in out["help"]  # type: ignore[operator]
     modules: list[str] = out["modules"]  # type: ignore[assignment]
     assert _heavy_for_help(modules) == []
-    assert "importlib.metadata" not in modules
+    assert "importlib.metadata" not in modules and "socket" not in modules
     assert not [m for m in modules if m.startswith(("tui", "toolkit.llm", "toolkit.temporal"))]
 
 
