@@ -35,6 +35,7 @@ AGENT_COLUMNS = [
     "retries",
     "reviews",
     "won",
+    "waited_s",
     "mean_s",
     "p95_s",
     "messages_in",
@@ -93,6 +94,7 @@ def agent_rows(
             "retries": a.retries,
             "reviews": a.reviews,
             "won": a.won,
+            "waited_s": a.waited_s,
             "mean_s": sum(a.durations) / len(a.durations) if a.durations else float("nan"),
             "p95_s": _p95(a.durations),
             "messages_in": a.messages_in,
@@ -113,13 +115,18 @@ def agent_metrics(
     ``tasks``: tasks the agent finished or finally failed; ``succeeded``: tasks it
     finished; ``failed``: its failed attempts (each counts); ``retries``: retries of
     its tasks; ``reviews``: reviews it gave as a reviewer; ``won``: conflicts its position
-    won (``patterns.conflict``); ``mean_s``/``p95_s``:
+    won (``patterns.conflict``); ``waited_s``: seconds its questions waited for a
+    person's answer (a ``human`` agent; run clock); ``mean_s``/``p95_s``:
     latency of its calls (p95 is nearest-rank); messages, tokens and cost as traced.
     With ``flatten``, the agents inside teams replace the team agents (``agent_rows``).
     """
     frame = pd.DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
     return frame.astype(
-        {c: "int64" for c in AGENT_COLUMNS if c not in ("agent", "mean_s", "p95_s", "cost_usd")}
+        {
+            c: "int64"
+            for c in AGENT_COLUMNS
+            if c not in ("agent", "waited_s", "mean_s", "p95_s", "cost_usd")
+        }
     )
 
 
@@ -165,7 +172,8 @@ def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
 
 
 def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
-    """One row per task: agent, status, attempts, rounds, retries, start, end, duration."""
+    """One row per task: agent, status, attempts, rounds, retries, start, end, duration,
+    and ``waited_s``, the part of it spent waiting for a person's answers."""
     state = _state(source)
     t0 = state.started_at or 0.0
     rows = [
@@ -180,6 +188,7 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             "start_s": None if t.started_at is None else t.started_at - t0,
             "end_s": None if t.finished_at is None else t.finished_at - t0,
             "duration_s": t.duration_s,
+            "waited_s": t.waited_s,
             "error": t.error,
         }
         for t in state.tasks.values()
@@ -197,6 +206,7 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             "start_s",
             "end_s",
             "duration_s",
+            "waited_s",
             "error",
         ],
     )

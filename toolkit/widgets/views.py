@@ -58,7 +58,7 @@ __all__ = [
 
 _STATIC = Path(__file__).parent / "static"
 
-PARTS = ("header", "controls", "flow", "plan", "gantt", "metrics", "log")
+PARTS = ("header", "questions", "controls", "flow", "plan", "gantt", "metrics", "log")
 """Every part a view can show, in the order the dashboard stacks them."""
 
 
@@ -143,6 +143,8 @@ class _Dashboard(anywidget.AnyWidget):
     """True in a static HTML export (no kernel: replay controls are off)."""
     height = traitlets.Int(380).tag(sync=True)
     """Height in pixels of the scrolling flow and log panes."""
+    answer_note = traitlets.Dict().tag(sync=True)
+    """The outcome of the last answer sent from the page (``toolkit.widgets.answers``)."""
 
     default_parts: Sequence[str] = PARTS
 
@@ -197,6 +199,10 @@ class _Dashboard(anywidget.AnyWidget):
         """The source the view reads (``from_source`` and the loaders), if any."""
         self.reader: threading.Thread | None = None
         """The thread a producing source runs in (``follow_trace``, a live source)."""
+        self.answer_store: str | Path | None = None
+        """A run store to answer through when the run is not in this kernel
+        (``from_store`` sets it); answers go in process first."""
+        self.on_msg(self._on_page_message)
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -219,6 +225,21 @@ class _Dashboard(anywidget.AnyWidget):
     def push_error(self) -> str | None:
         """The last error of a push made on a run's thread, if any."""
         return self.feed.push_error
+
+    # -- answers from the page ----------------------------------------------------
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "answer":
+            self.answer_from_page(content)
+
+    def answer_from_page(self, content: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an answer the page's buttons sent (``toolkit.widgets.answers.deliver``);
+        the note shown under the questions, also set as ``answer_note``."""
+        from toolkit.widgets.answers import deliver
+
+        with self._lock:
+            note = deliver(content, self._history.state_at(len(self._history)), self.answer_store)
+        self.answer_note = {**note, "seq": int(content.get("seq", 0) or 0)}
+        return note
 
     # -- sink (the feed's) -------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -401,7 +422,11 @@ class _Dashboard(anywidget.AnyWidget):
         Raises:
             SourceError: when the store or the run is not there.
         """
-        return cls.from_source(open_store(store, run_id), **options)
+        view = cls.from_source(open_store(store, run_id), **options)
+        path = getattr(store, "path", store)
+        if isinstance(path, str | Path):
+            view.answer_store = path
+        return view
 
     @classmethod
     def from_result(cls, result: Any, **options: Any) -> _Dashboard:
@@ -545,6 +570,11 @@ class _Dashboard(anywidget.AnyWidget):
         snapshot = run_snapshot(state, task_limit=self._max_tasks)
         bars, hidden = history.calls.bars_at(cursor, self._max_bars)
         snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["waits"] = history.calls.waits_at(cursor, self._max_bars)
+        if "questions" in self.parts:
+            from toolkit.widgets.answers import question_cards
+
+            snapshot["questions"] = question_cards(history.state_at(len(history)))
         snapshot["counts"] = dict(state.counts)
         arrows, n_messages = history.arrows(cursor, self._max_rows)
         flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))

@@ -369,7 +369,8 @@ class MainScreen(Screen[None]):
                 )
             elif active == "tab-time":
                 bars, _ = self.calls.bars_at(player.cursor, GANTT_BARS)
-                self.query_one(GanttChart).show(bars, state)
+                waits = self.calls.waits_at(player.cursor, GANTT_BARS)
+                self.query_one(GanttChart).show(bars, state, waits)
 
     def _show_notice(self) -> None:
         notice = self.query_one("#notice", Static)
@@ -530,6 +531,10 @@ class MainScreen(Screen[None]):
         if answer is None:
             return
         store = getattr(self.source, "store", None)
+        if self.source.label.startswith("temporal:") and hasattr(self.source, "address"):
+            # a run on Temporal waits in its workflow: the answer is its signal
+            self.run_worker(self._answer_on_temporal(question, answer), exit_on_error=False)
+            return
         try:
             if self.source.mode == "live":
                 give(question.run_id, question.task_id, answer)
@@ -541,6 +546,26 @@ class MainScreen(Screen[None]):
                     severity="warning",
                 )
                 return
+        except AnswerError as exc:
+            self.notify(one_line(str(exc), 300), severity="error", markup=False)
+            return
+        self.notify(one_line(f"answered {question.task_id}", 200), markup=False)
+
+    async def _answer_on_temporal(self, question: Any, answer: Any) -> None:
+        """Signal the answer to the run's workflow (``toolkit.temporal.answers``)."""
+        from toolkit.human import AnswerError
+        from toolkit.temporal.answers import answer_on_temporal
+        from toolkit.temporal.worker import connect
+
+        source: Any = self.source
+        try:
+            try:
+                client = await connect(
+                    source.address, namespace=source.namespace, blobs=source.blobs
+                )
+            except RuntimeError as exc:
+                raise AnswerError(f"cannot reach the Temporal server ({exc})") from None
+            await answer_on_temporal(client, question.run_id, question.task_id, answer)
         except AnswerError as exc:
             self.notify(one_line(str(exc), 300), severity="error", markup=False)
             return

@@ -10,7 +10,7 @@
 // innerHTML anywhere in this file.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const KINDS = ["directive", "result", "error", "a2a", "broadcast"];
+const KINDS = ["directive", "result", "error", "a2a", "broadcast", "question", "answer"];
 const STATUSES = ["waiting", "running", "done", "failed", "retrying", "skipped", "cancelled"];
 
 function h(tag, attrs, ...children) {
@@ -348,9 +348,11 @@ function ganttPart(ctx) {
       const now = (snap.run || {}).elapsed_s || 0;
       note.textContent = snap.gantt_hidden ? `${snap.gantt_hidden} earlier calls not drawn` : bars.length ? "" : "no agent calls yet";
       const agents = [];
-      for (const b of bars) if (!agents.includes(b.agent)) agents.push(b.agent);
-      const end = Math.max(now, ...bars.map((b) => b.end_s ?? b.start_s), 1e-6);
-      const start = bars.length ? Math.min(...bars.map((b) => b.start_s)) : 0;
+      const waits = snap.waits || [];
+      for (const b of [...bars, ...waits]) if (!agents.includes(b.agent)) agents.push(b.agent);
+      const spans = [...bars, ...waits];
+      const end = Math.max(now, ...spans.map((b) => b.end_s ?? b.start_s), 1e-6);
+      const start = spans.length ? Math.min(...spans.map((b) => b.start_s)) : 0;
       const span = Math.max(end - start, 1e-6);
       const sx = (t) => LABEL + ((t - start) / span) * PLOT;
       const height = 24 + agents.length * ROW;
@@ -376,6 +378,17 @@ function ganttPart(ctx) {
         if (x2 - x1 > 40) g.appendChild(s("text", { class: "sb-bar-text", x: x1 + 3, y: 20 + i * ROW + 11 }, clip(b.task, Math.floor((x2 - x1) / 6.5))));
         svg.appendChild(g);
       }
+      // time a human agent waited for a person: a hatched span of its own over the call
+      for (const w of waits) {
+        const i = agents.indexOf(w.agent);
+        const x1 = sx(w.start_s);
+        const x2 = sx(w.end_s ?? end);
+        const outcome = ["waiting", "answered", "deadline", "interrupted"].includes(w.outcome) ? w.outcome : "waiting";
+        const g = s("g", { class: `sb-wait sb-wait-${outcome}`, "data-agent": w.agent, "data-task": w.task });
+        g.appendChild(s("title", {}, `${w.agent}: ${w.task} waited for a person — ${outcome}${w.duration_s != null ? ` after ${w.duration_s.toFixed(3)}s` : ""}`));
+        g.appendChild(s("rect", { x: x1, y: 20 + i * ROW + 3, width: Math.max(2, x2 - x1), height: ROW - 12, rx: 2 }));
+        svg.appendChild(g);
+      }
       body.replaceChildren(svg);
     },
   };
@@ -398,7 +411,7 @@ function tickLabel(t, span) {
 }
 
 const METRIC_COLUMNS = [
-  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"],
+  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"], ["waited_s", "waited s"],
   ["mean_s", "mean s"], ["p95_s", "p95 s"], ["messages_in", "msgs in"], ["messages_out", "msgs out"],
   ["tokens_in", "tokens in"], ["tokens_out", "tokens out"], ["cost_usd", "cost $"],
 ];
@@ -483,7 +496,86 @@ function logPart(ctx) {
   };
 }
 
-const PARTS = { header: headerPart, controls: controlsPart, flow: flowPart, plan: planPart, gantt: ganttPart, metrics: metricsPart, log: logPart };
+// A human agent's open questions, answered with buttons: approve/reject with a comment,
+// one button per option, or free text. Cards are kept by question id across pushes, so
+// a comment being typed survives the live updates; the answer goes to the kernel as one
+// comm message and the outcome comes back in the answer_note trait.
+function questionsPart(ctx) {
+  const { model } = ctx;
+  const list = h("div", { class: "sb-questions-list" });
+  const note = h("div", { class: "sb-answer-note sb-muted" });
+  const root = h("div", { class: "sb-questions" }, h("div", { class: "sb-part-title" }, "Questions for people"), list, note);
+  const cards = new Map();
+  let seq = 0;
+  const send = (q, card, fields) => {
+    if (model.get("static")) return;
+    seq += 1;
+    for (const b of card.querySelectorAll("button, textarea, input")) b.disabled = true;
+    card.classList.add("sb-sent");
+    model.send({ type: "answer", seq, run_id: q.run_id, task_id: q.task_id, question_id: q.question_id, ...fields });
+  };
+  const makeCard = (q) => {
+    const comment = h("textarea", { class: "sb-answer-comment", rows: 2, placeholder: q.mode === "text" ? "your answer…" : "comment (optional)…" });
+    const context = Object.entries(q.context || {});
+    const card = h("div", { class: `sb-question sb-mode-${safeToken(q.mode)}`, "data-task": q.task_id, "data-question": q.question_id, "data-mode": q.mode },
+      h("div", { class: "sb-question-who" }, h("b", {}, q.agent), ` asks ${q.person} · task ${q.task_id}`,
+        q.deadline_s != null ? h("span", { class: "sb-muted" }, ` · deadline ${fmt(q.deadline_s, 1)} s${q.default ? `, then ${q.default}` : ""}`) : null),
+      h("pre", { class: "sb-question-text" }, q.text),
+      context.length ? h("div", { class: "sb-question-context" }, context.map(([k, v]) => h("div", { class: "sb-line" }, h("b", {}, `${k} `), v))) : null,
+      comment,
+    );
+    const buttons = h("div", { class: "sb-question-buttons" });
+    const button = (cls, label, fields) => {
+      const b = h("button", { class: `sb-btn ${cls}`, type: "button" }, label);
+      b.addEventListener("click", () => send(q, card, { comment: q.mode === "text" ? "" : comment.value, ...fields() }));
+      buttons.appendChild(b);
+      return b;
+    };
+    if (q.mode === "approve") {
+      button("sb-approve", "✔ approve", () => ({ approve: true }));
+      button("sb-reject", "✖ reject", () => ({ approve: false }));
+    } else if (q.mode === "choose") {
+      for (const option of q.options || []) {
+        const b = button("sb-choice", option, () => ({ choice: option }));
+        b.setAttribute("data-choice", option);
+      }
+    } else {
+      button("sb-send-text", "send", () => ({ text: comment.value }));
+    }
+    card.appendChild(buttons);
+    return card;
+  };
+  return {
+    root,
+    deps: ["snapshot", "answer_note", "static"],
+    update() {
+      const questions = (model.get("snapshot") || {}).questions || [];
+      const isStatic = Boolean(model.get("static"));
+      const open = new Set(questions.map((q) => q.question_id));
+      for (const [id, card] of cards) if (!open.has(id)) { card.remove(); cards.delete(id); }
+      for (const q of questions) {
+        if (!cards.has(q.question_id)) {
+          const card = makeCard(q);
+          cards.set(q.question_id, card);
+          list.appendChild(card);
+        }
+        const card = cards.get(q.question_id);
+        if (isStatic) for (const b of card.querySelectorAll("button, textarea")) b.disabled = true;
+      }
+      const answered = model.get("answer_note") || {};
+      if (answered.question_id && !answered.ok && cards.has(answered.question_id)) {
+        const card = cards.get(answered.question_id);
+        card.classList.remove("sb-sent");
+        for (const b of card.querySelectorAll("button, textarea")) b.disabled = isStatic;
+      }
+      note.textContent = answered.message || (isStatic && questions.length ? "static export: answer from a live view, the TUI or `switchboard answer`" : "");
+      note.classList.toggle("sb-error-text", answered.ok === false);
+      root.style.display = questions.length || answered.message ? "" : "none";
+    },
+  };
+}
+
+const PARTS = { header: headerPart, questions: questionsPart, controls: controlsPart, flow: flowPart, plan: planPart, gantt: ganttPart, metrics: metricsPart, log: logPart };
 
 // -- mounting --------------------------------------------------------------------
 
@@ -515,7 +607,7 @@ function render({ model, el }) {
     for (const n of names) pending.add(n);
     if (frame === null) frame = (window.requestAnimationFrame || ((f) => setTimeout(f, 16)))(flush);
   };
-  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static"];
+  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static", "answer_note"];
   const handlers = watched.map((name) => {
     const handler = () => ctx.schedule([name]);
     model.on(`change:${name}`, handler);
