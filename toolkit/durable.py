@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Carryover",
+    "ChildResume",
     "ResumeError",
     "StoredPlan",
     "apply_edits",
@@ -49,6 +50,8 @@ __all__ = [
     "prepare_rerun",
     "prepare_resume",
     "read_stored",
+    "resume_carry",
+    "resume_children",
     "workflow_rerun",
     "workflow_resume",
 ]
@@ -332,6 +335,31 @@ def _prepare_resume(
     options: dict[str, Any],
 ) -> Run:
     stored = read_stored(db, run_id)
+    carry = resume_carry(orch, stored, plan, force)
+    started = stored.started
+    options.setdefault("seed", started.seed)
+    try:  # prepare checks the plan against the agents
+        run = orch.prepare(
+            started.request, carry.plan, name=started.name, store=db, carry=carry, **options
+        )
+    except PlanError as exc:
+        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
+    db.prime(run_id, stored.state)
+    run.meta = dict(started.meta)
+    resume_children(orch, db, run_id, carry.resumed_fields["rerun"], force)
+    return run
+
+
+def resume_carry(
+    orch: Orchestrator, stored: StoredPlan, plan: Plan | None, force: bool
+) -> Carryover:
+    """What a resumed run takes over from the interrupted stored run ``stored``.
+
+    Raises:
+        ResumeError: when the run has ended or still runs, holds no plan and none is
+            given, or its plan or agents differ and ``force`` is off.
+    """
+    run_id = stored.run_id
     if stored.status not in RESUMABLE:
         if stored.status == "running":
             raise ResumeError(
@@ -361,7 +389,7 @@ def _prepare_resume(
     attempts = {t: state.tasks[t].attempts for t in rerun if t in state.tasks}
     attempts = {t: n for t, n in attempts.items() if n}
     started = stored.started
-    carry = Carryover(
+    return Carryover(
         plan=use,
         results={t: r.output for t, r in kept.items()},
         attempts=attempts,
@@ -384,16 +412,58 @@ def _prepare_resume(
             "forced": differences,
         },
     )
-    options.setdefault("seed", started.seed)
-    try:  # prepare checks the plan against the agents
-        run = orch.prepare(
-            started.request, use, name=started.name, store=db, carry=carry, **options
-        )
-    except PlanError as exc:
-        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
-    db.prime(run_id, state)
-    run.meta = dict(started.meta)
-    return run
+
+
+@dataclass
+class ChildResume:
+    """A team's child run that a resumed parent takes up again (``toolkit.team``):
+    the interrupted child goes on under its own run id (``carry``), or a child that had
+    succeeded before its parent's task was recorded (no ``carry``) answers with what it
+    recorded; either way its finished tasks are not run again."""
+
+    run_id: str
+    store: RunStore
+    stored: StoredPlan
+    carry: Carryover | None = None
+
+
+def resume_children(
+    orch: Orchestrator, db: RunStore, run_id: str, rerun: list[str], force: bool = False
+) -> list[ChildResume]:
+    """Hand each team agent of ``orch`` the child run it left unfinished (or finished
+    unrecorded) for a task of ``run_id`` that runs again; at any depth, as each child's
+    own teams are handed theirs when it resumes.
+
+    Raises:
+        ResumeError: when a child's plan or agents differ from the stored ones.
+    """
+    from toolkit.team import TeamAgent
+
+    again = set(rerun)
+    latest: dict[str, tuple[float, str, TeamAgent]] = {}
+    for child, (parent, task, team) in db.parents().items():
+        agent = orch.agents.get(team or "")
+        if parent != run_id or task not in again or not isinstance(agent, TeamAgent):
+            continue
+        assert task is not None
+        started = db.info(child).started_at or 0.0
+        if task not in latest or started >= latest[task][0]:
+            latest[task] = (started, child, agent)
+    out = []
+    for task, (_, child, agent) in latest.items():
+        stored = read_stored(db, child)
+        if stored.status == "succeeded":
+            pending = ChildResume(child, db, stored)
+        elif stored.status in RESUMABLE:
+            team_orch = agent.orchestrator
+            carry = resume_carry(team_orch, stored, agent.plan, force)
+            pending = ChildResume(child, db, stored, carry)
+            resume_children(team_orch, db, child, carry.resumed_fields["rerun"], force)
+        else:
+            continue  # failed or cancelled: the parent's task runs the team afresh
+        agent.resuming[(run_id, task)] = pending
+        out.append(pending)
+    return out
 
 
 # -- re-run from a step --------------------------------------------------------------------

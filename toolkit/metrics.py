@@ -11,7 +11,7 @@ from typing import Any
 
 from toolkit.events import TraceEvent
 from toolkit.extras import needs_extra
-from toolkit.state import RunState, fold
+from toolkit.state import AgentView, RunState, fold
 from toolkit.timeline import CallTimeline
 
 with needs_extra("metrics", "toolkit.metrics"):
@@ -85,6 +85,7 @@ def agent_rows(
                 for a in child.agents.values()
                 if a.kind != "team" and a.name not in subteams
             )
+        agents = _add_up(agents)
     return [
         {
             "agent": name,
@@ -105,6 +106,32 @@ def agent_rows(
         }
         for name, a in agents
     ]
+
+
+_SUMMED = (
+    "tasks", "succeeded", "failed", "retries", "reviews", "won", "calls",
+    "messages_in", "messages_out", "tokens_in", "tokens_out", "cost_usd",
+)  # fmt: skip
+"""The ``AgentView`` counts that add up over the runs of one team."""
+
+
+def _add_up(agents: list[tuple[str, AgentView]]) -> list[tuple[str, AgentView]]:
+    """One agent per name: a team that ran more than once (the parent retried its
+    task) has its agents once each, their counts and call durations added up."""
+    merged: dict[str, AgentView] = {}
+    copied: set[str] = set()  # the fold's own records are never changed
+    for name, agent in agents:
+        total = merged.get(name)
+        if total is None:
+            merged[name] = agent
+            continue
+        if name not in copied:
+            total = merged[name] = total.copy()
+            copied.add(name)
+        for count in _SUMMED:
+            setattr(total, count, getattr(total, count) + getattr(agent, count))
+        total.durations = [*total.durations, *agent.durations]
+    return list(merged.items())
 
 
 def agent_metrics(
@@ -134,10 +161,12 @@ TEAM_COLUMNS = [
     "team",
     "run_id",
     "parent_task",
+    "attempt",
     "status",
     "tasks",
     "done",
     "failed",
+    "retries",
     "duration_s",
     "tokens_in",
     "tokens_out",
@@ -148,8 +177,9 @@ TEAM_COLUMNS = [
 
 def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
     """One row per team run (each child run at any depth, ``toolkit.team``): its team
-    path, run id, the parent's task, status, tasks (all, done, failed), duration and
-    the usage of its own agents and sub-teams."""
+    path, run id, the parent's task and the attempt of it the run served (a team
+    retried by its parent runs once per attempt), status, tasks (all, done, failed),
+    retries of its own tasks, duration and the usage of its own agents and sub-teams."""
     rows = []
     for path, child in _state(source).teams():
         counts = child.task_counts()
@@ -158,10 +188,12 @@ def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
                 "team": path,
                 "run_id": child.run_id,
                 "parent_task": child.parent_task,
+                "attempt": child.parent_attempt,
                 "status": child.status,
                 "tasks": len(child.tasks),
                 "done": counts["done"],
                 "failed": counts["failed"],
+                "retries": sum(t.retries for t in child.tasks.values()),
                 "duration_s": child.elapsed_s,
                 "tokens_in": child.tokens_in,
                 "tokens_out": child.tokens_out,

@@ -243,6 +243,9 @@ class RunState:
     """The parent run's task this child run works on."""
     team: str | None = None
     """The team agent (of the parent run) whose run this is."""
+    parent_attempt: int | None = None
+    """The attempt of the parent's task this child run served (a team retried by its
+    parent runs once per attempt)."""
     children: dict[str, RunState] = field(default_factory=dict)
     """Child runs (teams' runs) by run id, each folded on its own: their events sit in
     the same trace and store but never change this run's tasks, agents or counts."""
@@ -373,6 +376,14 @@ class RunState:
         self.run_id, self.name, self.request, self.seed = e.run_id, e.name, e.request, e.seed
         self.status, self.started_at = "running", e.ts
         self.simulated = isinstance(e.meta, dict) and e.meta.get("clock") == "simulated"
+        if isinstance(e.meta, dict) and isinstance(e.meta.get("parent_run"), str):
+            # a team's child run folded on its own still knows whose it is
+            task, team = e.meta.get("parent_task"), e.meta.get("team")
+            self.parent_run = e.meta["parent_run"]
+            self.parent_task = task if isinstance(task, str) else None
+            self.team = team if isinstance(team, str) else None
+            attempt = e.meta.get("attempt")
+            self.parent_attempt = attempt if isinstance(attempt, int) else None
         self._participant(USER)
         self._participant(ORCHESTRATOR)
         cards = {name: card for name, card in e.agents.items() if isinstance(card, dict)}

@@ -37,7 +37,7 @@ from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
-from toolkit.widgets.projection import event_detail, run_snapshot
+from toolkit.widgets.projection import event_detail, run_snapshot, shown_team
 
 with needs_extra("notebook", "toolkit.widgets"):
     import anywidget
@@ -137,12 +137,19 @@ class _Dashboard(anywidget.AnyWidget):
     """Replay speed: a multiple of the recorded pace (as in the terminal app)."""
     selected = traitlets.Int(-1).tag(sync=True)
     """Sequence number of the event in the details pane (-1: none)."""
+    selected_run = traitlets.Unicode("").tag(sync=True)
+    """The run of the event selected: "" the run itself, or a team's child run id (each
+    run numbers its own events)."""
     detail = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Dict({"text": "", "kind": ""}).tag(sync=True)
     static = traitlets.Bool(False).tag(sync=True)
     """True in a static HTML export (no kernel: replay controls are off)."""
     height = traitlets.Int(380).tag(sync=True)
     """Height in pixels of the scrolling flow and log panes."""
+    team = traitlets.Unicode("").tag(sync=True)
+    """The team expanded into its own lanes, plan and agents: its path in
+    ``RunState.teams()`` (``research``, ``research/sources``); "" shows the run itself.
+    Clicking a team's lane (marked ▸) sets it, the flow's ◂ button goes a level up."""
     answer_note = traitlets.Dict().tag(sync=True)
     """The outcome of the last answer sent from the page (``toolkit.widgets.answers``)."""
 
@@ -513,9 +520,12 @@ class _Dashboard(anywidget.AnyWidget):
                 return False
             return True
 
-    def select(self, seq: int) -> str:
-        """Show event ``seq`` in the details pane; returns its details."""
-        self.selected = seq
+    def select(self, seq: int, run: str = "") -> str:
+        """Show event ``seq`` (of the run, or of a team's child run ``run``) in the
+        details pane; returns its details."""
+        with self.hold_trait_notifications():
+            self.selected_run = run
+            self.selected = seq
         return self.detail
 
     def _move(self, cursor: int, *, follow: bool) -> None:
@@ -540,18 +550,19 @@ class _Dashboard(anywidget.AnyWidget):
                 self.following = False
             self._push()
 
-    @traitlets.observe("following", "log_filter")
+    @traitlets.observe("following", "log_filter", "team")
     def _on_view_change(self, change: dict[str, Any]) -> None:
         if self._ready and not self._pushing:
             with self._lock:
                 self._push()
 
-    @traitlets.observe("selected")
+    @traitlets.observe("selected", "selected_run")
     def _on_selected(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
         with self._lock:
-            event = self._history.find(change["new"]) if change["new"] >= 0 else None
+            seq = self.selected
+            event = self._history.find(seq, self.selected_run or None) if seq >= 0 else None
             self.detail = event_detail(event) if event is not None else ""
 
     @traitlets.observe("playing")
@@ -562,12 +573,13 @@ class _Dashboard(anywidget.AnyWidget):
             self._player.start()
 
     # -- pushing ---------------------------------------------------------------
-    def _push(self) -> None:
-        """Send the state at the cursor to the browser (caller holds the lock)."""
+    def _shown(
+        self, state: RunState, cursor: int, team: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """The snapshot, the arrows and the count of messages at ``cursor``: of the run,
+        or of ``team``'s run once it has started (``run_snapshot``)."""
         history = self._history
-        cursor = self._cursor_now()
-        state = history.state_at(cursor)
-        snapshot = run_snapshot(state, task_limit=self._max_tasks)
+        snapshot = run_snapshot(state, task_limit=self._max_tasks, team=team or None)
         bars, hidden = history.calls.bars_at(cursor, self._max_bars)
         snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
         snapshot["waits"] = history.calls.waits_at(cursor, self._max_bars)
@@ -576,7 +588,17 @@ class _Dashboard(anywidget.AnyWidget):
 
             snapshot["questions"] = question_cards(history.state_at(len(history)))
         snapshot["counts"] = dict(state.counts)
-        arrows, n_messages = history.arrows(cursor, self._max_rows)
+        child = shown_team(state, team)
+        run = child.run_id if child is not None else None
+        arrows, n_messages = history.arrows(cursor, self._max_rows, run)
+        return snapshot, arrows, n_messages
+
+    def _push(self) -> None:
+        """Send the state at the cursor to the browser (caller holds the lock)."""
+        history = self._history
+        cursor = self._cursor_now()
+        state = history.state_at(cursor)
+        snapshot, arrows, n_messages = self._shown(state, cursor, self.team)
         flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))
         log, n_log = history.log(cursor, self._max_rows, flt)
         changes: dict[str, Any] = {}
@@ -613,12 +635,27 @@ class _Dashboard(anywidget.AnyWidget):
     # -- export ----------------------------------------------------------------
     def export_data(self) -> dict[str, Any]:
         """Everything the front end needs to draw the whole run without a kernel."""
-        from toolkit.widgets.export import dashboard_data
+        from toolkit.widgets.export import add_details, dashboard_data
 
         with self._lock:
             self.playing = False
             self._move(len(self._history), follow=True)
-            return dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            data = dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            # the run and each team as the page shows it when a team lane is clicked
+            state, cursor = self._history.state, len(self._history)
+            views: dict[str, dict[str, Any]] = {}
+            for team in ["", *(path for path, _ in state.teams())]:
+                snapshot, arrows, n_messages = self._shown(state, cursor, team)
+                add_details(data["details"], self._history, arrows)
+                views[team] = {
+                    "snapshot": snapshot,
+                    "arrows_head": arrows,
+                    "arrows_tail": [],
+                    "totals": {**self.totals, "messages": n_messages},
+                }
+            data["team"] = self.team if self.team in views else ""
+            data["team_views"] = views
+            return data
 
     def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
         """A standalone HTML page of this view, readable without a kernel.
