@@ -252,28 +252,15 @@ def baseline_rss_mb() -> float:
     return float(out.stdout.strip())
 
 
-IMPORT_SCRIPT = (
-    "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-)
-
-
 def import_ms(statements: dict[str, str], repeat: int) -> dict[str, float]:
-    """Median ms of each import statement in a fresh interpreter, under ``measure``'s policy."""
+    """Median ms of each import statement in a fresh interpreter: ``bench_import``'s policy
+    (a warm-up each, interleaved rounds, bytecode cached as in an installed package)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # run as a script: ``benchmarks`` is not importable yet
+        sys.path.insert(0, root)
+    from benchmarks.bench_import import import_ms as measure_imports
 
-    def once(statement: str) -> float:
-        script = IMPORT_SCRIPT.format(statement=statement)
-        out = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True
-        )
-        return float(out.stdout)
-
-    for statement in statements.values():
-        once(statement)
-    samples: dict[str, list[float]] = {key: [] for key in statements}
-    for _ in range(repeat):
-        for key, statement in statements.items():
-            samples[key].append(once(statement))
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return measure_imports(statements, repeat)
 
 
 def main() -> None:

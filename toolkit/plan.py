@@ -11,7 +11,9 @@ which names are reserved (``reserved_name_problem``), what a task depends on
 everywhere; a workflow file calls its tasks "steps").
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic reads the models' field
+# annotations as objects instead of compiling and evaluating each string, which is
+# about a quarter of defining a model (this module loads with ``Orchestrator``).
 
 import re
 import threading
@@ -242,7 +244,7 @@ class Task(BaseModel):
     """Free-form data for views and planners (for example a data chunk index)."""
 
     @model_validator(mode="after")
-    def _delays_end(self) -> Task:
+    def _delays_end(self) -> "Task":
         if self.backoff_s and self.backoff_s * (2**self.retries - 1) > MAX_SECONDS:
             raise ValueError(
                 f"backoff_s {self.backoff_s:g} doubled over {self.retries} retries waits more "
@@ -267,7 +269,7 @@ class Plan(BaseModel):
     every task's output (``all``), or none."""
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Plan:
+    def _unique_ids(self) -> "Plan":
         seen: set[str] = set()
         dup = [t.id for t in self.tasks if t.id in seen or seen.add(t.id)]  # type: ignore[func-returns-value]
         if dup:

@@ -34,6 +34,7 @@ from toolkit.plan import Plan, PlanError, Task, known_list
 from toolkit.serve.models import DirectiveIn, StartRequest
 
 if TYPE_CHECKING:
+    from toolkit.bus import BusFactory
     from toolkit.run import Run
     from toolkit.state import RunState
     from toolkit.workflow import Workflow
@@ -261,6 +262,9 @@ class RunRegistry:
         store: A SQLite run store every run is recorded to (and old runs read from).
         max_running: At most this many runs at once; one more is refused (429).
         keep: Finished runs kept in memory (older ones are still read from the store).
+        bus: Makes each run's message bus (``toolkit.redis_bus.redis_bus(url)``: the
+            agents message agents of other processes over Redis); default in-process.
+            With one, a run at a time (an agent name is one participant of the bus).
     """
 
     def __init__(
@@ -270,8 +274,10 @@ class RunRegistry:
         store: str | Path | None = None,
         max_running: int = 16,
         keep: int = 1000,
+        bus: BusFactory | None = None,
     ) -> None:
         self.catalog = catalog
+        self.bus = bus
         self.store = Path(store) if store is not None else None
         self.max_running = max_running
         self.keep = keep
@@ -311,6 +317,16 @@ class RunRegistry:
         """Raise the ``StartError`` a new run would get now (429, 503), if any."""
         if self._tg is None:
             raise StartError(503, ["the server is stopping: no new runs"])
+        if self.bus is not None and self.running_count:
+            running = next(r.run_id for r in self.records.values() if not r.finished)
+            raise StartError(
+                429,
+                [
+                    f"run {running} is running: on a message bus each agent name is one "
+                    "participant, so this server runs one run at a time; wait for it to "
+                    "finish, or cancel it"
+                ],
+            )
         if self.running_count >= self.max_running:
             raise StartError(
                 429,
@@ -395,7 +411,9 @@ class RunRegistry:
             )
         plan = Plan(name=body.name or "directives", tasks=tasks)
         names = list(dict.fromkeys(d.agent_id for d in directives))
-        orchestrator = Orchestrator([self.catalog.build(n) for n in names], seed=body.seed)
+        orchestrator = Orchestrator(
+            [self.catalog.build(n) for n in names], seed=body.seed, bus=self.bus
+        )
         first = directives[0]
         request = body.input if body.input is not None else (first.prompt or first.goal)
         return self._record(
@@ -454,6 +472,8 @@ class RunRegistry:
             orchestrator = workflow.orchestrator(seed=body.seed, mock=self.catalog.mock)
         except WorkflowError as exc:
             raise StartError(422, exc.problems) from None
+        if self.bus is not None:
+            orchestrator.bus = self.bus
         plan = workflow.plan()
         return self._record(
             lambda sinks: orchestrator.prepare(
