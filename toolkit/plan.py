@@ -330,7 +330,7 @@ class Plan(BaseModel):
             raise PlanError(problems)
         return deps_map  # valid links only, and all of them are: ``dependency_map()``
 
-    def check_for(self, agents: Iterable[str]) -> CheckedPlan:
+    def check_for(self, agents: Iterable[str]) -> "CheckedPlan":
         """``validate_for(agents)`` and the plan's JSON form, remembered for the plan's
         current content: a plan run again unchanged (by value: its JSON, and the same
         agent names) is neither checked nor dumped again, as a compiled graph is not
