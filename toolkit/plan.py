@@ -334,7 +334,8 @@ class Plan(BaseModel):
         """``validate_for(agents)`` and the plan's JSON form, remembered for the plan's
         current content: a plan run again unchanged (by value: its JSON, and the same
         agent names) is neither checked nor dumped again, as a compiled graph is not
-        compiled again. A plan whose content cannot be written as JSON is not remembered.
+        compiled again. The most recent plans are remembered, up to a few MB of their
+        JSON; a plan whose content cannot be written as JSON is not.
 
         Raises:
             PlanError: listing every problem, as ``validate_for``.
@@ -350,10 +351,16 @@ class Plan(BaseModel):
                 _CHECKED.move_to_end(key)
                 return hit
         checked = CheckedPlan(self.validate_for(names), self.model_dump(mode="json"))
+        if len(key[0]) > _CHECKED_CHARS:
+            return checked  # a plan this big is checked each time rather than held
+        global _checked_chars
         with _CHECKED_LOCK:
+            if key not in _CHECKED:
+                _checked_chars += len(key[0])
             _CHECKED[key] = checked
-            while len(_CHECKED) > _CHECKED_MAX:
-                _CHECKED.popitem(last=False)
+            while len(_CHECKED) > _CHECKED_MAX or _checked_chars > _CHECKED_CHARS:
+                (text, _), _ = _CHECKED.popitem(last=False)
+                _checked_chars -= len(text)
         return checked
 
     def dependency_map(self) -> dict[str, list[str]]:
@@ -410,7 +417,11 @@ class CheckedPlan:
 _CHECKED: OrderedDict[tuple[str, frozenset[str]], CheckedPlan] = OrderedDict()
 _CHECKED_LOCK = threading.Lock()
 _CHECKED_MAX = 32
-"""Plans remembered by ``Plan.check_for`` (the most recently used)."""
+"""Plans remembered by ``Plan.check_for`` (the most recently used) ..."""
+_CHECKED_CHARS = 8_000_000
+"""... while their JSON adds up to at most this many characters (a 1,000-task plan has
+~180,000; a long-lived server running many big plans holds a few MB, not each plan)."""
+_checked_chars = 0
 
 
 def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:

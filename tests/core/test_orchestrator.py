@@ -696,3 +696,20 @@ def test_a_remembered_plan_is_recorded_scrubbed_only_where_the_run_redacts() -> 
         orch = Orchestrator([FunctionAgent(echo, "a")], redact_secrets=redact)
         (created,) = _kinds(anyio.run(orch.run, "x", plan), "plan_created")
         assert created.plan["tasks"][0]["prompt"] == shown
+
+
+def test_remembered_plans_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plans ``check_for`` remembers hold a bounded amount of memory: the oldest go
+    first once their JSON passes the budget, and a plan bigger than it is never held."""
+    import toolkit.plan as plans
+
+    monkeypatch.setattr(plans, "_CHECKED", type(plans._CHECKED)())
+    monkeypatch.setattr(plans, "_checked_chars", 0)
+    small = [Plan(name=f"p{i}", tasks=[Task(id="t", agent="a")]) for i in range(3)]
+    monkeypatch.setattr(plans, "_CHECKED_CHARS", 2 * len(small[0].model_dump_json()) + 1)
+    checks = [p.check_for(["a"]) for p in small]
+    assert small[2].check_for(["a"]) is checks[2] and small[1].check_for(["a"]) is checks[1]
+    assert small[0].check_for(["a"]) is not checks[0]  # evicted by the third
+    big = Plan(tasks=[Task(id=f"t{i}", agent="a") for i in range(20)])
+    assert big.check_for(["a"]) is not big.check_for(["a"])
+    assert plans._checked_chars == sum(len(text) for text, _ in plans._CHECKED)
