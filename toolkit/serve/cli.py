@@ -10,11 +10,13 @@ stderr, exit code 2. The token is read from the environment variable named by
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = [
     "DEFAULT_PORT",
@@ -243,6 +245,8 @@ def serve(
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound and listening on ``host:port``, or a one-line error."""
+    import socket  # here: every ``switchboard`` command loads this module for its options
+
     if not 0 <= port <= 65535:
         raise _cli_error(f"--port {port}: must be 0 to 65535")
     try:
