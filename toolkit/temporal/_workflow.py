@@ -30,6 +30,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from toolkit.agents import Agent
@@ -221,6 +222,16 @@ class ActivityExecutor:
             result: CallResult = await asyncio.shield(handle)
         except asyncio.CancelledError:
             handle.cancel()  # ask the worker to stop the call; nobody waits for it
+            raise
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == "UnknownAgent":
+                # a worker on this queue that does not host the agent: the attempt fails
+                # with the worker's reason (the bare ActivityError says only "failed")
+                return Failure(
+                    f"UnknownAgent: {cause.message} (task queue {spec.task_queue!r})",
+                    "unavailable",
+                )
             raise
         tracer = session.tracer
         for line in result.events:  # the agent's own events, numbered into the run's stream
