@@ -197,16 +197,37 @@ class RedisDeliveryError(RuntimeError):
 class _Chunk:
     """Consecutive events of one run, sent as one stream entry."""
 
-    __slots__ = ("count", "data", "finished", "first", "lines", "run_id", "started")
+    __slots__ = ("count", "data", "finished", "first", "run_id", "started")
 
     def __init__(self, run_id: str, first: int) -> None:
         self.run_id = run_id
         self.first = first
-        self.lines: list[bytes] = []
         self.count = 0
-        self.data: bytes | None = None
+        self.data = b""
         self.started: tuple[str, float] | None = None
         self.finished: tuple[str, float] | None = None
+
+
+class _Mark:
+    """Queued before an event that cannot continue the previous one's chunk: the first
+    of a run (or after a gap in ``seq``), a ``run_started`` or a ``run_finished``."""
+
+    __slots__ = ("finished", "new", "run_id", "seq", "started")
+
+    def __init__(
+        self,
+        run_id: str,
+        seq: int,
+        new: bool,
+        started: tuple[str, float] | None = None,
+        finished: tuple[str, float] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.new = new
+        """The event starts a new chunk (otherwise it continues the open one)."""
+        self.started = started
+        self.finished = finished
 
 
 class RedisStreamSink:
@@ -221,6 +242,11 @@ class RedisStreamSink:
         close_timeout_s: How long ``close`` waits for Redis to take what is left.
         pipeline: Chunks per pipeline (one round trip).
 
+    ``emit`` takes no lock: it appends the event's JSON line to a queue (an atomic
+    ``deque.append``) that only the flusher thread takes from; events that cannot join
+    the previous one's chunk are preceded by a ``_Mark``. Like every sink, it is called
+    from the run's thread, in order (one thread at a time).
+
     Raises:
         ValueError: when ``url`` is not a Redis URL.
     """
@@ -229,7 +255,7 @@ class RedisStreamSink:
         self,
         url: str,
         *,
-        chunk: int = 256,
+        chunk: int = 1024,
         flush_s: float = 0.02,
         max_buffered: int = 1_000_000,
         close_timeout_s: float = 30.0,
@@ -242,10 +268,18 @@ class RedisStreamSink:
         self._max = max_buffered
         self._close_timeout_s = close_timeout_s
         self._per_pipeline = max(1, pipeline)
-        self._lock = threading.Lock()
-        self._open: _Chunk | None = None
+        self._lock = threading.Lock()  # starting the flusher only
+        # the run's thread appends (lines and marks), the flusher takes
+        self._queue: deque[bytes | _Mark] = deque()
+        # the run's thread only
+        self._emitted = 0
+        self._countdown = self._chunk
+        self._run: str | None = None
+        self._next_seq = -1
+        # the flusher only (and ``close`` once the flusher has stopped)
         self._sealed: deque[_Chunk] = deque()
-        self._buffered = 0
+        self._acked = 0  # events out of the buffer: acknowledged or refused for good
+        self._tail: _Chunk | None = None  # the last chunk made, which lines may continue
         self._wake = threading.Event()
         self._stopping = False
         self._deadline = float("inf")
@@ -270,38 +304,43 @@ class RedisStreamSink:
     # -- the run's thread --------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
         line = dump_line(event)
-        run_id = event.run_id
-        with self._lock:
-            if self._buffered >= self._max:
-                self.dropped += 1
-                return
-            chunk = self._open
-            if chunk is None or chunk.run_id != run_id:
-                self._seal()
-                chunk = self._open = _Chunk(run_id, event.seq)
-                if not self.runs or self.runs[-1] != run_id:
-                    self.runs.append(run_id)
-            chunk.lines.append(line)
-            chunk.count += 1
-            self._buffered += 1
-            kind = event.kind
-            if kind == "run_started":
-                chunk.started = (event.name, event.ts)  # type: ignore[union-attr,assignment]
-            elif kind == "run_finished":
-                chunk.finished = (event.status, event.ts)  # type: ignore[union-attr]
-                self._seal()
-            elif chunk.count >= self._chunk:
-                self._seal()
+        if self._emitted - self._acked >= self._max:
+            self.dropped += 1
+            self._run = None  # a gap: the next event kept starts a chunk of its own
+            return
+        seq = event.seq
+        kind = event.kind
+        if (
+            seq != self._next_seq
+            or event.run_id != self._run
+            or kind == "run_started"
+            or kind == "run_finished"
+        ):
+            self._mark(event, kind)
+        self._queue.append(line)
+        self._next_seq = seq + 1
+        self._emitted += 1
+        self._countdown -= 1
+        if self._countdown <= 0:
+            self._countdown = self._chunk
+            self._wake.set()
         if self._thread is None:
             self._start()
 
-    def _seal(self) -> None:
-        """Close the open chunk (the lock is held)."""
-        chunk = self._open
-        if chunk is not None and chunk.count:
-            self._sealed.append(chunk)
-            self._wake.set()
-        self._open = None
+    def _mark(self, event: TraceEvent, kind: str) -> None:
+        run_id = event.run_id
+        new = event.seq != self._next_seq or run_id != self._run
+        if run_id != self._run:
+            self._run = run_id
+            if not self.runs or self.runs[-1] != run_id:
+                self.runs.append(run_id)
+        mark = _Mark(run_id, event.seq, new or kind == "run_started")
+        if kind == "run_started":
+            mark.started = (event.name, event.ts)  # type: ignore[union-attr,assignment]
+        elif kind == "run_finished":
+            mark.finished = (event.status, event.ts)  # type: ignore[union-attr]
+            self._countdown = 0  # send the run's end without waiting
+        self._queue.append(mark)
 
     def _start(self) -> None:
         with self._lock:
@@ -313,16 +352,55 @@ class RedisStreamSink:
             self._thread.start()
 
     # -- the flusher thread ------------------------------------------------------
+    def _take(self) -> None:
+        """Cut the queued lines into sealed chunks (the flusher's thread)."""
+        queue = self._queue
+        items = [queue.popleft() for _ in range(len(queue))]
+        if not items:
+            return
+        limit = self._chunk
+        sealed = self._sealed
+        chunk = self._tail
+        lines: list[bytes] = []
+
+        def seal() -> None:
+            if chunk is not None and lines:
+                chunk.data = b"".join(lines)
+                sealed.append(chunk)
+                lines.clear()
+
+        for item in items:
+            if type(item) is bytes:
+                if chunk is None:  # pragma: no cover (a mark always comes first)
+                    raise AssertionError("an event line without its run")
+                if chunk.count >= limit or chunk.finished is not None or chunk.data:
+                    seal()
+                    chunk = _Chunk(chunk.run_id, chunk.first + chunk.count)
+                lines.append(item)
+                chunk.count += 1
+                continue
+            mark: _Mark = item  # type: ignore[assignment]
+            if mark.new or chunk is None or chunk.run_id != mark.run_id:
+                seal()
+                chunk = _Chunk(mark.run_id, mark.seq)
+            elif chunk.count >= limit or chunk.finished is not None or chunk.data:
+                seal()
+                chunk = _Chunk(chunk.run_id, chunk.first + chunk.count)
+            if mark.started is not None:
+                chunk.started = mark.started
+            if mark.finished is not None:
+                chunk.finished = mark.finished
+        seal()
+        self._tail = chunk
+
     def _flusher(self) -> None:
         client: Any = None
         backoff = 0.05
         while True:
             self._wake.wait(self._flush_s)
             self._wake.clear()
-            with self._lock:
-                if self._open is not None:
-                    self._seal()
-                stopping = self._stopping
+            stopping = self._stopping  # read first: every event before it is queued
+            self._take()
             if not self._sealed:
                 if stopping:
                     break
@@ -349,15 +427,17 @@ class RedisStreamSink:
             client.close()
 
     def _send(self, client: Any) -> None:
-        """Send the oldest sealed chunks in one pipeline; drop them once acknowledged."""
+        """Send the oldest sealed chunks in one pipeline; drop them once acknowledged.
+
+        One XADD per chunk, and per run one HSET of its info (and a ZADD into the index
+        when the run starts).
+        """
         target = self.target
         batch = [self._sealed[i] for i in range(min(self._per_pipeline, len(self._sealed)))]
         pipe = client.pipeline(transaction=False)
         ops: list[_Chunk | None] = []
+        infos: dict[str, dict[str, Any]] = {}
         for chunk in batch:
-            if chunk.data is None:
-                chunk.data = b"".join(chunk.lines)
-                chunk.lines = []
             run_id = chunk.run_id
             pipe.xadd(
                 target.stream_key(run_id),
@@ -365,16 +445,19 @@ class RedisStreamSink:
                 id=f"{chunk.first}-{chunk.count}",
             )
             ops.append(chunk)
-            info: dict[str, Any] = {"last_seq": chunk.first + chunk.count - 1}
+            info = infos.setdefault(run_id, {})
+            info["last_seq"] = chunk.first + chunk.count - 1
             if chunk.started is not None:
                 name, ts = chunk.started
                 pipe.zadd(target.index_key, {run_id: ts})
+                ops.append(None)
                 info.update(name=name, started_at=ts, status="running")
             if chunk.finished is not None:
                 status, ts = chunk.finished
                 info.update(status=status, finished_at=ts)
+        for run_id, info in infos.items():
             pipe.hset(target.info_key(run_id), mapping=info)
-            ops.extend([None] * (len(pipe.command_stack) - len(ops)))
+            ops.append(None)
         results = pipe.execute(raise_on_error=False)
         refused = 0
         for op, result in zip(ops, results, strict=True):
@@ -387,22 +470,20 @@ class RedisStreamSink:
                 self.last_error = _clean(f"{type(result).__name__}: {text}", self._raw_url)
                 if op is not None:
                     refused += op.count
-        with self._lock:
-            for chunk in batch:
-                self._sealed.popleft()
-                self._buffered -= chunk.count
-                self.delivered += chunk.count
-            self.delivered -= refused
-            self.rejected += refused
+        done = 0
+        for chunk in batch:
+            self._sealed.popleft()
+            done += chunk.count
+        self.rejected += refused
+        self.delivered += done - refused
+        self._acked += done
 
     # -- end ---------------------------------------------------------------------
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every event emitted so far is acknowledged; False on timeout."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        with self._lock:
-            self._seal()
         self._wake.set()
-        while self._buffered > 0:
+        while self._emitted > self._acked:
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
@@ -438,23 +519,27 @@ class RedisStreamSink:
                 the last ``close``; ``lost`` keeps the total).
         """
         self._deadline = time.monotonic() + self._close_timeout_s
-        with self._lock:
-            self._seal()
-            self._stopping = True
+        self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
-        with self._lock:
-            self.undelivered = sum(c.count for c in self._sealed)
-            problem = self.report()
-            # what is reported is given up: the next run starts with an empty buffer
-            self._sealed.clear()
-            self._buffered = 0
-            self.lost += self.undelivered + self.dropped + self.rejected
-            self.undelivered = self.dropped = self.rejected = 0
-            self._thread = None
-            self._stopping = False
-            self._deadline = float("inf")
+        # the flusher has stopped: what it left is this thread's now
+        self.undelivered = sum(c.count for c in self._sealed) + sum(
+            1 for item in self._queue if type(item) is bytes
+        )
+        problem = self.report()
+        # what is reported is given up: the next run starts with an empty buffer
+        self._sealed.clear()
+        self._queue.clear()
+        self._acked = self._emitted
+        self._tail = None
+        self._run = None
+        self._countdown = self._chunk
+        self.lost += self.undelivered + self.dropped + self.rejected
+        self.undelivered = self.dropped = self.rejected = 0
+        self._thread = None
+        self._stopping = False
+        self._deadline = float("inf")
         if problem is not None:
             raise RedisDeliveryError(problem)
 
