@@ -29,6 +29,7 @@ never shown: every message names the URL as ``display_url`` prints it.
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections import deque
@@ -61,6 +62,7 @@ __all__ = [
     "is_redis_url",
     "list_runs",
     "open_redis",
+    "prepare_validation",
 ]
 
 DEFAULT_PREFIX = "switchboard"
@@ -555,6 +557,12 @@ def _chunk_adapter() -> TypeAdapter[list[TraceEvent]]:
     return TypeAdapter(list[TraceEvent])
 
 
+def prepare_validation() -> None:
+    """Build the validator of the events read from Redis now (~0.1 s of CPU), rather
+    than when the first entry arrives (a follower that wants to start reading at once)."""
+    _chunk_adapter()
+
+
 def _describe(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ())) or "line"
@@ -565,35 +573,51 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+_SLICE = 64
+"""Lines validated together: one list of ~64 events validates fastest per event (a list
+of thousands is ~40% slower, its input and output no longer in the CPU's caches)."""
+
+_RUN_ID = operator.attrgetter("run_id")
+
+
 def decode_entry(
     entry_id: Any, fields: dict[Any, Any], run_id: str | None = None
 ) -> tuple[list[TraceEvent], list[str]]:
     """The events of one stream entry, validated, and a line per thing that was not.
 
-    An entry whose chunk validates whole costs one validation; otherwise each line is
-    validated alone, so one damaged line costs only itself. Events of another run
-    than ``run_id`` are skipped and reported.
+    The entry's lines are validated ``_SLICE`` at a time, as one JSON list each; a slice
+    that fails is validated again line by line, so one damaged line costs only itself
+    (blank lines are skipped). Events of another run than ``run_id`` are skipped and
+    reported.
     """
-    where = f"entry {safe_line(_text(entry_id), 40)}"
     data = fields.get(b"events", fields.get("events"))
     if not isinstance(data, bytes | str) or not data:
-        return [], [f"{where}: no events in it"]
+        return [], [f"entry {safe_line(_text(entry_id), 40)}: no events in it"]
     raw = data.encode() if isinstance(data, str) else data
-    lines = [line for line in raw.split(b"\n") if line.strip()]
+    lines = raw.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    validate = _chunk_adapter().validate_json
+    events: list[TraceEvent] = []
     problems: list[str] = []
-    try:
-        events = _chunk_adapter().validate_json(b"[" + b",".join(lines) + b"]")
-    except ValueError:
-        events = []
-        for number, line in enumerate(lines, 1):
-            try:
-                events.append(parse_event(line))
-            except ValidationError as exc:
-                problems.append(safe_line(f"{where} line {number}: {_describe(exc)}", 300))
-            except ValueError as exc:
-                problems.append(safe_line(f"{where} line {number}: {exc}", 300))
-    if run_id is not None and any(e.run_id != run_id for e in events):
+    for start in range(0, len(lines), _SLICE):
+        part = lines[start : start + _SLICE]
+        try:
+            events += validate(b"[" + b",".join(part) + b"]")
+        except ValueError:
+            where = f"entry {safe_line(_text(entry_id), 40)}"
+            for number, line in enumerate(part, start + 1):
+                if not line.strip():
+                    continue
+                try:
+                    events.append(parse_event(line))
+                except ValidationError as exc:
+                    problems.append(safe_line(f"{where} line {number}: {_describe(exc)}", 300))
+                except ValueError as exc:
+                    problems.append(safe_line(f"{where} line {number}: {exc}", 300))
+    if run_id is not None and set(map(_RUN_ID, events)) - {run_id}:
         strays = [e for e in events if e.run_id != run_id]
+        where = f"entry {safe_line(_text(entry_id), 40)}"
         problems.append(
             safe_line(f"{where}: {len(strays)} event(s) of another run ({strays[0].run_id})", 300)
         )
