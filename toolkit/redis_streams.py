@@ -704,6 +704,8 @@ class RedisSource(EventSource):
         target: The Redis URL, parsed.
         run_id: The run to follow.
         block_ms: How long one read waits for new entries.
+        count: Entries per read at most (each up to the sink's ``chunk`` events): a
+            follower that is behind catches up in bounded steps.
         idle_timeout_s: Stop after this long without a new entry (None: wait for
             ``run_finished``).
     """
@@ -717,7 +719,7 @@ class RedisSource(EventSource):
         run_id: str,
         *,
         block_ms: int = 500,
-        count: int = 256,
+        count: int = 16,
         idle_timeout_s: float | None = None,
     ) -> None:
         super().__init__(f"{target.shown} {run_id}")
