@@ -210,6 +210,21 @@ class _Chunk:
         self.finished: tuple[str, float] | None = None
 
 
+class _Block:
+    """Consecutive JSON lines joined (``RedisStreamSink._compact``)."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, count: int, data: bytes) -> None:
+        self.count = count
+        self.data = data
+
+
+_COMPACT = 64
+"""Lines the run's thread joins into one block (see ``RedisStreamSink._compact``), or
+fewer when a chunk holds fewer."""
+
+
 class _Mark:
     """Queued before an event that cannot continue the previous one's chunk: the first
     of a run (or after a gap in ``seq``), a ``run_started`` or a ``run_finished``."""
@@ -270,12 +285,14 @@ class RedisStreamSink:
         self._max = max_buffered
         self._close_timeout_s = close_timeout_s
         self._per_pipeline = max(1, pipeline)
-        self._lock = threading.Lock()  # starting the flusher only
-        # the run's thread appends (lines and marks), the flusher takes
-        self._queue: deque[bytes | _Mark] = deque()
+        self._lock = threading.Lock()  # the queue's pops, and starting the flusher
+        # the run's thread appends (lines, blocks of lines and marks), the flusher takes
+        self._queue: deque[bytes | _Block | _Mark] = deque()
         # the run's thread only
         self._emitted = 0
         self._countdown = self._chunk
+        self._fresh = 0  # lines queued since the last ``_compact``
+        self._compact_at = min(_COMPACT, self._chunk)  # a block never exceeds a chunk
         self._run: str | None = None
         self._next_seq = -1
         # the flusher only (and ``close`` once the flusher has stopped)
@@ -322,6 +339,9 @@ class RedisStreamSink:
         self._queue.append(line)
         self._next_seq = seq + 1
         self._emitted += 1
+        self._fresh += 1
+        if self._fresh >= self._compact_at:
+            self._compact()
         self._countdown -= 1
         if self._countdown <= 0:
             self._countdown = self._chunk
@@ -342,7 +362,24 @@ class RedisStreamSink:
         elif kind == "run_finished":
             mark.finished = (event.status, event.ts)  # type: ignore[union-attr]
             self._countdown = 0  # send the run's end without waiting
+        self._compact()  # a mark never goes inside a compacted block
         self._queue.append(mark)
+
+    def _compact(self) -> None:
+        """Join the newest lines into one block (``_COMPACT`` events, as the JSONL
+        recorder does): hundreds of separate lines waiting for the flusher cost the run
+        fresh memory for each new one. The flusher takes from the queue under the same
+        lock, and only ever from the left, so the newest ``_fresh`` items (or all that
+        are left, if it took some) are this thread's lines, in order."""
+        with self._lock:
+            queue = self._queue
+            lines: list[Any] = [queue.pop() for _ in range(min(self._fresh, len(queue)))]
+            self._fresh = 0
+            if len(lines) > 1:
+                lines.reverse()
+                queue.append(_Block(len(lines), b"".join(lines)))
+            elif lines:
+                queue.append(lines[0])
 
     def _start(self) -> None:
         with self._lock:
@@ -357,7 +394,8 @@ class RedisStreamSink:
     def _take(self) -> None:
         """Cut the queued lines into sealed chunks (the flusher's thread)."""
         queue = self._queue
-        items = [queue.popleft() for _ in range(len(queue))]
+        with self._lock:
+            items = [queue.popleft() for _ in range(len(queue))]
         if not items:
             return
         limit = self._chunk
@@ -372,16 +410,21 @@ class RedisStreamSink:
                 lines.clear()
 
         for item in items:
-            if type(item) is bytes:
+            if type(item) is not _Mark:
                 if chunk is None:  # pragma: no cover (a mark always comes first)
                     raise AssertionError("an event line without its run")
-                if chunk.count >= limit or chunk.finished is not None or chunk.data:
+                if type(item) is bytes:
+                    n, data = 1, item
+                else:
+                    block: _Block = item  # type: ignore[assignment]
+                    n, data = block.count, block.data
+                if (chunk.count and chunk.count + n > limit) or chunk.finished or chunk.data:
                     seal()
                     chunk = _Chunk(chunk.run_id, chunk.first + chunk.count)
-                lines.append(item)
-                chunk.count += 1
+                lines.append(data)
+                chunk.count += n
                 continue
-            mark: _Mark = item  # type: ignore[assignment]
+            mark: _Mark = item
             if mark.new or chunk is None or chunk.run_id != mark.run_id:
                 seal()
                 chunk = _Chunk(mark.run_id, mark.seq)
@@ -413,6 +456,8 @@ class RedisStreamSink:
                 while self._sealed:
                     self._send(client)
                 backoff = 0.05
+                if stopping:  # take what came since at once, and stop (no wait for a wake)
+                    self._wake.set()
             except Exception as exc:  # whatever it is, keep the events and try again
                 self.outages += 1
                 self.last_error = _clean(f"{type(exc).__name__}: {exc}", self._raw_url)
@@ -527,7 +572,9 @@ class RedisStreamSink:
             self._thread.join()
         # the flusher has stopped: what it left is this thread's now
         self.undelivered = sum(c.count for c in self._sealed) + sum(
-            1 for item in self._queue if type(item) is bytes
+            1 if isinstance(item, bytes) else item.count
+            for item in self._queue
+            if not isinstance(item, _Mark)
         )
         problem = self.report()
         # what is reported is given up: the next run starts with an empty buffer
@@ -537,6 +584,7 @@ class RedisStreamSink:
         self._tail = None
         self._run = None
         self._countdown = self._chunk
+        self._fresh = 0
         self.lost += self.undelivered + self.dropped + self.rejected
         self.undelivered = self.dropped = self.rejected = 0
         self._thread = None
