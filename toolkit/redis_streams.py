@@ -359,6 +359,7 @@ class RedisStreamSink:
         mark = _Mark(run_id, event.seq, new or kind == "run_started")
         if kind == "run_started":
             mark.started = (event.name, event.ts)  # type: ignore[union-attr,assignment]
+            self._countdown = 0  # in the index at once: a follower may be waiting for it
         elif kind == "run_finished":
             mark.finished = (event.status, event.ts)  # type: ignore[union-attr]
             self._countdown = 0  # send the run's end without waiting

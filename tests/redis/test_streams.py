@@ -143,6 +143,33 @@ def test_a_follower_that_starts_first_sees_the_run_live_from_its_beginning(
     assert dumps(seen) == dumps(result["r"].events)
 
 
+def test_a_run_is_in_the_index_as_soon_as_it_starts(redis_url: str) -> None:
+    """The entry holding run_started is sent at once, not when flush_s has passed: a
+    follower waiting for the run finds it while the run's first task is still held."""
+    gate = threading.Event()
+
+    def hold(text: str) -> str:
+        assert gate.wait(60)
+        return text
+
+    sink = RedisStreamSink(redis_url, flush_s=3600)  # an hour: only a wake-up sends
+    orch = Orchestrator([FunctionAgent(hold, "hold", thread=True)])
+    result: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: result.setdefault("r", orch.run_sync("go", pipeline("hold"), sinks=[sink]))
+    )
+    runner.start()
+    try:
+        wait_until(lambda: bool(list_runs(redis_url)), what="the held run in the index")
+        (run,) = list_runs(redis_url)
+        assert run.status == "running"
+    finally:
+        gate.set()
+        runner.join(60)
+    assert result["r"].error is None
+    assert [r.status for r in list_runs(redis_url)] == ["succeeded"]
+
+
 def test_damaged_entries_are_skipped_counted_and_reported(redis_url: str) -> None:
     """Garbage lines, an unknown kind, an entry without events and events of another run
     are each reported once; every valid event around them is still read."""
