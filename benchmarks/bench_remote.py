@@ -53,13 +53,15 @@ def _follower(argv: list[str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--follower", *argv],
         cwd=ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": ""},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
-    assert line == "ready", line
+    assert line.split()[:1] == ["ready"], line
+    proc.ready = line  # type: ignore[attr-defined]
     return proc
 
 
@@ -85,7 +87,7 @@ def follow_raw(url: str, key: str, count: int) -> None:
     cpu = time.process_time()
     last, got = b"0-0", 0
     while got < count:
-        reply = client.xread({key: last}, count=1000, block=1000)
+        reply: Any = client.xread({key: last}, count=1000, block=1000)
         for _key, entries in reply or []:
             got += len(entries)
             last = entries[-1][0]
@@ -270,13 +272,18 @@ def redis_events(ctx: Context) -> None:
 
 
 def publish_streaming(url: str, deltas: int, per_burst: int, pause_s: float) -> None:
-    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis."""
+    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis: it
+    prints ``ready RUN_ID`` and starts when a line arrives on its stdin."""
+    import anyio
+
     from benchmarks.bench_tui import streaming_scenario
     from toolkit.redis_streams import RedisStreamSink
 
     orch, plan, request = streaming_scenario(deltas, per_burst=per_burst, pause_s=pause_s)
-    print("ready", flush=True)
-    result = orch.run_sync(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    run = orch.prepare(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    print(f"ready {run.run_id}", flush=True)
+    sys.stdin.readline()
+    result = anyio.run(run.execute)
     print(f"done {1 if result.status == 'succeeded' else 0}", flush=True)
 
 
@@ -287,17 +294,16 @@ def tui_remote(ctx: Context) -> None:
     from textual import events as textual_events
 
     from benchmarks.bench_tui import SIZE
-    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+    from toolkit.redis_streams import RedisSource, RedisTarget
     from tui.app import SwitchboardApp
 
     url = f"{_start_redis(ctx)}?prefix=bench-tui"
     target = RedisTarget.parse(url)
     deltas, presses = 60_000, 40
-    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more
+    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more; the run
+    # starts once the app is up and following it (the app's start-up is no backlog)
     proc = _follower(["publish", url, str(deltas), "100", "0.01"])
-    while not list_runs(target):
-        time.sleep(0.001)
-    source = RedisSource(target, list_runs(target)[0].run_id)
+    source = RedisSource(target, proc.ready.split()[1])  # type: ignore[attr-defined]
 
     async def measure() -> tuple[list[float], list[float], float]:
         app = SwitchboardApp(source)
@@ -305,6 +311,10 @@ def tui_remote(ctx: Context) -> None:
         idle: list[float] = []  # the same presses once it has ended: the baseline
         async with app.run_test(size=SIZE) as pilot:
             screen = app.main
+            await pilot.pause(0.1)
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
 
             async def press(i: int) -> float:
                 key = ("2", "1", "3", "1")[i % 4]  # tab switches: each re-renders a view

@@ -650,6 +650,11 @@ def decode_entry(
     events: list[TraceEvent] = []
     problems: list[str] = []
     for start in range(0, len(lines), _SLICE):
+        if start:
+            # let another thread take the GIL (~1 µs): a follower catching up decodes for
+            # seconds, and the view in its process (the terminal app), which lets go of the
+            # GIL at every wait, would wait up to the switch interval (5 ms) to get it back
+            time.sleep(0)
         part = lines[start : start + _SLICE]
         try:
             events += validate(b"[" + b",".join(part) + b"]")
