@@ -36,19 +36,50 @@ from toolkit import MockAgent, Orchestrator, Plan, Task, route
 REQUEST = "Launch post for our new note-taking app"
 
 # Specialists: we *assume* each is a small model, so fast and cheap per token.
-researcher = MockAgent("researcher", "finds facts about the market", skills=["research"],
-                       reply="market notes: people want notes that sync offline",
-                       latency=0.05, price_per_1k_tokens=0.2)
-writer = MockAgent("writer", "drafts blog posts", skills=["write", "draft"],
-                   reply="draft post using ({context})", latency=0.05, price_per_1k_tokens=0.2)
-tagliner = MockAgent("tagliner", "writes one-line taglines", skills=["tagline"],
-                     reply="Your notes, everywhere.", latency=0.04, price_per_1k_tokens=0.2)
+researcher = MockAgent(
+    "researcher",
+    "finds facts about the market",
+    skills=["research"],
+    reply="market notes: people want notes that sync offline",
+    latency=0.05,
+    price_per_1k_tokens=0.2,
+)
+writer = MockAgent(
+    "writer",
+    "drafts blog posts",
+    skills=["write", "draft"],
+    reply="draft post using ({context})",
+    latency=0.05,
+    price_per_1k_tokens=0.2,
+)
+tagliner = MockAgent(
+    "tagliner",
+    "writes one-line taglines",
+    skills=["tagline"],
+    reply="Your notes, everywhere.",
+    latency=0.04,
+    price_per_1k_tokens=0.2,
+)
 
-team_plan = Plan(name="launch", tasks=[
-    Task(id="research", agent="researcher", goal="research the market", prompt="{{input}}"),
-    Task(id="draft", agent="writer", goal="draft the post", prompt="Write a post from: {{research}}"),
-    Task(id="tagline", agent="tagliner", goal="write a tagline", prompt="Tagline from: {{research}}"),
-], synthesize="all")
+team_plan = Plan(
+    name="launch",
+    tasks=[
+        Task(id="research", agent="researcher", goal="research the market", prompt="{{input}}"),
+        Task(
+            id="draft",
+            agent="writer",
+            goal="draft the post",
+            prompt="Write a post from: {{research}}",
+        ),
+        Task(
+            id="tagline",
+            agent="tagliner",
+            goal="write a tagline",
+            prompt="Tagline from: {{research}}",
+        ),
+    ],
+    synthesize="all",
+)
 team = Orchestrator([researcher, writer, tagliner], seed=1)
 team_run = await team.run(REQUEST, team_plan)
 print(team_run.status)
@@ -76,8 +107,9 @@ kinds = [e.kind for e in team_run.events]
 assert team_run.status == "succeeded"
 assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
 assert [e.seq for e in team_run.events] == list(range(len(team_run.events)))
-directives = [m for m in team_run.state.messages
-              if m.kind == "directive" and m.sender == "orchestrator"]
+directives = [
+    m for m in team_run.state.messages if m.kind == "directive" and m.sender == "orchestrator"
+]
 assert sorted(m.recipient for m in directives) == ["researcher", "tagliner", "writer"]
 # the writer's directive carried the researcher's result
 to_writer = next(m for m in directives if m.recipient == "writer")
@@ -120,19 +152,35 @@ assert set(view.state.tasks) == {"research", "draft", "tagline"}
 # whole job here) and pricier per token.
 
 # %%
-generalist = MockAgent("generalist", "does everything", reply=(
-    "market notes: people want notes that sync offline. "
-    "draft post using the notes. Tagline: Your notes, everywhere."),
-    latency=0.2, price_per_1k_tokens=2.0)
+generalist = MockAgent(
+    "generalist",
+    "does everything",
+    reply=(
+        "market notes: people want notes that sync offline. "
+        "draft post using the notes. Tagline: Your notes, everywhere."
+    ),
+    latency=0.2,
+    price_per_1k_tokens=2.0,
+)
 solo = Orchestrator([generalist], seed=1)
-solo_plan = Plan(name="solo", tasks=[
-    Task(id="everything", agent="generalist", goal="research, draft and tagline",
-         prompt="Research the market, draft a post and write a tagline: {{input}}")])
+solo_plan = Plan(
+    name="solo",
+    tasks=[
+        Task(
+            id="everything",
+            agent="generalist",
+            goal="research, draft and tagline",
+            prompt="Research the market, draft a post and write a tagline: {{input}}",
+        )
+    ],
+)
 solo_run = await solo.run(REQUEST, solo_plan)
 
 for name, run in (("specialists", team_run), ("generalist", solo_run)):
     s = run.state
-    print(f"{name:12} wall {s.elapsed_s:.3f} s   tokens {s.tokens_in + s.tokens_out:4}   cost ${s.cost_usd:.6f}")
+    print(
+        f"{name:12} wall {s.elapsed_s:.3f} s   tokens {s.tokens_in + s.tokens_out:4}   cost ${s.cost_usd:.6f}"
+    )
 
 # %% [markdown]
 # ## Simulated time: timings you can assert
@@ -145,7 +193,9 @@ for name, run in (("specialists", team_run), ("generalist", solo_run)):
 # work may run on it: mock and function agents.
 
 # %%
-team_sim = await Orchestrator([researcher, writer, tagliner], seed=1, clock="simulated").run(REQUEST, team_plan)
+team_sim = await Orchestrator([researcher, writer, tagliner], seed=1, clock="simulated").run(
+    REQUEST, team_plan
+)
 solo_sim = await Orchestrator([generalist], seed=1, clock="simulated").run(REQUEST, solo_plan)
 for name, run in (("specialists", team_sim), ("generalist", solo_sim)):
     print(f"{name:12} simulated {run.state.elapsed_s:.3f} s")
@@ -157,10 +207,12 @@ for name, run in (("specialists", team_sim), ("generalist", solo_sim)):
 
 # %%
 # Under these assumptions the team is both faster and cheaper
-steps = [(e.kind, e.task_id) for e in team_sim.events if e.kind in ("task_started", "task_finished")]
+steps = [
+    (e.kind, e.task_id) for e in team_sim.events if e.kind in ("task_started", "task_finished")
+]
 first_done = min(steps.index(("task_finished", "draft")), steps.index(("task_finished", "tagline")))
-assert steps.index(("task_started", "draft")) < first_done      # draft and tagline ran
-assert steps.index(("task_started", "tagline")) < first_done    # at the same time
+assert steps.index(("task_started", "draft")) < first_done  # draft and tagline ran
+assert steps.index(("task_started", "tagline")) < first_done  # at the same time
 longest_chain_s = researcher.latency.mean + max(writer.latency.mean, tagliner.latency.mean)
 assert round(team_sim.state.elapsed_s, 6) == longest_chain_s
 assert round(solo_sim.state.elapsed_s, 6) == generalist.latency.mean
@@ -173,9 +225,15 @@ print("checks passed")
 # once: the run reports ten minutes and a bit, and it finished before you blinked.
 
 # %%
-slow_researcher = MockAgent("researcher", "finds facts about the market",
-                            reply="market notes: people want notes that sync offline", latency=600)
-slow_run = Orchestrator([slow_researcher, writer, tagliner], seed=1, clock="simulated").run_sync(REQUEST, team_plan)
+slow_researcher = MockAgent(
+    "researcher",
+    "finds facts about the market",
+    reply="market notes: people want notes that sync offline",
+    latency=600,
+)
+slow_run = Orchestrator([slow_researcher, writer, tagliner], seed=1, clock="simulated").run_sync(
+    REQUEST, team_plan
+)
 print(f"simulated {slow_run.state.elapsed_s:.2f} s")
 assert round(slow_run.state.elapsed_s, 6) == 600 + max(writer.latency.mean, tagliner.latency.mean)
 
@@ -189,9 +247,11 @@ assert round(slow_run.state.elapsed_s, 6) == 600 + max(writer.latency.mean, tagl
 # %%
 coder = MockAgent("coder", "fixes bugs in Python code", skills=["python", "bug", "code"])
 agents = [researcher, writer, tagliner, coder]
-for request in ["Fix the bug in this python function",
-                "Research what users say about offline sync",
-                "Write a tagline for the launch"]:
+for request in [
+    "Fix the bug in this python function",
+    "Research what users say about offline sync",
+    "Write a tagline for the launch",
+]:
     best, scores = route(request, agents)
     print(f"{best.name:10} <- {request!r}   scores={scores}")
 
@@ -231,17 +291,39 @@ again
 
 # %%
 fact_checker = MockAgent("fact_checker", "checks facts", reply="checked: {prompt}", latency=0.03)
-checked_plan = Plan(name="launch-checked", tasks=[
-    Task(id="research", agent="researcher", goal="research the market", prompt="{{input}}"),
-    Task(id="fact_check", agent="fact_checker", goal="check the notes", prompt="{{research}}"),
-    Task(id="draft", agent="writer", goal="draft the post", prompt="Write a post from: {{fact_check}}"),
-    Task(id="tagline", agent="tagliner", goal="write a tagline", prompt="Tagline from: {{fact_check}}"),
-], synthesize="all")
-checked = await Orchestrator([researcher, fact_checker, writer, tagliner], seed=1).run(REQUEST, checked_plan)
+checked_plan = Plan(
+    name="launch-checked",
+    tasks=[
+        Task(id="research", agent="researcher", goal="research the market", prompt="{{input}}"),
+        Task(id="fact_check", agent="fact_checker", goal="check the notes", prompt="{{research}}"),
+        Task(
+            id="draft",
+            agent="writer",
+            goal="draft the post",
+            prompt="Write a post from: {{fact_check}}",
+        ),
+        Task(
+            id="tagline",
+            agent="tagliner",
+            goal="write a tagline",
+            prompt="Tagline from: {{fact_check}}",
+        ),
+    ],
+    synthesize="all",
+)
+checked = await Orchestrator([researcher, fact_checker, writer, tagliner], seed=1).run(
+    REQUEST, checked_plan
+)
 
 started = [e.task_id for e in checked.events if e.kind == "task_started"]
-assert started.index("research") < started.index("fact_check") < min(started.index("draft"), started.index("tagline"))
-to_writer = next(m for m in checked.state.messages if m.kind == "directive" and m.recipient == "writer")
+assert (
+    started.index("research")
+    < started.index("fact_check")
+    < min(started.index("draft"), started.index("tagline"))
+)
+to_writer = next(
+    m for m in checked.state.messages if m.kind == "directive" and m.recipient == "writer"
+)
 assert "checked: market notes" in to_writer.payload
 # one more step on the critical path: about 0.03 s longer
 print(f"{team_run.state.elapsed_s:.3f} s -> {checked.state.elapsed_s:.3f} s")

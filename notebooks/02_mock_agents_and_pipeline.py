@@ -15,9 +15,17 @@ import random
 
 from toolkit import Directive, FunctionAgent, LatencySpec, MockAgent, Orchestrator, pipeline
 
-writer = MockAgent("writer", "drafts text", skills=["write"], reply="[{name}] draft based on: {prompt}",
-                   latency=0.02, price_per_1k_tokens=0.5)
-reply = await writer.run(Directive(agent="writer", task_id="t1", goal="the launch", prompt="Write a short post"))
+writer = MockAgent(
+    "writer",
+    "drafts text",
+    skills=["write"],
+    reply="[{name}] draft based on: {prompt}",
+    latency=0.02,
+    price_per_1k_tokens=0.5,
+)
+reply = await writer.run(
+    Directive(agent="writer", task_id="t1", goal="the launch", prompt="Write a short post")
+)
 reply
 
 # %% [markdown]
@@ -35,8 +43,11 @@ print(answers)
 assert answers == ["add an example", "APPROVED", "APPROVED"]
 
 per_task = MockAgent("router", reply={"greet": "hello", "*": "default for {task_id}"})
-print((await per_task.run(Directive(agent="router", task_id="greet"))).output,
-      "|", (await per_task.run(Directive(agent="router", task_id="other"))).output)
+print(
+    (await per_task.run(Directive(agent="router", task_id="greet"))).output,
+    "|",
+    (await per_task.run(Directive(agent="router", task_id="other"))).output,
+)
 
 # %% [markdown]
 # **Latency** is a number of seconds or a `LatencySpec` distribution (`fixed`,
@@ -57,10 +68,12 @@ assert len(set(a)) == 1 and len(set(b)) == 3
 # parameter is annotated `str`, it receives the prompt; otherwise the whole
 # `Directive`.
 
+
 # %%
 def headline(text: str) -> str:
     "Turns the first sentence into a headline."
     return text.split(".")[0].title()
+
 
 headliner = FunctionAgent(headline)
 print(headliner.name, "-", headliner.description)
@@ -74,12 +87,15 @@ print(headliner.name, "-", headliner.description)
 # request, `{{<task id>}}` a previous task's result (and a dependency).
 
 # %%
-researcher = MockAgent("researcher", skills=["research"], reply="notes: offline sync matters",
-                       latency=0.03)
+researcher = MockAgent(
+    "researcher", skills=["research"], reply="notes: offline sync matters", latency=0.03
+)
 editor = MockAgent("editor", skills=["edit"], reply="edited ({prompt})", latency=0.02)
 orch = Orchestrator([researcher, writer, editor], seed=42)
 
-plan = pipeline("researcher", ("writer", "draft the post"), ("editor", "tighten the draft"), name="blog")
+plan = pipeline(
+    "researcher", ("writer", "draft the post"), ("editor", "tighten the draft"), name="blog"
+)
 for t in plan.tasks:
     print(f"{t.id:14} agent={t.agent:10} depends_on={t.depends_on}  prompt={t.prompt!r}")
 
@@ -106,16 +122,19 @@ for m in result.state.messages:
 started = [e.task_id for e in result.events if e.kind == "task_started"]
 assert started == ["1-researcher", "2-writer", "3-editor"]
 outputs = result.results
-directive_to_editor = next(m for m in result.state.messages
-                           if m.kind == "directive" and m.recipient == "editor")
-assert directive_to_editor.payload == outputs["2-writer"]      # each step gets the previous output
-assert result.output == outputs["3-editor"]                     # the answer is the last step's output
+directive_to_editor = next(
+    m for m in result.state.messages if m.kind == "directive" and m.recipient == "editor"
+)
+assert directive_to_editor.payload == outputs["2-writer"]  # each step gets the previous output
+assert result.output == outputs["3-editor"]  # the answer is the last step's output
 # steps run one after another (each starts when the previous one has finished), so the
 # run takes at least the sum of the latencies
 steps = [(e.kind, e.task_id) for e in result.events if e.kind in ("task_started", "task_finished")]
 assert steps == [(kind, task) for task in started for kind in ("task_started", "task_finished")]
 # same seed, same run
-again = await Orchestrator([researcher, writer, editor], seed=42).run("A post about offline sync", plan)
+again = await Orchestrator([researcher, writer, editor], seed=42).run(
+    "A post about offline sync", plan
+)
 assert again.output == result.output
 print("checks passed")
 
@@ -149,7 +168,9 @@ plan4 = pipeline("researcher", "writer", "headline", "editor", name="blog-4")
 run4 = await orch4.run("Offline sync. It just works.", plan4)
 out = run4.results
 assert out["3-headline"] == out["2-writer"].split(".")[0].title()
-to_editor = next(m for m in run4.state.messages if m.kind == "directive" and m.recipient == "editor")
+to_editor = next(
+    m for m in run4.state.messages if m.kind == "directive" and m.recipient == "editor"
+)
 assert to_editor.payload == out["3-headline"]
 assert run4.output == out["4-editor"]
 run4.output

@@ -16,16 +16,22 @@
 # %%
 from toolkit import MockAgent, Orchestrator, parallel, scatter_gather
 
-analysts = [MockAgent(name, f"{name} analyst", reply=f"{name}: looks fine for {{summary}}", latency=0.1)
-            for name in ("market", "tech", "legal")]
+analysts = [
+    MockAgent(name, f"{name} analyst", reply=f"{name}: looks fine for {{summary}}", latency=0.1)
+    for name in ("market", "tech", "legal")
+]
 lead = MockAgent("lead", "combines findings", reply="summary of {context}", latency=0.02)
 orch = Orchestrator([*analysts, lead], seed=3)
 
-plan = parallel("market", "tech", "legal", join=("lead", "combine the findings"), name="due-diligence")
+plan = parallel(
+    "market", "tech", "legal", join=("lead", "combine the findings"), name="due-diligence"
+)
 for t in plan.tasks:
     print(f"{t.id:10} depends_on={t.depends_on}")
 result = await orch.run("Should we buy Acme Notes?", plan)
-print(result.status, f"wall {result.state.elapsed_s:.3f} s, sum of latencies {3 * 0.1 + 0.02:.2f} s")
+print(
+    result.status, f"wall {result.state.elapsed_s:.3f} s, sum of latencies {3 * 0.1 + 0.02:.2f} s"
+)
 print(result.output)
 
 # %% [markdown]
@@ -47,6 +53,7 @@ def max_overlap(timeline):
         peak = max(peak, running)
     return peak
 
+
 # The three analysts overlapped: each started before any of them finished
 branches = tl[tl.agent.isin(["market", "tech", "legal"])]
 assert branches.start_s.max() < branches.end_s.min()
@@ -63,8 +70,12 @@ print("checks passed")
 # same plan runs one task after another.
 
 # %%
-serial = await Orchestrator([*analysts, lead], seed=3, concurrency=1).run("Should we buy Acme Notes?", plan)
-print(f"concurrency=1: {serial.state.elapsed_s:.3f} s   concurrency=16: {result.state.elapsed_s:.3f} s")
+serial = await Orchestrator([*analysts, lead], seed=3, concurrency=1).run(
+    "Should we buy Acme Notes?", plan
+)
+print(
+    f"concurrency=1: {serial.state.elapsed_s:.3f} s   concurrency=16: {result.state.elapsed_s:.3f} s"
+)
 assert max_overlap(serial.timeline()) == 1  # one call at a time: the wall time is the sum
 assert serial.output == result.output  # same answer, only slower
 
@@ -76,8 +87,12 @@ assert serial.output == result.output  # same answer, only slower
 
 # %%
 batches = [f"batch {i}: reviews {10 * i}-{10 * i + 9}" for i in range(8)]
-sentiment = MockAgent("sentiment", "scores the sentiment of reviews", reply="{prompt} -> mostly positive",
-                      latency=0.05)
+sentiment = MockAgent(
+    "sentiment",
+    "scores the sentiment of reviews",
+    reply="{prompt} -> mostly positive",
+    latency=0.05,
+)
 summarizer = MockAgent("summarizer", "combines results", reply="{context}", latency=0.01)
 sg_plan = scatter_gather(batches, mapper="sentiment", reducer="summarizer", name="reviews")
 print([t.id for t in sg_plan.tasks])
@@ -95,7 +110,8 @@ gantt
 
 # %%
 sg = await Orchestrator([sentiment, summarizer], seed=3, concurrency=4).run(
-    "How do customers feel?", sg_plan, sinks=[gantt])
+    "How do customers feel?", sg_plan, sinks=[gantt]
+)
 print(sg.status, f"{sg.state.elapsed_s:.3f} s")
 
 # %%
@@ -103,8 +119,10 @@ sg_tl = sg.timeline()
 maps = sg_tl[sg_tl.agent == "sentiment"]
 print("calls at once, at most:", max_overlap(maps))
 assert len(maps) == 8
-assert max_overlap(maps) == 4                         # the concurrency limit held, and was used
-to_reducer = next(m for m in sg.state.messages if m.kind == "directive" and m.recipient == "summarizer")
+assert max_overlap(maps) == 4  # the concurrency limit held, and was used
+to_reducer = next(
+    m for m in sg.state.messages if m.kind == "directive" and m.recipient == "summarizer"
+)
 assert all(b in to_reducer.payload for b in batches)  # the reducer got every chunk's result
 print("checks passed")
 
@@ -138,6 +156,8 @@ for limit in (2, 3, 6):
     maps = calls[calls.agent == "sentiment"]
     # 6 tasks, `limit` at a time: 6 / limit waves of 0.1 s, plus the 0.01 s reducer
     predicted = math.ceil(6 / limit) * 0.1 + 0.01
-    print(f"concurrency={limit}: {max_overlap(maps)} calls at once, "
-          f"predicted {predicted:.2f} s, measured {run.state.elapsed_s:.3f} s")
+    print(
+        f"concurrency={limit}: {max_overlap(maps)} calls at once, "
+        f"predicted {predicted:.2f} s, measured {run.state.elapsed_s:.3f} s"
+    )
     assert len(maps) == 6 and max_overlap(maps) == limit

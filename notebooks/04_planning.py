@@ -17,10 +17,30 @@ import os
 from toolkit import MockAgent, Orchestrator, Plan, PlanError, RuleBasedPlanner, Task
 
 agents = [
-    MockAgent("researcher", "finds facts", skills=["research"], reply="facts about {summary}", latency=0.02),
-    MockAgent("writer", "writes drafts", skills=["write", "draft"], reply="draft from ({prompt})", latency=0.02),
-    MockAgent("editor", "edits text", skills=["edit", "proofread"], reply="edited: {prompt}", latency=0.02),
-    MockAgent("translator", "translates text", skills=["translate"], reply="traduit: {prompt}", latency=0.02),
+    MockAgent(
+        "researcher",
+        "finds facts",
+        skills=["research"],
+        reply="facts about {summary}",
+        latency=0.02,
+    ),
+    MockAgent(
+        "writer",
+        "writes drafts",
+        skills=["write", "draft"],
+        reply="draft from ({prompt})",
+        latency=0.02,
+    ),
+    MockAgent(
+        "editor", "edits text", skills=["edit", "proofread"], reply="edited: {prompt}", latency=0.02
+    ),
+    MockAgent(
+        "translator",
+        "translates text",
+        skills=["translate"],
+        reply="traduit: {prompt}",
+        latency=0.02,
+    ),
 ]
 planner = RuleBasedPlanner()
 request = "Research electric bikes, write a short article and edit it"
@@ -74,10 +94,12 @@ assert all(t.status == "done" for t in plan_view.state.tasks.values())
 # dependency or a cycle raises `PlanError`, listing every problem with where it is.
 
 # %%
-broken = Plan(tasks=[
-    Task(id="a", agent="researcher", prompt="{{b}}"),
-    Task(id="b", agent="illustrator", prompt="{{a}}"),
-])
+broken = Plan(
+    tasks=[
+        Task(id="a", agent="researcher", prompt="{{b}}"),
+        Task(id="b", agent="illustrator", prompt="{{a}}"),
+    ]
+)
 try:
     orch.prepare("x", broken)
 except PlanError as exc:
@@ -95,6 +117,7 @@ assert any("illustrator" in p for p in problems) and any("cycle" in p for p in p
 # appends an `editor` task to any plan that lacks one: a house rule ("everything is
 # edited") written once, in the planner, instead of in every plan.
 
+
 # %%
 class AlwaysEditPlanner:
     name = "always-edit"
@@ -103,12 +126,16 @@ class AlwaysEditPlanner:
         plan = await RuleBasedPlanner().plan(request, agents)
         if not any(t.agent == "editor" for t in plan.tasks):
             last = plan.sinks()[-1]
-            plan.tasks.append(Task(id="edit", agent="editor", goal="edit the result",
-                                   prompt="{{" + last + "}}"))
+            plan.tasks.append(
+                Task(id="edit", agent="editor", goal="edit the result", prompt="{{" + last + "}}")
+            )
             plan.synthesize = "last"
         return plan
 
-edited = await Orchestrator(agents, planner=AlwaysEditPlanner(), seed=5).run("Translate the release notes")
+
+edited = await Orchestrator(agents, planner=AlwaysEditPlanner(), seed=5).run(
+    "Translate the release notes"
+)
 print([t for t in edited.state.tasks], "->", edited.output)
 assert list(edited.state.tasks)[-1] == "edit" and edited.output.startswith("edited:")
 
@@ -132,7 +159,9 @@ assert list(edited.state.tasks)[-1] == "edit" and edited.output.startswith("edit
 # %%
 endpoint = os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY")
 if not endpoint:
-    print("No LLM endpoint configured: using the rule-based planner (set OPENAI_BASE_URL to try an LLM).")
+    print(
+        "No LLM endpoint configured: using the rule-based planner (set OPENAI_BASE_URL to try an LLM)."
+    )
 else:
     try:
         from toolkit.llm import LLMPlanner
@@ -140,13 +169,18 @@ else:
         print("toolkit.llm is not available in this installation: using the rule-based planner.")
     else:
         llm_planner = LLMPlanner(model=os.environ.get("SWITCHBOARD_MODEL", "gpt-4o-mini"))
-        llm_plan = await llm_planner.plan("Compare electric bikes and e-scooters for commuting, "
-                                          "then write a short article and proofread it", agents)
+        llm_plan = await llm_planner.plan(
+            "Compare electric bikes and e-scooters for commuting, "
+            "then write a short article and proofread it",
+            agents,
+        )
         for t in llm_plan.tasks:
             print(f"{t.id:14} {t.agent:10} depends_on={t.all_dependencies()}  goal={t.goal!r}")
         llm_plan.validate_for(a.name for a in agents)  # the planner only returns plans that pass
         # the planned run uses the mock agents: only the planning costs tokens
-        llm_run = await Orchestrator(agents, planner=llm_planner, seed=5).run("Write a short article on electric bikes and proofread it")
+        llm_run = await Orchestrator(agents, planner=llm_planner, seed=5).run(
+            "Write a short article on electric bikes and proofread it"
+        )
         print(llm_run.status, "-", llm_run.state.planner, "planned", list(llm_run.state.tasks))
         assert llm_run.status == "succeeded"
 
@@ -166,22 +200,32 @@ else:
 # %% [markdown] jp-MarkdownHeadingCollapsed=true
 # ### Solution
 
+
 # %%
 class CompareResearchPlanner:
     name = "compare-research"
 
     async def plan(self, request, agents, session=None):
         items = [item.strip() for item in request.split(":", 1)[1].split(",")]
-        research = [Task(id=f"research-{item}", agent="researcher", goal=f"research {item}", prompt=item)
-                    for item in items]
+        research = [
+            Task(id=f"research-{item}", agent="researcher", goal=f"research {item}", prompt=item)
+            for item in items
+        ]
         joined = "\n".join("{{" + t.id + "}}" for t in research)
-        return Plan(name="compare", tasks=[*research,
-                    Task(id="write", agent="writer", goal="compare them", prompt=joined)])
+        return Plan(
+            name="compare",
+            tasks=[*research, Task(id="write", agent="writer", goal="compare them", prompt=joined)],
+        )
 
-cmp_run = await Orchestrator(agents, planner=CompareResearchPlanner(), seed=5).run("compare: bikes, scooters, buses")
+
+cmp_run = await Orchestrator(agents, planner=CompareResearchPlanner(), seed=5).run(
+    "compare: bikes, scooters, buses"
+)
 tl = cmp_run.timeline()
 research = tl[tl.task.str.startswith("research-")]
 assert len(research) == 3 and research.start_s.max() < research.end_s.min()
-to_writer = next(m for m in cmp_run.state.messages if m.kind == "directive" and m.recipient == "writer")
+to_writer = next(
+    m for m in cmp_run.state.messages if m.kind == "directive" and m.recipient == "writer"
+)
 assert all(item in to_writer.payload for item in ("bikes", "scooters", "buses"))
 cmp_run.output

@@ -10,9 +10,15 @@
 # %%
 from toolkit import MockAgent, Orchestrator, review_loop
 
-developer = MockAgent("developer", "writes code", reply="def mean(xs): ...  # version {round}", latency=0.02)
-reviewer = MockAgent("reviewer", "reviews code", reply=["Needs a test for the empty list.", "APPROVED, thanks"],
-                     latency=0.01)
+developer = MockAgent(
+    "developer", "writes code", reply="def mean(xs): ...  # version {round}", latency=0.02
+)
+reviewer = MockAgent(
+    "reviewer",
+    "reviews code",
+    reply=["Needs a test for the empty list.", "APPROVED, thanks"],
+    latency=0.01,
+)
 orch = Orchestrator([developer, reviewer], seed=11)
 plan = review_loop("developer", "reviewer", goal="write mean()", max_rounds=3)
 
@@ -65,7 +71,8 @@ replay
 # %%
 picky = MockAgent("picky", reply="Not good enough.")
 stubborn = await Orchestrator([developer, picky], seed=11).run(
-    "Write a mean() function", review_loop("developer", "picky", max_rounds=2))
+    "Write a mean() function", review_loop("developer", "picky", max_rounds=2)
+)
 t = stubborn.state.tasks["work"]
 print(stubborn.status, t.round, t.verdicts)
 assert stubborn.status == "succeeded" and t.round == 2
@@ -94,9 +101,11 @@ from toolkit import Resolver, conflict
 from toolkit.metrics import agent_metrics
 
 ticket = "App crashes when I paste an image into a note"
-triagers = [MockAgent("triager_a", reply="bug", latency=0.01),
-            MockAgent("triager_b", reply="bug", latency=0.01),
-            MockAgent("triager_c", reply="feature request", latency=0.01)]
+triagers = [
+    MockAgent("triager_a", reply="bug", latency=0.01),
+    MockAgent("triager_b", reply="bug", latency=0.01),
+    MockAgent("triager_c", reply="feature request", latency=0.01),
+]
 triage_plan = conflict(["triager_a", "triager_b", "triager_c"], resolve_goal="label the ticket")
 print([(t.id, t.agent, t.depends_on) for t in triage_plan.tasks])
 
@@ -128,7 +137,9 @@ confident = [
     MockAgent("triager_b", reply=[{"answer": "bug", "confidence": 0.25}], latency=0.01),
     MockAgent("triager_c", reply=[{"answer": "security", "confidence": 0.9}], latency=0.01),
 ]
-weighed = await Orchestrator([*confident, Resolver(strategy="weighted")], seed=11).run(ticket, triage_plan)
+weighed = await Orchestrator([*confident, Resolver(strategy="weighted")], seed=11).run(
+    ticket, triage_plan
+)
 by_weight = next(e for e in weighed.events if e.kind == "resolution")
 print(by_weight.answer, by_weight.tally, "-", by_weight.reason)
 assert weighed.output == "security" and by_weight.winners == ["triager_c"]
@@ -140,13 +151,20 @@ assert by_weight.tally == {"bug": 0.75, "security": 0.9}  # 0.5 + 0.25 < 0.9
 # The judge's question and answer are messages in the trace like any other.
 
 # %%
-lead = MockAgent("lead", reply="triager_c is right: a crash on paste is a missing feature", latency=0.01)
+lead = MockAgent(
+    "lead", reply="triager_c is right: a crash on paste is a missing feature", latency=0.01
+)
 judged = await Orchestrator([*triagers, Resolver(strategy="judge", judge=lead)], seed=11).run(
-    ticket, triage_plan)
+    ticket, triage_plan
+)
 by_judge = next(e for e in judged.events if e.kind == "resolution")
 print(by_judge.answer, "decided by", by_judge.decided_by, "-", by_judge.reason)
 assert judged.output == "feature request"  # the judge overruled the majority
-assert (by_judge.strategy, by_judge.decided_by, by_judge.winners) == ("judge", "lead", ["triager_c"])
+assert (by_judge.strategy, by_judge.decided_by, by_judge.winners) == (
+    "judge",
+    "lead",
+    ["triager_c"],
+)
 assert any(m.sender == "resolver" and m.recipient == "lead" for m in judged.state.messages)
 
 
@@ -172,11 +190,13 @@ four = {"a": "bug", "senior": "security", "b": "bug", "c": "security"}
 team = [MockAgent(name, reply=answer) for name, answer in four.items()]
 tied_plan = conflict(list(four))
 
+
 async def settle(resolver):
     result = await Orchestrator([*team, resolver], seed=11).run(ticket, tied_plan)
     decision = next(e for e in result.events if e.kind == "resolution")
     won = agent_metrics(result.events).set_index("agent")["won"].to_dict()
     return result.output, decision, won
+
 
 plain, plain_decision, _ = await settle(Resolver(strategy="vote"))
 assert plain == "bug" and plain_decision.decided_by == "a"  # the plan's first position

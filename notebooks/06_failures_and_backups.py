@@ -20,14 +20,23 @@
 # %%
 from toolkit import FailureSpec, FunctionAgent, MockAgent, Orchestrator, Plan, Task
 
-flaky = MockAgent("flaky", "fails its first attempt", reply="translated on attempt {attempt}",
-                  latency=0.01, failures=FailureSpec(fail_attempts=[1]))
+flaky = MockAgent(
+    "flaky",
+    "fails its first attempt",
+    reply="translated on attempt {attempt}",
+    latency=0.01,
+    failures=FailureSpec(fail_attempts=[1]),
+)
 orch = Orchestrator([flaky], seed=1)
-plan = Plan(tasks=[Task(id="translate", agent="flaky", prompt="{{input}}", retries=2, backoff_s=0.01)])
+plan = Plan(
+    tasks=[Task(id="translate", agent="flaky", prompt="{{input}}", retries=2, backoff_s=0.01)]
+)
 result = await orch.run("Bonjour", plan)
 for e in result.events:
     if e.kind.startswith("task_"):
-        print(e.kind, getattr(e, "attempt", ""), getattr(e, "error", "") or getattr(e, "reason", ""))
+        print(
+            e.kind, getattr(e, "attempt", ""), getattr(e, "error", "") or getattr(e, "reason", "")
+        )
 print("->", result.output)
 
 # %%
@@ -43,20 +52,27 @@ print("checks passed")
 # has no retries left, the `fallback` agent gets the task.
 
 # %%
-primary = MockAgent("primary", "the big model", reply="primary answer", failures=FailureSpec(hang=1.0))
+primary = MockAgent(
+    "primary", "the big model", reply="primary answer", failures=FailureSpec(hang=1.0)
+)
 backup = MockAgent("backup", "a small, reliable model", reply="backup answer", latency=0.01)
-rescue_plan = Plan(tasks=[Task(id="answer", agent="primary", prompt="{{input}}", timeout_s=0.1,
-                               fallback="backup")])
+rescue_plan = Plan(
+    tasks=[Task(id="answer", agent="primary", prompt="{{input}}", timeout_s=0.1, fallback="backup")]
+)
 rescued = await Orchestrator([primary, backup], seed=1).run("What is 2 + 2?", rescue_plan)
 for e in rescued.events:
     if e.kind in ("task_started", "task_failed", "task_retried", "task_finished"):
-        print(f"{e.kind:14} agent={e.agent:8} {getattr(e, 'error_type', '')} {getattr(e, 'error', '')}")
+        print(
+            f"{e.kind:14} agent={e.agent:8} {getattr(e, 'error_type', '')} {getattr(e, 'error', '')}"
+        )
 
 # %%
 failed = next(e for e in rescued.events if e.kind == "task_failed")
 finished = next(e for e in rescued.events if e.kind == "task_finished")
 assert failed.agent == "primary" and failed.error_type == "timeout" and not failed.final
-assert finished.agent == "backup" and rescued.output == "backup answer"   # the backup produced the output
+assert (
+    finished.agent == "backup" and rescued.output == "backup answer"
+)  # the backup produced the output
 assert rescued.state.tasks["answer"].fallback_used
 # the hang cost one timeout, not forever: one failed attempt, then the run went on
 assert [e.error_type for e in rescued.events if e.kind == "task_failed"] == ["timeout"]
@@ -85,14 +101,19 @@ assert view.state.tasks["answer"].fallback_used and view.state.agents["primary"]
 # produced.
 
 # %%
-broken = MockAgent("broken", reply="never", failures=FailureSpec(exception=1.0, message="service unavailable"))
+broken = MockAgent(
+    "broken", reply="never", failures=FailureSpec(exception=1.0, message="service unavailable")
+)
 fine = MockAgent("fine", reply="ok: {summary}", latency=0.01)
-plan = Plan(tasks=[
-    Task(id="fetch", agent="broken", goal="fetch data", retries=1),
-    Task(id="analyse", agent="fine", goal="analyse", prompt="{{fetch}}"),
-    Task(id="report", agent="fine", goal="report", prompt="{{analyse}}"),
-    Task(id="weather", agent="fine", goal="check the weather"),
-], synthesize="all")
+plan = Plan(
+    tasks=[
+        Task(id="fetch", agent="broken", goal="fetch data", retries=1),
+        Task(id="analyse", agent="fine", goal="analyse", prompt="{{fetch}}"),
+        Task(id="report", agent="fine", goal="report", prompt="{{analyse}}"),
+        Task(id="weather", agent="fine", goal="check the weather"),
+    ],
+    synthesize="all",
+)
 partial = await Orchestrator([broken, fine], seed=1).run("daily report", plan)
 print(partial.status, "-", partial.error)
 print({t.id: t.status for t in partial.state.tasks.values()})
@@ -109,10 +130,12 @@ print("checks passed")
 # Malformed output is a failure too, when you ask for JSON: here the agent returns
 # broken JSON on its first attempt, the orchestrator rejects it and retries.
 
+
 # %%
 def parse_or_retry(directive):
     "Returns broken JSON on the first attempt, valid JSON afterwards."
     return '{"total": ' if directive.attempt == 1 else '{"total": 42}'
+
 
 json_plan = Plan(tasks=[Task(id="sum", agent="parse_or_retry", output_format="json", retries=1)])
 parsed = await Orchestrator([FunctionAgent(parse_or_retry)]).run("add it up", json_plan)
@@ -137,12 +160,14 @@ feature = await fr_orch.run(fr_request, fr_plan)
 implement = feature.state.tasks["implement"]
 for e in feature.events:
     if e.kind in ("task_started", "task_failed", "task_retried", "review_verdict", "task_finished"):
-        print(f"{e.kind:15} {getattr(e, 'task_id', ''):10} {getattr(e, 'agent', getattr(e, 'reviewer', '')):11}"
-              f" {getattr(e, 'error', '') or getattr(e, 'feedback', '')}")
+        print(
+            f"{e.kind:15} {getattr(e, 'task_id', ''):10} {getattr(e, 'agent', getattr(e, 'reviewer', '')):11}"
+            f" {getattr(e, 'error', '') or getattr(e, 'feedback', '')}"
+        )
 
 # %%
 assert feature.status == "succeeded"
-assert implement.retries == 2 and implement.fallback_used        # one retry, then the backup
+assert implement.retries == 2 and implement.fallback_used  # one retry, then the backup
 assert [ok for _, ok, _ in implement.verdicts] == [False, True]  # approved in round 2
 finished = {e.task_id: e.agent for e in feature.events if e.kind == "task_finished"}
 assert finished == {"implement": "backup-dev", "test": "tester"}
@@ -160,10 +185,14 @@ print("checks passed")
 # Your answer here
 
 # %%
-translator = MockAgent("translator", reply="hello", latency=0.01, failures=FailureSpec(exception=0.5))
+translator = MockAgent(
+    "translator", reply="hello", latency=0.01, failures=FailureSpec(exception=0.5)
+)
 dictionary = MockAgent("dictionary", "word-by-word, always works", reply="hello (word by word)")
 team = Orchestrator([translator, dictionary], seed=21)
-first_try = await team.run("bonjour", Plan(tasks=[Task(id="t", agent="translator", prompt="{{input}}")]))
+first_try = await team.run(
+    "bonjour", Plan(tasks=[Task(id="t", agent="translator", prompt="{{input}}")])
+)
 print(first_try.status, first_try.error)
 assert first_try.status == "failed"
 
@@ -171,7 +200,9 @@ assert first_try.status == "failed"
 # ### Solution
 
 # %%
-robust = Plan(tasks=[Task(id="t", agent="translator", prompt="{{input}}", retries=3, fallback="dictionary")])
+robust = Plan(
+    tasks=[Task(id="t", agent="translator", prompt="{{input}}", retries=3, fallback="dictionary")]
+)
 second_try = await team.run("bonjour", robust)
 attempts = [(e.attempt, e.agent) for e in second_try.events if e.kind == "task_started"]
 print(second_try.status, repr(second_try.output), "attempts:", attempts)

@@ -25,15 +25,22 @@ async def scout(directive):
     await directive.session.send("writer", {"fact": finding})
     return f"found: {finding}"
 
+
 async def writer(directive):
     "Starts writing at once and waits for the scout's fact."
     message = await directive.session.receive(timeout_s=2)
     return f"post citing '{message.payload['fact']}' (from {message.sender})"
 
+
 orch = Orchestrator([FunctionAgent(scout), FunctionAgent(writer)], seed=2)
 # no dependency between the tasks: they run at the same time and talk on the bus
-plan = Plan(tasks=[Task(id="scout", agent="scout", goal="find a fact"),
-                   Task(id="write", agent="writer", goal="write the post")], synthesize="all")
+plan = Plan(
+    tasks=[
+        Task(id="scout", agent="scout", goal="find a fact"),
+        Task(id="write", agent="writer", goal="write the post"),
+    ],
+    synthesize="all",
+)
 
 # %% [markdown]
 # Put the flow view on the page before the run. The a2a message is the arrow that goes
@@ -50,8 +57,18 @@ result = await orch.run("Post about offline notes", plan, sinks=[flow])
 print(result.output)
 
 # %%
-messages = pd.DataFrame([{"sender": m.sender, "recipient": m.recipient, "kind": m.kind,
-                          "task": m.task_id, "payload": m.payload} for m in result.state.messages])
+messages = pd.DataFrame(
+    [
+        {
+            "sender": m.sender,
+            "recipient": m.recipient,
+            "kind": m.kind,
+            "task": m.task_id,
+            "payload": m.payload,
+        }
+        for m in result.state.messages
+    ]
+)
 messages
 
 # %%
@@ -66,7 +83,9 @@ print("checks passed")
 
 # %%
 # The flow view drew the a2a arrow from the scout's lane to the writer's
-assert any(m.kind == "a2a" and (m.sender, m.recipient) == ("scout", "writer") for m in flow.state.messages)
+assert any(
+    m.kind == "a2a" and (m.sender, m.recipient) == ("scout", "writer") for m in flow.state.messages
+)
 
 
 # %% [markdown]
@@ -76,23 +95,32 @@ assert any(m.kind == "a2a" and (m.sender, m.recipient) == ("scout", "writer") fo
 # participant finds the message in its inbox. Here the two workers depend on the
 # coordinator, so they start after the broadcast and read their inbox first.
 
+
 # %%
 async def coordinator(directive):
     await directive.session.broadcast("deadline moved to Friday")
     return "announced"
 
+
 def make_worker(name):
     async def work(directive):
         news = [m.payload for m in directive.session.inbox()]
         return f"{name} planned with {news}"
+
     return FunctionAgent(work, name=name)
 
-team = Orchestrator([FunctionAgent(coordinator), make_worker("design"), make_worker("build")], seed=2)
-week = Plan(tasks=[
-    Task(id="announce", agent="coordinator"),
-    Task(id="design", agent="design", depends_on=["announce"]),
-    Task(id="build", agent="build", depends_on=["announce"]),
-], synthesize="all")
+
+team = Orchestrator(
+    [FunctionAgent(coordinator), make_worker("design"), make_worker("build")], seed=2
+)
+week = Plan(
+    tasks=[
+        Task(id="announce", agent="coordinator"),
+        Task(id="design", agent="design", depends_on=["announce"]),
+        Task(id="build", agent="build", depends_on=["announce"]),
+    ],
+    synthesize="all",
+)
 news = await team.run("plan the week", week)
 print(news.output)
 broadcast = next(m for m in news.state.messages if m.kind == "broadcast")
@@ -117,11 +145,13 @@ assert all("deadline moved to Friday" in news.results[t] for t in ("design", "bu
 # %% [markdown] jp-MarkdownHeadingCollapsed=true
 # ### Solution
 
+
 # %%
 async def polite_writer(directive):
     message = await directive.session.receive(timeout_s=2)
     await directive.session.send(message.sender, "thanks!")
     return f"post citing '{message.payload['fact']}'"
+
 
 polite = Orchestrator([FunctionAgent(scout), FunctionAgent(polite_writer, name="writer")], seed=2)
 again = await polite.run("Post about offline notes", plan)

@@ -22,17 +22,24 @@ from toolkit.metrics import agent_metrics, task_metrics, timeline
 from toolkit.recorder import read_trace
 
 # A report over 6 sections: a splitter, one analysis per section, an editor that combines them.
-splitter = MockAgent("splitter", "splits the report", reply="6 sections", latency=0.01,
-                     price_per_1k_tokens=0.1)
-analyst = MockAgent("analyst", "analyses one section in depth",
-                    reply="analysis of {prompt}: revenue grew, costs grew faster, churn is flat",
-                    latency=LatencySpec(dist="lognormal", mean=0.12, spread=0.2),
-                    price_per_1k_tokens=3.0)
-editor = MockAgent("editor", "combines analyses", reply="report: {context}", latency=0.03,
-                   price_per_1k_tokens=0.5)
+splitter = MockAgent(
+    "splitter", "splits the report", reply="6 sections", latency=0.01, price_per_1k_tokens=0.1
+)
+analyst = MockAgent(
+    "analyst",
+    "analyses one section in depth",
+    reply="analysis of {prompt}: revenue grew, costs grew faster, churn is flat",
+    latency=LatencySpec(dist="lognormal", mean=0.12, spread=0.2),
+    price_per_1k_tokens=3.0,
+)
+editor = MockAgent(
+    "editor", "combines analyses", reply="report: {context}", latency=0.03, price_per_1k_tokens=0.5
+)
 orch = Orchestrator([splitter, analyst, editor], seed=8, concurrency=3)
 sections = [f"section {i}" for i in range(1, 7)]
-plan = scatter_gather(sections, mapper="analyst", reducer="editor", split="splitter", name="quarterly")
+plan = scatter_gather(
+    sections, mapper="analyst", reducer="editor", split="splitter", name="quarterly"
+)
 
 OUT = Path("output")
 OUT.mkdir(exist_ok=True)
@@ -50,9 +57,19 @@ live_view = RunView(title="quarterly report, live")
 live_view
 
 # %%
-live = await orch.run("Analyse the quarterly report", plan, trace=OUT / "run.jsonl", store=OUT / "runs.db",
-                      sinks=[live_view])
-print(live.status, f"{live.state.elapsed_s:.3f} s", (OUT / "run.jsonl").stat().st_size, "bytes of trace")
+live = await orch.run(
+    "Analyse the quarterly report",
+    plan,
+    trace=OUT / "run.jsonl",
+    store=OUT / "runs.db",
+    sinks=[live_view],
+)
+print(
+    live.status,
+    f"{live.state.elapsed_s:.3f} s",
+    (OUT / "run.jsonl").stat().st_size,
+    "bytes of trace",
+)
 
 # %% [markdown]
 # Read the trace back. `read_trace` never drops a line silently: a corrupt line is
@@ -102,8 +119,9 @@ tasks[["task", "agent", "status", "start_s", "duration_s"]]
 
 # %%
 agents["cost_per_task"] = agents.cost_usd / agents.tasks
-costs = agents.sort_values("cost_usd", ascending=False)[["agent", "tasks", "tokens_in", "tokens_out",
-                                                          "cost_usd", "cost_per_task"]]
+costs = agents.sort_values("cost_usd", ascending=False)[
+    ["agent", "tasks", "tokens_in", "tokens_out", "cost_usd", "cost_per_task"]
+]
 total = agents.cost_usd.sum()
 print(f"total ${total:.5f}; {costs.iloc[0].agent} is {costs.iloc[0].cost_usd / total:.0%} of it")
 costs
@@ -112,9 +130,9 @@ costs
 # What the metrics taught
 analyses = tl[tl.agent == "analyst"]
 edit = tl[tl.agent == "editor"].iloc[0]
-assert len(analyses) == 6 and edit.start_s >= analyses.end_s.max()   # the run waited for the analyst
-assert costs.iloc[0].agent == "analyst"              # the agent with the highest price
-assert abs(total - live.state.cost_usd) < 1e-6       # the per-agent costs add up to the run's cost
+assert len(analyses) == 6 and edit.start_s >= analyses.end_s.max()  # the run waited for the analyst
+assert costs.iloc[0].agent == "analyst"  # the agent with the highest price
+assert abs(total - live.state.cost_usd) < 1e-6  # the per-agent costs add up to the run's cost
 assert agents.set_index("agent").loc["analyst", "tasks"] == 6
 # the recorded run gives the same numbers as the live one
 assert agent_metrics(live.events).equals(agent_metrics(trace.events))
@@ -157,8 +175,12 @@ report
 import subprocess
 import sys
 
-cli = subprocess.run([sys.executable, "-m", "toolkit.cli", "metrics", str(OUT / "run.jsonl")],
-                     capture_output=True, text=True, check=False)
+cli = subprocess.run(
+    [sys.executable, "-m", "toolkit.cli", "metrics", str(OUT / "run.jsonl")],
+    capture_output=True,
+    text=True,
+    check=False,
+)
 print(cli.stdout)
 assert cli.returncode == 0 and "analyst" in cli.stdout
 
@@ -187,11 +209,13 @@ wide = Orchestrator([splitter, analyst, editor], seed=8, concurrency=6)
 fast = await wide.run("Analyse the quarterly report", plan, trace=OUT / "run2.jsonl")
 fast_events = read_trace(OUT / "run2.jsonl").events
 m2 = agent_metrics(fast_events)
-print(f"wall {live.state.elapsed_s:.3f} s -> {fast.state.elapsed_s:.3f} s; "
-      f"cost ${total:.5f} -> ${m2.cost_usd.sum():.5f}")
+print(
+    f"wall {live.state.elapsed_s:.3f} s -> {fast.state.elapsed_s:.3f} s; "
+    f"cost ${total:.5f} -> ${m2.cost_usd.sum():.5f}"
+)
 fast_tl = timeline(fast_events)
 wave = fast_tl[fast_tl.agent == "analyst"]
-assert len(wave) == 6 and wave.start_s.max() < wave.end_s.min()   # one wave, not two
+assert len(wave) == 6 and wave.start_s.max() < wave.end_s.min()  # one wave, not two
 assert abs(m2.cost_usd.sum() - total) < 1e-9
 m2.sort_values("p95_s", ascending=False)[["agent", "mean_s", "p95_s"]]
 

@@ -33,7 +33,8 @@ for name in ("durable.db", "durable.db-wal", "durable.db-shm"):
 # A four-step article pipeline of mock agents. The draft is slow (2 s): that is when
 # the process will die.
 WORKFLOW = OUT / "article.yaml"
-WORKFLOW.write_text("""\
+WORKFLOW.write_text(
+    """\
 name: article
 input: "Why local-first apps are back"
 seed: 9
@@ -47,7 +48,9 @@ steps:
   - {id: outline, agent: outliner, prompt: "{{research}}"}
   - {id: draft, agent: writer, prompt: "{{outline}}"}
   - {id: polish, agent: editor, prompt: "Tighten: {{draft}}"}
-""", encoding="utf-8")
+""",
+    encoding="utf-8",
+)
 print(WORKFLOW.read_text())
 
 # %% [markdown]
@@ -57,12 +60,17 @@ print(WORKFLOW.read_text())
 # store holds, not on a timer) until the `draft` task has started, then kill the
 # process with SIGKILL: no clean-up, no last words, like a laptop lid closing.
 
+
 # %%
 def started_tasks(store, run_id):
     return [e.task_id for e in store.events(run_id) if e.kind == "task_started"]
 
-proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "run", str(WORKFLOW), "--store", str(DB)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+proc = subprocess.Popen(
+    [sys.executable, "-m", "toolkit.cli", "run", str(WORKFLOW), "--store", str(DB)],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 try:
     deadline = time.monotonic() + 30
     run_id = None
@@ -75,7 +83,7 @@ try:
             store.close()
         time.sleep(0.05)
 finally:
-    proc.kill()   # SIGKILL, in the middle of the draft (or at once, if something went wrong)
+    proc.kill()  # SIGKILL, in the middle of the draft (or at once, if something went wrong)
     proc.wait()
 assert run_id is not None, "the run never reached the draft"
 
@@ -137,8 +145,9 @@ print("checks passed")
 # how you iterate on one prompt at the end of an expensive pipeline.
 
 # %%
-edited = await orch.rerun(run_id, "polish", store=DB,
-                          edits={"polish.prompt": "Cut it in half, keep the facts: {{draft}}"})
+edited = await orch.rerun(
+    run_id, "polish", store=DB, edits={"polish.prompt": "Cut it in half, keep the facts: {{draft}}"}
+)
 fork = next(e for e in edited.events if e.kind == "run_forked")
 print(edited.run_id, "forked from", fork.forked_from, "at", fork.from_task, "reused:", fork.reused)
 print(edited.output)
@@ -184,11 +193,16 @@ print("checks passed")
 # ### Solution
 
 # %%
-bullets = await orch.rerun(run_id, "outline", store=DB,
-                           edits={"outline.prompt": "Three bullet points from: {{research}}"})
+bullets = await orch.rerun(
+    run_id, "outline", store=DB, edits={"outline.prompt": "Three bullet points from: {{research}}"}
+)
 fork = next(e for e in bullets.events if e.kind == "run_forked")
 assert fork.reused == ["research"]  # everything downstream of outline runs again
-assert [e.task_id for e in bullets.events if e.kind == "task_started"] == ["outline", "draft", "polish"]
+assert [e.task_id for e in bullets.events if e.kind == "task_started"] == [
+    "outline",
+    "draft",
+    "polish",
+]
 changes = compare_runs(store.events(run_id), bullets).set_index("task")["output_changed"]
 assert changes.to_dict() == {"research": False, "outline": True, "draft": True, "polish": True}
 store.close()

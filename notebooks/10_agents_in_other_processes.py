@@ -31,6 +31,7 @@ from toolkit.remote import HttpAgent
 OUT = Path("output")
 OUT.mkdir(exist_ok=True)
 
+
 def stop(process):
     "Stop a process we started: politely first, then for sure."
     if process.poll() is None:
@@ -41,21 +42,26 @@ def stop(process):
             process.kill()
             process.wait()
 
+
 def free_port():
     "A TCP port on 127.0.0.1 that is free now."
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
+
 # The worker's agent is defined in a workflow file, as in any run
 TEAM = OUT / "team.yaml"
-TEAM.write_text("""\
+TEAM.write_text(
+    """\
 name: team
 agents:
   writer: {kind: mock, description: writes posts, reply: "post from a worker process: {prompt}", latency: 0.05}
 steps:
   - {id: write, agent: writer, prompt: "{{input}}"}
-""", encoding="utf-8")
+""",
+    encoding="utf-8",
+)
 
 # %% [markdown]
 # ## Start a worker
@@ -69,10 +75,23 @@ steps:
 port = free_port()
 url = f"http://127.0.0.1:{port}"
 worker = subprocess.Popen(
-    [sys.executable, "-m", "toolkit.cli", "serve-agent", str(TEAM), "writer", "--port", str(port), "--quiet"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve-agent",
+        str(TEAM),
+        "writer",
+        "--port",
+        str(port),
+        "--quiet",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 atexit.register(stop, worker)
 writer = HttpAgent("writer", url, description="writes posts (in another process)", timeout_s=10)
+
 
 async def wait_until_up(agent, process, limit_s=30):
     deadline = time.monotonic() + limit_s
@@ -84,6 +103,7 @@ async def wait_until_up(agent, process, limit_s=30):
         except Exception:
             await asyncio.sleep(0.05)
     raise TimeoutError("the worker did not come up")
+
 
 try:
     health = await wait_until_up(writer, worker)
@@ -150,9 +170,21 @@ else:
     from toolkit.sources import open_url
 
     redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         deadline = time.monotonic() + 30
@@ -164,7 +196,9 @@ else:
                 time.sleep(0.05)
         sink = RedisStreamSink(redis_url)
         local = Orchestrator([researcher, MockAgent("writer", reply="post: {prompt}")], seed=10)
-        published = await local.run("A post about Redis", pipeline("researcher", "writer"), sinks=[sink])
+        published = await local.run(
+            "A post about Redis", pipeline("researcher", "writer"), sinks=[sink]
+        )
         sink.close()
         read_back = open_url(redis_url, follow=False).preload()
         print(len(read_back), "events read back from", redis_url)
@@ -190,19 +224,38 @@ else:
 # %%
 port = free_port()
 worker = subprocess.Popen(
-    [sys.executable, "-m", "toolkit.cli", "serve-agent", str(TEAM), "writer", "--port", str(port), "--quiet"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve-agent",
+        str(TEAM),
+        "writer",
+        "--port",
+        str(port),
+        "--quiet",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
 try:
     remote = HttpAgent("writer", f"http://127.0.0.1:{port}", timeout_s=10)
     await wait_until_up(remote, worker)
     backup = MockAgent("backup-writer", reply="post from the backup: {prompt}")
-    plan = Plan(tasks=[Task(id="write", agent="writer", prompt="{{input}}", fallback="backup-writer")])
+    plan = Plan(
+        tasks=[Task(id="write", agent="writer", prompt="{{input}}", fallback="backup-writer")]
+    )
     team = Orchestrator([remote, backup], seed=10)
     up = await team.run("A post", plan)
-    assert up.output.startswith("post from a worker process") and not up.state.tasks["write"].fallback_used
+    assert (
+        up.output.startswith("post from a worker process")
+        and not up.state.tasks["write"].fallback_used
+    )
     stop(worker)
     down = await team.run("A post", plan)
-    assert down.output.startswith("post from the backup") and down.state.tasks["write"].fallback_used
+    assert (
+        down.output.startswith("post from the backup") and down.state.tasks["write"].fallback_used
+    )
     await remote.aclose()
     print("checks passed")
 finally:

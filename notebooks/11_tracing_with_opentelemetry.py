@@ -27,17 +27,24 @@ from toolkit import FailureSpec, MockAgent, Orchestrator, Plan, Task
 from toolkit.mermaid import sequence_diagram
 from toolkit.otel import OtelSink, export_events
 
-agents = [MockAgent("researcher", reply="notes: CRDTs matured", latency=0.2),
-          MockAgent("fact_checker", reply="2 claims checked", latency=0.3),
-          MockAgent("writer", reply="post from ({context})", latency=0.5)]
-plan = Plan(name="post", tasks=[
-    Task(id="research", agent="researcher", prompt="{{input}}"),
-    Task(id="check", agent="fact_checker", prompt="{{input}}"),
-    Task(id="write", agent="writer", prompt="{{research}} {{check}}"),
-])
+agents = [
+    MockAgent("researcher", reply="notes: CRDTs matured", latency=0.2),
+    MockAgent("fact_checker", reply="2 claims checked", latency=0.3),
+    MockAgent("writer", reply="post from ({context})", latency=0.5),
+]
+plan = Plan(
+    name="post",
+    tasks=[
+        Task(id="research", agent="researcher", prompt="{{input}}"),
+        Task(id="check", agent="fact_checker", prompt="{{input}}"),
+        Task(id="write", agent="writer", prompt="{{research}} {{check}}"),
+    ],
+)
+
 
 def hex_id(span_id):
     return format(span_id, "016x")
+
 
 def span_tree(spans):
     "Each span as (depth, name, duration in seconds), parents before children."
@@ -45,12 +52,15 @@ def span_tree(spans):
     for s in spans:
         by_parent.setdefault(s.parent and hex_id(s.parent.span_id), []).append(s)
     rows = []
+
     def walk(parent, depth):
         for s in sorted(by_parent.get(parent, []), key=lambda s: (s.start_time, s.name)):
             rows.append((depth, s.name, round((s.end_time - s.start_time) / 1e9, 3)))
             walk(hex_id(s.context.span_id), depth + 1)
+
     walk(None, 0)
     return rows
+
 
 # %% [markdown]
 # ## Spans from a live run
@@ -68,7 +78,8 @@ view
 # %%
 exporter = InMemorySpanExporter()
 sim = await Orchestrator(agents, seed=11, clock="simulated").run(
-    "Why local-first apps are back", plan, sinks=[view, OtelSink(exporter)])
+    "Why local-first apps are back", plan, sinks=[view, OtelSink(exporter)]
+)
 spans = exporter.get_finished_spans()
 for depth, name, seconds in span_tree(spans):
     print("    " * depth + f"{name}  ({seconds} s)")
@@ -78,17 +89,17 @@ for depth, name, seconds in span_tree(spans):
 # agent span inside each; and on simulated time the durations are the latencies exactly
 assert span_tree(spans) == [
     (0, "invoke_workflow post", 0.8),
-    (1, "task check", 0.3),       # check and research start together (sorted by name)
+    (1, "task check", 0.3),  # check and research start together (sorted by name)
     (2, "invoke_agent fact_checker", 0.3),
     (1, "task research", 0.2),
     (2, "invoke_agent researcher", 0.2),
     (1, "task write", 0.5),
     (2, "invoke_agent writer", 0.5),
 ]
-assert len({s.context.trace_id for s in spans}) == 1           # one trace per run
+assert len({s.context.trace_id for s in spans}) == 1  # one trace per run
 root = next(s for s in spans if s.parent is None)
 assert root.attributes["switchboard.run.id"] == sim.run_id
-assert round(sim.state.elapsed_s, 6) == 0.8                           # research and check side by side, then write
+assert round(sim.state.elapsed_s, 6) == 0.8  # research and check side by side, then write
 print("checks passed")
 
 # %% [markdown]
@@ -116,7 +127,8 @@ report = export_events(sim.events, later)
 print(report)
 assert report.ok and report.spans == len(spans)
 assert sorted(hex_id(s.context.span_id) for s in later.get_finished_spans()) == sorted(
-    hex_id(s.context.span_id) for s in spans)
+    hex_id(s.context.span_id) for s in spans
+)
 
 # %% [markdown]
 # ## A diagram of the run: Mermaid
@@ -136,8 +148,15 @@ Markdown(sequence_diagram(sim.events, markdown=True))
 lines = diagram.splitlines()
 assert lines[0] == "sequenceDiagram"
 assert [line.split(" as ")[1] for line in lines if line.strip().startswith("participant")] == [
-    "user", "orchestrator", "researcher", "fact_checker", "writer"]
-assert sum("-->>" in line for line in lines) == 4      # three results to the orchestrator, one to the user
+    "user",
+    "orchestrator",
+    "researcher",
+    "fact_checker",
+    "writer",
+]
+assert (
+    sum("-->>" in line for line in lines) == 4
+)  # three results to the orchestrator, one to the user
 print("checks passed")
 
 # %% [markdown]
@@ -157,22 +176,35 @@ print("checks passed")
 # ### Solution
 
 # %%
-flaky = MockAgent("fact_checker", reply="2 claims checked", latency=0.3,
-                  failures=FailureSpec(fail_attempts=[1], message="source unreachable"))
-retry_plan = Plan(name="post", tasks=[
-    Task(id="research", agent="researcher", prompt="{{input}}"),
-    Task(id="check", agent="fact_checker", prompt="{{input}}", retries=1),
-    Task(id="write", agent="writer", prompt="{{research}} {{check}}"),
-])
+flaky = MockAgent(
+    "fact_checker",
+    reply="2 claims checked",
+    latency=0.3,
+    failures=FailureSpec(fail_attempts=[1], message="source unreachable"),
+)
+retry_plan = Plan(
+    name="post",
+    tasks=[
+        Task(id="research", agent="researcher", prompt="{{input}}"),
+        Task(id="check", agent="fact_checker", prompt="{{input}}", retries=1),
+        Task(id="write", agent="writer", prompt="{{research}} {{check}}"),
+    ],
+)
 caught = InMemorySpanExporter()
 retried = await Orchestrator([agents[0], flaky, agents[2]], seed=11, clock="simulated").run(
-    "Why local-first apps are back", retry_plan, sinks=[OtelSink(caught)])
-attempts = sorted((s for s in caught.get_finished_spans() if s.name == "invoke_agent fact_checker"),
-                  key=lambda s: s.start_time)
+    "Why local-first apps are back", retry_plan, sinks=[OtelSink(caught)]
+)
+attempts = sorted(
+    (s for s in caught.get_finished_spans() if s.name == "invoke_agent fact_checker"),
+    key=lambda s: s.start_time,
+)
 for depth, name, seconds in span_tree(caught.get_finished_spans()):
     print("    " * depth + f"{name}  ({seconds} s)")
 assert retried.status == "succeeded" and len(attempts) == 2
-assert attempts[0].status.status_code == StatusCode.ERROR and attempts[1].status.status_code != StatusCode.ERROR
+assert (
+    attempts[0].status.status_code == StatusCode.ERROR
+    and attempts[1].status.status_code != StatusCode.ERROR
+)
 print("error.type:", attempts[0].attributes.get("error.type"))
 assert attempts[0].attributes.get("error.type") == "exception"
 retried_diagram = sequence_diagram(retried.events)

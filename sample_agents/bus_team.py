@@ -22,7 +22,13 @@ async def ask_reviewer(directive: Directive) -> str:
     """Send the draft to the reviewer over the bus and return it with the review."""
     session = directive.session
     draft = "\n".join(str(v) for v in directive.context.values()) or directive.prompt
-    question = await session.send("reviewer", draft)
+    try:
+        question = await session.send("reviewer", draft)
+    except KeyError as exc:  # no process hosts a reviewer on this bus
+        raise AgentError(
+            f"the reviewer is not on the bus ({exc.args[0]}): is `switchboard bus-worker "
+            "... reviewer --bus redis://...` running?"
+        ) from None
     try:
         with anyio.fail_after(ANSWER_WITHIN_S):
             while True:

@@ -7,16 +7,18 @@ failures — product, not test code) and ``FunctionAgent`` (wraps a sync or asyn
 callable). LLM and tool agents live in their own modules.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic reads the models' field
+# annotations as objects instead of compiling and evaluating each string, which is
+# about a quarter of defining a model (this module loads with ``Orchestrator``).
 
 import inspect
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     from toolkit.session import AgentSession
@@ -69,7 +71,7 @@ class Directive(BaseModel):
     """The task's free-form data (read-only)."""
 
     @property
-    def session(self) -> AgentSession:
+    def session(self) -> "AgentSession":
         """The running call's link to the run: message bus, logs, tool and LLM events.
 
         It is the session of the agent call in progress (``current_session()``), valid
@@ -187,6 +189,33 @@ class FailureSpec(BaseModel):
         return None
 
 
+_S = TypeVar("_S", bound=BaseModel)
+
+
+def _spec(kind: type[_S], value: Any, agent: str, what: str, also: str = "") -> _S:
+    """``value`` as a ``kind``: the model itself, or its fields as a mapping.
+
+    Raises:
+        TypeError: when ``value`` is neither.
+        ValueError: naming every unknown field or bad value of the mapping.
+    """
+    if isinstance(value, kind):
+        return value
+    fields = ", ".join(kind.model_fields)
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"MockAgent {agent!r}: {what} must be {also}a {kind.__name__} or a mapping of its "
+            f"fields ({fields}), not {type(value).__name__}"
+        )
+    try:
+        return kind.model_validate(dict(value))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}" for err in exc.errors()
+        )
+        raise ValueError(f"MockAgent {agent!r}: {what}: {problems} (fields: {fields})") from None
+
+
 def _clip(text: str, n: int = 60) -> str:
     line = " ".join(text.split())
     return line if len(line) <= n else line[: n - 1] + "…"
@@ -216,11 +245,19 @@ class MockAgent(Agent):
         description: What it does (routers and planners read it).
         skills: Keywords routers and planners match against.
         reply: A template string, or a list of replies used in order.
-        latency: Seconds as a number, or a ``LatencySpec``.
-        failures: A ``FailureSpec`` of injected failures.
+        latency: Seconds as a number, a ``LatencySpec``, or its fields as a mapping
+            (``{"dist": "uniform", "mean": 0.2, "spread": 0.1}``).
+        failures: A ``FailureSpec`` of injected failures, or its fields as a mapping
+            (``{"fail_attempts": [1]}``, the shape of a workflow file's ``failures:``).
         seed: Seed of the agent's own randomness; the run's seed is used when None.
         price_per_1k_tokens: Cost in USD per 1,000 tokens (in and out).
         output_json: Reply with a JSON object ``{"agent":…, "output":…}`` instead of text.
+
+    Raises:
+        TypeError: at construction, when ``latency`` or ``failures`` is none of the shapes
+            above.
+        ValueError: at construction, when their mapping names an unknown field or holds a
+            bad value (the message lists the fields).
     """
 
     simulated_time = True
@@ -234,8 +271,8 @@ class MockAgent(Agent):
         skills: Sequence[str] = (),
         *,
         reply: str | Sequence[Any] | Mapping[str, Any] = "{name}: {summary}",
-        latency: float | LatencySpec = 0.0,
-        failures: FailureSpec | None = None,
+        latency: float | LatencySpec | Mapping[str, Any] = 0.0,
+        failures: FailureSpec | Mapping[str, Any] | None = None,
         seed: int | None = None,
         price_per_1k_tokens: float = 0.0,
         output_json: bool = False,
@@ -244,10 +281,13 @@ class MockAgent(Agent):
         self.description = description or f"mock agent {name}"
         self.skills = tuple(skills)
         self.reply = reply
-        self.latency = (
-            latency if isinstance(latency, LatencySpec) else LatencySpec(mean=float(latency))
+        if isinstance(latency, int | float) and not isinstance(latency, bool):
+            self.latency = LatencySpec(mean=float(latency))
+        else:
+            self.latency = _spec(LatencySpec, latency, name, "latency", "seconds as a number, ")
+        self.failures = (
+            FailureSpec() if failures is None else _spec(FailureSpec, failures, name, "failures")
         )
-        self.failures = failures or FailureSpec()
         self.seed = seed
         self.price_per_1k_tokens = price_per_1k_tokens
         self.output_json = output_json

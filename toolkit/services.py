@@ -100,7 +100,11 @@ class Service:
                 )
             return self.probe()
 
-        wait_until(ready, what=f"{self.name} ready")
+        try:
+            wait_until(ready, what=f"{self.name} ready")
+        except BaseException:  # never ready (or interrupted): it must not outlive its user
+            self.kill()
+            raise
         return self
 
     @property

@@ -126,6 +126,47 @@ def test_injected_exception_fails_the_task() -> None:
     assert failed.error_type == "exception" and "boom" in failed.error
 
 
+def test_failures_and_latency_as_mappings_work_like_their_specs() -> None:
+    """``failures={...}`` and ``latency={...}`` (a workflow file's shape) give the same
+    run as the spec objects: the first attempt fails, the retry answers."""
+    as_dict = MockAgent(
+        "a", failures={"fail_attempts": [1], "message": "flaky"}, latency={"mean": 0}
+    )
+    as_spec = MockAgent(
+        "a", failures=FailureSpec(fail_attempts=[1], message="flaky"), latency=LatencySpec()
+    )
+    runs = [_one_task_run(agent, retries=1) for agent in (as_dict, as_spec)]
+    assert [r.status for r in runs] == ["succeeded", "succeeded"]
+    (failed,) = [e for e in runs[0].events if e.kind == "task_failed"]
+    assert "flaky (a, attempt 1)" in failed.error and failed.attempt == 1
+    assert _outcome_kinds(runs[0]) == _outcome_kinds(runs[1])
+
+
+def _outcome_kinds(result: Any) -> list[str]:
+    return [e.kind for e in result.events if e.kind.startswith("task_")]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        ({"failures": {"fail_attemps": [1]}}, ValueError, "fail_attemps: Extra inputs"),
+        ({"failures": {"exception": 2}}, ValueError, "exception: Input should be less"),
+        ({"failures": [1]}, TypeError, "mapping of its fields (exception, hang, malformed"),
+        ({"failures": 0.5}, TypeError, "not float"),
+        ({"latency": "fast"}, TypeError, "latency must be seconds as a number"),
+        ({"latency": {"dist": "zipf"}}, ValueError, "latency: dist: Input should be"),
+    ],
+)
+def test_bad_failures_or_latency_are_refused_at_construction(
+    options: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    """A wrong shape is a TypeError, an unknown field or bad value a ValueError naming it
+    and the fields there are: at construction, never later inside a run."""
+    with pytest.raises(error) as caught:
+        MockAgent("a", **options)
+    assert words in str(caught.value) and "MockAgent 'a'" in str(caught.value)
+
+
 def test_injected_hang_is_ended_by_the_task_timeout() -> None:
     """A hanging attempt is ended by timeout_s and recorded as a timeout failure."""
     agent = MockAgent("a", failures=FailureSpec(hang=1.0))

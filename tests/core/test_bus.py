@@ -169,3 +169,17 @@ def test_sending_to_an_unknown_agent_fails_the_task() -> None:
     assert result.status == "failed"
     (failed,) = [e for e in result.events if e.kind == "task_failed"]
     assert "unknown recipient 'nobody'" in failed.error
+
+
+def test_the_sample_editor_says_when_no_reviewer_is_on_the_bus() -> None:
+    """``sample_agents.bus_team.ask_reviewer`` with no reviewer anywhere on the bus fails
+    at once with a reason that says which worker to start (not a bare KeyError)."""
+    from sample_agents.bus_team import ask_reviewer
+
+    orch = Orchestrator([FunctionAgent(ask_reviewer, "editor")], seed=1)
+    result = orch.run_sync("the draft", Plan(tasks=[Task(id="edit", agent="editor")]))
+    assert result.status == "failed"
+    (failed,) = [e for e in result.events if e.kind == "task_failed"]
+    assert failed.error.startswith("AgentError: the reviewer is not on the bus")
+    assert "unknown recipient 'reviewer'" in failed.error
+    assert "switchboard bus-worker ... reviewer" in failed.error

@@ -1,5 +1,8 @@
 """The sample workflows: every file validates and runs, and each matches its Python
-builder in ``sample_agents.scenarios`` (same tasks, agents, dependencies and outcome)."""
+builder in ``sample_agents.scenarios`` (same tasks, agents, dependencies and outcome).
+
+A workflow whose agents live in other processes (``ACROSS_PROCESSES``) runs here with
+its stand-ins (``--mock``); ``tests/e2e/test_across_processes.py`` runs it for real."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from toolkit import load_workflow
 
 WORKFLOWS = Path(__file__).parents[2] / "sample_agents" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yaml"))
+ACROSS_PROCESSES = {"across-processes"}
+"""Workflows whose agents are served by other processes: alone, nobody answers them."""
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +33,8 @@ def file_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             for path in FILES:
 
                 async def one(path: Path = path) -> None:
-                    results[path.stem] = await load_workflow(path).run()
+                    mock = path.stem in ACROSS_PROCESSES
+                    results[path.stem] = await load_workflow(path).run(mock=mock)
 
                 tg.start_soon(one)
 
@@ -46,9 +52,12 @@ def _outcomes(result: Any) -> dict[str, list[tuple[str, str, int]]]:
 
 
 def test_there_is_a_builder_for_every_mock_workflow() -> None:
-    """Each mock workflow file has a Python builder of the same name (the planner demo and
-    the ``-real`` variants with tool agents have none)."""
-    mock_files = {p.stem for p in FILES if not p.stem.endswith("-real")} - {"planner-demo"}
+    """Each mock workflow file has a Python builder of the same name (the planner demo,
+    the ``-real`` variants with tool agents and the workflows across processes have none)."""
+    mock_files = {p.stem for p in FILES if not p.stem.endswith("-real")} - {
+        "planner-demo",
+        *ACROSS_PROCESSES,
+    }
     assert mock_files == set(SCENARIOS)
 
 

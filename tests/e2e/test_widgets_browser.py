@@ -105,8 +105,8 @@ FlowView.from_result(result, title="flow alone")
 """
 
 
-def _notebook(path: Path, kernel: str) -> None:
-    cells = [SETUP, SLOW_AWAIT, SLOW_SYNC, RUN_AWAIT, RUN_SYNC, PART_ALONE]
+def _notebook(path: Path, kernel: str, cells: list[str] | None = None) -> None:
+    cells = cells or [SETUP, SLOW_AWAIT, SLOW_SYNC, RUN_AWAIT, RUN_SYNC, PART_ALONE]
     nb = {
         "cells": [
             {
@@ -279,9 +279,12 @@ KERNEL_READY = """() => {
   return Boolean(kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected'
     && window.jupyterapp.commands.isEnabled('notebook:run-all-cells'));
 }"""
-FIRST_CELL_RAN = (
-    "() => /\\[\\d+\\]/.test((document.querySelector('.jp-InputPrompt') || {}).textContent || '')"
-)
+FIRST_CELL_RAN = """() => {
+  // the current notebook's first cell (JupyterLab may have restored other tabs)
+  const panel = window.jupyterapp.shell.currentWidget;
+  const prompt = ((panel && panel.node) || document).querySelector('.jp-InputPrompt');
+  return /\\[\\d+\\]/.test((prompt || {}).textContent || '');
+}"""
 
 
 def _run_all_cells(page: Any) -> None:
@@ -527,4 +530,224 @@ def test_static_export_lists_each_teams_own_plan(browser: Any, tmp_path: Path) -
         assert errors == []
         _save(page, tmp_path, "widgets_teams.png")
     finally:
+        page.close()
+
+
+def test_a_teams_lane_expands_on_click_into_its_own_lanes_and_plan(
+    browser: Any, tmp_path: Path
+) -> None:
+    """In the dashboard (a static export: the same module and the same ``team`` trait a
+    kernel would answer), a team's lane is marked ▸; clicking it shows the team's own
+    lanes, arrows and plan, clicking a team's task inside goes a level deeper, and ◂ out
+    comes back a level at a time."""
+    from toolkit.widgets import RunView
+
+    trace = Path(__file__).parents[2] / "sample_agents" / "traces" / "teams.jsonl"
+    path = tmp_path / "team-lanes.html"
+    RunView.from_trace(trace).to_html(path, title="team of teams")
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def lanes() -> list[str]:
+        return page.eval_on_selector_all(".sb-lane", "els => els.map(e => e.dataset.name)")
+
+    def tasks() -> list[str]:
+        return page.eval_on_selector_all(".sb-task", "els => els.map(e => e.dataset.task)")
+
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".sb-lane-team", timeout=30_000)
+        assert lanes() == ["user", "orchestrator", "research", "editor"]
+        team_lane = page.locator(".sb-lane-team")
+        assert team_lane.count() == 1 and team_lane.inner_text() == "research ▸"
+        team_lane.click()
+        page.wait_for_selector(".sb-flow .sb-team-out")
+        assert lanes() == ["user", "orchestrator", "sources", "analyst"]
+        assert tasks() == ["search", "summary"]
+        assert "team research" in page.locator(".sb-flow .sb-part-title").inner_text()
+        drawn = page.eval_on_selector_all(".sb-arrow", "els => els.map(e => e.dataset.to)")
+        assert set(drawn) <= {"orchestrator", "user", "sources", "analyst"} and drawn
+        # a team's arrow shows its own event (its run numbers its events from 0 too)
+        page.locator(".sb-arrow[data-to='sources'] .sb-hit").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.sb-detail').textContent.startsWith('{')"
+        )
+        detail = json.loads(page.locator(".sb-detail").inner_text())
+        assert detail["kind"] == "message_sent" and detail["envelope"]["recipient"] == "sources"
+        assert page.locator(".sb-arrow.sb-selected").count() == 1
+        assert page.locator(".sb-log-row.sb-selected").count() == 1
+        _save(page, tmp_path, "widgets_team_expanded.png")
+        # the sources team's task in the research team's plan goes a level deeper
+        page.locator(".sb-task-team[data-team='research/sources']").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.sb-task').length === 2 && document.querySelector(\".sb-task[data-task='web']\")"
+        )
+        assert lanes() == ["user", "orchestrator", "web", "papers"]
+        page.locator(".sb-flow .sb-team-out").click()
+        page.wait_for_function("() => document.querySelector(\".sb-task[data-task='search']\")")
+        assert lanes() == ["user", "orchestrator", "sources", "analyst"]
+        page.locator(".sb-flow .sb-team-out").click()
+        page.wait_for_function("() => document.querySelector(\".sb-task[data-task='edit']\")")
+        assert lanes() == ["user", "orchestrator", "research", "editor"]
+        assert page.locator(".sb-team-out").count() == 0
+        assert errors == []
+    finally:
+        page.close()
+
+
+TEAM_CELL = """
+from toolkit import MockAgent, Orchestrator, Plan, Task
+from toolkit.team import TeamAgent
+from toolkit.widgets import RunView
+
+research = TeamAgent("research", Orchestrator([MockAgent("web"), MockAgent("analyst")]), Plan(tasks=[
+    Task(id="search", agent="web"), Task(id="summary", agent="analyst", depends_on=["search"])]))
+orch = Orchestrator([research, MockAgent("editor")], seed=1)
+teams = RunView(title="teams")
+display(teams)
+(await orch.run("a brief", Plan(tasks=[Task(id="research", agent="research"),
+    Task(id="edit", agent="editor", depends_on=["research"])]), sinks=[teams])).status
+"""
+
+
+def test_a_teams_lane_expands_in_the_kernel_on_click(
+    jupyter: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """Live in the notebook: clicking a team's lane sets the view's ``team`` in the
+    kernel, which sends the team's own lanes and plan; ◂ out sends the run's again."""
+    from playwright.sync_api import expect
+
+    _notebook(jupyter["root"] / "teams.ipynb", "switchboard-e2e", [TEAM_CELL])
+    page = browser.new_page(viewport={"width": 1300, "height": 1400})
+    passed = False
+    try:
+        # reset: JupyterLab opens this notebook alone, not the tabs of the last test
+        reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
+        page.goto(jupyter["page"].replace("dashboard.ipynb", "teams.ipynb") + reset)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+            timeout=60_000,
+        )
+        _run_all_cells(page)
+        view = page.locator(".sb-dashboard[data-title='teams']")
+        view.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
+        lanes = view.locator(".sb-lane")
+        expect(lanes).to_have_text(["user", "orchestrator", "research ▸", "editor"])
+        view.locator(".sb-lane-team").click()
+        expect(lanes).to_have_text(["user", "orchestrator", "web", "analyst"], timeout=30_000)
+        expect(view.locator(".sb-task")).to_have_count(2)
+        assert view.locator(".sb-task[data-task='search']").count() == 1
+        expect(view.locator(".sb-flow .sb-part-title")).to_contain_text("team research")
+        view.locator(".sb-flow .sb-team-out").click()
+        expect(lanes).to_have_text(["user", "orchestrator", "research ▸", "editor"], timeout=30_000)
+        expect(view.locator(".sb-task[data-task='edit']")).to_have_count(1)
+        passed = True
+    finally:
+        if not passed:
+            _save(page, tmp_path, f"widgets_team_failure_{jupyter['name']}.png")
+        page.close()
+
+
+ASKS = f"""
+import asyncio
+from toolkit import MockAgent, Orchestrator, Plan, Task
+from toolkit.human import HumanAgent
+from toolkit.widgets import RunView
+
+HOSTILE = {HOSTILE!r}
+orch = Orchestrator([
+    MockAgent("writer", reply=HOSTILE),
+    HumanAgent("lead", person="alice"),
+    HumanAgent("pm", person="bob", mode="choose", options=["ship", "<b>hold</b>"]),
+    HumanAgent("scribe", person="carol", mode="text"),
+    MockAgent("echo", reply="{{prompt}}"),
+])
+plan = Plan(name="asks", tasks=[
+    Task(id="write", agent="writer"),
+    Task(id="approve", agent="lead", prompt="Approve {{{{write}}}}?", depends_on=["write"]),
+    Task(id="pick", agent="pm", prompt="Ship it?", depends_on=["write"]),
+    Task(id="note", agent="scribe", prompt="Release notes?", depends_on=["write"]),
+    Task(id="sum", agent="echo", prompt="{{{{approve}}}} | {{{{pick}}}} | {{{{note}}}}",
+         depends_on=["approve", "pick", "note"]),
+])
+asks = RunView(title="asks", parts=["header", "questions", "flow", "gantt", "metrics"])
+display(asks)
+# in the background: the kernel stays free to take the buttons' answers
+asks_run = asyncio.ensure_future(orch.run("go", plan, sinks=[asks]))
+"""
+
+
+def test_a_person_answers_with_the_widgets_buttons(
+    jupyter: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """A run waits for three people: approve/reject with a comment, pick an option, write
+    text. The buttons send the answers through the widget's comm and the run finishes
+    with them; the hostile question text and options are shown literally; each wait is
+    a span of its own on the timeline."""
+    from playwright.sync_api import expect
+
+    _notebook(jupyter["root"] / "human.ipynb", "switchboard-e2e", [ASKS])
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    passed = False
+    try:
+        # reset: JupyterLab opens this notebook alone, not the tabs of the last test
+        reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
+        page.goto(jupyter["page"].replace("dashboard.ipynb", "human.ipynb") + reset)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+            timeout=60_000,
+        )
+        _run_all_cells(page)
+        view = page.locator(".sb-dashboard[data-title='asks']")
+        questions = view.locator(".sb-question")
+        expect(questions).to_have_count(3, timeout=60_000)
+        approve = view.locator(".sb-question[data-task='approve']")
+        expect(approve.locator(".sb-question-text")).to_have_text(f"Approve {HOSTILE}?")
+        pick = view.locator(".sb-question[data-task='pick']")
+        assert pick.locator(".sb-choice").all_text_contents() == ["ship", "<b>hold</b>"]
+        assert page.locator(".sb-root img, .sb-root script, .sb-root b:text('hold')").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+        suffix = "" if jupyter["name"] == "jupyterlab4" else f"_{jupyter['name']}"
+        _save(page, tmp_path, f"widgets_questions{suffix}.png", ".sb-dashboard[data-title='asks']")
+        # approve/reject with a comment, a choice, free text
+        approve.locator(".sb-answer-comment").fill("needs <i>tests</i>")
+        approve.locator(".sb-reject").click()
+        pick.locator(".sb-choice[data-choice='<b>hold</b>']").click()
+        note = view.locator(".sb-question[data-task='note']")
+        note.locator(".sb-answer-comment").fill("v2: faster")
+        note.locator(".sb-send-text").click()
+        view.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
+        expect(questions).to_have_count(0, timeout=30_000)
+        expect(view.locator(".sb-header")).to_contain_text("<b>hold</b> | v2: faster")
+        expect(view.locator(".sb-header")).to_contain_text("needs <i>tests</i>")
+        # the flow draws each question (agent → person) and answer (person → agent)
+        for kind, pairs in (
+            ("question", {("lead", "alice"), ("pm", "bob"), ("scribe", "carol")}),
+            ("answer", {("alice", "lead"), ("bob", "pm"), ("carol", "scribe")}),
+        ):
+            arrows = view.locator(f".sb-arrow[data-kind='{kind}']")
+            expect(arrows).to_have_count(3, timeout=30_000)
+            got = {
+                (arrows.nth(i).get_attribute("data-from"), arrows.nth(i).get_attribute("data-to"))
+                for i in range(3)
+            }
+            assert got == pairs, got
+        waits = view.locator(".sb-wait.sb-wait-answered")
+        expect(waits).to_have_count(3, timeout=30_000)
+        assert {waits.nth(i).get_attribute("data-agent") for i in range(3)} == {
+            "lead",
+            "pm",
+            "scribe",
+        }
+        assert dialogs == [] and page.evaluate("() => window.__pwned") is None
+        _save(page, tmp_path, f"widgets_answers{suffix}.png", ".sb-dashboard[data-title='asks']")
+        passed = True
+    finally:
+        if not passed:
+            _save(page, tmp_path, f"widgets_answers_failure_{jupyter['name']}.png")
         page.close()

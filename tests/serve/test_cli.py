@@ -44,18 +44,24 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
             {TOKEN_ENV: "t"},
             "already named 'team'",
         ),
+        (
+            (str(TEAM), "--token-env", TOKEN_ENV, "--bus", "http://u:hidden@127.0.0.1/0"),
+            {TOKEN_ENV: "t"},
+            "--bus http://u:***@127.0.0.1/0: ",
+        ),
     ],
 )
 def test_user_errors_are_one_line_exit_2(
     args: tuple[str, ...], env: dict[str, str], says: str
 ) -> None:
     """An unset token variable, a missing workflow, a bad port or store folder, a workflow
-    served twice: one line on stderr naming the problem, exit code 2, no traceback."""
+    served twice, a --bus that is not Redis: one line on stderr naming the problem, exit
+    code 2, no traceback (and no password)."""
     done = serve(*args, env=env)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("switchboard: error: "), done.stderr
-    assert says in lines[0]
+    assert says in lines[0] and "hidden" not in lines[0]
 
 
 def test_a_port_in_use_is_a_user_error() -> None:

@@ -10,11 +10,13 @@ stderr, exit code 2. The token is read from the environment variable named by
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = [
     "DEFAULT_PORT",
@@ -98,6 +100,12 @@ def register(sub: Any) -> None:
         "--mock", action="store_true", help="replace every real agent by its mock stand-in"
     )
     p.add_argument(
+        "--bus",
+        metavar="redis://HOST:PORT/DB",
+        help="carry each run's agent-to-agent messages over this Redis bus (agents in other "
+        "processes: switchboard bus-worker)",
+    )
+    p.add_argument(
         "--max-running", type=int, default=16, help="runs at once; one more is refused (429)"
     )
     p.add_argument(
@@ -105,6 +113,12 @@ def register(sub: Any) -> None:
         type=int,
         default=4 * 1024 * 1024,
         help="largest request body in bytes (default 4 MiB)",
+    )
+    p.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="also take answers for runs on this Temporal server (--executor temporal): "
+        "the questions and answers routes of a run this server does not hold ask its workflow",
     )
     p.add_argument(
         "--log-level",
@@ -123,9 +137,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token_env=args.token_env,
         store=args.store,
         mock=args.mock,
+        bus=args.bus,
         max_running=args.max_running,
         max_body=args.max_body,
         log_level=args.log_level,
+        temporal=args.temporal,
     )
 
 
@@ -137,9 +153,11 @@ def serve(
     token_env: str = DEFAULT_TOKEN_ENV,
     store: str | Path | None = None,
     mock: bool = False,
+    bus: str | None = None,
     max_running: int = 16,
     max_body: int = 4 * 1024 * 1024,
     log_level: str = "info",
+    temporal: str | None = None,
 ) -> int:
     """Serve the start API until interrupted (SIGINT/SIGTERM: running runs are cancelled
     and recorded as such).
@@ -174,16 +192,35 @@ def serve(
         folder = Path(store).resolve().parent
         if not folder.is_dir():
             raise _cli_error(f"{store}: no folder {folder} for the run store")
+    bus_factory = None
+    if bus is not None:
+        from toolkit.redis_streams import display_url
+
+        with needs_extra("redis", "switchboard serve --bus"):
+            import redis  # noqa: F401  (the bus needs it: say so now, not in a run)
+        from toolkit.redis_bus import redis_bus
+
+        try:
+            bus_factory = redis_bus(bus)
+        except ValueError as exc:
+            raise _cli_error(f"--bus {display_url(bus)}: {exc}") from None
+    if temporal is not None:
+        from toolkit.temporal.commands import address_from_args
+
+        address_from_args(temporal, "--temporal")
+        with needs_extra("temporal", "switchboard serve --temporal"):
+            import temporalio  # noqa: F401
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
-    registry = RunRegistry(catalog, store=store, max_running=max_running)
-    app = create_app(registry, token=token, max_body=max_body)
+    registry = RunRegistry(catalog, store=store, max_running=max_running, bus=bus_factory)
+    app = create_app(registry, token=token, max_body=max_body, temporal=temporal)
     shown = f"[{host}]" if ":" in host else host
     served = ", ".join(sorted(catalog.agents))
     print(
         f"switchboard serve: http://{shown}:{bound} — agents: {served}; "
         f"workflows: {', '.join(catalog.workflows)}; token from ${token_env}"
-        + (f"; store {store}" if store else ""),
+        + (f"; store {store}" if store else "")
+        + (f"; bus {display_url(bus)}" if bus else ""),
         file=sys.stderr,
         flush=True,
     )
@@ -208,6 +245,8 @@ def serve(
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound and listening on ``host:port``, or a one-line error."""
+    import socket  # here: every ``switchboard`` command loads this module for its options
+
     if not 0 <= port <= 65535:
         raise _cli_error(f"--port {port}: must be 0 to 65535")
     try:

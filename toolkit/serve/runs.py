@@ -20,7 +20,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from toolkit.events import TraceEvent
+from toolkit.loop import LoopHandle
 from toolkit.plan import Plan, PlanError, Task, known_list
 from toolkit.serve.models import DirectiveIn, StartRequest
 
 if TYPE_CHECKING:
+    from toolkit.bus import BusFactory
     from toolkit.run import Run
     from toolkit.state import RunState
     from toolkit.workflow import Workflow
@@ -181,16 +182,11 @@ class RunRecord:
         self._waiter: anyio.Event | None = None
         self._state: RunState | None = None
         self._folded = 0
-        self._loop_thread: int | None = None
-        self._call_soon: Any = None
+        self._loop = LoopHandle()
 
     def bind_loop(self) -> None:
         """Wake followers through the event loop running in this thread (the server's)."""
-        self._loop_thread = threading.get_ident()
-        with contextlib.suppress(RuntimeError):
-            import asyncio
-
-            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
+        self._loop.bind()
 
     # -- the run's sink --------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -207,11 +203,10 @@ class RunRecord:
         waiter, self._waiter = self._waiter, None
         if waiter is None:
             return
-        if threading.get_ident() == self._loop_thread or self._call_soon is None:
-            waiter.set()
+        if self._loop.reachable:
+            self._loop.call(_wake, waiter)  # dropped once the loop has closed: nobody waits
         else:
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
-                self._call_soon(_wake, waiter)
+            waiter.set()
 
     # -- reading ---------------------------------------------------------------
     def state(self) -> RunState:
@@ -267,6 +262,9 @@ class RunRegistry:
         store: A SQLite run store every run is recorded to (and old runs read from).
         max_running: At most this many runs at once; one more is refused (429).
         keep: Finished runs kept in memory (older ones are still read from the store).
+        bus: Makes each run's message bus (``toolkit.redis_bus.redis_bus(url)``: the
+            agents message agents of other processes over Redis); default in-process.
+            With one, a run at a time (an agent name is one participant of the bus).
     """
 
     def __init__(
@@ -276,8 +274,10 @@ class RunRegistry:
         store: str | Path | None = None,
         max_running: int = 16,
         keep: int = 1000,
+        bus: BusFactory | None = None,
     ) -> None:
         self.catalog = catalog
+        self.bus = bus
         self.store = Path(store) if store is not None else None
         self.max_running = max_running
         self.keep = keep
@@ -317,6 +317,16 @@ class RunRegistry:
         """Raise the ``StartError`` a new run would get now (429, 503), if any."""
         if self._tg is None:
             raise StartError(503, ["the server is stopping: no new runs"])
+        if self.bus is not None and self.running_count:
+            running = next(r.run_id for r in self.records.values() if not r.finished)
+            raise StartError(
+                429,
+                [
+                    f"run {running} is running: on a message bus each agent name is one "
+                    "participant, so this server runs one run at a time; wait for it to "
+                    "finish, or cancel it"
+                ],
+            )
         if self.running_count >= self.max_running:
             raise StartError(
                 429,
@@ -401,7 +411,9 @@ class RunRegistry:
             )
         plan = Plan(name=body.name or "directives", tasks=tasks)
         names = list(dict.fromkeys(d.agent_id for d in directives))
-        orchestrator = Orchestrator([self.catalog.build(n) for n in names], seed=body.seed)
+        orchestrator = Orchestrator(
+            [self.catalog.build(n) for n in names], seed=body.seed, bus=self.bus
+        )
         first = directives[0]
         request = body.input if body.input is not None else (first.prompt or first.goal)
         return self._record(
@@ -460,6 +472,8 @@ class RunRegistry:
             orchestrator = workflow.orchestrator(seed=body.seed, mock=self.catalog.mock)
         except WorkflowError as exc:
             raise StartError(422, exc.problems) from None
+        if self.bus is not None:
+            orchestrator.bus = self.bus
         plan = workflow.plan()
         return self._record(
             lambda sinks: orchestrator.prepare(

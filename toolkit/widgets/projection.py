@@ -40,6 +40,7 @@ __all__ = [
     "log_row",
     "run_snapshot",
     "task_rows",
+    "team_rows",
 ]
 
 SUMMARY_CHARS = 120
@@ -171,9 +172,30 @@ def breaker_rows(state: RunState) -> dict[str, dict[str, str]]:
     }
 
 
-def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
-    """The coalesced state the dashboard shows: header, lanes, plan, metrics."""
-    tasks, hidden = task_rows(state, task_limit)
+def shown_team(state: RunState, team: str | None) -> RunState | None:
+    """The child run of team ``team`` (a path of ``RunState.teams()``, such as
+    ``research/sources``; a team retried: its latest run), or None when it has none."""
+    if not team:
+        return None
+    return dict(state.teams()).get(team)
+
+
+def run_snapshot(
+    state: RunState, *, task_limit: int = 200, team: str | None = None
+) -> dict[str, Any]:
+    """The coalesced state the dashboard shows: header, lanes, plan, metrics.
+
+    Args:
+        state: The run's state.
+        task_limit: Plan tasks drawn at most.
+        team: A team expanded (its path in ``state.teams()``): the lanes, plan, agents
+            and teams are that team's run's, the header stays the run's; ``team``
+            describes it (None when the run is shown, or the team has not started).
+    """
+    child = shown_team(state, team)
+    shown = child or state
+    tasks, hidden = task_rows(shown, task_limit)
+    prefix = f"{team}/" if child is not None else ""
     return {
         "run": {
             "run_id": state.run_id,
@@ -194,27 +216,39 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
         # the newest end of each reply being streamed: the agent seen "typing"
         "typing": [
             {"agent": name, "text": clip(agent.streaming[-TYPING_CHARS:], TYPING_CHARS)}
-            for name, agent in state.agents.items()
+            for name, agent in shown.agents.items()
             if agent.streaming
         ],
-        "participants": list(state.participants),
+        "participants": list(shown.participants),
         "tasks": tasks,
         "tasks_hidden": hidden,
-        "metrics": metric_rows(state),
-        "breakers": breaker_rows(state),
-        "teams": team_rows(state, task_limit),
+        "metrics": metric_rows(shown),
+        "breakers": breaker_rows(shown),
+        "teams": team_rows(shown, task_limit, prefix),
+        "team": None
+        if child is None
+        else {
+            "path": team,
+            "run_id": child.run_id,
+            "parent_task": child.parent_task,
+            "status": child.status,
+            "error": clip(child.error, 300) if child.error else None,
+        },
+        # the lanes that expand: each team of the run shown whose run has started
+        "expand": {c.team: prefix + c.team for c in shown.children.values() if c.team},
     }
 
 
-def team_rows(state: RunState, task_limit: int = 200) -> list[dict[str, Any]]:
-    """Each team's child run (``toolkit.team``) at any depth: its path, the parent's
-    task, its status and its own plan's tasks (as ``task_rows``)."""
+def team_rows(state: RunState, task_limit: int = 200, prefix: str = "") -> list[dict[str, Any]]:
+    """Each team's child run (``toolkit.team``) at any depth: its path (after
+    ``prefix``, the path of the team ``state`` is the run of), the parent's task, its
+    status and its own plan's tasks (as ``task_rows``)."""
     rows = []
     for path, child in state.teams():
         tasks, hidden = task_rows(child, task_limit)
         rows.append(
             {
-                "team": clip(path, 120),
+                "team": clip(prefix + path, 120),
                 "run_id": child.run_id,
                 "parent_task": child.parent_task,
                 "status": child.status,
