@@ -335,13 +335,14 @@ class RedisStreamSink:
             or kind == "run_started"
             or kind == "run_finished"
         ):
-            self._mark(event, kind)
-        self._queue.append(line)
+            self._mark(event, kind, line)  # its line stays a line of its own, after the mark
+        else:
+            self._queue.append(line)
+            self._fresh += 1
+            if self._fresh >= self._compact_at:
+                self._compact()
         self._next_seq = seq + 1
         self._emitted += 1
-        self._fresh += 1
-        if self._fresh >= self._compact_at:
-            self._compact()
         self._countdown -= 1
         if self._countdown <= 0:
             self._countdown = self._chunk
@@ -349,7 +350,10 @@ class RedisStreamSink:
         if self._thread is None:
             self._start()
 
-    def _mark(self, event: TraceEvent, kind: str) -> None:
+    def _mark(self, event: TraceEvent, kind: str, line: bytes) -> None:
+        """Queue a mark and the event's line after it, together: the flusher never takes
+        one without the other (a run_finished line taken apart from its mark was sent
+        in an entry of its own, and the run's end never reached the index)."""
         run_id = event.run_id
         new = event.seq != self._next_seq or run_id != self._run
         if run_id != self._run:
@@ -363,24 +367,30 @@ class RedisStreamSink:
         elif kind == "run_finished":
             mark.finished = (event.status, event.ts)  # type: ignore[union-attr]
             self._countdown = 0  # send the run's end without waiting
-        self._compact()  # a mark never goes inside a compacted block
-        self._queue.append(mark)
+        with self._lock:
+            self._join_fresh()  # a mark never goes inside a compacted block
+            self._queue.append(mark)
+            self._queue.append(line)
 
     def _compact(self) -> None:
         """Join the newest lines into one block (``_COMPACT`` events, as the JSONL
         recorder does): hundreds of separate lines waiting for the flusher cost the run
-        fresh memory for each new one. The flusher takes from the queue under the same
-        lock, and only ever from the left, so the newest ``_fresh`` items (or all that
-        are left, if it took some) are this thread's lines, in order."""
+        fresh memory for each new one."""
         with self._lock:
-            queue = self._queue
-            lines: list[Any] = [queue.pop() for _ in range(min(self._fresh, len(queue)))]
-            self._fresh = 0
-            if len(lines) > 1:
-                lines.reverse()
-                queue.append(_Block(len(lines), b"".join(lines)))
-            elif lines:
-                queue.append(lines[0])
+            self._join_fresh()
+
+    def _join_fresh(self) -> None:
+        """``_compact``'s work, the lock held. The flusher takes from the queue under the
+        same lock, and only ever from the left, so the newest ``_fresh`` items (or all
+        that are left, if it took some) are this thread's lines, in order."""
+        queue = self._queue
+        lines: list[Any] = [queue.pop() for _ in range(min(self._fresh, len(queue)))]
+        self._fresh = 0
+        if len(lines) > 1:
+            lines.reverse()
+            queue.append(_Block(len(lines), b"".join(lines)))
+        elif lines:
+            queue.append(lines[0])
 
     def _start(self) -> None:
         with self._lock:
@@ -410,6 +420,7 @@ class RedisStreamSink:
                 sealed.append(chunk)
                 lines.clear()
 
+        marked = False  # the item before was a mark: this is its event's line, in its chunk
         for item in items:
             if type(item) is not _Mark:
                 if chunk is None:  # pragma: no cover (a mark always comes first)
@@ -419,12 +430,15 @@ class RedisStreamSink:
                 else:
                     block: _Block = item  # type: ignore[assignment]
                     n, data = block.count, block.data
-                if (chunk.count and chunk.count + n > limit) or chunk.finished or chunk.data:
+                if marked:
+                    marked = False
+                elif (chunk.count and chunk.count + n > limit) or chunk.finished or chunk.data:
                     seal()
                     chunk = _Chunk(chunk.run_id, chunk.first + chunk.count)
                 lines.append(data)
                 chunk.count += n
                 continue
+            marked = True
             mark: _Mark = item
             if mark.new or chunk is None or chunk.run_id != mark.run_id:
                 seal()

@@ -83,6 +83,24 @@ def test_no_entry_holds_more_events_than_the_chunk(redis_url: str) -> None:
     assert all(int(fields[b"n"]) == c for (_, fields), (_, c) in zip(entries, ids, strict=True))
 
 
+def test_every_run_through_one_sink_ends_with_its_status_in_the_index(redis_url: str) -> None:
+    """Short runs one after another through one sink whose flusher takes the queue every
+    0.1 ms: whenever it takes (between a run_finished's mark and its line, say), each
+    run's last entry says how the run ended, and the index shows it finished."""
+    sink = RedisStreamSink(redis_url, flush_s=0.0001)
+    orch = mock_orchestrator(sinks=[sink])
+    results = [orch.run_sync(str(i), long_pipeline(2)) for i in range(40)]
+    runs = {r.run_id: r for r in list_runs(redis_url)}
+    assert len(runs) == 40
+    for result in results:
+        assert (runs[result.run_id].status, runs[result.run_id].event_count) == (
+            "succeeded",
+            len(result.events),
+        )
+    events, problems = read_run(RedisTarget.parse(redis_url), results[-1].run_id)
+    assert problems == [] and dumps(events) == dumps(results[-1].events)
+
+
 def test_the_newest_run_is_followed_by_default_and_any_run_by_id(redis_url: str) -> None:
     """open_redis with no run id follows the newest run; with an id, that run; an unknown
     run read as it is fails with one line listing the runs to pick from."""
