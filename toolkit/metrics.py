@@ -1,21 +1,36 @@
 """Metrics: a run's events as pandas DataFrames (per agent, per task, a timeline).
 
 Built on the same fold as the views, so the numbers in a notebook, the TUI and the
-CLI are the same numbers. pandas is imported here and only here in the core.
+CLI are the same numbers. pandas is imported here and only here in the core, when the
+first DataFrame is built: ``agent_rows`` (what the terminal app's Metrics tab shows)
+needs none, and importing pandas on the app's thread froze it for seconds on a busy
+machine. Without pandas installed, importing this module names the missing extra.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.events import TraceEvent
 from toolkit.extras import needs_extra
 from toolkit.state import AgentView, RunState, fold
 from toolkit.timeline import CallTimeline
 
-with needs_extra("metrics", "toolkit.metrics"):
+if TYPE_CHECKING:
     import pandas as pd
+
+with needs_extra("metrics", "toolkit.metrics"):
+    if importlib.util.find_spec("pandas") is None:
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+
+def _pandas() -> Any:
+    import pandas
+
+    return pandas
+
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -147,7 +162,7 @@ def agent_metrics(
     latency of its calls (p95 is nearest-rank); messages, tokens and cost as traced.
     With ``flatten``, the agents inside teams replace the team agents (``agent_rows``).
     """
-    frame = pd.DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
+    frame = _pandas().DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
     return frame.astype(
         {
             c: "int64"
@@ -200,7 +215,7 @@ def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
                 "cost_usd": round(child.cost_usd, 8),
             }
         )
-    return pd.DataFrame(rows, columns=TEAM_COLUMNS)
+    return _pandas().DataFrame(rows, columns=TEAM_COLUMNS)
 
 
 def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
@@ -225,7 +240,7 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
         }
         for t in state.tasks.values()
     ]
-    return pd.DataFrame(
+    return _pandas().DataFrame(
         rows,
         columns=[
             "task",
@@ -254,6 +269,6 @@ def timeline(events: Iterable[TraceEvent]) -> pd.DataFrame:
     for index, event in enumerate(events):
         calls.add(index, event)
     rows = calls.bars
-    return pd.DataFrame(
+    return _pandas().DataFrame(
         rows, columns=["agent", "task", "attempt", "start_s", "end_s", "duration_s", "outcome"]
     )

@@ -71,6 +71,22 @@ def test_pandas_loads_only_with_metrics() -> None:
     assert not loaded & {"textual", "tui", "ipywidgets", "anywidget"}
 
 
+def test_the_metrics_rows_of_a_live_view_load_no_pandas() -> None:
+    """``agent_rows`` (the terminal app's Metrics tab) reads the fold: importing and
+    calling it loads no pandas (importing pandas on the app's thread froze it)."""
+    code = (
+        "import json, sys\n"
+        "from toolkit import Orchestrator, MockAgent, Plan, Task\n"
+        "from toolkit.metrics import agent_rows\n"
+        "r = Orchestrator([MockAgent('a')]).run_sync('x', Plan(tasks=[Task(id='t', agent='a')]))\n"
+        "rows = agent_rows(r.events)\n"
+        "print(json.dumps({'agents': [row['agent'] for row in rows], 'modules': sorted(sys.modules)}))\n"
+    )
+    out = _modules(code)
+    assert out["agents"] == ["a"]
+    assert "pandas" not in _top_level(out["modules"])  # type: ignore[arg-type]
+
+
 def test_the_cli_core_commands_import_no_ui() -> None:
     """Building the CLI parser for a core command does not load the terminal app."""
     code = (
