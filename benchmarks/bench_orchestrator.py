@@ -8,7 +8,8 @@ Workloads (zero-work agents: ``x[:8] + "+a"``), each measured in this one run:
   - ``from toolkit import Orchestrator, MockAgent`` in a fresh process, beside
     ``import anyio, pydantic, yaml, orjson`` (the core dependencies).
 Every contender gets the same policy: one warm-up run, then ``--repeat`` rounds in which
-each runs once, in turn; figures are medians, in µs per step. The targets are ratios
+each runs once, in turn; figures are medians, in µs per step. Each recorded run writes
+a fresh trace file (see ``Traces``). The targets are ratios
 between figures of this run, so they hold on a slower or busier machine too; each is
 printed as PASS or FAIL. Usage: ``python benchmarks/bench_orchestrator.py [--repeat 5]``.
 """
@@ -70,9 +71,32 @@ def orchestrator() -> Orchestrator:
     return Orchestrator([FunctionAgent(zero, f"a{i}") for i in range(10)], concurrency=16)
 
 
-async def switchboard(orch: Orchestrator, plan: Plan, trace: Path | None) -> float:
+class Traces:
+    """A fresh trace file for each recorded run, as each run of the product records its own.
+
+    Writing over the previous round's file instead would time the disk, not the run: on
+    ext4, truncating a file that was just written waits for its pages to be written
+    back (~60-110 ms here), which would land on whichever run opened it.
+    """
+
+    def __init__(self, folder: Path, stem: str) -> None:
+        self.folder, self.stem, self.count = folder, stem, 0
+        self.last: Path | None = None
+
+    def __call__(self) -> Path:
+        self.count += 1
+        if self.last is not None:
+            self.last.unlink(missing_ok=True)  # outside the timed part of the run
+        self.last = self.folder / f"{self.stem}-{self.count}.jsonl"
+        return self.last
+
+
+async def switchboard(
+    orch: Orchestrator, plan: Plan, trace: Callable[[], Path] | Path | None
+) -> float:
+    path = trace() if callable(trace) else trace
     t = time.perf_counter()
-    result = await orch.run("x", plan, trace=trace)
+    result = await orch.run("x", plan, trace=path)
     elapsed = time.perf_counter() - t
     assert result.status == "succeeded", result.error
     return elapsed
@@ -228,28 +252,15 @@ def baseline_rss_mb() -> float:
     return float(out.stdout.strip())
 
 
-IMPORT_SCRIPT = (
-    "import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-)
-
-
 def import_ms(statements: dict[str, str], repeat: int) -> dict[str, float]:
-    """Median ms of each import statement in a fresh interpreter, under ``measure``'s policy."""
+    """Median ms of each import statement in a fresh interpreter: ``bench_import``'s policy
+    (a warm-up each, interleaved rounds, bytecode cached as in an installed package)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # run as a script: ``benchmarks`` is not importable yet
+        sys.path.insert(0, root)
+    from benchmarks.bench_import import import_ms as measure_imports
 
-    def once(statement: str) -> float:
-        script = IMPORT_SCRIPT.format(statement=statement)
-        out = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True
-        )
-        return float(out.stdout)
-
-    for statement in statements.values():
-        once(statement)
-    samples: dict[str, list[float]] = {key: [] for key in statements}
-    for _ in range(repeat):
-        for key, statement in statements.items():
-            samples[key].append(once(statement))
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return measure_imports(statements, repeat)
 
 
 def main() -> None:
@@ -260,7 +271,7 @@ def main() -> None:
     r = args.repeat
     pipe, fan = pipeline_plan(N), fanout_plan(N)
     with tempfile.TemporaryDirectory() as tmp:
-        pipe_trace, fan_trace = Path(tmp) / "pipeline.jsonl", Path(tmp) / "fanout.jsonl"
+        pipe_trace, fan_trace = Traces(Path(tmp), "pipeline"), Traces(Path(tmp), "fanout")
         orch = orchestrator()
         contenders: dict[str, tuple[Callable[[], Awaitable[float]], int]] = {
             "pipeline.switchboard_us": (lambda: switchboard(orch, pipe, pipe_trace), N),
@@ -283,7 +294,8 @@ def main() -> None:
                 N + 1,
             )
         figures = measure(contenders, r)
-        lines = len(fan_trace.read_bytes().splitlines())
+        assert fan_trace.last is not None
+        lines = len(fan_trace.last.read_bytes().splitlines())
     figures["fanout10k.peak_rss_mb"] = peak_rss_mb(10_000, keep=True)
     figures["fanout10k.peak_rss_mb_events_not_kept"] = peak_rss_mb(10_000, keep=False)
     figures["interpreter_with_toolkit.rss_mb"] = baseline_rss_mb()

@@ -24,6 +24,7 @@ Usage: ``PYTHONPATH=. python benchmarks/bench_remote.py [--steps 5000] [--repeat
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -52,22 +53,25 @@ def _follower(argv: list[str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--follower", *argv],
         cwd=ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": ""},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
-    assert line == "ready", line
+    assert line.split()[:1] == ["ready"], line
+    proc.ready = line  # type: ignore[attr-defined]
     return proc
 
 
-def _done(proc: subprocess.Popen[str]) -> int:
+def _done(proc: subprocess.Popen[str]) -> tuple[int, float]:
+    """The follower's count and the CPU seconds it spent from ``ready`` to ``done``."""
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
     proc.wait(60)
     assert line and line[0] == "done", line
-    return int(line[1])
+    return int(line[1]), float(line[2]) if len(line) > 2 else 0.0
 
 
 # -- followers (run in the child process) ------------------------------------------
@@ -80,25 +84,32 @@ def follow_raw(url: str, key: str, count: int) -> None:
     client = redis.Redis.from_url(url)
     client.ping()
     print("ready", flush=True)
+    cpu = time.process_time()
     last, got = b"0-0", 0
     while got < count:
-        reply = client.xread({key: last}, count=1000, block=1000)
+        reply: Any = client.xread({key: last}, count=1000, block=1000)
         for _key, entries in reply or []:
             got += len(entries)
             last = entries[-1][0]
-    print(f"done {got}", flush=True)
+    print(f"done {got} {time.process_time() - cpu}", flush=True)
 
 
 def follow_switchboard(url: str) -> None:
     """Follow the next run published at ``url`` with ``RedisSource`` until run_finished."""
-    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+    from toolkit.redis_streams import RedisSource, RedisTarget, prepare_validation
 
     target = RedisTarget.parse(url)
-    target.client().ping()
+    client: Any = target.client()
+    client.ping()
+    prepare_validation()  # like connecting, done before the clock starts
     print("ready", flush=True)
-    while not (runs := list_runs(target)):
-        time.sleep(0.0005)
-    source = RedisSource(target, runs[0].run_id, count=1000)
+    cpu = time.process_time()
+    # one connection, polled every millisecond (a new connection per look would take
+    # the CPU the run needs on a small machine)
+    while not (runs := client.zrange(target.index_key, 0, 0)):
+        time.sleep(0.001)
+    client.close()
+    source = RedisSource(target, runs[0].decode())
 
     class Count:
         events = 0
@@ -117,7 +128,7 @@ def follow_switchboard(url: str) -> None:
 
     feed = Count()
     source.produce(feed)
-    print(f"done {feed.events}", flush=True)
+    print(f"done {feed.events} {time.process_time() - cpu}", flush=True)
 
 
 # -- sections ------------------------------------------------------------------------
@@ -163,56 +174,84 @@ def redis_events(ctx: Context) -> None:
     floor: list[float] = []
     transport: list[float] = []
     ours: list[float] = []
+    lag: list[float] = []  # the follower's done after the run (and its sink's close) ended
+    # CPU seconds per round: (the writing process, the follower process)
+    cpu: dict[str, list[tuple[float, float]]] = {
+        "alone": [],
+        "floor": [],
+        "transport": [],
+        "ours": [],
+    }
     # one round of each per repetition, interleaved, so a busy machine weighs on all alike
     for r in range(ctx.repeat):
         orch = orchestrator()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         orch.run_sync("x", plan)
         alone.append(time.perf_counter() - t0)
+        cpu["alone"].append((time.process_time() - c0, 0.0))
 
         key = f"bench:raw:{r}"
         proc = _follower(["raw", url, key, str(n)])
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for i in range(0, n, 1000):
             pipe = client.pipeline(transaction=False)
             for line in lines[i : i + 1000]:
                 pipe.xadd(key, {"e": line})
             pipe.execute()
-        assert _done(proc) == n
+        c1 = time.process_time() - c0
+        got, follower_cpu = _done(proc)
         floor.append(time.perf_counter() - t0)
+        assert got == n, (got, n)
+        cpu["floor"].append((c1, follower_cpu))
         client.delete(key)
 
         prefixed = f"{url}?prefix=bench-t{r}"
         proc = _follower(["switchboard", prefixed])
         sink = RedisStreamSink(prefixed)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for event in sample.events:
             sink.emit(event)
         sink.close()
-        assert _done(proc) == n
+        c1 = time.process_time() - c0
+        got, follower_cpu = _done(proc)
         transport.append(time.perf_counter() - t0)
+        assert got == n, (got, n)
+        cpu["transport"].append((c1, follower_cpu))
 
         prefixed = f"{url}?prefix=bench-r{r}"
         proc = _follower(["switchboard", prefixed])
         sink = RedisStreamSink(prefixed)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         result = orchestrator().run_sync("x", plan, sinks=[sink])
-        got = _done(proc)
+        c1, t1 = time.process_time() - c0, time.perf_counter()
+        got, follower_cpu = _done(proc)
         ours.append(time.perf_counter() - t0)
+        lag.append(ours[-1] - (t1 - t0))
         assert result.status == "succeeded" and result.error is None, result.error
         assert got == len(result.events) == n, (got, n)
+        cpu["ours"].append((c1, follower_cpu))
 
     def rate(times: list[float]) -> float:
         return n / statistics.median(times)
 
+    def us(what: str, side: int) -> str:
+        return f"{statistics.median(c[side] for c in cpu[what]) / n * 1e6:5.1f}"
+
     size = sum(map(len, lines)) // n
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\n## redis_events: {ctx.steps}-step run, {n} events (~{size} B each), median of {ctx.repeat}"
+        f"\n## redis_events: {ctx.steps}-step run, {n} events (~{size} B each), "
+        f"median of {ctx.repeat} (load average {load})"
     )
-    print(f"  the run alone, no sink                     {rate(alone):>10,.0f} events/s")
-    print(f"  floor: redis-py pipelined XADD -> XREAD    {rate(floor):>10,.0f} events/s")
-    print(f"  its events: RedisStreamSink -> follower    {rate(transport):>10,.0f} events/s")
-    print(f"  the run -> RedisStreamSink -> follower     {rate(ours):>10,.0f} events/s")
+    print(f"{'':45}{'events/s':>10}   CPU µs/event: writer, follower")
+    for label, what, times in (
+        ("the run alone, no sink", "alone", alone),
+        ("floor: redis-py pipelined XADD -> XREAD", "floor", floor),
+        ("its events: RedisStreamSink -> follower", "transport", transport),
+        ("the run -> RedisStreamSink -> follower", "ours", ours),
+    ):
+        follower = us(what, 1) if what != "alone" else "    -"
+        print(f"  {label:43}{rate(times):>10,.0f}   {us(what, 0)}, {follower}")
     for label, value in (("its events", rate(transport)), ("the run", rate(ours))):
         ratio = value / rate(floor)
         print(
@@ -221,19 +260,30 @@ def redis_events(ctx: Context) -> None:
             f"{'ok' if value >= 20_000 else 'MISSED'}"
         )
     print(
-        "  (the run with the sink is bounded by the run itself: the line above the floor;"
-        " the follower validates every event again)"
+        f"  the follower had every event {statistics.median(lag) * 1000:.0f} ms (median) after"
+        f" the run with the sink ended ({statistics.median(ours) - statistics.median(lag):.2f} s"
+        f" beside {statistics.median(alone):.2f} s alone)"
+    )
+    print(
+        "  (the floor's follower only counts entries; ours validates every event again."
+        " The run with the sink is bounded by the run alone; a busy machine shares its two"
+        " cores between the run, redis-server and the follower)"
     )
 
 
 def publish_streaming(url: str, deltas: int, per_burst: int, pause_s: float) -> None:
-    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis."""
+    """A run streaming ``deltas`` chunks (``per_burst`` every ``pause_s``) to Redis: it
+    prints ``ready RUN_ID`` and starts when a line arrives on its stdin."""
+    import anyio
+
     from benchmarks.bench_tui import streaming_scenario
     from toolkit.redis_streams import RedisStreamSink
 
     orch, plan, request = streaming_scenario(deltas, per_burst=per_burst, pause_s=pause_s)
-    print("ready", flush=True)
-    result = orch.run_sync(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    run = orch.prepare(request, plan, sinks=[RedisStreamSink(url)], keep_events=False)
+    print(f"ready {run.run_id}", flush=True)
+    sys.stdin.readline()
+    result = anyio.run(run.execute)
     print(f"done {1 if result.status == 'succeeded' else 0}", flush=True)
 
 
@@ -244,64 +294,78 @@ def tui_remote(ctx: Context) -> None:
     from textual import events as textual_events
 
     from benchmarks.bench_tui import SIZE
-    from toolkit.redis_streams import RedisSource, RedisTarget, list_runs
+    from toolkit.redis_streams import RedisSource, RedisTarget
     from tui.app import SwitchboardApp
 
     url = f"{_start_redis(ctx)}?prefix=bench-tui"
     target = RedisTarget.parse(url)
     deltas, presses = 60_000, 40
-    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more
+    # 100 chunks every 10 ms: at most 10,000 events/s, for six seconds or more; the run
+    # starts once the app is up and following it (the app's start-up is no backlog)
     proc = _follower(["publish", url, str(deltas), "100", "0.01"])
-    while not list_runs(target):
-        time.sleep(0.001)
-    source = RedisSource(target, list_runs(target)[0].run_id)
+    source = RedisSource(target, proc.ready.split()[1])  # type: ignore[attr-defined]
 
-    async def measure() -> dict[str, float]:
+    async def measure() -> tuple[list[float], list[float], float]:
         app = SwitchboardApp(source)
-        latencies: list[float] = []
-        during = 0
+        streaming: list[float] = []  # presses while the run streamed in
+        idle: list[float] = []  # the same presses once it has ended: the baseline
         async with app.run_test(size=SIZE) as pilot:
             screen = app.main
-            while len(screen.timeline) < 100:
-                await pilot.pause(0.01)
-            t_start, n_start = time.perf_counter(), len(screen.timeline)
-            for i in range(presses):
+            await pilot.pause(0.1)
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+
+            async def press(i: int) -> float:
                 key = ("2", "1", "3", "1")[i % 4]  # tab switches: each re-renders a view
                 frames = screen.frames
-                during += screen.running
                 t0 = time.perf_counter()
                 app.post_message(textual_events.Key(key, key))
                 while screen.frames == frames:  # the frame that shows the new tab
                     await asyncio.sleep(0.0005)
-                latencies.append(time.perf_counter() - t0)
+                return time.perf_counter() - t0
+
+            while len(screen.timeline) < 100:
+                await pilot.pause(0.01)
+            t_start, n_start = time.perf_counter(), len(screen.timeline)
+            i = 0
+            while screen.running and len(streaming) < presses:
+                latency = await press(i)
+                if screen.running:
+                    streaming.append(latency)
+                i += 1
                 await asyncio.sleep(0.05)
             load = (len(screen.timeline) - n_start) / (time.perf_counter() - t_start)
             source.cancel()
-            while screen.running:
+            while screen.running or not screen.caught_up:
                 await pilot.pause(0.01)
-        latencies.sort()
-        return {
-            "median_ms": statistics.median(latencies) * 1000,
-            "p95_ms": latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000,
-            "max_ms": latencies[-1] * 1000,
-            "during": during,
-            "load": load,
-        }
+            for i in range(presses):
+                idle.append(await press(i))
+                await asyncio.sleep(0.05)
+        return sorted(streaming), sorted(idle), load
+
+    def figures(latencies: list[float]) -> str:
+        if not latencies:
+            return "none"
+        p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+        return (
+            f"median {statistics.median(latencies) * 1000:6.1f} ms, p95 {p95 * 1000:6.1f} ms, "
+            f"max {latencies[-1] * 1000:6.1f} ms ({len(latencies)} presses)"
+        )
 
     try:
-        lat = asyncio.run(measure())
+        streaming, idle, load = asyncio.run(measure())
     finally:
         proc.kill()
         proc.wait()
     print("\n## tui_remote: the terminal app following a run of another process via Redis")
-    print(
-        f"  load: {lat['load']:,.0f} events/s arriving from Redis (the publisher paces <= 10,000/s)"
-    )
-    print(
-        f"  input latency (tab switch -> frame drawn), {presses} presses, "
-        f"{lat['during']:.0f} while the run streamed: median {lat['median_ms']:.1f} ms, "
-        f"p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
-    )
+    print(f"  load: {load:,.0f} events/s arriving from Redis (the publisher paces <= 10,000/s)")
+    print("  input latency, tab switch -> the frame that shows it:")
+    print(f"    while the run streams in   {figures(streaming)}")
+    print(f"    the same app, run ended    {figures(idle)}")
+    if streaming and idle:
+        ratio = statistics.median(streaming) / statistics.median(idle)
+        print(f"    median while streaming: {ratio:.1f}x the idle app's")
 
 
 SECTIONS: dict[str, Callable[[Context], None]] = {

@@ -210,3 +210,198 @@ lead_says, decision, won = await settle(Resolver(strategy="vote", judge=lead, es
 print(lead_says, decision.reason)
 assert (decision.strategy, decision.decided_by) == ("judge", "lead")
 print("checks passed")
+
+# %% [markdown]
+# ## A person in the loop
+#
+# Some decisions belong to a person: merging code, sending the press release,
+# spending money. A **`HumanAgent`** (workflow files: `kind: human`) is an agent whose
+# answer comes from a person. A task addressed to it sends a `question` message and
+# waits for the `answer`: approve or reject with a comment (`mode="approve"`, a review
+# verdict), pick one of `options` (`"choose"`), or write free text (`"text"`).
+#
+# Here a person, Alice, is the reviewer of the review loop. In the room she would
+# answer from the terminal app (`a`), the CLI (`switchboard answer RUN_ID work
+# --approve`) or the HTTP API; in a notebook the run's answer API does it:
+# `run.answer(task_id, approve=..., comment=..., by=...)`. The cell below plays Alice
+# with a small coroutine that waits for each question (on the run's state, never for a
+# fixed time) and answers it.
+
+# %%
+import asyncio
+
+from toolkit.human import HumanAgent, question_rows, waiting
+
+approver = HumanAgent("approver", "a person approves the code", person="alice")
+human_orch = Orchestrator([developer, approver], seed=11)
+human_plan = review_loop("developer", "approver", goal="write mean()", max_rounds=3)
+
+human_view = RunView(title="a person reviews, live", parts=["flow", "plan", "log"])
+human_view
+
+# %%
+run = human_orch.prepare("Write a mean() function", human_plan, sinks=[human_view])
+alices_answers = [(False, "Handle the empty list, please."), (True, "Ship it.")]
+
+async def alice():
+    "Answer each question of the run as it comes, as Alice would."
+    for approve, comment in alices_answers:
+        while not waiting(run.run_id):  # the open questions of this process
+            await asyncio.sleep(0.01)
+        question = waiting(run.run_id)[0]
+        print(f"alice is asked about {question.task_id!r} (round {question.question_id.split('/')[1]})")
+        run.answer(question.task_id, approve=approve, comment=comment, by="alice")
+
+approved, _ = await asyncio.gather(run.execute(), alice())
+for row in question_rows(approved.events):
+    print(row["task"], row["person"], row["answer"], repr(row["comment"]), "via", row["via"])
+
+# %%
+# Alice rejected the first draft and approved the second: her verdicts drove the loop
+work = approved.state.tasks["work"]
+assert approved.status == "succeeded" and approved.output.endswith("version 2")
+assert [(r, ok) for r, ok, _ in work.verdicts] == [(1, False), (2, True)]
+# her comment is the feedback the developer revised against
+to_dev = [m for m in approved.state.messages if m.kind == "directive" and m.recipient == "developer"]
+assert "Handle the empty list, please." in to_dev[1].payload
+# each question and answer is a traced message: the flow shows who decided
+kinds = [(m.sender, m.recipient, m.kind) for m in approved.state.messages if m.kind in ("question", "answer")]
+assert kinds == [("approver", "alice", "question"), ("alice", "approver", "answer")] * 2
+assert [(r["answer"], r["by"], r["via"]) for r in question_rows(approved.events)] == [
+    ("rejected", "alice", "api"), ("approved", "alice", "api")]
+print("checks passed")
+
+# %% [markdown]
+# **Nobody answers.** A question can have a deadline and a default: `deadline_s=3600,
+# default="approve"` approves when an hour passes without an answer. On a simulated
+# clock (chapter 1) that hour passes at once, and exactly: the answer comes 3600
+# virtual seconds after the question, `via` the deadline.
+
+# %%
+patient = HumanAgent("approver", person="alice", deadline_s=3600, default="approve")
+unanswered = await Orchestrator([developer, patient], seed=11, clock="simulated").run(
+    "Write a mean() function", human_plan)
+row = question_rows(unanswered.events)[0]
+print(row["answer"], "via", row["via"], "after", row["waited_s"], "s")
+assert unanswered.status == "succeeded" and unanswered.state.tasks["work"].round == 1
+assert (row["answer"], row["via"], row["waited_s"]) == ("approved", "deadline", 3600)
+
+# %% [markdown]
+# `EscalatingReviewer(name, reviewer, human, after_rounds=N)` combines both: an agent
+# reviews, and a person is asked only when the agent still rejects in round N. The
+# conflict pattern can escalate to a person too: `Resolver(strategy="human",
+# judge=HumanAgent(...))` lets the person choose whose position wins.
+#
+# ## Teams of teams
+#
+# A team (an orchestrator with its agents and a plan) can itself be **one agent** of
+# another orchestrator: `TeamAgent(name, orchestrator, plan)` (workflow files: `kind:
+# team` naming another workflow file). Each directive to it runs the team as a
+# **child run**: its own run id and plan, its events in the parent's trace, store and
+# views, its answer the parent task's result. A research team and a writing team,
+# under one lead:
+
+# %%
+from toolkit import Plan, Task
+from toolkit.metrics import team_metrics
+from toolkit.team import TeamAgent
+
+research = Orchestrator([MockAgent("web", reply="web: 6 articles on {prompt}", latency=0.01),
+                         MockAgent("papers", reply="papers: 3 studies", latency=0.02),
+                         MockAgent("analyst", reply="analyst: 5 findings", latency=0.01)], seed=11)
+research_plan = Plan(name="research", tasks=[
+    Task(id="web", agent="web", prompt="{{input}}"),
+    Task(id="papers", agent="papers", prompt="{{input}}"),
+    Task(id="summary", agent="analyst", depends_on=["web", "papers"]),
+])
+writing = Orchestrator([MockAgent("writer", reply="brief from: {prompt}", latency=0.01),
+                        MockAgent("copyeditor", reply="APPROVED", latency=0.01)], seed=11)
+writing_plan = review_loop("writer", "copyeditor", goal="write the brief")
+
+lead = Orchestrator([TeamAgent("research", research, research_plan),
+                     TeamAgent("writing", writing, writing_plan)], seed=11)
+brief_plan = Plan(name="brief", tasks=[
+    Task(id="research", agent="research", prompt="{{input}}"),
+    Task(id="write", agent="writing", prompt="{{research}}", depends_on=["research"]),
+])
+teams_view = RunView(title="a team of teams", parts=["flow", "plan", "metrics"])
+teams_view
+
+# %%
+brief = await lead.run("the new search feature", brief_plan, sinks=[teams_view])
+print(brief.status, "-", brief.output)
+for path, child in brief.state.teams():
+    print(f"{path:>9}: task {child.parent_task!r} of the lead's plan, {child.status}, tasks {list(child.tasks)}")
+print(team_metrics(brief.events)[["team", "parent_task", "status", "tasks", "done"]].to_string(index=False))
+
+# %%
+# The lead's plan has two tasks, one per team; each team ran its own plan as a child run
+assert [(t.id, t.agent) for t in brief.state.tasks.values()] == [("research", "research"), ("write", "writing")]
+children = {path: child for path, child in brief.state.teams()}
+assert list(children) == ["research", "writing"]
+assert list(children["research"].tasks) == ["web", "papers", "summary"]
+assert (children["writing"].parent_task, children["writing"].status) == ("write", "succeeded")
+# a child's events are in the parent's trace, but never change the parent's tasks or agents
+assert {e.run_id for e in brief.events} == {brief.run_id, *(c.run_id for c in children.values())}
+assert set(brief.state.agents) == {"research", "writing"}
+# metrics: a team is one agent, or (flatten=True) its own agents by team path
+assert list(agent_metrics(brief.events)["agent"]) == ["research", "writing"]
+flat = set(agent_metrics(brief.events, flatten=True)["agent"])
+assert {"research/web", "research/papers", "research/analyst", "writing/writer"} <= flat
+# the research team's answer is what the writing team was given
+assert brief.output == "brief from: analyst: 5 findings"
+assert team_metrics(brief.events)["done"].tolist() == [3, 1]
+print("checks passed")
+
+# %% [markdown]
+# In a workflow file the same lead is two lines per team, each naming the team's own
+# workflow file (relative to the file that names it):
+#
+# ```yaml
+# agents:
+#   research: {kind: team, workflow: teams/research.yaml, description: Research team}
+#   writing: {kind: team, workflow: teams/writing.yaml, description: Writing team}
+# ```
+#
+# `switchboard run sample_agents/workflows/team-of-teams.yaml` runs the bundled one;
+# `switchboard metrics TRACE --flatten` lists the agents inside the teams.
+
+# %% [markdown]
+# ### Exercise
+#
+# Failures cross the boundary. Give the research team a `web` searcher that always
+# fails (`MockAgent("web", failures=FailureSpec(exception=1.0))`, from `toolkit`) and
+# run the lead's `brief_plan` again. What is the status of the lead's `research` task, and
+# what does its error say? What happened to the `write` task? Then nest one level
+# deeper: make the research team's `papers` agent a team of its own (a `TeamAgent`
+# with one `MockAgent`), and find its path in `state.teams()`.
+
+# %%
+# Your answer here
+
+# %% [markdown] jp-MarkdownHeadingCollapsed=true
+# ### Solution
+
+# %%
+from toolkit import FailureSpec
+
+broken = Orchestrator([MockAgent("web", failures=FailureSpec(exception=1.0)),
+                       MockAgent("papers"), MockAgent("analyst")], seed=11)
+failing = Orchestrator([TeamAgent("research", broken, research_plan),
+                        TeamAgent("writing", writing, writing_plan)], seed=11)
+down = await failing.run("the new search feature", brief_plan)
+print(down.status, "-", down.state.tasks["research"].error)
+assert down.status == "failed" and down.state.tasks["research"].status == "failed"
+assert "team research failed: 2 task(s) failed: summary, web" in down.state.tasks["research"].error
+assert down.state.tasks["write"].status == "skipped"  # its input never came
+
+library = Orchestrator([MockAgent("librarian", reply="papers: 4 studies")], seed=11)
+deeper = Orchestrator([MockAgent("web", reply="web: 6 articles"),
+                       TeamAgent("papers", library, Plan(tasks=[Task(id="find", agent="librarian")])),
+                       MockAgent("analyst", reply="analyst: 7 findings")], seed=11)
+nested = await Orchestrator([TeamAgent("research", deeper, research_plan)], seed=11).run(
+    "the new search feature", Plan(tasks=[Task(id="research", agent="research")]))
+paths = [path for path, _ in nested.state.teams()]
+print(paths)
+assert nested.status == "succeeded" and paths == ["research", "research/papers"]
+print("checks passed")

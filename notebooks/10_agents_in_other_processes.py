@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 10. Agents in other processes: HTTP workers (and Redis)
+# # 10. Agents in other processes: HTTP workers, the start API, Redis
 #
 # So far every agent ran inside the notebook's process. A real system puts agents
 # where they belong: a GPU box, a sandbox, another team's service. Switchboard's
@@ -10,10 +10,14 @@
 #   `GET /health` says it is up.
 # - `HttpAgent(name, url)` (workflow `kind: http`) is that agent as the orchestrator
 #   sees it: one more agent, whose calls go over the network.
+# - `switchboard serve` is the **start API**: other programs start runs over HTTP and
+#   read their status, result and events.
+# - With Redis, a run's events and its agents' messages cross processes too.
 #
 # The orchestrator, the plan, the trace and the views do not change. This notebook
-# starts a worker process on a free port, calls it, and stops it. Everything runs on
-# loopback, with mock agents: no key, no network.
+# starts each process it needs on a free port (a worker, the API, `redis-server` and a
+# bus worker), uses it, and stops it. Everything runs on loopback, with mock agents: no
+# key, no network.
 
 # %%
 import asyncio
@@ -156,19 +160,128 @@ await writer.aclose()  # close the agent's kept connections
 assert lonely.status == "failed"  # no worker, no post
 
 # %% [markdown]
-# ## Optional: events over Redis
+# ## Starting runs over HTTP
 #
-# With a Redis server, a run's events can go to a Redis Stream
-# (`RedisStreamSink`), so a terminal app or a notebook on another machine follows it
-# live. This part runs only when `redis-server` is installed; otherwise it says so.
+# The other way round: a program that is not this notebook (a web app, a cron job,
+# another team's service, in any language) asks for a run. `switchboard serve` is an
+# HTTP API that **starts runs** (`POST /v1/mao/start`), reports their status and result
+# and streams their events; every route but `/health` needs a bearer token, named by
+# `--token-env`. Given no workflow file it serves two bundled mock scenarios,
+# `research-report` and `feature-review`. The notebook starts it with a fresh token and
+# talks to it with `httpx`, as any client would.
 
 # %%
+import os
+import secrets
+
+import httpx
+
+TOKEN = secrets.token_urlsafe(16)
+api_port = free_port()
+api = subprocess.Popen(
+    [
+        sys.executable,
+        "-m",
+        "toolkit.cli",
+        "serve",
+        "--port",
+        str(api_port),
+        "--token-env",
+        "WORKSHOP_API_TOKEN",
+        "--log-level",
+        "warning",
+    ],
+    env={**os.environ, "WORKSHOP_API_TOKEN": TOKEN},
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
+atexit.register(stop, api)
+http = httpx.AsyncClient(
+    base_url=f"http://127.0.0.1:{api_port}",
+    headers={"Authorization": f"Bearer {TOKEN}"},
+    timeout=10,
+)
+deadline = time.monotonic() + 60
+while True:  # wait until the API answers /health (its state, with a limit)
+    if api.poll() is not None:
+        raise RuntimeError(f"switchboard serve exited with code {api.returncode}")
+    try:
+        if (await http.get("/health")).status_code == 200:
+            break
+    except httpx.TransportError:
+        pass
+    if time.monotonic() > deadline:
+        raise TimeoutError("switchboard serve did not come up")
+    await asyncio.sleep(0.05)
+served = (await http.get("/v1/agents")).json()
+print("workflows it serves:", [(w["name"], w["agents"]) for w in served["workflows"]])
+
+# %% [markdown]
+# Start a run, then follow it: `RunView.follow(url, token=...)` opens a dashboard on a
+# run of the API (its events from the first, then live, over server-sent events), the
+# same dashboard as for a run in this notebook. A request without the right token
+# starts nothing.
+
+# %%
+wrong = await http.post(
+    "/v1/mao/start",
+    json={"workflow": "research-report"},
+    headers={"Authorization": "Bearer not-the-token"},
+)
+print(wrong.status_code, wrong.json())
+started = (
+    await http.post(
+        "/v1/mao/start",
+        json={"workflow": "research-report", "input": "Why teams put a queue between services"},
+    )
+).json()
+print(started["run_id"], started["status"])
+served_view = RunView.follow(started["status_url"], token=TOKEN, title="a run started over HTTP")
+served_view
+
+# %%
+deadline = time.monotonic() + 60
+while served_view.state.status in ("pending", "running"):  # until the view saw the run end
+    if time.monotonic() > deadline:
+        raise TimeoutError("the served run did not finish")
+    await asyncio.sleep(0.05)
+answer = (await http.get(started["links"]["result"])).json()
+status = (await http.get(started["status_url"])).json()
+print(status["status"], [(t["id"], t["agent"], t["status"]) for t in status["tasks"]])
+print(answer["output"])
+
+# %%
+# The API started the run, ran it in its own process, and the notebook followed it
+assert wrong.status_code == 401  # no token, no run
+assert answer["finished"] and status["status"] == "succeeded"
+assert [(t["id"], t["status"]) for t in status["tasks"]] == [
+    ("research", "done"),
+    ("write", "done"),
+    ("edit", "done"),
+]
+assert served_view.state.status == "succeeded" and list(served_view.state.tasks) == [
+    "research",
+    "write",
+    "edit",
+]
+await http.aclose()
+stop(api)
+print("checks passed")
+
+# %% [markdown]
+# ## Optional: Redis, for events and for messages
+#
+# With a Redis server, two more things cross processes: a run's **events** (a Redis
+# Stream per run, so a terminal app or a notebook on another machine follows it live)
+# and the agents' **messages** (a Redis bus, so an agent in another process answers
+# an agent of this run). This part runs only when `redis-server` is installed;
+# otherwise it says so in one line. It starts its own server on a free port.
+
+# %%
+redis = None
 if shutil.which("redis-server") is None:
     print("redis-server is not installed: skipping the Redis part (apt-get install redis-server)")
 else:
-    from toolkit.redis_streams import RedisStreamSink
-    from toolkit.sources import open_url
-
     redis_port = free_port()
     redis = subprocess.Popen(
         [
@@ -185,26 +298,107 @@ else:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until Redis accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        sink = RedisStreamSink(redis_url)
-        local = Orchestrator([researcher, MockAgent("writer", reply="post: {prompt}")], seed=10)
-        published = await local.run(
-            "A post about Redis", pipeline("researcher", "writer"), sinks=[sink]
+    atexit.register(stop, redis)
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    deadline = time.monotonic() + 30
+    while True:  # wait until Redis accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+            break
+        except OSError:
+            if redis.poll() is not None or time.monotonic() > deadline:
+                stop(redis)
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.05)
+    print("redis-server at", redis_url)
+
+# %% [markdown]
+# **Events over Redis.** `RedisStreamSink(url)` is a sink like the dashboard: the run's
+# events go to a Redis Stream, and anyone can read them back (`switchboard tui URL`,
+# `RunView.follow(URL)`, `toolkit.sources.open_url(URL)`).
+
+# %%
+if redis is not None:
+    from toolkit.redis_streams import RedisStreamSink
+    from toolkit.sources import open_url
+
+    sink = RedisStreamSink(redis_url)
+    local = Orchestrator([researcher, MockAgent("writer", reply="post: {prompt}")], seed=10)
+    published = await local.run(
+        "A post about Redis", pipeline("researcher", "writer"), sinks=[sink]
+    )
+    sink.close()
+    read_back = open_url(redis_url, follow=False).preload()
+    print(len(read_back), "events read back from", redis_url)
+    assert [e.kind for e in read_back] == [e.kind for e in published.events]
+
+# %% [markdown]
+# **Messages over a Redis bus.** `Orchestrator(bus=redis_bus(url))` carries the run's
+# agent-to-agent messages (chapter 7) over Redis instead of inside this process. Here
+# `switchboard bus-worker` hosts the `reviewer` of `sample_agents/bus/bus-team.yaml` in a
+# process of its own; this notebook's run has only the writer and the editor, and the
+# editor sends its draft to `reviewer` and waits for the answer. The question and the
+# answer are traced messages of the run, like any other.
+
+# %%
+if redis is not None:
+    import sample_agents
+    from sample_agents.bus_team import ask_reviewer
+    from toolkit import FunctionAgent
+    from toolkit.redis_bus import redis_bus
+
+    BUS_TEAM = Path(sample_agents.__file__).parent / "bus" / "bus-team.yaml"
+    bus_log = OUT / "bus-worker.log"
+    with bus_log.open("w") as log:
+        bus_worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "toolkit.cli",
+                "bus-worker",
+                str(BUS_TEAM),
+                "reviewer",
+                "--bus",
+                redis_url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-        sink.close()
-        read_back = open_url(redis_url, follow=False).preload()
-        print(len(read_back), "events read back from", redis_url)
-        assert [e.kind for e in read_back] == [e.kind for e in published.events]
+    try:
+        deadline = time.monotonic() + 60
+        while "hosting reviewer" not in bus_log.read_text(
+            encoding="utf-8"
+        ):  # it says when it is on the bus
+            if bus_worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the bus worker did not start: " + bus_log.read_text(encoding="utf-8")
+                )
+            await asyncio.sleep(0.05)
+        on_bus = Orchestrator(
+            [
+                MockAgent("writer", reply="draft: 14 changes in 3 sections", latency=0.01),
+                FunctionAgent(ask_reviewer, name="editor"),
+            ],
+            seed=1,
+            bus=redis_bus(redis_url),
+        )
+        reviewed = await on_bus.run("write the release notes", pipeline("writer", "editor"))
+        print(reviewed.status, "-", reviewed.output)
+        crossed = [
+            (m.sender, m.recipient, m.payload)
+            for m in reviewed.state.messages
+            if "reviewer" in (m.sender, m.recipient)
+        ]
+        for sender, recipient, payload in crossed:
+            print(f"{sender:>8} -> {recipient:<8} {str(payload)[:50]!r}")
+        # the reviewer is not an agent of this run: its answer came over Redis from the worker
+        assert "reviewer" not in on_bus.agents
+        assert reviewed.output == "draft: 14 changes in 3 sections\nreview: approved, ship it"
+        assert [(s, r) for s, r, _ in crossed] == [("editor", "reviewer"), ("reviewer", "editor")]
     finally:
+        stop(bus_worker)
         stop(redis)
+    print("checks passed")
 
 # %% [markdown]
 # ### Exercise

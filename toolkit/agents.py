@@ -7,7 +7,9 @@ failures — product, not test code) and ``FunctionAgent`` (wraps a sync or asyn
 callable). LLM and tool agents live in their own modules.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic reads the models' field
+# annotations as objects instead of compiling and evaluating each string, which is
+# about a quarter of defining a model (this module loads with ``Orchestrator``).
 
 import inspect
 import math
@@ -69,7 +71,7 @@ class Directive(BaseModel):
     """The task's free-form data (read-only)."""
 
     @property
-    def session(self) -> AgentSession:
+    def session(self) -> "AgentSession":
         """The running call's link to the run: message bus, logs, tool and LLM events.
 
         It is the session of the agent call in progress (``current_session()``), valid

@@ -19,10 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-from toolkit.events import Envelope
+from toolkit.events import Envelope, Log
 from toolkit.tracing import Tracer
 
-__all__ = ["Bus", "BusFactory", "Handler", "LocalDelivery", "MessageBus"]
+__all__ = ["Bus", "BusFactory", "Handler", "LocalDelivery", "MessageBus", "close_bus"]
 
 Handler = Callable[[Envelope], Awaitable[None] | None]
 
@@ -249,3 +249,17 @@ class MessageBus(LocalDelivery):
             topic=topic,
             priority=priority,
         )
+
+
+async def close_bus(bus: Any, tracer: Tracer) -> None:
+    """Close a run's bus if it holds resources (``aclose``: a Redis bus), before the
+    run's last event, so nothing it receives afterwards is traced into a closed run.
+    Its failing to close is reported as a warning: the run is over."""
+    aclose = getattr(bus, "aclose", None)
+    if aclose is None:
+        return
+    with anyio.CancelScope(shield=True):
+        try:
+            await aclose()
+        except Exception as exc:
+            tracer.emit(Log, level="warning", message=f"closing the bus failed: {exc!r}")

@@ -19,7 +19,6 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -537,7 +536,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``switchboard`` parser: the core commands, then the plug-ins' (entry points).
+
+    Given the arguments to parse, and when they name a core command, the plug-ins'
+    commands are left out: reading the entry points loads ``importlib.metadata`` and
+    scans every installed distribution, most of the time ``switchboard run --help`` took.
+    """
     parser = _Parser(
         prog="switchboard", description="Build, watch and teach multi-agent orchestration."
     )
@@ -669,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workflow")
     p.set_defaults(func=cmd_validate)
 
-    from toolkit.durable import register as durable_commands
+    from toolkit.durable_cli import register as durable_commands
 
     durable_commands(sub)  # resume, rerun, compare
 
@@ -684,6 +689,10 @@ def build_parser() -> argparse.ArgumentParser:
     from toolkit.serve.cli import register as serve_commands
 
     serve_commands(sub)  # serve: the HTTP start API
+
+    if argv and argv[0] in sub.choices:
+        return parser  # a core command: the plug-ins add commands only
+    from importlib.metadata import entry_points
 
     for ep in entry_points(group="switchboard.commands"):
         try:
@@ -711,7 +720,8 @@ def _main(argv: Sequence[str] | None, box: dict[str, Any]) -> int:
 
     command = "switchboard"
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(argv)
         args = box["args"] = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -24,8 +24,6 @@ The scheduler stays pure: a resumed run seeds it with the tasks already done
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,11 +35,13 @@ if TYPE_CHECKING:
     from toolkit.orchestrator import Orchestrator
     from toolkit.run import Run
     from toolkit.state import RunState
+    from toolkit.steps import Steps
     from toolkit.store import RunStore, StoredResult
     from toolkit.tracing import Tracer
 
 __all__ = [
     "Carryover",
+    "ChildResume",
     "ResumeError",
     "StoredPlan",
     "apply_edits",
@@ -51,7 +51,8 @@ __all__ = [
     "prepare_rerun",
     "prepare_resume",
     "read_stored",
-    "register",
+    "resume_carry",
+    "resume_children",
     "workflow_rerun",
     "workflow_resume",
 ]
@@ -123,6 +124,12 @@ class Carryover:
             ).message_id
         started = self.started_at if self.started_at is not None else tracer.now()
         return started, conversation, asked_id
+
+    def take_over(self, steps: Steps) -> None:
+        """Before anything starts: the stored results are the run's, their tasks done."""
+        steps.results.update(self.results)
+        steps.sched.resume(self.results)
+        self.announce(steps.tracer)
 
     def announce(self, tracer: Tracer) -> None:
         """After the plan: a re-run says where it comes from and records what it reuses."""
@@ -335,6 +342,31 @@ def _prepare_resume(
     options: dict[str, Any],
 ) -> Run:
     stored = read_stored(db, run_id)
+    carry = resume_carry(orch, stored, plan, force)
+    started = stored.started
+    options.setdefault("seed", started.seed)
+    try:  # prepare checks the plan against the agents
+        run = orch.prepare(
+            started.request, carry.plan, name=started.name, store=db, carry=carry, **options
+        )
+    except PlanError as exc:
+        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
+    db.prime(run_id, stored.state)
+    run.meta = dict(started.meta)
+    resume_children(orch, db, run_id, carry.resumed_fields["rerun"], force)
+    return run
+
+
+def resume_carry(
+    orch: Orchestrator, stored: StoredPlan, plan: Plan | None, force: bool
+) -> Carryover:
+    """What a resumed run takes over from the interrupted stored run ``stored``.
+
+    Raises:
+        ResumeError: when the run has ended or still runs, holds no plan and none is
+            given, or its plan or agents differ and ``force`` is off.
+    """
+    run_id = stored.run_id
     if stored.status not in RESUMABLE:
         if stored.status == "running":
             raise ResumeError(
@@ -364,7 +396,7 @@ def _prepare_resume(
     attempts = {t: state.tasks[t].attempts for t in rerun if t in state.tasks}
     attempts = {t: n for t, n in attempts.items() if n}
     started = stored.started
-    carry = Carryover(
+    return Carryover(
         plan=use,
         results={t: r.output for t, r in kept.items()},
         attempts=attempts,
@@ -387,16 +419,58 @@ def _prepare_resume(
             "forced": differences,
         },
     )
-    options.setdefault("seed", started.seed)
-    try:  # prepare checks the plan against the agents
-        run = orch.prepare(
-            started.request, use, name=started.name, store=db, carry=carry, **options
-        )
-    except PlanError as exc:
-        raise ResumeError(f"run {run_id}: the plan cannot run: {exc}") from None
-    db.prime(run_id, state)
-    run.meta = dict(started.meta)
-    return run
+
+
+@dataclass
+class ChildResume:
+    """A team's child run that a resumed parent takes up again (``toolkit.team``):
+    the interrupted child goes on under its own run id (``carry``), or a child that had
+    succeeded before its parent's task was recorded (no ``carry``) answers with what it
+    recorded; either way its finished tasks are not run again."""
+
+    run_id: str
+    store: RunStore
+    stored: StoredPlan
+    carry: Carryover | None = None
+
+
+def resume_children(
+    orch: Orchestrator, db: RunStore, run_id: str, rerun: list[str], force: bool = False
+) -> list[ChildResume]:
+    """Hand each team agent of ``orch`` the child run it left unfinished (or finished
+    unrecorded) for a task of ``run_id`` that runs again; at any depth, as each child's
+    own teams are handed theirs when it resumes.
+
+    Raises:
+        ResumeError: when a child's plan or agents differ from the stored ones.
+    """
+    from toolkit.team import TeamAgent
+
+    again = set(rerun)
+    latest: dict[str, tuple[float, str, TeamAgent]] = {}
+    for child, (parent, task, team) in db.parents().items():
+        agent = orch.agents.get(team or "")
+        if parent != run_id or task not in again or not isinstance(agent, TeamAgent):
+            continue
+        assert task is not None
+        started = db.info(child).started_at or 0.0
+        if task not in latest or started >= latest[task][0]:
+            latest[task] = (started, child, agent)
+    out = []
+    for task, (_, child, agent) in latest.items():
+        stored = read_stored(db, child)
+        if stored.status == "succeeded":
+            pending = ChildResume(child, db, stored)
+        elif stored.status in RESUMABLE:
+            team_orch = agent.orchestrator
+            carry = resume_carry(team_orch, stored, agent.plan, force)
+            pending = ChildResume(child, db, stored, carry)
+            resume_children(team_orch, db, child, carry.resumed_fields["rerun"], force)
+        else:
+            continue  # failed or cancelled: the parent's task runs the team afresh
+        agent.resuming[(run_id, task)] = pending
+        out.append(pending)
+    return out
 
 
 # -- re-run from a step --------------------------------------------------------------------
@@ -595,154 +669,3 @@ def workflow_rerun(
     # the workflow's plan as it is now: a task changed since the run is executed again
     orch, plan, _ = _workflow_orchestrator(db, run_id, workflow)
     return prepare_rerun(orch, run_id, from_task, store=db, plan=plan, edits=edits, **options)
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def _execute(run: Run) -> int:
-    import anyio
-
-    from toolkit.text import pretty, safe_line
-
-    try:
-        result = anyio.run(run.execute)
-    except KeyboardInterrupt:
-        print(
-            "switchboard: cancelled; the trace is complete up to the interruption", file=sys.stderr
-        )
-        return 130
-    print(f"run {result.run_id} ({safe_line(result.name, 80)}): {result.status}")
-    if result.error:
-        print(f"error: {safe_line(result.error, 300)}")
-    print("\nresult:")
-    print("(no result)" if result.output is None else pretty(result.output))
-    return 0 if result.status == "succeeded" else 1
-
-
-def _cli_error(exc: Exception) -> Exception:
-    from toolkit.cli import CLIError
-
-    return CLIError(str(exc))
-
-
-def cmd_resume(args: argparse.Namespace) -> int:
-    from toolkit.text import safe_line
-    from toolkit.workflow import WorkflowError
-
-    try:
-        run = workflow_resume(args.run_id, args.store, workflow=args.workflow, force=args.force)
-    except (ResumeError, WorkflowError) as exc:
-        raise _cli_error(exc) from None
-    carry = run._carry
-    assert carry is not None
-    kept, rerun = carry.resumed_fields["kept"], carry.resumed_fields["rerun"]
-    print(
-        f"resuming run {safe_line(args.run_id, 60)}: {len(kept)} task(s) kept,"
-        f" {len(rerun)} to run"
-        + (
-            f" (forced: {safe_line(carry.resumed_fields['forced'][0], 200)})"
-            if args.force and carry.resumed_fields["forced"]
-            else ""
-        )
-    )
-    return _execute(run)
-
-
-def cmd_rerun(args: argparse.Namespace) -> int:
-    from toolkit.text import safe_line
-    from toolkit.workflow import WorkflowError
-
-    try:
-        edits = parse_edits(args.set or [])
-        options: dict[str, Any] = {} if args.seed is None else {"seed": args.seed}
-        run = workflow_rerun(
-            args.run_id,
-            args.from_task,
-            args.store,
-            workflow=args.workflow,
-            edits=edits,
-            trace=args.trace,
-            **options,
-        )
-    except (ResumeError, WorkflowError) as exc:
-        raise _cli_error(exc) from None
-    carry = run._carry
-    assert carry is not None and carry.forked_fields is not None
-    print(
-        f"re-running {safe_line(args.run_id, 60)} from {safe_line(args.from_task, 60)}:"
-        f" {len(carry.forked_fields['reused'])} result(s) reused,"
-        f" {len(carry.forked_fields['rerun'])} task(s) to run"
-    )
-    return _execute(run)
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from toolkit.compare import compare_stored, format_comparison
-
-    try:
-        frame = compare_stored(args.store, args.run_a, args.run_b)
-    except ResumeError as exc:
-        raise _cli_error(exc) from None
-    if args.format == "csv":
-        from toolkit.text import sanitize_line
-
-        if sys.stdout.isatty():
-            frame["task"] = frame["task"].map(sanitize_line)
-        sys.stdout.write(frame.to_csv(index=False))
-    elif args.format == "json":
-        print(frame.to_json(orient="records", indent=2).replace("\x7f", "\\u007f"))
-    else:
-        print(format_comparison(frame, args.run_a, args.run_b))
-    return 0
-
-
-def register(sub: Any) -> None:
-    """Add ``resume``, ``rerun`` and ``compare`` to the ``switchboard`` subcommands."""
-    p = sub.add_parser(
-        "resume", help="continue an interrupted run from its store (finished tasks are kept)"
-    )
-    p.add_argument("run_id", help="the interrupted run")
-    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
-    p.add_argument(
-        "--workflow", help="the workflow file it started from (default: the one it recorded)"
-    )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="resume even when the plan or the agents differ from the run's",
-    )
-    p.set_defaults(func=cmd_resume)
-
-    p = sub.add_parser(
-        "rerun",
-        help="a new run from a stored one: reuse the results before TASK, execute TASK and after",
-    )
-    p.add_argument("run_id", help="the stored run")
-    p.add_argument(
-        "--from",
-        dest="from_task",
-        required=True,
-        metavar="TASK",
-        help="the first task executed again (it and everything that depends on it run)",
-    )
-    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="TASK.FIELD=VALUE",
-        help="change a re-run task (prompt, agent, goal, ...); repeatable",
-    )
-    p.add_argument("--seed", type=int, help="another seed for the mock agents")
-    p.add_argument("--workflow", help="the workflow file (default: the one the run recorded)")
-    p.add_argument("--trace", help="also record the new run to this JSONL file")
-    p.set_defaults(func=cmd_rerun)
-
-    p = sub.add_parser(
-        "compare", help="compare two stored runs task by task (output changed, time, cost)"
-    )
-    p.add_argument("run_a")
-    p.add_argument("run_b")
-    p.add_argument("--store", default="runs.db", help="the SQLite run store (default: runs.db)")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.set_defaults(func=cmd_compare)

@@ -10,7 +10,9 @@ UTC) and the trace/span/parent-span ids of the step that produced it. The schema
 versioned by ``SCHEMA_VERSION``, carried in ``run_started``.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic reads the models' field
+# annotations as objects instead of compiling and evaluating each string, which is
+# about a quarter of defining a model (this module loads with ``Orchestrator``).
 
 import json
 from collections.abc import Callable

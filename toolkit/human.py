@@ -371,6 +371,13 @@ def _store_of(session: AgentSession) -> Path | None:
 # -- the agent ------------------------------------------------------------------------
 
 
+class _Unset:
+    """The type of ``_UNSET``: no value given (``None`` is a value: no default)."""
+
+
+_UNSET = _Unset()
+
+
 class HumanAgent(Agent):
     """An agent whose replies come from a person (see the module docstring).
 
@@ -427,9 +434,60 @@ class HumanAgent(Agent):
             raise ValueError(f"{name}: {problem}")
 
     def card(self) -> dict[str, Any]:
-        return {**super().card(), "person": self.person, "mode": self.mode}
+        return {
+            **super().card(),
+            "person": self.person,
+            "mode": self.mode,
+            "question": self.question,
+            "options": list(self.options),
+            "deadline_s": self.deadline_s,
+            "default": self.default,
+        }
+
+    @classmethod
+    def from_card(cls, name: str, card: dict[str, Any]) -> HumanAgent:
+        """The human agent a ``card`` describes (a run on Temporal asks in its workflow)."""
+        return cls(
+            name,
+            str(card.get("description", "")),
+            tuple(card.get("skills", ())),
+            person=str(card.get("person", "human")),
+            mode=card.get("mode", "approve"),
+            question=str(card.get("question", "{prompt}")),
+            options=list(card.get("options", ())),
+            deadline_s=card.get("deadline_s"),
+            default=card.get("default"),
+        )
 
     async def run(self, directive: Directive) -> Any:
+        return await self.ask(directive)
+
+    async def ask(
+        self,
+        directive: Directive,
+        *,
+        mode: Mode | None = None,
+        options: Iterable[str] | None = None,
+        default: str | _Unset | None = _UNSET,
+    ) -> Any:
+        """Ask the person this directive's question and wait for the answer (``run``).
+
+        ``mode``, ``options`` and ``default`` replace the agent's own for this one
+        question (a ``Resolver`` asks its human judge to choose among the positions
+        this way); the agent itself is never changed, so one ``HumanAgent`` can be
+        asked different kinds of questions at once.
+
+        Raises:
+            ValueError: the mode, options and default do not fit together.
+        """
+        mode = self.mode if mode is None else mode
+        choices = list(self.options if options is None else options)
+        fallback = self.default if isinstance(default, _Unset) else default
+        problem = _default_problem(mode, choices, fallback)
+        if mode == "choose" and not choices:
+            problem = "mode 'choose' needs options"
+        if problem:
+            raise ValueError(f"{self.name}: {problem}")
         session = directive.session
         tracer = session.tracer
         run_id = tracer.run_id
@@ -444,13 +502,13 @@ class HumanAgent(Agent):
             task_id=directive.task_id,
             agent=self.name,
             person=self.person,
-            mode=self.mode,
+            mode=mode,
             text=self.question.replace("{prompt}", directive.prompt),
-            options=self.options,
+            options=choices,
             context=directive.context,
             asked_at=now,
             deadline_at=None if self.deadline_s is None else now + self.deadline_s,
-            default=self.default,
+            default=fallback,
         )
         if box is not None:
             # a resumed run: the question its dead process asked is still the one open
@@ -485,7 +543,7 @@ class HumanAgent(Agent):
                 if _open.get(key) is slot:
                     del _open[key]
         waited = tracer.now() - now
-        action = self.default or "fail"
+        action = question.default or "fail"
         if got is None and box is not None:
             closed = Answer(
                 text=action, comment="no answer by the deadline", by=ORCHESTRATOR, via="deadline"
@@ -679,8 +737,8 @@ def open_questions(state: RunState) -> list[Question]:
     A question is open while it has no answer, its task runs and the run goes on (a
     cancelled or finished run asks nothing any more).
     """
-    if state.status in ("succeeded", "failed", "cancelled"):
-        return []
+    if state.status in ("succeeded", "failed", "cancelled") or not state.questions_asked:
+        return []  # (a run that never asked costs no scan of its messages)
     found = []
     for item in _questions(state.messages):
         task = state.tasks.get(item.question.task_id)

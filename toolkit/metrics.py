@@ -1,21 +1,36 @@
 """Metrics: a run's events as pandas DataFrames (per agent, per task, a timeline).
 
 Built on the same fold as the views, so the numbers in a notebook, the TUI and the
-CLI are the same numbers. pandas is imported here and only here in the core.
+CLI are the same numbers. pandas is imported here and only here in the core, when the
+first DataFrame is built: ``agent_rows`` (what the terminal app's Metrics tab shows)
+needs none, and importing pandas on the app's thread froze it for seconds on a busy
+machine. Without pandas installed, importing this module names the missing extra.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.events import TraceEvent
 from toolkit.extras import needs_extra
-from toolkit.state import RunState, fold
+from toolkit.state import AgentView, RunState, fold
 from toolkit.timeline import CallTimeline
 
-with needs_extra("metrics", "toolkit.metrics"):
+if TYPE_CHECKING:
     import pandas as pd
+
+with needs_extra("metrics", "toolkit.metrics"):
+    if importlib.util.find_spec("pandas") is None:
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+
+def _pandas() -> Any:
+    import pandas
+
+    return pandas
+
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -35,6 +50,7 @@ AGENT_COLUMNS = [
     "retries",
     "reviews",
     "won",
+    "waited_s",
     "mean_s",
     "p95_s",
     "messages_in",
@@ -84,6 +100,7 @@ def agent_rows(
                 for a in child.agents.values()
                 if a.kind != "team" and a.name not in subteams
             )
+        agents = _add_up(agents)
     return [
         {
             "agent": name,
@@ -93,6 +110,7 @@ def agent_rows(
             "retries": a.retries,
             "reviews": a.reviews,
             "won": a.won,
+            "waited_s": a.waited_s,
             "mean_s": sum(a.durations) / len(a.durations) if a.durations else float("nan"),
             "p95_s": _p95(a.durations),
             "messages_in": a.messages_in,
@@ -105,6 +123,32 @@ def agent_rows(
     ]
 
 
+_SUMMED = (
+    "tasks", "succeeded", "failed", "retries", "reviews", "won", "calls",
+    "messages_in", "messages_out", "tokens_in", "tokens_out", "cost_usd",
+)  # fmt: skip
+"""The ``AgentView`` counts that add up over the runs of one team."""
+
+
+def _add_up(agents: list[tuple[str, AgentView]]) -> list[tuple[str, AgentView]]:
+    """One agent per name: a team that ran more than once (the parent retried its
+    task) has its agents once each, their counts and call durations added up."""
+    merged: dict[str, AgentView] = {}
+    copied: set[str] = set()  # the fold's own records are never changed
+    for name, agent in agents:
+        total = merged.get(name)
+        if total is None:
+            merged[name] = agent
+            continue
+        if name not in copied:
+            total = merged[name] = total.copy()
+            copied.add(name)
+        for count in _SUMMED:
+            setattr(total, count, getattr(total, count) + getattr(agent, count))
+        total.durations = [*total.durations, *agent.durations]
+    return list(merged.items())
+
+
 def agent_metrics(
     source: Iterable[TraceEvent] | RunState, *, flatten: bool = False
 ) -> pd.DataFrame:
@@ -113,13 +157,18 @@ def agent_metrics(
     ``tasks``: tasks the agent finished or finally failed; ``succeeded``: tasks it
     finished; ``failed``: its failed attempts (each counts); ``retries``: retries of
     its tasks; ``reviews``: reviews it gave as a reviewer; ``won``: conflicts its position
-    won (``patterns.conflict``); ``mean_s``/``p95_s``:
+    won (``patterns.conflict``); ``waited_s``: seconds its questions waited for a
+    person's answer (a ``human`` agent; run clock); ``mean_s``/``p95_s``:
     latency of its calls (p95 is nearest-rank); messages, tokens and cost as traced.
     With ``flatten``, the agents inside teams replace the team agents (``agent_rows``).
     """
-    frame = pd.DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
+    frame = _pandas().DataFrame(agent_rows(source, flatten=flatten), columns=AGENT_COLUMNS)
     return frame.astype(
-        {c: "int64" for c in AGENT_COLUMNS if c not in ("agent", "mean_s", "p95_s", "cost_usd")}
+        {
+            c: "int64"
+            for c in AGENT_COLUMNS
+            if c not in ("agent", "waited_s", "mean_s", "p95_s", "cost_usd")
+        }
     )
 
 
@@ -127,10 +176,12 @@ TEAM_COLUMNS = [
     "team",
     "run_id",
     "parent_task",
+    "attempt",
     "status",
     "tasks",
     "done",
     "failed",
+    "retries",
     "duration_s",
     "tokens_in",
     "tokens_out",
@@ -141,8 +192,9 @@ TEAM_COLUMNS = [
 
 def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
     """One row per team run (each child run at any depth, ``toolkit.team``): its team
-    path, run id, the parent's task, status, tasks (all, done, failed), duration and
-    the usage of its own agents and sub-teams."""
+    path, run id, the parent's task and the attempt of it the run served (a team
+    retried by its parent runs once per attempt), status, tasks (all, done, failed),
+    retries of its own tasks, duration and the usage of its own agents and sub-teams."""
     rows = []
     for path, child in _state(source).teams():
         counts = child.task_counts()
@@ -151,21 +203,24 @@ def team_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
                 "team": path,
                 "run_id": child.run_id,
                 "parent_task": child.parent_task,
+                "attempt": child.parent_attempt,
                 "status": child.status,
                 "tasks": len(child.tasks),
                 "done": counts["done"],
                 "failed": counts["failed"],
+                "retries": sum(t.retries for t in child.tasks.values()),
                 "duration_s": child.elapsed_s,
                 "tokens_in": child.tokens_in,
                 "tokens_out": child.tokens_out,
                 "cost_usd": round(child.cost_usd, 8),
             }
         )
-    return pd.DataFrame(rows, columns=TEAM_COLUMNS)
+    return _pandas().DataFrame(rows, columns=TEAM_COLUMNS)
 
 
 def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
-    """One row per task: agent, status, attempts, rounds, retries, start, end, duration."""
+    """One row per task: agent, status, attempts, rounds, retries, start, end, duration,
+    and ``waited_s``, the part of it spent waiting for a person's answers."""
     state = _state(source)
     t0 = state.started_at or 0.0
     rows = [
@@ -180,11 +235,12 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             "start_s": None if t.started_at is None else t.started_at - t0,
             "end_s": None if t.finished_at is None else t.finished_at - t0,
             "duration_s": t.duration_s,
+            "waited_s": t.waited_s,
             "error": t.error,
         }
         for t in state.tasks.values()
     ]
-    return pd.DataFrame(
+    return _pandas().DataFrame(
         rows,
         columns=[
             "task",
@@ -197,6 +253,7 @@ def task_metrics(source: Iterable[TraceEvent] | RunState) -> pd.DataFrame:
             "start_s",
             "end_s",
             "duration_s",
+            "waited_s",
             "error",
         ],
     )
@@ -212,6 +269,6 @@ def timeline(events: Iterable[TraceEvent]) -> pd.DataFrame:
     for index, event in enumerate(events):
         calls.add(index, event)
     rows = calls.bars
-    return pd.DataFrame(
+    return _pandas().DataFrame(
         rows, columns=["agent", "task", "attempt", "start_s", "end_s", "duration_s", "outcome"]
     )

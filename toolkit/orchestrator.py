@@ -204,7 +204,7 @@ class Orchestrator:
         Raises:
             PlanError: when the plan cannot run (unknown agents, cycles, …).
         """
-        deps = plan.validate_for(self.agents) if plan is not None else None
+        checked = plan.check_for(self.agents) if plan is not None else None
         if is_simulated(self.clock):
             check_simulatable(self.agents.values(), self.planner)
         all_sinks = [*self.sinks, *sinks]
@@ -243,7 +243,7 @@ class Orchestrator:
             tracer,
             trace_path=trace_path,
             seed=self.seed if seed is None else seed,
-            deps=deps,  # checked above: the scheduler need not parse the plan again
+            checked=checked,  # the scheduler need not parse the plan again, nor the run dump it
             carry=carry,
         )
 

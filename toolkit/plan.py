@@ -11,10 +11,15 @@ which names are reserved (``reserved_name_problem``), what a task depends on
 everywhere; a workflow file calls its tasks "steps").
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic reads the models' field
+# annotations as objects instead of compiling and evaluating each string, which is
+# about a quarter of defining a model (this module loads with ``Orchestrator``).
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -26,6 +31,7 @@ __all__ = [
     "MAX_RETRIES",
     "MAX_SECONDS",
     "RESERVED_NAMES",
+    "CheckedPlan",
     "Link",
     "Plan",
     "PlanError",
@@ -117,8 +123,9 @@ def implied_dependencies(depends_on: Iterable[str], prompt: str) -> list[str]:
     return list(deps)
 
 
-Link = tuple[str, str, Sequence[Any], str]
-"""One task's links for ``link_problems``: (location, id, declared dependencies, prompt)."""
+Link = tuple[object, str, Sequence[Any], str]
+"""One task's links for ``link_problems``: (location, id, declared dependencies, prompt);
+the location is written with ``str`` only when a problem names it."""
 
 
 def link_problems(
@@ -173,6 +180,18 @@ def link_problems(
     return problems, deps_map
 
 
+class _TaskWhere:
+    """A task's location in a plan (``tasks[3] (fetch)``), written only if a problem needs it."""
+
+    __slots__ = ("index", "task_id")
+
+    def __init__(self, index: int, task_id: str) -> None:
+        self.index, self.task_id = index, task_id
+
+    def __str__(self) -> str:
+        return f"tasks[{self.index}] ({self.task_id})"
+
+
 class PlanError(ValueError):
     """A plan that cannot run; ``problems`` lists every reason, each with its location."""
 
@@ -225,7 +244,7 @@ class Task(BaseModel):
     """Free-form data for views and planners (for example a data chunk index)."""
 
     @model_validator(mode="after")
-    def _delays_end(self) -> Task:
+    def _delays_end(self) -> "Task":
         if self.backoff_s and self.backoff_s * (2**self.retries - 1) > MAX_SECONDS:
             raise ValueError(
                 f"backoff_s {self.backoff_s:g} doubled over {self.retries} retries waits more "
@@ -250,7 +269,7 @@ class Plan(BaseModel):
     every task's output (``all``), or none."""
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Plan:
+    def _unique_ids(self) -> "Plan":
         seen: set[str] = set()
         dup = [t.id for t in self.tasks if t.id in seen or seen.add(t.id)]  # type: ignore[func-returns-value]
         if dup:
@@ -267,29 +286,38 @@ class Plan(BaseModel):
         self, agents: Iterable[str] | None = None, deps_map: dict[str, list[str]] | None = None
     ) -> list[str]:
         """Every reason this plan cannot run, each with its location; empty if it can."""
+        return self._check(agents)[0]
+
+    def _check(self, agents: Iterable[str] | None) -> tuple[list[str], dict[str, list[str]]]:
+        """The problems and the dependency map of the valid links, in one pass."""
         known_agents = set(agents) if agents is not None else None
         problems: list[str] = []
-        if not self.tasks:
+        tasks = self.tasks
+        if not tasks:
             problems.append("tasks: the plan has no tasks")
-        for i, t in enumerate(self.tasks):
-            if known_agents is None:
-                break
-            where = f"tasks[{i}] ({t.id})"
-            reviewer = t.review.reviewer if t.review else None
-            for field, name in (
-                ("agent", t.agent),
-                ("fallback", t.fallback),
-                ("review.reviewer", reviewer),
-            ):
-                if name is not None and name not in known_agents:
-                    problems.append(
-                        f"{where}.{field}: unknown agent {name!r} (known: {known_list(known_agents)})"
-                    )
-        links = [
-            (f"tasks[{i}] ({t.id})", t.id, t.depends_on, t.prompt) for i, t in enumerate(self.tasks)
-        ]
-        problems += link_problems(links, "task")[0]
-        return problems
+        if known_agents is not None:
+            for i, t in enumerate(tasks):
+                reviewer = t.review.reviewer if t.review else None
+                if (
+                    t.agent in known_agents
+                    and (t.fallback is None or t.fallback in known_agents)
+                    and (reviewer is None or reviewer in known_agents)
+                ):
+                    continue  # the common case: no location to write
+                where = f"tasks[{i}] ({t.id})"
+                for field, name in (
+                    ("agent", t.agent),
+                    ("fallback", t.fallback),
+                    ("review.reviewer", reviewer),
+                ):
+                    if name is not None and name not in known_agents:
+                        problems.append(
+                            f"{where}.{field}: unknown agent {name!r} (known: {known_list(known_agents)})"
+                        )
+        links = [(_TaskWhere(i, t.id), t.id, t.depends_on, t.prompt) for i, t in enumerate(tasks)]
+        link_errors, deps_map = link_problems(links, "task")
+        problems += link_errors
+        return problems, deps_map
 
     def validate_for(self, agents: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Raise ``PlanError`` listing every problem, if there is any.
@@ -297,10 +325,43 @@ class Plan(BaseModel):
         Returns:
             The dependency map it checked (task id → dependencies), for the scheduler.
         """
-        problems = self.problems(agents)
+        problems, deps_map = self._check(agents)
         if problems:
             raise PlanError(problems)
-        return self.dependency_map()
+        return deps_map  # valid links only, and all of them are: ``dependency_map()``
+
+    def check_for(self, agents: Iterable[str]) -> "CheckedPlan":
+        """``validate_for(agents)`` and the plan's JSON form, remembered for the plan's
+        current content: a plan run again unchanged (by value: its JSON, and the same
+        agent names) is neither checked nor dumped again, as a compiled graph is not
+        compiled again. The most recent plans are remembered, up to a few MB of their
+        JSON; a plan whose content cannot be written as JSON is not.
+
+        Raises:
+            PlanError: listing every problem, as ``validate_for``.
+        """
+        names = frozenset(agents)
+        try:
+            key = (self.model_dump_json(), names)
+        except ValueError:  # a ``meta`` value JSON cannot hold: check it each time
+            return CheckedPlan(self.validate_for(names), self.model_dump(mode="json"))
+        with _CHECKED_LOCK:
+            hit = _CHECKED.get(key)
+            if hit is not None:
+                _CHECKED.move_to_end(key)
+                return hit
+        checked = CheckedPlan(self.validate_for(names), self.model_dump(mode="json"))
+        if len(key[0]) > _CHECKED_CHARS:
+            return checked  # a plan this big is checked each time rather than held
+        global _checked_chars
+        with _CHECKED_LOCK:
+            if key not in _CHECKED:
+                _checked_chars += len(key[0])
+            _CHECKED[key] = checked
+            while len(_CHECKED) > _CHECKED_MAX or _checked_chars > _CHECKED_CHARS:
+                (text, _), _ = _CHECKED.popitem(last=False)
+                _checked_chars -= len(text)
+        return checked
 
     def dependency_map(self) -> dict[str, list[str]]:
         """Each task's dependencies (declared and referenced), by task id."""
@@ -330,6 +391,37 @@ class Plan(BaseModel):
         """Tasks nothing depends on, in plan order."""
         needed = {d for t in self.tasks for d in t.all_dependencies()}
         return [t.id for t in self.tasks if t.id not in needed]
+
+
+@dataclass(slots=True)
+class CheckedPlan:
+    """A plan found valid for a set of agents (``Plan.check_for``), shared by every run
+    of the same plan content: treat it as read-only."""
+
+    deps: dict[str, list[str]]
+    """The checked dependency map (task id → dependencies), for the scheduler."""
+    dump: dict[str, Any]
+    """``Plan.model_dump(mode="json")``: the plan as ``plan_created`` records it."""
+    _scrubbed: dict[str, Any] | None = None
+
+    def scrubbed(self) -> dict[str, Any]:
+        """``dump`` with every well-known key shape masked (``toolkit.redact.scrub``),
+        computed once."""
+        if self._scrubbed is None:
+            from toolkit.redact import scrub
+
+            self._scrubbed = scrub(self.dump)
+        return self._scrubbed
+
+
+_CHECKED: OrderedDict[tuple[str, frozenset[str]], CheckedPlan] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
+_CHECKED_MAX = 32
+"""Plans remembered by ``Plan.check_for`` (the most recently used) ..."""
+_CHECKED_CHARS = 8_000_000
+"""... while their JSON adds up to at most this many characters (a 1,000-task plan has
+~180,000; a long-lived server running many big plans holds a few MB, not each plan)."""
+_checked_chars = 0
 
 
 def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:

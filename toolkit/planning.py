@@ -10,10 +10,10 @@ planner's link to the run (for tracing model calls); these planners need none.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from toolkit.agents import Agent
 from toolkit.patterns import _stem, route
@@ -22,7 +22,7 @@ from toolkit.plan import Plan, Task
 if TYPE_CHECKING:
     from toolkit.session import AgentSession
 
-__all__ = ["PLANNED_BY", "PlanningError", "RouterPlanner", "RuleBasedPlanner"]
+__all__ = ["PLANNED_BY", "PlanningError", "RouterPlanner", "RuleBasedPlanner", "make_plan"]
 
 PLANNED_BY: ContextVar[str | None] = ContextVar("switchboard_planned_by", default=None)
 """Set by a planner that hands the planning on (to a fallback), so the run's ``plan_created``
@@ -31,6 +31,26 @@ names who made the plan; the run reads it right after awaiting ``plan``."""
 
 class PlanningError(ValueError):
     """The planner could not make a plan from the request."""
+
+
+async def make_plan(
+    planner: Any, request: str, agents: Iterable[Agent], session: AgentSession
+) -> tuple[Plan, str]:
+    """The plan ``planner`` (default: a ``RuleBasedPlanner``) makes, and who made it.
+
+    ``session`` is the planner's link to the run (a planner that calls a model traces
+    its calls as the "planner"); a planner that hands the planning on names the one
+    that made the plan in ``PLANNED_BY``.
+    """
+    if planner is None:
+        planner = RuleBasedPlanner()
+    name: str = planner.name
+    token = PLANNED_BY.set(None)
+    try:
+        plan = await planner.plan(request, list(agents), session)
+        return plan, PLANNED_BY.get() or name
+    finally:
+        PLANNED_BY.reset(token)
 
 
 @dataclass

@@ -14,6 +14,7 @@ reason terminal-safe and at most a few hundred characters (it may quote the bad 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from toolkit.events import TraceEvent, dump_line, parse_event
+from toolkit.events import _NEWLINE, TraceEvent, _default, _dumps, dump_line, parse_event
 from toolkit.text import safe_line
 
 __all__ = [
@@ -42,15 +43,92 @@ class TraceReadError(OSError):
     """A trace file that cannot be read at all (missing, a directory, unreadable)."""
 
 
+class _Flusher:
+    """The one background thread that flushes every open buffered sink of the process.
+
+    A thread of each sink's own was started when its run's first event came and joined
+    when the run closed it: on a busy machine each of those handoffs waits for the OS
+    scheduler, which cost a short recorded run more than its events. This thread lives
+    as long as the process; a sink joins it on its first event and leaves on ``close``,
+    and the thread sleeps while no sink is open. Each sink is flushed every
+    ``flush_s`` seconds; a flush that raises leaves the error for ``close`` to raise.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._sinks: dict[int, BufferedSink] = {}
+        self._busy: BufferedSink | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, sink: BufferedSink) -> None:
+        with self._cond:
+            self._sinks[id(sink)] = sink
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="switchboard-flush", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, sink: BufferedSink) -> None:
+        """Stop flushing ``sink``; returns once no flush of it is under way."""
+        with self._cond:
+            self._sinks.pop(id(sink), None)
+            while self._busy is sink:
+                self._cond.wait()
+
+    def _run(self) -> None:
+        due: dict[int, float] = {}
+        cond = self._cond
+        while True:
+            with cond:
+                while not self._sinks:
+                    due.clear()
+                    cond.wait()
+                now = time.monotonic()
+                for key in [key for key in due if key not in self._sinks]:
+                    del due[key]
+                for key, sink in self._sinks.items():
+                    if key not in due:
+                        due[key] = now + sink._flush_s
+                first = min(due.values())
+                if first > now:
+                    cond.wait(first - now)
+                    continue
+                ready = [key for key, at in due.items() if at <= now]
+            for key in ready:
+                with cond:
+                    sink_or_none = self._sinks.get(key)
+                    if sink_or_none is None:
+                        continue
+                    self._busy = sink_or_none
+                    due[key] = now + sink_or_none._flush_s
+                try:
+                    sink_or_none._flush_in_background()
+                finally:
+                    with cond:
+                        self._busy = None
+                        cond.notify_all()
+
+
+_FLUSHER = _Flusher()
+if hasattr(os, "register_at_fork"):  # a forked child starts with no flusher thread
+    os.register_at_fork(after_in_child=_FLUSHER._reset)
+
+
 class BufferedSink:
     """Base of sinks that write events in batches from a background thread.
 
     ``emit`` appends to a deque (atomic, so it needs no lock and cannot race the
-    flusher); the flusher thread takes exactly the events it counted, in order, and
-    hands them to ``_write``. Subclasses implement ``_write(batch)``; it runs with the
-    sink's lock held, on the flusher thread, or on the run's thread when ``batch``
-    events are waiting or the sink is closed. A subclass may queue what it made of each
-    event instead (``JsonlRecorder`` queues its JSON line).
+    flusher); the process's flusher thread (shared by every open sink) takes exactly
+    the events it counted, in order, and hands them to ``_write``. Subclasses implement
+    ``_write(batch)``; it runs with the sink's lock held, on the flusher thread, or on
+    the run's thread when ``batch`` events are waiting or the sink is closed. A
+    subclass may queue what it made of each event instead (``JsonlRecorder`` queues
+    its JSON line).
     """
 
     def __init__(self, flush_s: float = 0.1, batch: int = 2048) -> None:
@@ -59,23 +137,22 @@ class BufferedSink:
         self._batch = batch
         self._flush_s = flush_s
         self._closed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._joined = False
+        """Whether the flusher thread flushes this sink (from its first event to ``close``)."""
+        self._flush_error: Exception | None = None
         self.written = 0
         """Events written so far."""
 
     def emit(self, event: TraceEvent) -> None:
         queue = self._queue
         queue.append(event)
-        if len(queue) >= self._batch or self._thread is None:
+        if len(queue) >= self._batch or not self._joined:
             self._kick()
 
     def _kick(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._flusher, name=f"{type(self).__name__}-flush", daemon=True
-            )
-            self._thread.start()
+        if not self._joined:
+            self._joined = True
+            _FLUSHER.add(self)
         if len(self._queue) >= self._batch:
             self.flush()
 
@@ -92,21 +169,32 @@ class BufferedSink:
         """How many events a batch taken from the queue holds (one per item here)."""
         return len(batch)
 
-    def _flusher(self) -> None:
-        while not self._stop.wait(self._flush_s):
+    def _flush_in_background(self) -> None:
+        """The flusher thread's flush: an error is kept for ``close``, and ends the
+        background flushing of this sink (the run's own flushes go on)."""
+        if self._closed or self._flush_error is not None:
+            return
+        try:
             self.flush()
+        except Exception as exc:
+            self._flush_error = exc
+            with _FLUSHER._cond:
+                _FLUSHER._sinks.pop(id(self), None)
 
     def close(self) -> None:
-        """Stop the flusher, write what is left, release the file; later emits raise."""
+        """Write what is left, release the file; later emits raise (so does a write
+        that failed in the background, once the rest is written)."""
         if self._closed:
             return
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._joined:
+            _FLUSHER.remove(self)
         self.flush()
         self._closed = True
         self.emit = self._emit_closed  # type: ignore[method-assign]
         self._release()
+        if self._flush_error is not None:
+            error, self._flush_error = self._flush_error, None
+            raise error
 
     def _emit_closed(self, event: TraceEvent) -> None:
         raise RuntimeError(f"{type(self).__name__} is closed")
@@ -144,11 +232,14 @@ class JsonlRecorder(BufferedSink):
         # the CPU's caches, and the flusher would hold the GIL to do it anyway; the line
         # also records the payload as it was when sent, even if the agent changes it later
         queue = self._queue
-        queue.append(dump_line(event))
+        try:  # ``dump_line``, inline: one call fewer on every event
+            queue.append(_dumps(event.__dict__, default=_default, option=_NEWLINE))
+        except TypeError:
+            queue.append(dump_line(event))
         self._fresh += 1
         if self._fresh >= _CHUNK:
             self._compact()
-        if len(queue) >= self._batch or self._thread is None:
+        if len(queue) >= self._batch or not self._joined:
             self._kick()
 
     def _compact(self) -> None:

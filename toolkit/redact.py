@@ -30,7 +30,8 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
@@ -48,32 +49,60 @@ MASK = "***"
 
 _MIN_SECRET = 4
 
+
 # Each shape: (name, pattern); groups "keep" and "tail", when present, stay around the mask.
-KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "url user info",
-        re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@:?#]*:[^/\s@?#]*(?P<tail>@)"),
-    ),
-    # a credential after Bearer/Basic has a digit or punctuation ("the bearer of news" is kept)
-    (
-        "bearer",
-        re.compile(r"(?i)(?P<keep>\bbearer\s+)(?=[^\s'\",;)\]}]*[0-9._~+/-])[^\s'\",;)\]}]{6,}"),
-    ),
-    (
-        "basic",
-        re.compile(r"(?i)(?P<keep>\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}"),
-    ),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}")),
-    (
-        "openai/anthropic",
-        re.compile(r"(?P<keep>\bsk-)(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_-]{6,}"),
-    ),
-    ("aws access key id", re.compile(r"(?P<keep>\b(?:AKIA|ASIA|AGPA|AIDA|AROA))[0-9A-Z]{16}\b")),
-    ("github", re.compile(r"(?P<keep>\b(?:gh[pousr]_|github_pat_))[A-Za-z0-9_]{20,}")),
-    ("slack", re.compile(r"(?P<keep>\bxox[abposre]-)[A-Za-z0-9-]{8,}")),
-    ("google api key", re.compile(r"(?P<keep>\bAIza)[0-9A-Za-z_-]{30,}")),
-)
-"""Well-known secret shapes, masked in recorded text unless redaction is turned off."""
+# Compiled on first use (``_key_shapes``), not at import: most text a run records fails
+# the one-scan ``_suspect`` test below and never needs them.
+@cache
+def _key_shapes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return (
+        (
+            "url user info",
+            re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@:?#]*:[^/\s@?#]*(?P<tail>@)"),
+        ),
+        # a credential after Bearer/Basic has a digit or punctuation ("the bearer of news" is kept)
+        (
+            "bearer",
+            re.compile(
+                r"(?i)(?P<keep>\bbearer\s+)(?=[^\s'\",;)\]}]*[0-9._~+/-])[^\s'\",;)\]}]{6,}"
+            ),
+        ),
+        (
+            "basic",
+            re.compile(
+                r"(?i)(?P<keep>\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}"
+            ),
+        ),
+        ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}")),
+        (
+            "openai/anthropic",
+            re.compile(r"(?P<keep>\bsk-)(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_-]{6,}"),
+        ),
+        (
+            "aws access key id",
+            re.compile(r"(?P<keep>\b(?:AKIA|ASIA|AGPA|AIDA|AROA))[0-9A-Z]{16}\b"),
+        ),
+        ("github", re.compile(r"(?P<keep>\b(?:gh[pousr]_|github_pat_))[A-Za-z0-9_]{20,}")),
+        ("slack", re.compile(r"(?P<keep>\bxox[abposre]-)[A-Za-z0-9-]{8,}")),
+        ("google api key", re.compile(r"(?P<keep>\bAIza)[0-9A-Za-z_-]{30,}")),
+    )
+
+
+if TYPE_CHECKING:
+    KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...]
+    """Well-known secret shapes, masked in recorded text unless redaction is turned off."""
+
+
+def __getattr__(name: str) -> Any:
+    # ``KEY_SHAPES`` (well-known secret shapes, masked in recorded text unless redaction
+    # is turned off) is compiled on first use
+    if name == "KEY_SHAPES":
+        return _key_shapes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "KEY_SHAPES"])
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -98,7 +127,7 @@ def redact(text: str, *secrets: str | None, shapes: bool = True) -> str:
     for secret in wanted:
         text = text.replace(secret, MASK)
     if shapes:
-        for _, pattern in KEY_SHAPES:
+        for _, pattern in _key_shapes():
             text = pattern.sub(_mask, text)
     return text
 
@@ -223,7 +252,7 @@ this much back (no key shape is this long, so a key is never cut in two)."""
 
 
 def _shape_spans(text: str) -> Iterable[tuple[int, int]]:
-    for _, pattern in KEY_SHAPES:
+    for _, pattern in _key_shapes():
         for m in pattern.finditer(text):
             yield m.start(), m.end()
 

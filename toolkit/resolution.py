@@ -227,16 +227,17 @@ class Resolver(Agent):
     async def _ask_person(
         self, directive: Directive, positions: Sequence[Position]
     ) -> tuple[str, str, str]:
-        """A person's pick among ``positions``: (key, reason, who decided)."""
-        import copy
+        """A person's pick among ``positions``: (key, reason, who decided).
+
+        The judge is asked to choose one of the agents for this question only
+        (``HumanAgent.ask``): the agent's own mode, options and default stay as they are.
+        """
+        from toolkit.human import HumanAgent
 
         judge = self.judge
-        assert judge is not None
-        person: Any = copy.copy(judge)
-        person.mode = "choose"
-        person.options = list(dict.fromkeys(p.agent for p in positions))
-        if person.default not in (*person.options, "fallback", "fail", None):
-            person.default = None  # an approve/reject default does not fit a choice
+        assert isinstance(judge, HumanAgent)
+        options = list(dict.fromkeys(p.agent for p in positions))
+        default = judge.default if judge.default in (*options, "fallback", "fail") else None
         ask = _judge_directive(
             directive,
             judge.name,
@@ -244,9 +245,9 @@ class Resolver(Agent):
             "Choose the agent whose position should win.",
             confidence=False,
         )
-        chosen = str(await person.run(ask))
+        chosen = str(await judge.ask(ask, mode="choose", options=options, default=default))
         key = next(p.key for p in positions if p.agent == chosen)
-        return key, f"{person.person} chose {chosen}'s position", str(person.person)
+        return key, f"{judge.person} chose {chosen}'s position", judge.person
 
     def _break_tie(self, positions: Sequence[Position], leaders: list[str]) -> tuple[str, str]:
         if self.tie_breaker is not None:

@@ -32,7 +32,7 @@ import contextlib
 import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -389,6 +389,52 @@ class RunEntry:
     """The run this one was re-run from (``switchboard rerun``), if any."""
     from_task: str | None = None
     """The task it was re-run from."""
+    parent_run: str | None = None
+    """The run this one is a team's child run of (``toolkit.team``), if any."""
+    parent_task: str | None = None
+    """The parent's task the child run works on."""
+    team: str | None = None
+    """The team (an agent of the parent run) whose run this is."""
+    depth: int = 0
+    """How deep under a listed run it sits (0: a run of its own, 1: its team's run, …)."""
+
+
+def nest(
+    entries: Sequence[RunEntry], parents: dict[str, tuple[str, str | None, str | None]]
+) -> list[RunEntry]:
+    """``entries`` (newest first) as a tree: each child run (``parents``: run id ->
+    parent run, parent task, team) right under its parent, oldest child first, at any
+    depth, with ``depth`` set; a child whose parent is not listed stays where it was."""
+    known = {e.run_id for e in entries}
+    kids: dict[str, list[RunEntry]] = {}
+    for entry in entries:
+        parent = parents.get(entry.run_id)
+        if parent is not None and parent[0] in known and parent[0] != entry.run_id:
+            kids.setdefault(parent[0], []).insert(0, entry)
+    out: list[RunEntry] = []
+    seen: set[str] = set()
+
+    def add(entry: RunEntry, depth: int) -> None:
+        if entry.run_id in seen:  # a damaged store naming a cycle lists each run once
+            return
+        seen.add(entry.run_id)
+        link = parents.get(entry.run_id)
+        if link is not None:
+            entry = replace(
+                entry, parent_run=link[0], parent_task=link[1], team=link[2], depth=depth
+            )
+        out.append(entry)
+        for child in kids.get(entry.run_id, ()):
+            add(child, depth + 1)
+
+    for entry in entries:
+        parent = parents.get(entry.run_id)
+        if parent is None or parent[0] not in known or parent[0] == entry.run_id:
+            add(entry, 0)
+    for entry in entries:  # only a cycle leaves runs unlisted: list them flat
+        if entry.run_id not in seen:
+            add(entry, 0)
+    return out
 
 
 class RunCatalog:
@@ -398,7 +444,8 @@ class RunCatalog:
     label: str = "runs"
 
     def runs(self) -> list[RunEntry]:
-        """Every run, newest first."""
+        """Every run, newest first; a team's child run right under its parent
+        (``nest``)."""
         raise NotImplementedError
 
     def open(self, run_id: str) -> EventSource:
@@ -440,7 +487,7 @@ class StoreCatalog(RunCatalog):
                             from_task=getattr(info, "from_task", None),
                         )
                     )
-                return entries
+                return nest(entries, store.parents())
             finally:
                 store.disconnect()
         except StoreError as exc:

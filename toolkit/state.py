@@ -135,6 +135,8 @@ class TaskView:
     """(round, approved, feedback) of each review."""
     winners: list[str] = field(default_factory=list)
     """The agents whose position won, when the task resolved a conflict."""
+    waited_s: float = 0.0
+    """Time the task waited for a person's answers (``toolkit.human``), run clock."""
 
     def copy(self) -> TaskView:
         """A copy that shares nothing the fold mutates (every container is copied)."""
@@ -162,6 +164,8 @@ class AgentView:
     """Reviews this agent gave as a reviewer (each verdict counts)."""
     won: int = 0
     """Conflicts its position won (each ``resolution`` naming it counts)."""
+    waited_s: float = 0.0
+    """Time its questions waited for a person's answer (a human agent), run clock."""
     calls: int = 0
     """Calls answered (results and errors sent back to the orchestrator)."""
     durations: list[float] = field(default_factory=list)
@@ -211,6 +215,8 @@ class RunState:
     """Message-flow lanes in order of first appearance: user, orchestrator, agents."""
     messages: list[Envelope] = field(default_factory=list, metadata={"append_only": True})
     """Every message, in order (the fold only ever appends to it)."""
+    questions_asked: int = 0
+    """``question`` messages so far (a human agent's; ``toolkit.human``)."""
     event_count: int = 0
     last_seq: int = -1
     counts: dict[str, int] = field(default_factory=dict)
@@ -237,6 +243,9 @@ class RunState:
     """The parent run's task this child run works on."""
     team: str | None = None
     """The team agent (of the parent run) whose run this is."""
+    parent_attempt: int | None = None
+    """The attempt of the parent's task this child run served (a team retried by its
+    parent runs once per attempt)."""
     children: dict[str, RunState] = field(default_factory=dict)
     """Child runs (teams' runs) by run id, each folded on its own: their events sit in
     the same trace and store but never change this run's tasks, agents or counts."""
@@ -367,6 +376,14 @@ class RunState:
         self.run_id, self.name, self.request, self.seed = e.run_id, e.name, e.request, e.seed
         self.status, self.started_at = "running", e.ts
         self.simulated = isinstance(e.meta, dict) and e.meta.get("clock") == "simulated"
+        if isinstance(e.meta, dict) and isinstance(e.meta.get("parent_run"), str):
+            # a team's child run folded on its own still knows whose it is
+            task, team = e.meta.get("parent_task"), e.meta.get("team")
+            self.parent_run = e.meta["parent_run"]
+            self.parent_task = task if isinstance(task, str) else None
+            self.team = team if isinstance(team, str) else None
+            attempt = e.meta.get("attempt")
+            self.parent_attempt = attempt if isinstance(attempt, int) else None
         self._participant(USER)
         self._participant(ORCHESTRATOR)
         cards = {name: card for name, card in e.agents.items() if isinstance(card, dict)}
@@ -498,6 +515,20 @@ class RunState:
             for name, agent in self.agents.items():
                 if name != env.sender:
                     agent.messages_in += 1
+        if env.kind == "answer" and isinstance(env.payload, dict):
+            self._waited(env)
+        elif env.kind == "question":
+            self.questions_asked += 1
+
+    def _waited(self, env: Envelope) -> None:
+        """An answer to a person's question: its wait counts for the asking agent and task."""
+        waited = env.payload.get("waited_s")
+        if isinstance(waited, bool) or not isinstance(waited, int | float) or not waited >= 0:
+            return
+        self._agent(env.recipient).waited_s += waited
+        task = self.tasks.get(env.task_id) if env.task_id is not None else None
+        if task is not None:
+            task.waited_s += waited
 
     def _on_agent_state(self, e: Any) -> None:
         agent = self._agent(e.agent)

@@ -14,6 +14,12 @@ Across the boundary: cancelling the parent (or a time limit on the parent's task
 cancels the child, which records ``cancelled``; a child that fails makes the attempt
 fail with the child's reason (``AgentError``), so the parent's retries and fallbacks
 apply; the child's token and cost totals come back as the reply's usage.
+
+Resuming the parent (``Orchestrator.resume``, ``switchboard resume``) resumes its
+unfinished children: for a team's task that runs again, the child run it left
+interrupted goes on under the same child run id with its finished tasks kept
+(``toolkit.durable.resume_children`` hands it to the team agent), and a child that had
+succeeded before the parent recorded its task answers with its recorded output.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from toolkit.session import current_session
 from toolkit.tracing import Outlet, Tracer
 
 if TYPE_CHECKING:
+    from toolkit.durable import ChildResume
     from toolkit.orchestrator import Orchestrator
     from toolkit.plan import Plan
     from toolkit.run import Run
+    from toolkit.state import RunState
 
 __all__ = ["ChildOutlet", "TeamAgent"]
 
@@ -98,6 +106,9 @@ class TeamAgent(Agent):
         )
         self.runs: list[Run] = []
         """Every child run this team has made, in order (the last is the latest)."""
+        self.resuming: dict[tuple[str, str], ChildResume] = {}
+        """(parent run, parent task) -> the stored child run a resumed parent takes up
+        again for that task (set by ``toolkit.durable.resume_children``)."""
 
     def card(self) -> dict[str, Any]:
         card = super().card()
@@ -106,12 +117,17 @@ class TeamAgent(Agent):
             card["plan"] = self.plan.name
         return card
 
-    def prepare(self, directive: Directive) -> Run:
-        """The child run for ``directive``, tied to the current agent call's run."""
+    def prepare(self, directive: Directive, resume: ChildResume | None = None) -> Run:
+        """The child run for ``directive``, tied to the current agent call's run; with
+        ``resume``, the stored interrupted child run going on under its own run id."""
         from toolkit.run import Run
 
         orch, session = self.orchestrator, current_session()
-        plan = self.plan.model_copy(deep=True) if self.plan is not None else None
+        carry = resume.carry if resume is not None else None
+        if carry is not None:
+            plan: Plan | None = carry.plan
+        else:
+            plan = self.plan.model_copy(deep=True) if self.plan is not None else None
         deps = plan.validate_for(orch.agents) if plan is not None else None
         ids = orch.ids()
         if session is None:  # called on its own: a run of its own
@@ -122,7 +138,7 @@ class TeamAgent(Agent):
         else:
             parent = session.tracer
             tracer = Tracer(
-                ids.run_id(),
+                carry.run_id if carry is not None else ids.run_id(),
                 parent.trace_id,
                 ids=ids,
                 clock=orch.clock,
@@ -130,25 +146,58 @@ class TeamAgent(Agent):
                 redact=orch.redact_secrets,
             )
         seed = directive.seed if directive.seed is not None else orch.seed
-        run = Run(orch, directive.prompt, plan, None, tracer, seed=seed, deps=deps)
-        if session is not None:
-            run.meta = {
-                "parent_run": session.tracer.run_id,
-                "parent_task": session.task_id,
-                "team": self.name,
-                "attempt": directive.attempt,
-            }
+        if resume is not None and carry is not None and resume.stored is not None:
+            stored = resume.stored
+            run = Run(
+                orch, stored.started.request, plan, stored.started.name, tracer,
+                seed=stored.started.seed, deps=deps, carry=carry,
+            )  # fmt: skip
+            resume.store.prime(carry.run_id, stored.state)
+            run.meta = dict(stored.started.meta)
+        else:
+            run = Run(orch, directive.prompt, plan, None, tracer, seed=seed, deps=deps)
+            if session is not None:
+                run.meta = {
+                    "parent_run": session.tracer.run_id,
+                    "parent_task": session.task_id,
+                    "team": self.name,
+                    "attempt": directive.attempt,
+                }
         self.runs.append(run)
         return run
 
+    def _resumed(self, directive: Directive) -> ChildResume | None:
+        """The stored child run to take up again for this call: the parent resumed with
+        one for its task, and the request is the one that child was asked."""
+        session = current_session()
+        if session is None or session.task_id is None:
+            return None
+        pending = self.resuming.pop((session.tracer.run_id, session.task_id), None)
+        if pending is None or pending.stored is None:
+            return None
+        if pending.stored.started.request != directive.prompt:
+            return None  # another request (a review round's feedback): a child afresh
+        return pending
+
     async def run(self, directive: Directive) -> Reply:
-        child = self.prepare(directive)
+        resume = self._resumed(directive) if self.resuming else None
+        if resume is not None and resume.carry is None and resume.stored is not None:
+            # the child succeeded before the parent recorded its task: its answer stands
+            done = resume.stored.state
+            return Reply(
+                output=done.output,
+                tokens_in=done.tokens_in,
+                tokens_out=done.tokens_out,
+                cost_usd=done.cost_usd,
+                meta={"run_id": resume.run_id, "resumed": True},
+            )
+        child = self.prepare(directive, resume)
         outlet = child.tracer.outlet
         result = await child.execute()  # cancelled with the caller: the child records it
         if isinstance(outlet, ChildOutlet):
             result.events = outlet.events
         if result.status != "succeeded":
-            raise AgentError(f"team {self.name} {result.status}: {result.error}")
+            raise AgentError(f"team {self.name} {result.status}: {_reason(result.state)}")
         state = result.state
         return Reply(
             output=result.output,
@@ -157,3 +206,15 @@ class TeamAgent(Agent):
             cost_usd=state.cost_usd,
             meta={"run_id": result.run_id},
         )
+
+
+def _reason(state: RunState) -> str:
+    """Why a team's run did not succeed: its error, and the error of the first of its
+    tasks that failed (a team inside it names its own the same way, so the reason
+    reads down to the task that failed first)."""
+    reason = state.error or state.status
+    failed = next((t for t in state.tasks.values() if t.status == "failed" and t.error), None)
+    if failed is not None and failed.error is not None:
+        cause = failed.error.removeprefix("AgentError: ")
+        reason = f"{reason} ({failed.id}: {cause})"
+    return reason

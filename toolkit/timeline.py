@@ -277,9 +277,16 @@ class CallTimeline:
         call and the run was resumed)."""
         self.resumes: list[float] = []
         """When the run was resumed (seconds from its start): the interruptions."""
+        self.waits: list[dict[str, Any]] = []
+        """Time a human agent waited for a person (``toolkit.human``): agent, task,
+        attempt, start_s, end_s, duration_s, outcome (``waiting`` while the question
+        is open, ``answered``, ``deadline`` when its deadline closed it, or
+        ``interrupted``), from each ``question`` message to its ``answer``."""
         self._last_ts = 0.0
         self._span: list[tuple[int, int | None]] = []
         self._open: dict[str, int] = {}
+        self._wait_span: list[tuple[int, int | None]] = []
+        self._waiting: dict[str, int] = {}
 
     def add(self, index: int, event: TraceEvent) -> None:
         """Take the ``index``-th event of the run into account."""
@@ -294,6 +301,10 @@ class CallTimeline:
                 bar["outcome"] = "interrupted"
                 self._span[i] = (self._span[i][0], index)
             self._open.clear()
+            for i in self._waiting.values():
+                self._close(self.waits[i], self._last_ts, "interrupted")
+                self._wait_span[i] = (self._wait_span[i][0], index)
+            self._waiting.clear()
             self.resumes.append(round(event.ts - self.t0, 6))
         self._last_ts = event.ts
         if event.kind != "message_sent":
@@ -320,16 +331,52 @@ class CallTimeline:
             bar["duration_s"] = round(bar["end_s"] - bar["start_s"], 6)
             bar["outcome"] = "ok" if env.kind == "result" else "error"
             self._span[i] = (self._span[i][0], index)
+        elif env.kind == "question":
+            self._waiting[env.message_id] = len(self.waits)
+            self.waits.append(
+                {
+                    "agent": env.sender,
+                    "task": env.task_id,
+                    "attempt": env.attempt,
+                    "start_s": round(env.sent_at - self.t0, 6),
+                    "end_s": None,
+                    "duration_s": None,
+                    "outcome": "waiting",
+                }
+            )
+            self._wait_span.append((index, None))
+        elif env.kind == "answer" and env.parent_id in self._waiting:
+            i = self._waiting.pop(env.parent_id)
+            via = env.payload.get("via") if isinstance(env.payload, dict) else None
+            self._close(self.waits[i], env.sent_at, "deadline" if via == "deadline" else "answered")
+            self._wait_span[i] = (self._wait_span[i][0], index)
 
-    def bars_at(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """The bars after the first ``cursor`` events (the last ``limit``), and how many were left out."""
+    def _close(self, span: dict[str, Any], ts: float, outcome: str) -> None:
+        assert self.t0 is not None
+        span["end_s"] = round(ts - self.t0, 6)
+        span["duration_s"] = round(span["end_s"] - span["start_s"], 6)
+        span["outcome"] = outcome
+
+    @staticmethod
+    def _at(
+        spans: list[dict[str, Any]], marks: list[tuple[int, int | None]], cursor: int, open_: str
+    ) -> list[dict[str, Any]]:
         shown = []
-        for bar, (start, end) in zip(self.bars, self._span, strict=True):
+        for span, (start, end) in zip(spans, marks, strict=True):
             if start >= cursor:
                 break
             if end is None or end < cursor:
-                shown.append(bar)
+                shown.append(span)
             else:
-                shown.append({**bar, "end_s": None, "duration_s": None, "outcome": "unfinished"})
+                shown.append({**span, "end_s": None, "duration_s": None, "outcome": open_})
+        return shown
+
+    def bars_at(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The bars after the first ``cursor`` events (the last ``limit``), and how many were left out."""
+        shown = self._at(self.bars, self._span, cursor, "unfinished")
         hidden = max(0, len(shown) - limit)
         return shown[hidden:], hidden
+
+    def waits_at(self, cursor: int, limit: int) -> list[dict[str, Any]]:
+        """The ``waits`` after the first ``cursor`` events (the last ``limit``)."""
+        return self._at(self.waits, self._wait_span, cursor, "waiting")[-limit:]

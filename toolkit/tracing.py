@@ -127,11 +127,17 @@ class SinkOutlet:
         return errors
 
 
-# the hottest events of a step, built from literal dicts of every field (no template copy)
-_WRAP_ENVELOPE = trusted_maker(Envelope).wrap
-_WRAP_MESSAGE = trusted_maker(MessageSent).wrap
-_WRAP_STARTED = trusted_maker(TaskStarted).wrap
-_WRAP_FINISHED = trusted_maker(TaskFinished).wrap
+# the hottest events of a step, built from literal dicts of every field (no template
+# copy), inline as ``TrustedMaker.wrap`` does it: a step builds six such objects
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS_SET = "__pydantic_fields_set__"
+_EXTRA = "__pydantic_extra__"
+_PRIVATE = "__pydantic_private__"
+_ENVELOPE_FIELDS = trusted_maker(Envelope).fields_set
+_MESSAGE_FIELDS = trusted_maker(MessageSent).fields_set
+_STARTED_FIELDS = trusted_maker(TaskStarted).fields_set
+_FINISHED_FIELDS = trusted_maker(TaskFinished).fields_set
 
 
 def _unchanged(value: Any) -> Any:
@@ -166,6 +172,8 @@ class Tracer:
         redact: bool = True,
     ) -> None:
         self.run_id = run_id
+        self.redacts = redact
+        """Whether key shapes are masked in events (see ``emit_scrubbed``)."""
         self._scrub: Callable[[Any], Any] = scrub if redact else _unchanged
         self.trace_id = trace_id
         if outlet is None:
@@ -211,6 +219,27 @@ class Tracer:
         Fields given here are trusted (unvalidated): pass values of the declared types.
         An event without ``span_id`` sits on the run's span.
         """
+        return self._emit(cls, span_id, parent_span_id, fields, self._scrub)
+
+    def emit_scrubbed(
+        self,
+        cls: type[TraceEvent],
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
+        **fields: Any,
+    ) -> TraceEvent:
+        """``emit`` of fields already scrubbed when ``redacts`` is on (a checked plan's
+        dump, scrubbed once for all its runs): they are not scanned again."""
+        return self._emit(cls, span_id, parent_span_id, fields, _unchanged)
+
+    def _emit(
+        self,
+        cls: type[TraceEvent],
+        span_id: str | None,
+        parent_span_id: str | None,
+        fields: dict[str, Any],
+        scrub_: Callable[[Any], Any],
+    ) -> TraceEvent:
         maker = _MAKERS.get(cls) or trusted_maker(cls)
         values = maker.template.copy()
         values["run_id"] = self.run_id
@@ -219,7 +248,6 @@ class Tracer:
         values["trace_id"] = self.trace_id
         values["span_id"] = span_id or self.root_span
         values["parent_span_id"] = parent_span_id
-        scrub_ = self._scrub
         for key, value in fields.items():
             values[key] = scrub_(value) if isinstance(value, str | dict | list) else value
         event = maker.build(values)
@@ -257,7 +285,10 @@ class Tracer:
         message_id = self.ids.span_id()
         trace_id = self.trace_id
         # the hottest events of a run, built directly (fields in declared order)
-        envelope = _WRAP_ENVELOPE(
+        envelope = _new(Envelope)
+        _set(
+            envelope,
+            "__dict__",
             {
                 "message_id": message_id,
                 "conversation_id": conversation_id,
@@ -275,9 +306,15 @@ class Tracer:
                 "sent_at": now,
                 "delivered_at": now,
                 "usage": usage,
-            }
+            },
         )
-        event = _WRAP_MESSAGE(
+        _set(envelope, _FIELDS_SET, _ENVELOPE_FIELDS)
+        _set(envelope, _EXTRA, None)
+        _set(envelope, _PRIVATE, None)
+        event = _new(MessageSent)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -287,8 +324,11 @@ class Tracer:
                 "parent_span_id": span_id,
                 "kind": "message_sent",
                 "envelope": envelope,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _MESSAGE_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
         return envelope
@@ -304,7 +344,10 @@ class Tracer:
     ) -> None:
         """Emit ``task_started`` for an attempt: a step's event, built directly as in
         ``message`` (no template copy, no keyword parsing)."""
-        event = _WRAP_STARTED(
+        event = _new(TaskStarted)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -317,8 +360,11 @@ class Tracer:
                 "agent": agent,
                 "attempt": attempt,
                 "round": round_,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _STARTED_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
 
@@ -337,7 +383,10 @@ class Tracer:
         cost_usd: float,
     ) -> None:
         """Emit ``task_finished``: a step's event, built directly as in ``message``."""
-        event = _WRAP_FINISHED(
+        event = _new(TaskFinished)
+        _set(
+            event,
+            "__dict__",
             {
                 "run_id": self.run_id,
                 "seq": self._seq,
@@ -355,8 +404,11 @@ class Tracer:
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": cost_usd,
-            }
+            },
         )
+        _set(event, _FIELDS_SET, _FINISHED_FIELDS)
+        _set(event, _EXTRA, None)
+        _set(event, _PRIVATE, None)
         self._seq += 1
         self._publish(event)
 

@@ -6,6 +6,8 @@ It holds the event source and the app-wide keys (help, quit); everything else is
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import ClassVar
 
 from textual.app import App
@@ -22,6 +24,9 @@ from tui.widgets.plan_view import PlanView
 from tui.widgets.replay_bar import ReplayBar
 
 __all__ = ["SwitchboardApp"]
+
+TERMINAL_GONE = 129
+"""The exit code when the terminal went away (128 + SIGHUP, as a shell reports a hang-up)."""
 
 
 def _runs_bindings() -> list[BindingType]:
@@ -52,12 +57,26 @@ class SwitchboardApp(App[int]):
         self.source = source
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            # A closed terminal does not always send SIGHUP: under `make demo` make is the
+            # session leader and keeps waiting, so the app would run on with nobody to
+            # see it, its input thread spinning on the dead tty. Look once a second.
+            self.set_interval(1.0, self._check_terminal)
         if isinstance(self.source, RunCatalog):
             from tui.screens.runs import RunsScreen
 
             self.push_screen(RunsScreen(self.source))
         else:
             self.push_screen(MainScreen(self.source))
+
+    def _check_terminal(self) -> None:
+        stream = sys.__stdout__
+        try:
+            alive = stream is not None and os.isatty(stream.fileno())
+        except (OSError, ValueError):  # closed or detached
+            alive = False
+        if not alive:
+            self.exit(TERMINAL_GONE)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -159,8 +159,9 @@ def source_from_args(args: argparse.Namespace) -> Any:
                 return open_store(Path(args.store), args.run_id)
             catalog = open_catalog(Path(args.store))
             runs = catalog.runs()
-            if len(runs) == 1:
-                return catalog.open(runs[0].run_id)
+            top = [r for r in runs if r.depth == 0]  # a run with its teams' runs is one
+            if len(top) == 1:
+                return catalog.open(top[0].run_id)
             if not runs:
                 raise SourceError(f"{args.store} has no runs")
             return catalog  # several: the run browser lists them

@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.message import Message
 
-__all__ = ["ShowDetails"]
+__all__ = ["ShowDetails", "ShowTeam"]
 
 
 class ShowDetails(Message):
@@ -20,3 +20,13 @@ class ShowDetails(Message):
         super().__init__()
         self.subject = subject
         """An ``Envelope``, ``TaskView``, ``AgentView`` or trace event."""
+
+
+class ShowTeam(Message):
+    """Expand a team (an agent of kind ``team``) of the run shown into its own lanes,
+    plan and agents: the team's child run (``toolkit.team``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        """The team agent's name in the run shown."""

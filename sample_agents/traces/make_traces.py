@@ -43,15 +43,18 @@ HOSTILE_PAYLOADS: dict[str, str] = {
 
 
 def deterministic(events: list[TraceEvent]) -> list[TraceEvent]:
-    """The events with every time rewritten from their sequence numbers."""
-    times = {e.seq: START_TS + e.seq * STEP_S for e in events}
+    """The events with every time rewritten from their position in the trace (for a
+    trace of one run, its sequence numbers; a team's child runs are interleaved)."""
     sent: dict[str, float] = {}
-    started: dict[str, float] = {}
+    started: dict[tuple[str, str], float] = {}
+    begun: dict[str, float] = {}
     out: list[TraceEvent] = []
-    for event in events:
+    for index, event in enumerate(events):
         data: dict[str, Any] = event.model_dump(mode="json")
-        ts = times[event.seq]
+        ts = START_TS + index * STEP_S
         data["ts"] = ts
+        run = event.run_id
+        begun.setdefault(run, ts)
         kind = data["kind"]
         if kind == "message_sent":
             env = data["envelope"]
@@ -63,15 +66,15 @@ def deterministic(events: list[TraceEvent]) -> list[TraceEvent]:
             if usage is not None and "duration_s" in usage:
                 usage["duration_s"] = round(ts - sent.get(env.get("parent_id") or "", ts), 6)
         elif kind == "task_started":
-            started.setdefault(data["task_id"], ts)
+            started.setdefault((run, data["task_id"]), ts)
         elif kind in ("task_finished", "task_failed"):
             data["duration_s"] = (
-                round(ts - started.get(data["task_id"], ts), 6)
+                round(ts - started.get((run, data["task_id"]), ts), 6)
                 if kind == "task_finished" or data.get("final")
                 else 0.0
             )
         elif kind == "run_finished":
-            data["duration_s"] = round(ts - START_TS, 6)
+            data["duration_s"] = round(ts - begun[run], 6)
         elif kind == "llm_call":
             data["latency_s"] = 0.0
         elif kind == "tool_call":
@@ -113,6 +116,41 @@ def hostile_scenario() -> tuple[Orchestrator, Plan, str]:
     )
 
 
+def teams_scenario() -> tuple[Orchestrator, Plan, str]:
+    """A team of teams (``toolkit.team``): research (a sources team and a writer), then
+    an editor; one agent at a time, so the child runs' events interleave the same way."""
+    from toolkit.team import TeamAgent
+
+    def team(name: str, agents: list[Any], tasks: list[Task], seed: int) -> TeamAgent:
+        orch = Orchestrator(agents, seed=seed, concurrency=1)
+        orch.ids = lambda: SeededIds(seed)  # type: ignore[method-assign]
+        return TeamAgent(name, orch, Plan(name=name, tasks=tasks))
+
+    sources = team(
+        "sources",
+        [MockAgent("web", reply="web: 6 articles"), MockAgent("papers", reply="papers: 3 studies")],
+        [Task(id="web", agent="web", goal="search the web"),
+         Task(id="papers", agent="papers", goal="search papers")],
+        2,
+    )  # fmt: skip
+    research = team(
+        "research",
+        [sources, MockAgent("analyst", reply="analyst: 5 findings")],
+        [Task(id="search", agent="sources", goal="find sources"),
+         Task(id="summary", agent="analyst", goal="summarise", depends_on=["search"])],
+        3,
+    )  # fmt: skip
+    agents = [research, MockAgent("editor", reply="editor: final brief")]
+    plan = Plan(
+        name="team of teams",
+        tasks=[
+            Task(id="research", agent="research", goal="research the feature"),
+            Task(id="edit", agent="editor", goal="edit the brief", depends_on=["research"]),
+        ],
+    )
+    return Orchestrator(agents, seed=1, concurrency=1), plan, "a launch brief"
+
+
 def _scenarios() -> dict[str, Callable[[], tuple[Orchestrator, Plan, str]]]:
     from sample_agents.scenarios import feature_review, research_report, scatter_gather_chunks
 
@@ -121,6 +159,7 @@ def _scenarios() -> dict[str, Callable[[], tuple[Orchestrator, Plan, str]]]:
         "research-report": lambda: research_report(speed=0.0),
         "scatter-gather": lambda: scatter_gather_chunks(speed=0.0),
         "hostile": hostile_scenario,
+        "teams": teams_scenario,
     }
 
 

@@ -29,7 +29,7 @@ def test_agent_metrics_columns_are_exactly_the_documented_ones(result: Any) -> N
     """The columns, in order, are those of the issue; integer counters are int64."""
     frame = result.metrics()
     assert list(frame.columns) == [
-        "agent", "tasks", "succeeded", "failed", "retries", "reviews", "won", "mean_s", "p95_s",
+        "agent", "tasks", "succeeded", "failed", "retries", "reviews", "won", "waited_s", "mean_s", "p95_s",
         "messages_in", "messages_out", "tokens_in", "tokens_out", "cost_usd",
     ]  # fmt: skip
     assert list(frame.columns) == AGENT_COLUMNS

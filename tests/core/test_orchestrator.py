@@ -657,3 +657,59 @@ def test_agent_exception_in_planner_is_recorded() -> None:
     assert result.status == "failed"
     assert result.error == "RuntimeError: no idea"
     assert result.events[-1].kind == "run_finished"
+
+
+def test_a_plan_run_again_unchanged_is_checked_once_and_a_changed_one_again() -> None:
+    """``prepare`` remembers a plan's check by its content: the same plan (or an equal
+    one) shares one check, a plan changed in place is checked (and recorded) anew, and
+    a plan that became invalid is refused."""
+
+    async def echo(text: str) -> str:
+        return text + "!"
+
+    orch = Orchestrator([FunctionAgent(echo, "a")])
+    plan = Plan(tasks=[Task(id="t1", agent="a", prompt="{{input}}")])
+    first = plan.check_for(orch.agents)
+    assert Plan.model_validate(plan.model_dump()).check_for(orch.agents) is first
+    assert anyio.run(orch.run, "x", plan).output == "x!"
+    assert plan.check_for(orch.agents) is first
+    plan.tasks.append(Task(id="t2", agent="a", prompt="{{t1}}?"))
+    result = anyio.run(orch.run, "x", plan)
+    assert result.output == "x!?!"
+    (created,) = _kinds(result, "plan_created")
+    assert [t["id"] for t in created.plan["tasks"]] == ["t1", "t2"]
+    plan.tasks[1].agent = "nobody"
+    with pytest.raises(PlanError, match="unknown agent 'nobody'"):
+        orch.prepare("x", plan)
+
+
+def test_a_remembered_plan_is_recorded_scrubbed_only_where_the_run_redacts() -> None:
+    """One plan content shared by a redacting and a non-redacting orchestrator: each
+    run's ``plan_created`` follows its own orchestrator's setting."""
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
+
+    async def echo(text: str) -> str:
+        return "ok"
+
+    plan = Plan(tasks=[Task(id="t1", agent="a", prompt=f"use {key}")])
+    for redact, shown in ((True, "use sk-***"), (False, f"use {key}"), (True, "use sk-***")):
+        orch = Orchestrator([FunctionAgent(echo, "a")], redact_secrets=redact)
+        (created,) = _kinds(anyio.run(orch.run, "x", plan), "plan_created")
+        assert created.plan["tasks"][0]["prompt"] == shown
+
+
+def test_remembered_plans_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plans ``check_for`` remembers hold a bounded amount of memory: the oldest go
+    first once their JSON passes the budget, and a plan bigger than it is never held."""
+    import toolkit.plan as plans
+
+    monkeypatch.setattr(plans, "_CHECKED", type(plans._CHECKED)())
+    monkeypatch.setattr(plans, "_checked_chars", 0)
+    small = [Plan(name=f"p{i}", tasks=[Task(id="t", agent="a")]) for i in range(3)]
+    monkeypatch.setattr(plans, "_CHECKED_CHARS", 2 * len(small[0].model_dump_json()) + 1)
+    checks = [p.check_for(["a"]) for p in small]
+    assert small[2].check_for(["a"]) is checks[2] and small[1].check_for(["a"]) is checks[1]
+    assert small[0].check_for(["a"]) is not checks[0]  # evicted by the third
+    big = Plan(tasks=[Task(id=f"t{i}", agent="a") for i in range(20)])
+    assert big.check_for(["a"]) is not big.check_for(["a"])
+    assert plans._checked_chars == sum(len(text) for text, _ in plans._CHECKED)

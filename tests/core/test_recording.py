@@ -4,6 +4,7 @@ and folding a recorded trace gives exactly the live state."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,54 @@ def test_flush_writes_every_line_including_an_unfinished_chunk(tmp_path: Path) -
     assert read_trace(path).events == events
     assert recorder.written == 70
     recorder.close()
+
+
+def test_open_recorders_share_one_flusher_thread_that_writes_without_the_run(
+    tmp_path: Path,
+) -> None:
+    """Recorders do not start a thread each (a run would start and join it): one
+    process-wide flusher writes every open recorder's events while the run emits
+    nothing more, so a live follower sees them; closing one leaves the others flushed."""
+    import threading
+
+    events = _events(3)
+    recorders = [JsonlRecorder(tmp_path / f"r{i}.jsonl", flush_s=0.001) for i in range(3)]
+    for recorder in recorders:
+        for e in events:
+            recorder.emit(e)
+    flushers = [t for t in threading.enumerate() if t.name == "switchboard-flush"]
+    assert len(flushers) == 1
+    recorders[0].close()
+    recorders[1].emit(events[0])
+    for recorder in recorders[1:]:
+        while recorder.written < len(events):  # the flusher's work, not the caller's
+            flushers[0].join(0.01)
+            assert flushers[0].is_alive()
+    assert read_trace(tmp_path / "r2.jsonl").events == events
+    for recorder in recorders[1:]:
+        recorder.close()
+    assert read_trace(tmp_path / "r1.jsonl").events == [*events, events[0]]
+
+
+def test_a_write_that_fails_in_the_background_is_raised_by_close(tmp_path: Path) -> None:
+    """A flush of the background thread that raises (a full disk) is not lost in that
+    thread: ``close`` writes what it can and raises it, so the run reports it."""
+
+    class Full(JsonlRecorder):
+        fail = True
+
+        def _write(self, batch: list[Any]) -> None:
+            if self.fail:
+                raise OSError(28, "No space left on device")
+            super()._write(batch)
+
+    recorder = Full(tmp_path / "full.jsonl", flush_s=0.001)
+    recorder.emit(_events(1)[0])
+    while recorder._flush_error is None:  # the flusher's attempt, on its thread
+        time.sleep(0.001)
+    recorder.fail = False
+    later = _events(2)[1]
+    recorder.emit(later)
+    with pytest.raises(OSError, match="No space left"):
+        recorder.close()
+    assert read_trace(tmp_path / "full.jsonl").events == [later]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,3 +113,41 @@ def test_demo_runs_in_a_real_terminal(tmux: Tmux) -> None:
     tmux.wait_for(lambda s: "esc closes" not in s and "Message flow" in s, "the help to close")
     tmux.keys("q")
     tmux.wait_for(lambda s: not tmux.alive(), "the app to quit", timeout_s=15)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_the_app_ends_when_its_terminal_is_closed(tmux: Tmux, tmp_path: Path) -> None:
+    """Closing the terminal under `make demo` ends the app (make, the session leader, gets
+    the hang-up and waits; the app sees the dead terminal and exits, not spinning on)."""
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(f"demo:\n\t{SWITCHBOARD} demo --speed 4\n")
+    tmux.start(f"make -s -f {makefile} demo")
+    tmux.wait_for(lambda s: "Message flow" in s and "orchestrator" in s, "the app to draw")
+    panes = tmux.run("list-panes", "-t", tmux.name, "-F", "#{pane_pid}").stdout.split()
+    (make_pid,) = (int(p) for p in panes)
+    children = Path(f"/proc/{make_pid}/task/{make_pid}/children").read_text().split()
+    (app_pid,) = (int(c) for c in children)
+    assert "switchboard" in Path(f"/proc/{app_pid}/cmdline").read_text()
+    tmux.kill()  # the terminal goes away, as when its window is closed
+    deadline = time.monotonic() + 60  # bounds a hang only; the app looks once a second
+    while _alive(app_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    outlived = _alive(app_pid)
+    if outlived:  # leave nothing running behind a failed test
+        os.kill(app_pid, signal.SIGKILL)
+    assert not outlived, "the app outlived its terminal"

@@ -451,3 +451,52 @@ def test_the_conflict_resolver_lets_a_person_decide() -> None:
     )
     with pytest.raises(ValueError, match="needs a human agent"):
         Resolver("r", strategy="human", judge=MockAgent("j"))
+
+
+def test_the_human_resolver_asks_per_question_and_leaves_its_judge_as_it_is() -> None:
+    """The resolver's human judge is asked to choose for that question only: the same
+    HumanAgent, asked to approve a task of the same run at the same time, still asks to
+    approve, and its own mode, options and default are unchanged afterwards."""
+    from toolkit.patterns import conflict
+    from toolkit.resolution import Resolver
+
+    chair = HumanAgent("chair", person="alice", mode="approve", default="approve", deadline_s=600)
+    orch = Orchestrator(
+        [
+            MockAgent("a", reply="ANSWER: red"),
+            MockAgent("b", reply="ANSWER: blue"),
+            Resolver("resolver", strategy="human", judge=chair),
+            chair,
+        ]
+    )
+    base = conflict(["a", "b"])
+    plan = Plan(name="both", tasks=[*base.tasks, Task(id="sign", agent="chair", prompt="Sign?")])
+    asked: dict[str, Any] = {}
+
+    async def main() -> Any:
+        run = orch.prepare("which colour?", plan)
+        async with anyio.create_task_group() as tg:
+
+            async def alice() -> None:
+                while len(waiting(run.run_id)) < 2:
+                    await anyio.sleep(0.005)
+                for q in waiting(run.run_id):
+                    asked[q.task_id] = (q.mode, q.options, q.default)
+                    if q.mode == "choose":
+                        run.answer(q.task_id, choice="b", by="alice")
+                    else:
+                        run.answer(q.task_id, approve=True, by="alice")
+
+            tg.start_soon(alice)
+            return await run.execute()
+
+    result = anyio.run(main)
+    assert result.status == "succeeded"
+    resolve = next(t.id for t in base.tasks if t.agent == "resolver")
+    assert asked[resolve] == ("choose", ["a", "b"], None)
+    assert asked["sign"] == ("approve", [], "approve")
+    assert (chair.mode, chair.options, chair.default) == ("approve", [], "approve")
+    assert result.results["sign"]["approved"] is True
+    assert result.results[resolve] == "blue"
+    with pytest.raises(ValueError, match="needs options"):
+        anyio.run(lambda: chair.ask(None, mode="choose", options=[]))  # type: ignore[arg-type]

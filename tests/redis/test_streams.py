@@ -68,6 +68,39 @@ def test_a_run_published_to_redis_is_read_back_whole_in_order(redis_url: str) ->
     )
 
 
+def test_no_entry_holds_more_events_than_the_chunk(redis_url: str) -> None:
+    """An entry carries at most ``chunk`` events, also for a chunk smaller than the blocks
+    the sink joins lines into; its id is its first seq and its count, which add up to
+    the run's events without a gap."""
+    sink = RedisStreamSink(redis_url, chunk=10, flush_s=60)  # cut by size only
+    result = mock_orchestrator().run_sync("go", long_pipeline(100), sinks=[sink])
+    assert result.error is None, result.error
+    entries = _client(redis_url).xrange(RedisTarget.parse(redis_url).stream_key(result.run_id))
+    ids = [tuple(map(int, entry_id.split(b"-"))) for entry_id, _ in entries]
+    assert all(1 <= count <= 10 for _, count in ids)
+    assert [first for first, _ in ids] == [0, *(f + c for f, c in ids[:-1])]
+    assert sum(c for _, c in ids) == len(result.events)
+    assert all(int(fields[b"n"]) == c for (_, fields), (_, c) in zip(entries, ids, strict=True))
+
+
+def test_every_run_through_one_sink_ends_with_its_status_in_the_index(redis_url: str) -> None:
+    """Short runs one after another through one sink whose flusher takes the queue every
+    0.1 ms: whenever it takes (between a run_finished's mark and its line, say), each
+    run's last entry says how the run ended, and the index shows it finished."""
+    sink = RedisStreamSink(redis_url, flush_s=0.0001)
+    orch = mock_orchestrator(sinks=[sink])
+    results = [orch.run_sync(str(i), long_pipeline(2)) for i in range(40)]
+    runs = {r.run_id: r for r in list_runs(redis_url)}
+    assert len(runs) == 40
+    for result in results:
+        assert (runs[result.run_id].status, runs[result.run_id].event_count) == (
+            "succeeded",
+            len(result.events),
+        )
+    events, problems = read_run(RedisTarget.parse(redis_url), results[-1].run_id)
+    assert problems == [] and dumps(events) == dumps(results[-1].events)
+
+
 def test_the_newest_run_is_followed_by_default_and_any_run_by_id(redis_url: str) -> None:
     """open_redis with no run id follows the newest run; with an id, that run; an unknown
     run read as it is fails with one line listing the runs to pick from."""
@@ -128,6 +161,33 @@ def test_a_follower_that_starts_first_sees_the_run_live_from_its_beginning(
     assert dumps(seen) == dumps(result["r"].events)
 
 
+def test_a_run_is_in_the_index_as_soon_as_it_starts(redis_url: str) -> None:
+    """The entry holding run_started is sent at once, not when flush_s has passed: a
+    follower waiting for the run finds it while the run's first task is still held."""
+    gate = threading.Event()
+
+    def hold(text: str) -> str:
+        assert gate.wait(60)
+        return text
+
+    sink = RedisStreamSink(redis_url, flush_s=3600)  # an hour: only a wake-up sends
+    orch = Orchestrator([FunctionAgent(hold, "hold", thread=True)])
+    result: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: result.setdefault("r", orch.run_sync("go", pipeline("hold"), sinks=[sink]))
+    )
+    runner.start()
+    try:
+        wait_until(lambda: bool(list_runs(redis_url)), what="the held run in the index")
+        (run,) = list_runs(redis_url)
+        assert run.status == "running"
+    finally:
+        gate.set()
+        runner.join(60)
+    assert result["r"].error is None
+    assert [r.status for r in list_runs(redis_url)] == ["succeeded"]
+
+
 def test_damaged_entries_are_skipped_counted_and_reported(redis_url: str) -> None:
     """Garbage lines, an unknown kind, an entry without events and events of another run
     are each reported once; every valid event around them is still read."""
@@ -157,13 +217,20 @@ def test_a_killed_connection_mid_run_loses_and_duplicates_no_event(redis_url: st
     gets a new connection each time (events keep arriving after each kill), resends what
     was not acknowledged, and the stream holds each event exactly once."""
     killer = _client(redis_url)
+    me = killer.client_id()
     sink = RedisStreamSink(redis_url, chunk=16, flush_s=0.001)
     killed: list[int] = []
     marks = [0]
 
+    def reconnected() -> bool:
+        # events delivered since the last kill, and the sink's connection is there (a
+        # pipeline answered just before a kill counts as delivered, its connection dead)
+        return sink.delivered > marks[-1] and any(
+            int(c["id"]) != me for c in killer.client_list(_type="normal")
+        )
+
     def kill(text: str) -> str:
-        # events delivered since the last kill: the connection was made again
-        wait_until(lambda: sink.delivered > marks[-1], what="events delivered since the last kill")
+        wait_until(reconnected, what="events delivered on a new connection since the last kill")
         marks.append(sink.delivered)
         killed.append(killer.client_kill_filter(_type="normal", skipme=True))
         return text + "+k"

@@ -208,6 +208,28 @@ async def test_cancelling_a_run_on_temporal_records_it_the_in_process_way(
     assert same_lines(read_trace(tmp_path / "t.jsonl").events, result.events)
 
 
+async def test_a_call_to_an_agent_no_worker_of_the_queue_hosts_fails_saying_so(
+    temporal: Service, tmp_path: Path
+) -> None:
+    """A call that reaches a worker which does not host its agent fails the attempt as
+    ``unavailable`` with the worker's reason (which agents it hosts, on which queue), so
+    the task's fallback answers; the run does not end on a bare ``ActivityError``."""
+    hosted = [FunctionAgent(lambda text: "a: " + text, "a")]
+    wanted = [*hosted, FunctionAgent(lambda text: "b: " + text, "b")]
+    plan = Plan(name="misrouted", tasks=[Task(id="t", agent="b", fallback="a")])
+    client = await connect(temporal.address, blobs=tmp_path / "blobs")  # type: ignore[attr-defined]
+    q = queue()
+    async with make_worker(client, hosted, task_queue=q):
+        orch = Orchestrator(wanted, executor=TemporalExecutor(client=client, task_queue=q))
+        result = await orch.run("go", plan)
+    failed = [e for e in result.events if e.kind == "task_failed"]
+    assert [(e.error_type, e.final) for e in failed] == [("unavailable", False)]
+    assert "this worker hosts no agent 'b' (it hosts: a)" in failed[0].error
+    assert repr(q) in failed[0].error
+    assert result.status == "succeeded"
+    assert result.results["t"] == "a: go"
+
+
 def test_run_on_temporal_reports_a_missing_or_unreachable_server_in_one_line(
     tmp_path: Path,
 ) -> None:

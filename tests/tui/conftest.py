@@ -16,6 +16,7 @@ TRACES = ROOT / "sample_agents" / "traces"
 FEATURE_REVIEW = TRACES / "feature-review.jsonl"
 HOSTILE = TRACES / "hostile.jsonl"
 SCATTER_GATHER = TRACES / "scatter-gather.jsonl"
+TEAMS = TRACES / "teams.jsonl"
 
 
 @pytest.fixture

@@ -139,3 +139,109 @@ async def test_compare_a_run_with_its_rerun(tmp_path: Path) -> None:
         assert "1 of 2 output(s) changed, 1 reused" in text and "≠ changed" in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+
+
+def make_team_store(path: Path, *, plain: bool = True) -> tuple[str, str, str]:
+    """A plain run, then a run whose team ``research`` has a team ``sources`` (a child and
+    a grandchild run); the ids of the team run, its child and its grandchild."""
+    from toolkit import Plan, Task
+    from toolkit.team import TeamAgent
+
+    if plain:
+        make_store(path, ["plain"])
+    web = MockAgent("web", reply="hits")
+    sources = TeamAgent("sources", Orchestrator([web]), Plan(tasks=[Task(id="w", agent="web")]))
+    research = TeamAgent(
+        "research",
+        Orchestrator([sources, MockAgent("writer")]),
+        Plan(tasks=[Task(id="s", agent="sources"), Task(id="x", agent="writer", depends_on=["s"])]),
+    )
+    orch = Orchestrator([research, MockAgent("editor")], seed=1)
+    plan = Plan(
+        tasks=[Task(id="r", agent="research"), Task(id="e", agent="editor", depends_on=["r"])]
+    )
+    store = RunStore(path)
+    result = orch.run_sync("go", plan, name="brief", store=store)
+    store.disconnect()
+    assert result.status == "succeeded", result.error
+    return result.run_id, research.runs[0].run_id, sources.runs[0].run_id
+
+
+def top_of(path: Path) -> str:
+    store = RunStore(path)
+    try:
+        return store.latest()
+    finally:
+        store.disconnect()
+
+
+def test_catalog_nests_child_runs_under_their_parent(tmp_path: Path) -> None:
+    """A team's run follows its parent, its team's run follows it, each a level deeper
+    and naming its team and the parent's task; a lone run with its teams opens directly."""
+    path = tmp_path / "runs.db"
+    top, child, grandchild = make_team_store(path)
+    entries = open_catalog(path).runs()
+    assert [(e.run_id, e.depth) for e in entries[:3]] == [(top, 0), (child, 1), (grandchild, 2)]
+    assert (entries[1].parent_run, entries[1].team, entries[1].parent_task) == (
+        top,
+        "research",
+        "r",
+    )
+    assert (entries[2].parent_run, entries[2].team, entries[2].parent_task) == (
+        child,
+        "sources",
+        "s",
+    )
+    assert entries[3].name == "plain" and entries[3].depth == 0 and len(entries) == 4
+    assert len(source_from_args(_args(path)).runs()) == 4  # two runs of their own: browse
+    alone = tmp_path / "alone.db"
+    make_team_store(alone, plain=False)
+    opened = source_from_args(_args(alone))  # one run of its own, with its teams: open it
+    assert isinstance(opened, RecordedSource) and opened.label.endswith(top_of(alone))
+
+
+async def test_browser_shows_child_runs_indented_and_opens_one(tmp_path: Path) -> None:
+    """The browser draws each child run indented under its parent (└), with its team and
+    task; Enter on the child opens the team's own run."""
+    path = tmp_path / "runs.db"
+    top, child, grandchild = make_team_store(path)
+    app = SwitchboardApp(open_catalog(path))
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "4 run(s)" in text
+        assert "└ " in text and "team research of task r" in text
+        assert "team sources of task s" in text
+        table = app.screen.query_one(RunsTable)
+        assert [str(table.get_row_at(i)[0]) for i in range(3)] == [
+            "brief",
+            "└ run",
+            "  └ run",
+        ]
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        state = app.screen.player.state()
+        assert state.run_id == child and state.parent_run == top
+        assert list(state.tasks) == ["s", "x"]
+        assert [s.run_id for _, s in state.teams()] == [grandchild]
+
+
+def test_cli_runs_lists_a_teams_team_two_levels_down(tmp_path: Path) -> None:
+    """`switchboard runs` (a subprocess) indents the grandchild run under the child."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.db"
+    top, child, grandchild = make_team_store(path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli", "runs", "--store", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()[1:]
+    assert lines[0].startswith(top)
+    assert lines[1].startswith(f"  └ {child}") and "(team research of task r)" in lines[1]
+    assert lines[2].startswith(f"    └ {grandchild}") and "(team sources of task s)" in lines[2]
+    assert len(lines) == 4 and "plain" in lines[3]

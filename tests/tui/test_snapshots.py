@@ -6,7 +6,7 @@ and look at the SVGs in ``__snapshots__/`` before committing them.
 
 from __future__ import annotations
 
-from .conftest import FEATURE_REVIEW, HOSTILE, SCATTER_GATHER, replay_app
+from .conftest import FEATURE_REVIEW, HOSTILE, SCATTER_GATHER, TEAMS, replay_app
 
 
 def test_flow_at_120x40(snap_compare) -> None:
@@ -64,3 +64,20 @@ def test_time_tab_at_80x24_mid_run(snap_compare) -> None:
     """Stepped back to event 14 on a classic terminal: only the calls made by then are drawn."""
     keys = ["4", "g", *["full_stop"] * 14]
     assert snap_compare(replay_app(FEATURE_REVIEW), press=keys, terminal_size=(80, 24))
+
+
+def test_team_expanded(snap_compare) -> None:
+    """A team of teams: Enter on the research team (▸) in the agents shows its own
+    lanes (its sources team ▸ and analyst), its plan and its agents."""
+
+    async def focus_the_team(pilot) -> None:
+        from tui.widgets.agents_view import AgentsView
+
+        await pilot.pause()
+        agents = pilot.app.screen.query_one(AgentsView)
+        agents.focus()
+        agents.move_cursor(row=0)
+
+    assert snap_compare(
+        replay_app(TEAMS), press=["enter"], terminal_size=(120, 40), run_before=focus_the_team
+    )

@@ -49,3 +49,55 @@ async def test_t_expands_each_team_into_its_lanes_and_plan(tmp_path: Path) -> No
         await pilot.press("t")
         await wait_until(pilot, lambda: "editor" in _lanes(app))
         assert app.main.team is None and plan.row_count == 3
+
+
+async def test_enter_on_a_team_in_the_agents_expands_it_and_esc_comes_out(tmp_path: Path) -> None:
+    """Enter on a team's row (▸) in the agents shows the team's own lanes, plan and
+    agents; Enter on a team inside it goes a level deeper; esc comes out a level at a
+    time; Enter on an agent that is no team shows its details."""
+    from toolkit import MockAgent, Orchestrator, Plan, Task
+    from toolkit.team import TeamAgent
+    from tui.screens.details import DetailsScreen
+
+    sources = TeamAgent(
+        "sources", Orchestrator([MockAgent("web")]), Plan(tasks=[Task(id="w", agent="web")])
+    )
+    research = TeamAgent(
+        "research",
+        Orchestrator([sources, MockAgent("writer")]),
+        Plan(tasks=[Task(id="s", agent="sources"), Task(id="x", agent="writer", depends_on=["s"])]),
+    )
+    orch = Orchestrator([research, MockAgent("editor")], seed=1)
+    plan = Plan(
+        tasks=[Task(id="r", agent="research"), Task(id="e", agent="editor", depends_on=["r"])]
+    )
+    trace = tmp_path / "t.jsonl"
+    assert (await orch.run("go", plan, trace=trace)).status == "succeeded"
+    app = SwitchboardApp(open_trace(trace))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: app.main.player.at_end and "succeeded" in screen_text(app))
+        agents = app.screen.query_one(AgentsView)
+        assert "research ▸" in screen_text(app) and "editor ▸" not in screen_text(app)
+        agents.focus()
+        agents.move_cursor(row=0)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.main.team == "research")
+        await wait_until(pilot, lambda: "writer" in _lanes(app))
+        assert app.screen.query_one(PlanView).row_count == 2
+        assert "team research (esc: out" in screen_text(app)
+        agents.move_cursor(
+            row=list(app.main._shown(app.main.player.state()).agents).index("sources")
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.main.team == "research/sources")
+        await wait_until(pilot, lambda: "web" in _lanes(app))
+        assert app.screen.query_one(PlanView).row_count == 1
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.main.team == "research" and "writer" in _lanes(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.main.team is None and "editor" in _lanes(app))
+        assert app.screen.query_one(PlanView).row_count == 2
+        agents.move_cursor(row=list(app.main.player.state().agents).index("editor"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        assert app.main.team is None

@@ -727,6 +727,7 @@ def create_app(
     token: str | None,
     max_body: int = DEFAULT_MAX_BODY,
     api: Api = API,
+    temporal: str | None = None,
 ) -> Any:
     """The start API over ``registry``, behind the token and the body limit.
 
@@ -736,6 +737,8 @@ def create_app(
         token: The bearer token every route but ``/health`` requires (None: none).
         max_body: Largest request body in bytes.
         api: The route table to serve and document.
+        temporal: A Temporal server (``HOST:PORT``) whose runs' questions the answer
+            routes also reach (``toolkit.serve.answers``); None: only this server's runs.
     """
 
     @contextlib.asynccontextmanager
@@ -750,6 +753,8 @@ def create_app(
     )
     app.state.registry = registry
     app.state.api = api
+    app.state.temporal = temporal
+    app.state.temporal_client = None
     return guard(app, token=token, open_paths=api.open_paths, max_body=max_body)
 
 

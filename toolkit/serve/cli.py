@@ -10,11 +10,13 @@ stderr, exit code 2. The token is read from the environment variable named by
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = [
     "DEFAULT_PORT",
@@ -113,6 +115,12 @@ def register(sub: Any) -> None:
         help="largest request body in bytes (default 4 MiB)",
     )
     p.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="also take answers for runs on this Temporal server (--executor temporal): "
+        "the questions and answers routes of a run this server does not hold ask its workflow",
+    )
+    p.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
         default="info",
@@ -133,6 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         max_body=args.max_body,
         log_level=args.log_level,
+        temporal=args.temporal,
     )
 
 
@@ -148,6 +157,7 @@ def serve(
     max_running: int = 16,
     max_body: int = 4 * 1024 * 1024,
     log_level: str = "info",
+    temporal: str | None = None,
 ) -> int:
     """Serve the start API until interrupted (SIGINT/SIGTERM: running runs are cancelled
     and recorded as such).
@@ -194,10 +204,16 @@ def serve(
             bus_factory = redis_bus(bus)
         except ValueError as exc:
             raise _cli_error(f"--bus {display_url(bus)}: {exc}") from None
+    if temporal is not None:
+        from toolkit.temporal.commands import address_from_args
+
+        address_from_args(temporal, "--temporal")
+        with needs_extra("temporal", "switchboard serve --temporal"):
+            import temporalio  # noqa: F401
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
     registry = RunRegistry(catalog, store=store, max_running=max_running, bus=bus_factory)
-    app = create_app(registry, token=token, max_body=max_body)
+    app = create_app(registry, token=token, max_body=max_body, temporal=temporal)
     shown = f"[{host}]" if ":" in host else host
     served = ", ".join(sorted(catalog.agents))
     print(
@@ -229,6 +245,8 @@ def serve(
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound and listening on ``host:port``, or a one-line error."""
+    import socket  # here: every ``switchboard`` command loads this module for its options
+
     if not 0 <= port <= 65535:
         raise _cli_error(f"--port {port}: must be 0 to 65535")
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from toolkit.events import TraceEvent
+from toolkit.loop import LoopHandle
 from toolkit.plan import Plan, PlanError, Task, known_list
 from toolkit.serve.models import DirectiveIn, StartRequest
 
@@ -182,16 +182,11 @@ class RunRecord:
         self._waiter: anyio.Event | None = None
         self._state: RunState | None = None
         self._folded = 0
-        self._loop_thread: int | None = None
-        self._call_soon: Any = None
+        self._loop = LoopHandle()
 
     def bind_loop(self) -> None:
         """Wake followers through the event loop running in this thread (the server's)."""
-        self._loop_thread = threading.get_ident()
-        with contextlib.suppress(RuntimeError):
-            import asyncio
-
-            self._call_soon = asyncio.get_running_loop().call_soon_threadsafe
+        self._loop.bind()
 
     # -- the run's sink --------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -208,11 +203,10 @@ class RunRecord:
         waiter, self._waiter = self._waiter, None
         if waiter is None:
             return
-        if threading.get_ident() == self._loop_thread or self._call_soon is None:
-            waiter.set()
+        if self._loop.reachable:
+            self._loop.call(_wake, waiter)  # dropped once the loop has closed: nobody waits
         else:
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
-                self._call_soon(_wake, waiter)
+            waiter.set()
 
     # -- reading ---------------------------------------------------------------
     def state(self) -> RunState:

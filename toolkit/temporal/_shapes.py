@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "AnswerSignal",
     "CallInput",
     "CallResult",
     "DeliverInput",
@@ -31,6 +32,10 @@ EVENTS_QUERY = "switchboard.events"
 """The query that pages through a run's events (the starter's live view)."""
 CANCEL_SIGNAL = "switchboard.cancel"
 """The signal that cancels a run the way ``Run.cancel`` does (recorded, then ended)."""
+ANSWER_SIGNAL = "switchboard.answer"
+"""The signal that answers the open question of a human agent's task (``AnswerSignal``)."""
+QUESTIONS_QUERY = "switchboard.questions"
+"""The query that lists the run's open questions (``toolkit.human.Question`` as JSON)."""
 
 
 class RunSpec(BaseModel):
@@ -126,3 +131,13 @@ class RunOutcome(BaseModel):
     output: Any = None
     error: str | None = None
     events: int
+
+
+class AnswerSignal(BaseModel):
+    """A person's answer to the open question of ``task_id`` (the answer signal's input)."""
+
+    task_id: str
+    question_id: str | None = None
+    """The question answered; None: whichever question of the task is open."""
+    answer: dict[str, Any]
+    """The ``toolkit.human.Answer`` as JSON."""

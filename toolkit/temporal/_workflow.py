@@ -12,6 +12,11 @@ policy, review loop, tracer), with workflow-safe parts injected:
   them, in order and in batches, to a local activity that writes the outlets and
   skips what they already hold, so a replay never writes an event twice.
 
+A human agent (``toolkit.human``) is no activity: it asks inside the workflow and
+waits there for the answer signal (``ANSWER_SIGNAL``; ``switchboard answer --temporal``
+and the HTTP answer route send it), so the wait is durable, its deadline a durable
+timer, and the open questions are the ``QUESTIONS_QUERY``'s answer.
+
 Code here does no I/O and reads no clock; the toolkit modules are passed through
 the sandbox (they are deterministic given these injections).
 """
@@ -25,21 +30,26 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from toolkit.agents import Agent
     from toolkit.events import TraceEvent, dump_event, parse_event
-    from toolkit.executor import AgentCall, Outcome
+    from toolkit.executor import AgentCall, InProcessExecutor, Outcome
+    from toolkit.human import Answer, AnswerError, HumanAgent, Question
     from toolkit.orchestrator import Orchestrator
     from toolkit.plan import Plan
     from toolkit.planning import RouterPlanner, RuleBasedPlanner
     from toolkit.policy import Failure
     from toolkit.temporal._shapes import (
         AGENT_ACTIVITY,
+        ANSWER_SIGNAL,
         CANCEL_SIGNAL,
         DELIVER_ACTIVITY,
         EVENTS_QUERY,
+        QUESTIONS_QUERY,
         WORKFLOW,
+        AnswerSignal,
         CallInput,
         CallResult,
         DeliverInput,
@@ -116,16 +126,69 @@ class _CardAgent(Agent):
         raise RuntimeError("agents run on workers, as activities")
 
 
+class _Inbox:
+    """The run's open questions and the answers the signal brought (workflow state)."""
+
+    __slots__ = ("answers", "open")
+
+    def __init__(self) -> None:
+        self.open: dict[str, Question] = {}
+        """The open question of each waiting task, by task id."""
+        self.answers: dict[str, Answer] = {}
+        """The first fitting answer to each question, by question id."""
+
+    def take(self, signal: AnswerSignal) -> str | None:
+        """Keep a signalled answer if it fits an open question; else why not."""
+        question = self.open.get(signal.task_id)
+        if question is None or signal.question_id not in (None, question.question_id):
+            return f"no open question for {signal.task_id}"
+        if question.question_id in self.answers:
+            return f"the question of {signal.task_id} is answered already"
+        try:
+            answer = Answer.model_validate(signal.answer).check(question)
+        except (AnswerError, ValueError) as exc:
+            return str(exc)
+        self.answers[question.question_id] = answer
+        return None
+
+
+class _WorkflowHuman(HumanAgent):
+    """A human agent asking inside the workflow: it waits for the answer signal."""
+
+    inbox: _Inbox
+
+    async def _wait(self, slot: Any, box: Any, now: float) -> Answer | None:
+        question: Question = slot.question
+        inbox = self.inbox
+        inbox.open[question.task_id] = question
+        deadline = question.deadline_at
+        try:
+            await workflow.wait_condition(
+                lambda: question.question_id in inbox.answers,
+                timeout=None if deadline is None else timedelta(seconds=max(deadline - now, 0)),
+            )
+        except TimeoutError:
+            return None
+        finally:
+            if inbox.open.get(question.task_id) is question:
+                del inbox.open[question.task_id]
+        return inbox.answers[question.question_id]
+
+
 _BASE_FIELDS = frozenset({"run_id", "seq", "ts", "trace_id", "span_id", "parent_span_id", "kind"})
 
 
 class ActivityExecutor:
     """Performs each agent call as an activity on the run's task queue."""
 
-    def __init__(self, spec: RunSpec) -> None:
+    def __init__(self, spec: RunSpec, humans: dict[str, HumanAgent] | None = None) -> None:
         self.spec = spec
+        self.humans = InProcessExecutor(humans or {})
+        """Human agents ask in the workflow itself (no activity)."""
 
     async def call(self, call: AgentCall) -> Outcome:
+        if call.agent in self.humans.agents:
+            return await self.humans.call(call)
         spec, session = self.spec, call.session
         timeout = call.timeout_s
         handle = workflow.start_activity(
@@ -159,6 +222,16 @@ class ActivityExecutor:
             result: CallResult = await asyncio.shield(handle)
         except asyncio.CancelledError:
             handle.cancel()  # ask the worker to stop the call; nobody waits for it
+            raise
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == "UnknownAgent":
+                # a worker on this queue that does not host the agent: the attempt fails
+                # with the worker's reason (the bare ActivityError says only "failed")
+                return Failure(
+                    f"UnknownAgent: {cause.message} (task queue {spec.task_queue!r})",
+                    "unavailable",
+                )
             raise
         tracer = session.tracer
         for line in result.events:  # the agent's own events, numbered into the run's stream
@@ -201,18 +274,26 @@ class SwitchboardRun:
         self._run: Any = None
         self._cancel = False
         self._problems: list[str] = []
+        self._inbox = _Inbox()
 
     @workflow.run
     async def run(self, spec: RunSpec) -> RunOutcome:
         buffer = self._buffer
+        humans: dict[str, HumanAgent] = {}
+        for name, card in spec.agents.items():
+            if card.get("kind") == "human":
+                human = _WorkflowHuman.from_card(name, card)
+                assert isinstance(human, _WorkflowHuman)
+                human.inbox = self._inbox
+                humans[name] = human
         orch = Orchestrator(
-            [_CardAgent(name, card) for name, card in spec.agents.items()],
+            [humans.get(name) or _CardAgent(name, card) for name, card in spec.agents.items()],
             planner=RouterPlanner() if spec.planner == "router" else RuleBasedPlanner(),
             concurrency=spec.concurrency,
             seed=spec.seed,
             default_timeout_s=spec.default_timeout_s,
             fail_fast=spec.fail_fast,
-            executor=ActivityExecutor(spec),
+            executor=ActivityExecutor(spec, humans),
             clock=WorkflowClock(),
             ids=lambda: WorkflowIds(spec.run_id, spec.trace_id),
             outlet=lambda sinks, keep: buffer,
@@ -279,3 +360,21 @@ class SwitchboardRun:
         self._cancel = True
         if self._run is not None:
             self._run.cancel()
+
+    @workflow.signal(name=ANSWER_SIGNAL)
+    def answer(self, signal: AnswerSignal) -> None:
+        """A person's answer to a task's open question; the first that fits is taken
+        (the sender checks it against the ``QUESTIONS_QUERY`` first, to say why not)."""
+        problem = self._inbox.take(signal)
+        if problem is not None:
+            workflow.logger.info("answer not taken: %s", problem)
+
+    @workflow.query(name=QUESTIONS_QUERY)
+    def questions(self) -> list[dict[str, Any]]:
+        """The open questions (``toolkit.human.Question`` as JSON) not answered yet."""
+        inbox = self._inbox
+        return [
+            q.model_dump(mode="json")
+            for q in inbox.open.values()
+            if q.question_id not in inbox.answers
+        ]

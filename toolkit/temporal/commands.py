@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["executor_from_args", "register"]
+__all__ = ["address_from_args", "executor_from_args", "register"]
 
 
 def _cli_error(message: str) -> Exception:
@@ -23,9 +23,14 @@ def _cli_error(message: str) -> Exception:
 def _address(value: str | None) -> str:
     if not value:
         raise _cli_error("--executor temporal needs --temporal HOST:PORT")
+    return address_from_args(value, "--temporal")
+
+
+def address_from_args(value: str, option: str) -> str:
+    """``value`` if it is ``HOST:PORT``; else the CLI's one-line error."""
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
-        raise _cli_error(f"--temporal {value!r}: expected HOST:PORT")
+        raise _cli_error(f"{option} {value!r}: expected HOST:PORT")
     return value
 
 

@@ -15,13 +15,32 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dashboard_data", "embed_json", "render_html"]
+__all__ = ["add_details", "dashboard_data", "detail_key", "embed_json", "render_html"]
 
 _STATIC = Path(__file__).parent / "static"
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """A UTF-16 surrogate code point: Python strings may hold one (from ``surrogateescape``,
 a model's broken output), UTF-8 cannot encode it."""
+
+
+def detail_key(row: dict[str, Any]) -> str:
+    """Where the static page finds a row's event details: its seq, prefixed by its run
+    for a team's event (each run numbers its own events)."""
+    run = row.get("run")
+    return f"{run}:{row['seq']}" if run else str(row["seq"])
+
+
+def add_details(details: dict[str, str], history: Any, rows: list[dict[str, Any]]) -> None:
+    """Put the details of each row's event in ``details`` (cut at 4,000 characters)."""
+    from toolkit.widgets.projection import event_detail
+
+    for row in rows:
+        key = detail_key(row)
+        if key not in details:
+            event = history.find(row["seq"], row.get("run"))
+            if event is not None:
+                details[key] = event_detail(event)[:4000]
 
 
 def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, Any]:
@@ -33,14 +52,8 @@ def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, 
         arrows: Its message ``RowWindow``.
         log: Its log ``RowWindow``.
     """
-    from toolkit.widgets.projection import event_detail
-
-    details = {}
-    for row in [*arrows.head, *arrows.tail, *log.head, *log.tail]:
-        if str(row["seq"]) not in details:
-            event = history.find(row["seq"])
-            if event is not None:
-                details[str(row["seq"])] = event_detail(event)[:4000]
+    details: dict[str, str] = {}
+    add_details(details, history, [*arrows.head, *arrows.tail, *log.head, *log.tail])
     return {
         "parts": list(view.parts),
         "title": view.title,
@@ -56,6 +69,7 @@ def dashboard_data(view: Any, history: Any, arrows: Any, log: Any) -> dict[str, 
         "playing": False,
         "speed": view.speed,
         "selected": -1,
+        "selected_run": "",
         "detail": "",
         "log_filter": {"text": "", "kind": ""},
         "static": True,

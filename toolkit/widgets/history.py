@@ -70,6 +70,10 @@ class RunHistory:
         # rows are built on first display and cached: the same row is the same object,
         # which is how the widget's RowWindow tells new rows from old ones
         self._arrow_rows: dict[int, dict[str, Any]] = {}
+        # the same for each team's child run (a team expanded into its own lanes)
+        self._child_messages: dict[str, list[int]] = {}
+        self._child_roles: dict[str, MessageRoles] = {}
+        self._child_arrow_rows: dict[str, dict[int, dict[str, Any]]] = {}
         self._log_rows: dict[int, dict[str, Any]] = {}
         self._filter = LogFilter()
         self._matches: list[int] = []
@@ -101,8 +105,11 @@ class RunHistory:
         index = len(self.events)
         self.timeline.extend((event,))
         self.calls.add(index, event)
-        if event.kind == "message_sent" and event.run_id == self.timeline.latest.run_id:
-            self._message_index.append(index)  # a team's messages are its child run's
+        if event.kind == "message_sent":
+            if event.run_id == self.timeline.latest.run_id:
+                self._message_index.append(index)
+            else:  # a team's messages are its child run's
+                self._child_messages.setdefault(event.run_id, []).append(index)
         return reset
 
     def _is_child(self, event: TraceEvent) -> bool:
@@ -122,26 +129,44 @@ class RunHistory:
         """
         return self.timeline.state_at(cursor)
 
-    def find(self, seq: int) -> TraceEvent | None:
-        """The event with sequence number ``seq``, if it is in the history."""
-        if 0 <= seq < len(self.events) and self.events[seq].seq == seq:
-            return self.events[seq]
-        return next((e for e in self.events if e.seq == seq), None)
+    def find(self, seq: int, run: str | None = None) -> TraceEvent | None:
+        """The event with sequence number ``seq`` of the run (or of child run ``run``:
+        each team's run numbers its own events from 0), if it is in the history."""
+        run = run or self.state.run_id
+        events = self.events
+        if 0 <= seq < len(events) and events[seq].seq == seq and events[seq].run_id == run:
+            return events[seq]
+        return next((e for e in events if e.seq == seq and e.run_id == run), None)
 
     # -- windows ---------------------------------------------------------------
-    def arrows(self, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """The last ``limit`` message arrows among the first ``cursor`` events, and the count of all of them."""
-        index = self._message_index
+    def arrows(
+        self, cursor: int, limit: int, run: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The last ``limit`` message arrows among the first ``cursor`` events, and the
+        count of all of them: the run's own messages, or with ``run`` (a child run's id)
+        the messages of that team's run."""
+        state: RunState | None = self.state
+        if run is None or run == self.state.run_id:
+            index, cache, roles = self._message_index, self._arrow_rows, self._roles
+        else:
+            state = self.state.child(run)
+            index = self._child_messages.get(run, [])
+            cache = self._child_arrow_rows.setdefault(run, {})
+            roles = self._child_roles.setdefault(run, MessageRoles())
+        if state is None:
+            return [], 0
         count = bisect_left(index, cursor)
-        cache, t0 = self._arrow_rows, self.t0
-        messages, tasks = self.state.messages, self.state.tasks
+        t0 = self.t0
+        messages, tasks = state.messages, state.tasks
         rows = []
-        resumed = {r[4] for r in self.state.resumes}  # first messages after a resume
+        resumed = {r[4] for r in state.resumes}  # first messages after a resume
         for i in range(max(0, count - limit), count):
             row = cache.get(i)
             if row is None:
-                look = self._roles.look(messages, i, tasks)
+                look = roles.look(messages, i, tasks)
                 row = arrow_row(self.events[index[i]], t0, look)
+                if run is not None:
+                    row["run"] = run  # its seq is its own run's
                 if i in resumed:
                     row["tag"] = "⟳ resumed" + (f" {row['tag']}" if row["tag"] else "")
                 cache[i] = row
@@ -157,6 +182,12 @@ class RunHistory:
                 n = bisect_left(self._message_index, i)
                 look = self._roles.look(self.state.messages, n, self.state.tasks)
             row = self._log_rows[i] = log_row(event, self.t0, look)
+            if event.run_id != self.state.run_id:
+                # a team's event: its seq is its run's, its line is marked with the team
+                path = next((p for p, c in self.state.teams() if c.run_id == event.run_id), None)
+                row["run"] = event.run_id
+                if path is not None:
+                    row["who"] = f"[{path}] {row['who']}"
         return row
 
     def log(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from toolkit.describe import (
@@ -28,7 +29,7 @@ from toolkit.describe import (
     task_tries,
     task_worker,
 )
-from toolkit.events import TraceEvent
+from toolkit.events import ORCHESTRATOR, USER, TraceEvent
 from toolkit.state import RunState
 
 __all__ = [
@@ -37,9 +38,11 @@ __all__ = [
     "breaker_rows",
     "clip",
     "event_detail",
+    "lane_order",
     "log_row",
     "run_snapshot",
     "task_rows",
+    "team_rows",
 ]
 
 SUMMARY_CHARS = 120
@@ -96,6 +99,25 @@ def log_row(event: TraceEvent, t0: float | None, look: MessageLook | None = None
         "who": event_agent(event) or "orchestrator",
         "text": clip(event_summary(event, SUMMARY_CHARS * 2, look)),
     }
+
+
+def lane_order(state: RunState, shown: Sequence[str] = ()) -> list[str]:
+    """The lanes of the message flow (and, agents only, of the timeline), in an order
+    that never changes while a run goes on and is the same for every run of one
+    orchestrator, however its calls interleave.
+
+    The lanes already ``shown`` keep their places; new ones follow in this order: the
+    user, the orchestrator, the run's agents as its orchestrator lists them (its
+    ``run_started``, then any agent a plan names), then anyone else in the order they
+    first sent or received a message (a person asked a question, say).
+    """
+    lanes = list(shown)
+    seen = set(lanes)
+    for name in (USER, ORCHESTRATOR, *state.agents, *state.participants):
+        if name not in seen:
+            seen.add(name)
+            lanes.append(name)
+    return lanes
 
 
 def event_detail(event: TraceEvent) -> str:
@@ -171,9 +193,30 @@ def breaker_rows(state: RunState) -> dict[str, dict[str, str]]:
     }
 
 
-def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
-    """The coalesced state the dashboard shows: header, lanes, plan, metrics."""
-    tasks, hidden = task_rows(state, task_limit)
+def shown_team(state: RunState, team: str | None) -> RunState | None:
+    """The child run of team ``team`` (a path of ``RunState.teams()``, such as
+    ``research/sources``; a team retried: its latest run), or None when it has none."""
+    if not team:
+        return None
+    return dict(state.teams()).get(team)
+
+
+def run_snapshot(
+    state: RunState, *, task_limit: int = 200, team: str | None = None
+) -> dict[str, Any]:
+    """The coalesced state the dashboard shows: header, lanes, plan, metrics.
+
+    Args:
+        state: The run's state.
+        task_limit: Plan tasks drawn at most.
+        team: A team expanded (its path in ``state.teams()``): the lanes, plan, agents
+            and teams are that team's run's, the header stays the run's; ``team``
+            describes it (None when the run is shown, or the team has not started).
+    """
+    child = shown_team(state, team)
+    shown = child or state
+    tasks, hidden = task_rows(shown, task_limit)
+    prefix = f"{team}/" if child is not None else ""
     return {
         "run": {
             "run_id": state.run_id,
@@ -194,27 +237,39 @@ def run_snapshot(state: RunState, *, task_limit: int = 200) -> dict[str, Any]:
         # the newest end of each reply being streamed: the agent seen "typing"
         "typing": [
             {"agent": name, "text": clip(agent.streaming[-TYPING_CHARS:], TYPING_CHARS)}
-            for name, agent in state.agents.items()
+            for name, agent in shown.agents.items()
             if agent.streaming
         ],
-        "participants": list(state.participants),
+        "participants": list(shown.participants),
         "tasks": tasks,
         "tasks_hidden": hidden,
-        "metrics": metric_rows(state),
-        "breakers": breaker_rows(state),
-        "teams": team_rows(state, task_limit),
+        "metrics": metric_rows(shown),
+        "breakers": breaker_rows(shown),
+        "teams": team_rows(shown, task_limit, prefix),
+        "team": None
+        if child is None
+        else {
+            "path": team,
+            "run_id": child.run_id,
+            "parent_task": child.parent_task,
+            "status": child.status,
+            "error": clip(child.error, 300) if child.error else None,
+        },
+        # the lanes that expand: each team of the run shown whose run has started
+        "expand": {c.team: prefix + c.team for c in shown.children.values() if c.team},
     }
 
 
-def team_rows(state: RunState, task_limit: int = 200) -> list[dict[str, Any]]:
-    """Each team's child run (``toolkit.team``) at any depth: its path, the parent's
-    task, its status and its own plan's tasks (as ``task_rows``)."""
+def team_rows(state: RunState, task_limit: int = 200, prefix: str = "") -> list[dict[str, Any]]:
+    """Each team's child run (``toolkit.team``) at any depth: its path (after
+    ``prefix``, the path of the team ``state`` is the run of), the parent's task, its
+    status and its own plan's tasks (as ``task_rows``)."""
     rows = []
     for path, child in state.teams():
         tasks, hidden = task_rows(child, task_limit)
         rows.append(
             {
-                "team": clip(path, 120),
+                "team": clip(prefix + path, 120),
                 "run_id": child.run_id,
                 "parent_task": child.parent_task,
                 "status": child.status,

@@ -37,7 +37,7 @@ from toolkit.state import RunState
 from toolkit.timeline import DEFAULT_SPEED, Player
 from toolkit.widgets.feed import DashboardFeed, PlayThread, schedule_later
 from toolkit.widgets.history import LogFilter, RunHistory
-from toolkit.widgets.projection import event_detail, run_snapshot
+from toolkit.widgets.projection import event_detail, lane_order, run_snapshot, shown_team
 
 with needs_extra("notebook", "toolkit.widgets"):
     import anywidget
@@ -58,7 +58,7 @@ __all__ = [
 
 _STATIC = Path(__file__).parent / "static"
 
-PARTS = ("header", "controls", "flow", "plan", "gantt", "metrics", "log")
+PARTS = ("header", "questions", "controls", "flow", "plan", "gantt", "metrics", "log")
 """Every part a view can show, in the order the dashboard stacks them."""
 
 
@@ -137,12 +137,21 @@ class _Dashboard(anywidget.AnyWidget):
     """Replay speed: a multiple of the recorded pace (as in the terminal app)."""
     selected = traitlets.Int(-1).tag(sync=True)
     """Sequence number of the event in the details pane (-1: none)."""
+    selected_run = traitlets.Unicode("").tag(sync=True)
+    """The run of the event selected: "" the run itself, or a team's child run id (each
+    run numbers its own events)."""
     detail = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Dict({"text": "", "kind": ""}).tag(sync=True)
     static = traitlets.Bool(False).tag(sync=True)
     """True in a static HTML export (no kernel: replay controls are off)."""
     height = traitlets.Int(380).tag(sync=True)
     """Height in pixels of the scrolling flow and log panes."""
+    team = traitlets.Unicode("").tag(sync=True)
+    """The team expanded into its own lanes, plan and agents: its path in
+    ``RunState.teams()`` (``research``, ``research/sources``); "" shows the run itself.
+    Clicking a team's lane (marked ▸) sets it, the flow's ◂ button goes a level up."""
+    answer_note = traitlets.Dict().tag(sync=True)
+    """The outcome of the last answer sent from the page (``toolkit.widgets.answers``)."""
 
     default_parts: Sequence[str] = PARTS
 
@@ -193,10 +202,17 @@ class _Dashboard(anywidget.AnyWidget):
         """Run a player thread while ``playing`` (tests drive ``advance`` themselves)."""
         self._arrow_window = RowWindow(max_rows)
         self._log_window = RowWindow(max_rows)
+        self._lanes: dict[str, list[str]] = {}
+        """The lanes drawn so far, of the run ("") and of each team shown: they keep their
+        places (see ``lane_order``)."""
         self.source: EventSource | None = None
         """The source the view reads (``from_source`` and the loaders), if any."""
         self.reader: threading.Thread | None = None
         """The thread a producing source runs in (``follow_trace``, a live source)."""
+        self.answer_store: str | Path | None = None
+        """A run store to answer through when the run is not in this kernel
+        (``from_store`` sets it); answers go in process first."""
+        self.on_msg(self._on_page_message)
         self.pushes = 0
         """Pushes to the browser so far."""
         self.bytes_sent = 0
@@ -219,6 +235,21 @@ class _Dashboard(anywidget.AnyWidget):
     def push_error(self) -> str | None:
         """The last error of a push made on a run's thread, if any."""
         return self.feed.push_error
+
+    # -- answers from the page ----------------------------------------------------
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "answer":
+            self.answer_from_page(content)
+
+    def answer_from_page(self, content: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an answer the page's buttons sent (``toolkit.widgets.answers.deliver``);
+        the note shown under the questions, also set as ``answer_note``."""
+        from toolkit.widgets.answers import deliver
+
+        with self._lock:
+            note = deliver(content, self._history.state_at(len(self._history)), self.answer_store)
+        self.answer_note = {**note, "seq": int(content.get("seq", 0) or 0)}
+        return note
 
     # -- sink (the feed's) -------------------------------------------------------
     def emit(self, event: TraceEvent) -> None:
@@ -244,6 +275,7 @@ class _Dashboard(anywidget.AnyWidget):
         # the feed saw a second run_started: the history started over, so do the rows
         self._arrow_window.reset()
         self._log_window.reset()
+        self._lanes = {}
         self._pushing = True
         try:
             self.following, self.playing = True, False
@@ -401,7 +433,11 @@ class _Dashboard(anywidget.AnyWidget):
         Raises:
             SourceError: when the store or the run is not there.
         """
-        return cls.from_source(open_store(store, run_id), **options)
+        view = cls.from_source(open_store(store, run_id), **options)
+        path = getattr(store, "path", store)
+        if isinstance(path, str | Path):
+            view.answer_store = path
+        return view
 
     @classmethod
     def from_result(cls, result: Any, **options: Any) -> _Dashboard:
@@ -488,9 +524,12 @@ class _Dashboard(anywidget.AnyWidget):
                 return False
             return True
 
-    def select(self, seq: int) -> str:
-        """Show event ``seq`` in the details pane; returns its details."""
-        self.selected = seq
+    def select(self, seq: int, run: str = "") -> str:
+        """Show event ``seq`` (of the run, or of a team's child run ``run``) in the
+        details pane; returns its details."""
+        with self.hold_trait_notifications():
+            self.selected_run = run
+            self.selected = seq
         return self.detail
 
     def _move(self, cursor: int, *, follow: bool) -> None:
@@ -515,18 +554,19 @@ class _Dashboard(anywidget.AnyWidget):
                 self.following = False
             self._push()
 
-    @traitlets.observe("following", "log_filter")
+    @traitlets.observe("following", "log_filter", "team")
     def _on_view_change(self, change: dict[str, Any]) -> None:
         if self._ready and not self._pushing:
             with self._lock:
                 self._push()
 
-    @traitlets.observe("selected")
+    @traitlets.observe("selected", "selected_run")
     def _on_selected(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
         with self._lock:
-            event = self._history.find(change["new"]) if change["new"] >= 0 else None
+            seq = self.selected
+            event = self._history.find(seq, self.selected_run or None) if seq >= 0 else None
             self.detail = event_detail(event) if event is not None else ""
 
     @traitlets.observe("playing")
@@ -537,16 +577,40 @@ class _Dashboard(anywidget.AnyWidget):
             self._player.start()
 
     # -- pushing ---------------------------------------------------------------
+    def _shown(
+        self, state: RunState, cursor: int, team: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """The snapshot, the arrows and the count of messages at ``cursor``: of the run,
+        or of ``team``'s run once it has started (``run_snapshot``)."""
+        history = self._history
+        snapshot = run_snapshot(state, task_limit=self._max_tasks, team=team or None)
+        # the lanes of the whole run (or team) so far, whatever the cursor: a replay, a
+        # seek or a new participant never moves a lane that is drawn
+        live = history.state
+        if team:
+            live = shown_team(live, team) or shown_team(state, team) or live
+        lanes = self._lanes[team] = lane_order(live, self._lanes.get(team, ()))
+        snapshot["lanes"] = lanes
+        snapshot["gantt_lanes"] = [n for n in lanes if n in live.agents]
+        bars, hidden = history.calls.bars_at(cursor, self._max_bars)
+        snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
+        snapshot["waits"] = history.calls.waits_at(cursor, self._max_bars)
+        if "questions" in self.parts:
+            from toolkit.widgets.answers import question_cards
+
+            snapshot["questions"] = question_cards(history.state_at(len(history)))
+        snapshot["counts"] = dict(state.counts)
+        child = shown_team(state, team)
+        run = child.run_id if child is not None else None
+        arrows, n_messages = history.arrows(cursor, self._max_rows, run)
+        return snapshot, arrows, n_messages
+
     def _push(self) -> None:
         """Send the state at the cursor to the browser (caller holds the lock)."""
         history = self._history
         cursor = self._cursor_now()
         state = history.state_at(cursor)
-        snapshot = run_snapshot(state, task_limit=self._max_tasks)
-        bars, hidden = history.calls.bars_at(cursor, self._max_bars)
-        snapshot["gantt"], snapshot["gantt_hidden"] = bars, hidden
-        snapshot["counts"] = dict(state.counts)
-        arrows, n_messages = history.arrows(cursor, self._max_rows)
+        snapshot, arrows, n_messages = self._shown(state, cursor, self.team)
         flt = LogFilter(str(self.log_filter.get("text", "")), str(self.log_filter.get("kind", "")))
         log, n_log = history.log(cursor, self._max_rows, flt)
         changes: dict[str, Any] = {}
@@ -583,12 +647,27 @@ class _Dashboard(anywidget.AnyWidget):
     # -- export ----------------------------------------------------------------
     def export_data(self) -> dict[str, Any]:
         """Everything the front end needs to draw the whole run without a kernel."""
-        from toolkit.widgets.export import dashboard_data
+        from toolkit.widgets.export import add_details, dashboard_data
 
         with self._lock:
             self.playing = False
             self._move(len(self._history), follow=True)
-            return dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            data = dashboard_data(self, self._history, self._arrow_window, self._log_window)
+            # the run and each team as the page shows it when a team lane is clicked
+            state, cursor = self._history.state, len(self._history)
+            views: dict[str, dict[str, Any]] = {}
+            for team in ["", *(path for path, _ in state.teams())]:
+                snapshot, arrows, n_messages = self._shown(state, cursor, team)
+                add_details(data["details"], self._history, arrows)
+                views[team] = {
+                    "snapshot": snapshot,
+                    "arrows_head": arrows,
+                    "arrows_tail": [],
+                    "totals": {**self.totals, "messages": n_messages},
+                }
+            data["team"] = self.team if self.team in views else ""
+            data["team_views"] = views
+            return data
 
     def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
         """A standalone HTML page of this view, readable without a kernel.

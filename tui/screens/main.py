@@ -28,7 +28,7 @@ from toolkit.sources import EventFeed, EventSource
 from toolkit.state import RunState
 from toolkit.text import one_line
 from toolkit.timeline import CallTimeline, Player, Timeline
-from tui.messages import ShowDetails
+from tui.messages import ShowDetails, ShowTeam
 from tui.screens.details import DetailsScreen
 from tui.widgets.agents_view import AgentsView
 from tui.widgets.event_log import EventLog
@@ -96,7 +96,7 @@ class MainScreen(Screen[None]):
         Binding("3", "tab('tab-events')", "Events", show=False),
         Binding("4", "tab('tab-time')", "Time", show=False),
         Binding("slash", "search", "Search events", key_display="/", show=False),
-        Binding("escape", "unfocus_search", "Leave search", show=False),
+        Binding("escape", "unfocus_search", "Leave search; out of a team", show=False),
         Binding("b", "back", "Back to runs"),
         Binding("t", "next_team", "Next team", show=False),
         Binding("a", "answer", "Answer a question", show=False),
@@ -369,7 +369,8 @@ class MainScreen(Screen[None]):
                 )
             elif active == "tab-time":
                 bars, _ = self.calls.bars_at(player.cursor, GANTT_BARS)
-                self.query_one(GanttChart).show(bars, state)
+                waits = self.calls.waits_at(player.cursor, GANTT_BARS)
+                self.query_one(GanttChart).show(bars, state, waits)
 
     def _show_notice(self) -> None:
         notice = self.query_one("#notice", Static)
@@ -471,7 +472,7 @@ class MainScreen(Screen[None]):
         if team is not None:
             shown = dict(state.teams()).get(team, state)
             if shown is not state:
-                title = f"Message flow · team {team} (t: next team)"
+                title = f"Message flow · team {team} (esc: out, t: next team)"
         if self.query_one("#flow").border_title != title:
             self.query_one("#flow").border_title = title
             self.query_one(PlanView).border_title = (
@@ -486,6 +487,15 @@ class MainScreen(Screen[None]):
         at = paths.index(self.team) if self.team in paths else 0
         self.team = paths[(at + 1) % len(paths)]
         self.render_frame()
+
+    @on(ShowTeam)
+    def _expand_team(self, message: ShowTeam) -> None:
+        """Enter on a team in the agents: show its own lanes, plan and agents (a team
+        inside the team shown goes a level deeper)."""
+        path = f"{self.team}/{message.name}" if self.team else message.name
+        if path in dict(self.player.state().teams()):
+            self.team = path
+            self.render_frame()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -530,6 +540,10 @@ class MainScreen(Screen[None]):
         if answer is None:
             return
         store = getattr(self.source, "store", None)
+        if self.source.label.startswith("temporal:") and hasattr(self.source, "address"):
+            # a run on Temporal waits in its workflow: the answer is its signal
+            self.run_worker(self._answer_on_temporal(question, answer), exit_on_error=False)
+            return
         try:
             if self.source.mode == "live":
                 give(question.run_id, question.task_id, answer)
@@ -546,9 +560,40 @@ class MainScreen(Screen[None]):
             return
         self.notify(one_line(f"answered {question.task_id}", 200), markup=False)
 
+    async def _answer_on_temporal(self, question: Any, answer: Any) -> None:
+        """Signal the answer to the run's workflow (``toolkit.temporal.answers``)."""
+        from toolkit.human import AnswerError
+        from toolkit.temporal.answers import answer_on_temporal
+        from toolkit.temporal.worker import connect
+
+        source: Any = self.source
+        try:
+            try:
+                client = await connect(
+                    source.address, namespace=source.namespace, blobs=source.blobs
+                )
+            except RuntimeError as exc:
+                raise AnswerError(f"cannot reach the Temporal server ({exc})") from None
+            await answer_on_temporal(client, question.run_id, question.task_id, answer)
+        except AnswerError as exc:
+            self.notify(one_line(str(exc), 300), severity="error", markup=False)
+            return
+        self.notify(one_line(f"answered {question.task_id}", 200), markup=False)
+
     def action_unfocus_search(self) -> None:
-        if self.query_one(TabbedContent).active == "tab-events":
-            self.query_one(EventLog).list.focus()
+        """Leave the search box; elsewhere, out of the team shown (a level up)."""
+        tabs = self.query_one(TabbedContent)
+        log = self.query_one(EventLog)
+        focused = self.focused
+        searching = focused is not None and focused is not log.list and log in focused.ancestors
+        if tabs.active == "tab-events" and searching:
+            log.list.focus()
+            return
+        if self.team is not None:
+            self.team = self.team.rpartition("/")[0] or None
+            self.render_frame()
+        elif tabs.active == "tab-events":
+            log.list.focus()
 
     def on_unmount(self) -> None:
         self.source.cancel()

@@ -2,7 +2,9 @@
 
 ``switchboard tui --store runs.db`` opens here when the store holds more than one run.
 Each row is a run: name, status, start, duration, cost, and the run it was re-run
-from. Enter opens the run in the main screen; ``b`` there comes back to this list.
+from; a team's child run (``toolkit.team``) sits indented under its parent (``└``,
+deeper for a team's team) and names its team and the parent's task. Enter opens the
+run in the main screen (a child run opens on its own); ``b`` there comes back to this list.
 Space marks a run and ``d`` on another compares the two, task by task.
 """
 
@@ -45,8 +47,13 @@ def run_cells(entry: RunEntry) -> list[Cell]:
     fork = ""
     if entry.forked_from:
         fork = f"{entry.forked_from} @ {entry.from_task}" if entry.from_task else entry.forked_from
+    elif entry.parent_run is not None:
+        fork = f"team {entry.team or '?'} of task {entry.parent_task or '?'}"
+    name = literal(entry.name, 30, style="bold" if not entry.depth else "")
+    if entry.depth:
+        name = Text.assemble(("  " * (entry.depth - 1) + "└ ", "dim"), name)
     return [
-        literal(entry.name, 30, style="bold"),
+        name,
         Text(f"{glyph} {one_line(entry.status, 12)}", style=style),
         Text(_when(entry.started_at)),
         _number(entry.duration_s, 2),
@@ -67,7 +74,7 @@ class RunsTable(StateTable):
         ("duration", "secs"),
         ("cost", "cost $"),
         ("events", "events"),
-        ("forked", "re-run of"),
+        ("forked", "re-run of / team"),
         ("run", "run id"),
     )
 
@@ -113,7 +120,10 @@ class RunsScreen(Screen[None]):
         self.query_one("#runs-title", Static).update(title)
         entries = {e.run_id: e for e in self.entries}
         self.query_one(RunsTable).sync(
-            [(e.run_id, (e.status, e.duration_s, e.events, e.cost_usd)) for e in self.entries],
+            [
+                (e.run_id, (e.status, e.duration_s, e.events, e.cost_usd, e.depth))
+                for e in self.entries
+            ],
             lambda key: run_cells(entries[key]),
         )
 

@@ -1,5 +1,7 @@
 """The agents: each one's state (idle, working, waiting, failed), current task and counts,
-and, once any agent of the run has a circuit breaker, a column with its breaker's state."""
+and, once any agent of the run has a circuit breaker, a column with its breaker's state.
+A team (an agent of kind ``team``) is marked ``▸``; Enter on it expands it into its own
+lanes, plan and agents (``ShowTeam``), Enter on any other agent shows its details."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from textual.binding import Binding, BindingType
 
 from toolkit.state import AgentView, RunState
 from tui.describe import AGENT_LOOK, BREAKER_LOOK
-from tui.messages import ShowDetails
+from tui.messages import ShowDetails, ShowTeam
 from tui.rich_text import literal
 from tui.widgets.state_table import Cell, StateTable
 
@@ -29,8 +31,11 @@ def breaker_cell(agent: AgentView) -> Cell:
 def agent_cells(agent: AgentView, breakers: bool = False) -> list[Cell]:
     """The row of one agent (with its breaker's cell when ``breakers``)."""
     glyph, style = AGENT_LOOK.get(agent.state, ("?", ""))
+    name = literal(agent.name, 24, style="bold")
+    if agent.kind == "team":
+        name = Text.assemble(name, (" ▸", "bold #5fafff"))
     cells: list[Cell] = [
-        literal(agent.name, 24, style="bold"),
+        name,
         Text(f"{glyph} {agent.state}", style=style),
         literal(agent.current_task or "", 24),
         Text(str(agent.succeeded), justify="right"),
@@ -75,7 +80,9 @@ class AgentsView(StateTable):
     )
     BREAKER_COLUMN = ("breaker", "breaker")
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "details", "Details")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "details", "Details (a team ▸: expand it)")
+    ]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -112,6 +119,7 @@ class AgentsView(StateTable):
                         a.messages_out,
                         a.streaming[-TYPING:],
                         a.breaker,
+                        a.kind,
                     ),
                 )
                 for a in agents.values()
@@ -122,4 +130,8 @@ class AgentsView(StateTable):
     def action_details(self) -> None:
         key = self.selected_key()
         if self._state is not None and key in self._state.agents:
-            self.post_message(ShowDetails(self._state.agents[key]))
+            agent = self._state.agents[key]
+            if agent.kind == "team" and any(c.team == key for c in self._state.children.values()):
+                self.post_message(ShowTeam(key))  # its run has started: show it
+            else:
+                self.post_message(ShowDetails(agent))

@@ -5,7 +5,9 @@ The message flow shows order; this shows overlap. Bars come from the core's
 and ``toolkit.metrics.timeline`` read too), so every view agrees on what a call was.
 Kinds are told apart by glyph, not colour alone: a finished call is ``█``, a failed
 attempt ``▓`` ending in ``✖``, a call still running ``░``; a bar opens with ``↻`` for a
-retry, ``↪`` for a fallback, ``◇`` for a review and ``✎`` for a revision.
+retry, ``↪`` for a fallback, ``◇`` for a review and ``✎`` for a revision. Time a
+human agent waited for a person is its own span over the call: ``╌`` (``CallTimeline.waits``),
+ending in ``⌛`` when the deadline closed the question.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ LABEL = 16
 LEGEND = "█ call  ▓✖ failed attempt  ░ running  ↻ retry  ↪ fallback  ◇ review  ✎ revision"
 
 _LOOK = {"ok": ("█", "#5fd787"), "error": ("▓", "#ff5f5f"), "unfinished": ("░", "#ffaf00")}
+
+WAIT_LEGEND = "  ╌ human wait"
+_WAIT = ("╌", "#87afff")
 
 
 def _marks(bars: Sequence[dict[str, Any]]) -> list[str]:
@@ -72,7 +77,11 @@ def _ruler(span_s: float, width: int) -> Text:
 
 
 def gantt_lines(
-    bars: Sequence[dict[str, Any]], lanes: Sequence[str], width: int, now_s: float
+    bars: Sequence[dict[str, Any]],
+    lanes: Sequence[str],
+    width: int,
+    now_s: float,
+    waits: Sequence[dict[str, Any]] = (),
 ) -> list[Text]:
     """The chart as lines of ``width`` columns: a ruler, one lane per agent, a legend.
 
@@ -82,11 +91,15 @@ def gantt_lines(
             added at the end if missing).
         width: Total columns.
         now_s: Seconds since the run started at the cursor (where running bars end).
+        waits: ``CallTimeline.waits`` spans, drawn over the bars of their agent's lane.
     """
-    order = list(dict.fromkeys([*lanes, *(b["agent"] for b in bars)]))
+    order = list(dict.fromkeys([*lanes, *(b["agent"] for b in [*bars, *waits])]))
     chart = max(8, width - LABEL - 2)
+    spans = [*bars, *waits]
     span = (
-        max(now_s, *(b["end_s"] or b["start_s"] for b in bars), 1e-9) if bars else max(now_s, 1e-9)
+        max(now_s, *(b["end_s"] or b["start_s"] for b in spans), 1e-9)
+        if spans
+        else max(now_s, 1e-9)
     )
     scale = chart / span
     rows: dict[str, list[tuple[str, str]]] = {a: [(" ", "")] * chart for a in order}
@@ -102,6 +115,16 @@ def gantt_lines(
             cells[end - 1] = ("✖", style)
         if mark:
             cells[start] = (mark, style)
+    for wait in waits:
+        end_s = wait["end_s"] if wait["end_s"] is not None else now_s
+        start = min(chart - 1, round(wait["start_s"] * scale))
+        end = max(start + 1, min(chart, round(end_s * scale)))
+        cells = rows[wait["agent"]]
+        for col in range(start, end):
+            cells[col] = _WAIT
+        if wait["outcome"] == "deadline":
+            cells[end - 1] = ("⌛", _WAIT[1])
+    legend = LEGEND + (WAIT_LEGEND if waits else "")
     lines = [_ruler(span, chart)]
     for agent in order:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -111,7 +134,7 @@ def gantt_lines(
             text.append(glyph, style=style)
         text.append("│")
         lines.append(text)
-    lines.append(Text(LEGEND if len(LEGEND) <= width else LEGEND[: width - 1] + "…", style="dim"))
+    lines.append(Text(legend if len(legend) <= width else legend[: width - 1] + "…", style="dim"))
     return lines
 
 
@@ -125,11 +148,17 @@ class GanttChart(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="gantt-body")
 
-    _shown: tuple[Sequence[dict[str, Any]], RunState] | None = None
+    _shown: tuple[Sequence[dict[str, Any]], RunState, Sequence[dict[str, Any]]] | None = None
 
-    def show(self, bars: Sequence[dict[str, Any]], state: RunState) -> None:
-        """Draw the bars of this state (``CallTimeline.bars_at`` the cursor)."""
-        self._shown = (bars, state)
+    def show(
+        self,
+        bars: Sequence[dict[str, Any]],
+        state: RunState,
+        waits: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Draw the bars of this state (``CallTimeline.bars_at`` the cursor) and the
+        time human agents waited for a person (``CallTimeline.waits_at``)."""
+        self._shown = (bars, state, waits)
         if not self.size.width:
             return  # not laid out yet: drawn on the first resize
         now_s = 0.0
@@ -140,7 +169,7 @@ class GanttChart(VerticalScroll):
         lanes = [name for name in state.agents]
         width = max(40, self.scrollable_content_region.width)
         body = Text("\n", no_wrap=True, overflow="ellipsis").join(
-            gantt_lines(bars, lanes, width, now_s)
+            gantt_lines(bars, lanes, width, now_s, waits)
         )
         if not bars:
             body = Text("no agent calls yet", style="dim")

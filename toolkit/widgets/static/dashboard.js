@@ -10,7 +10,7 @@
 // innerHTML anywhere in this file.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const KINDS = ["directive", "result", "error", "a2a", "broadcast"];
+const KINDS = ["directive", "result", "error", "a2a", "broadcast", "question", "answer"];
 const STATUSES = ["waiting", "running", "done", "failed", "retrying", "skipped", "cancelled"];
 
 function h(tag, attrs, ...children) {
@@ -153,8 +153,42 @@ function controlsPart(ctx) {
   };
 }
 
-function selectSeq(ctx, seq) {
+// A team (toolkit.team) expands into its own lanes, plan and agents: the ``team`` trait
+// holds its path ("research/sources"), "" the run itself; the kernel (or, in a static
+// export, the exported views) sends what to draw.
+function showTeam(model, path) {
+  setTraits(model, { team: path });
+}
+
+// The part's title, naming the team shown, with a button one level up.
+function teamTitle(ctx, node, label) {
+  const { model } = ctx;
+  const team = model.get("team") || "";
+  const shown = ((model.get("snapshot") || {}).team || {}).path;
+  const parts = [label];
+  if (team) {
+    parts.push(h("span", { class: "sb-team-name" }, ` · team ${clip(team, 60)}${shown === team ? "" : " (not started yet)"} `));
+    const out = h("button", { class: "sb-btn sb-team-out", type: "button", title: "back to the run (or the team above)" }, "◂ out");
+    out.addEventListener("click", () => showTeam(model, team.includes("/") ? team.slice(0, team.lastIndexOf("/")) : ""));
+    parts.push(out);
+  }
+  node.replaceChildren(...parts);
+}
+
+// A row's event is its seq in its run: "" the run itself, or a team's child run id
+// (each run numbers its own events); toolkit.widgets.export.detail_key the same way.
+function isSelected(ui, row) {
+  return ui.selected === row.seq && ui.selectedRun === (row.run || "");
+}
+
+function detailKey(seq, run) {
+  return run ? `${run}:${seq}` : String(seq);
+}
+
+function selectSeq(ctx, seq, run) {
   ctx.ui.selected = seq;
+  ctx.ui.selectedRun = run || "";
+  ctx.model.set("selected_run", run || "");
   ctx.model.set("selected", seq);
   ctx.model.save_changes();
   ctx.schedule(["selection"]);
@@ -168,21 +202,24 @@ function flowPart(ctx) {
   const scroller = h("div", { class: "sb-flow-scroll" }, lanesRow, note, body);
   const legend = h("div", { class: "sb-legend" },
     KINDS.map((k) => h("span", { class: `sb-key sb-kind-${k}` }, h("i", {}), k)));
-  const root = h("div", { class: "sb-flow" }, h("div", { class: "sb-part-title" }, "Message flow"), legend, scroller);
+  const title = h("div", { class: "sb-part-title" }, "Message flow");
+  const root = h("div", { class: "sb-flow" }, title, legend, scroller);
   const LANE = 150;
   const ROW = 26;
   return {
     root,
-    deps: ["snapshot", "arrows_head", "arrows_tail", "totals", "height", "selection"],
+    deps: ["snapshot", "arrows_head", "arrows_tail", "totals", "height", "selection", "team"],
     update() {
+      teamTitle(ctx, title, "Message flow");
       scroller.style.maxHeight = `${model.get("height") || 380}px`;
       const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
       const snap = model.get("snapshot") || {};
       const arrows = rows(model, "arrows");
-      // lanes fixed from the start (the user, the orchestrator, every agent of run_started),
-      // so no lane moves when a participant speaks first; others are added as they appear
+      // lanes fixed from the start (the user, the orchestrator, every agent of run_started,
+      // in the orchestrator's order: snap.lanes, toolkit.widgets.projection.lane_order), so
+      // no lane moves when a participant speaks first; others are added as they appear
       const lanes = [];
-      const known = ["user", "orchestrator", ...(snap.metrics || []).map((m) => m.agent), ...(snap.participants || [])];
+      const known = snap.lanes || ["user", "orchestrator", ...(snap.metrics || []).map((m) => m.agent), ...(snap.participants || [])];
       for (const name of known) if (name && !lanes.includes(name)) lanes.push(name);
       for (const a of arrows) {
         for (const name of [a.from, a.to]) if (name !== "*" && !lanes.includes(name)) lanes.push(name);
@@ -190,7 +227,15 @@ function flowPart(ctx) {
       const x = (name) => LANE / 2 + LANE * lanes.indexOf(name);
       const width = Math.max(LANE * lanes.length, LANE);
       lanesRow.style.width = `${width}px`;
-      lanesRow.replaceChildren(...lanes.map((name) => h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20))));
+      const expand = snap.expand || {};
+      lanesRow.replaceChildren(...lanes.map((name) => {
+        const team = Object.hasOwn(expand, name) ? expand[name] : null;
+        if (team === null) return h("div", { class: "sb-lane", "data-name": name, title: name, style: `width:${LANE}px` }, clip(name, 20));
+        // a team's lane: a click shows the team's own lanes and plan
+        const lane = h("div", { class: "sb-lane sb-lane-team", "data-name": name, "data-team": team, title: `${name}: click to show the team's own lanes and plan`, style: `width:${LANE}px` }, `${clip(name, 18)} ▸`);
+        lane.addEventListener("click", () => showTeam(model, team));
+        return lane;
+      }));
       const total = (model.get("totals") || {}).messages ?? arrows.length;
       note.textContent = total > arrows.length ? `${(total - arrows.length).toLocaleString("en-US")} earlier messages not shown (all are kept in Python)` : "";
       // room under the newest arrow for its hit area and a horizontal scrollbar
@@ -206,7 +251,7 @@ function flowPart(ctx) {
         const x2 = x(a.to);
         // the words (``tag``: "↪ fallback #3", "◇ review") come from toolkit.describe
         const label = `${a.tag ? a.tag + " · " : ""}${a.task ? a.task + " · " : ""}${a.text}`;
-        const g = s("g", { class: `sb-arrow sb-kind-${kind}${ctx.ui.selected === a.seq ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
+        const g = s("g", { class: `sb-arrow sb-kind-${kind}${isSelected(ctx.ui, a) ? " sb-selected" : ""}`, "data-seq": a.seq, "data-from": a.from, "data-to": a.to, "data-kind": kind });
         g.appendChild(s("title", {}, `#${a.seq} ${a.from} → ${a.to} [${a.tag || a.kind}] ${a.text}`));
         if (a.to === "*") {
           // a broadcast reaches every other lane: one dotted line across them, a head on each
@@ -232,7 +277,7 @@ function flowPart(ctx) {
         const hitFrom = a.to === "*" ? 0 : Math.min(x1, x2) - 4;
         const hitWidth = a.to === "*" ? width : Math.abs(x2 - x1) + 40;
         g.appendChild(s("rect", { class: "sb-hit", x: hitFrom, y: y - 14, width: hitWidth, height: ROW - 2 }));
-        g.addEventListener("click", () => selectSeq(ctx, a.seq));
+        g.addEventListener("click", () => selectSeq(ctx, a.seq, a.run));
         svg.appendChild(g);
       });
       body.replaceChildren(svg);
@@ -250,7 +295,8 @@ function planPart(ctx) {
   const body = h("div", { class: "sb-plan-body" });
   const note = h("div", { class: "sb-muted sb-note" });
   const legend = h("div", { class: "sb-legend" }, STATUSES.map((k) => h("span", { class: `sb-key sb-status-${k}` }, h("i", {}), k)));
-  const root = h("div", { class: "sb-plan" }, h("div", { class: "sb-part-title" }, "Plan"), legend, note, body);
+  const title = h("div", { class: "sb-part-title" }, "Plan");
+  const root = h("div", { class: "sb-plan" }, title, legend, note, body);
   const W = 210;
   const CHARS = Math.floor((W - 16) / 6.6); // characters that fit a card line at 10.5-11.5px
   const H = 44;
@@ -258,10 +304,12 @@ function planPart(ctx) {
   const GAP_Y = 12;
   return {
     root,
-    deps: ["snapshot", "selection"],
+    deps: ["snapshot", "selection", "team"],
     update() {
+      teamTitle(ctx, title, "Plan");
       const snap = model.get("snapshot") || {};
       const tasks = snap.tasks || [];
+      const expand = snap.expand || {};
       note.textContent = snap.tasks_hidden ? `${snap.tasks_hidden} more tasks not drawn` : tasks.length ? "" : "no plan yet";
       const byId = new Map(tasks.map((t) => [t.id, t]));
       const depth = new Map();
@@ -307,6 +355,12 @@ function planPart(ctx) {
         g.appendChild(s("rect", { class: "sb-task-box", width: W, height: H, rx: 6 }));
         g.appendChild(s("text", { class: "sb-task-id", x: 8, y: 17 }, clip(t.id, CHARS - 2)));
         g.appendChild(s("text", { class: "sb-task-agent", x: 8, y: 34 }, clip(`${worker}${t.reviewer && worker === t.agent ? " ⇄ " + t.reviewer : ""}${extra ? " · " + extra : ""}`, CHARS)));
+        if (Object.hasOwn(expand, t.agent)) {
+          // a team's task: a click shows the team's own lanes and plan
+          g.classList.add("sb-task-team");
+          g.setAttribute("data-team", expand[t.agent]);
+          g.addEventListener("click", () => showTeam(model, expand[t.agent]));
+        }
         svg.appendChild(g);
       }
       // each team's own plan (a child run), listed under the run's plan
@@ -347,10 +401,14 @@ function ganttPart(ctx) {
       const bars = snap.gantt || [];
       const now = (snap.run || {}).elapsed_s || 0;
       note.textContent = snap.gantt_hidden ? `${snap.gantt_hidden} earlier calls not drawn` : bars.length ? "" : "no agent calls yet";
-      const agents = [];
-      for (const b of bars) if (!agents.includes(b.agent)) agents.push(b.agent);
-      const end = Math.max(now, ...bars.map((b) => b.end_s ?? b.start_s), 1e-6);
-      const start = bars.length ? Math.min(...bars.map((b) => b.start_s)) : 0;
+      // one row per agent of the run from the start, in the flow's lane order (a row never
+      // moves when calls interleave differently or early bars scroll out); then any other
+      const agents = [...(snap.gantt_lanes || [])];
+      const waits = snap.waits || [];
+      const spans = [...bars, ...waits];
+      for (const b of spans) if (!agents.includes(b.agent)) agents.push(b.agent);
+      const end = Math.max(now, ...spans.map((b) => b.end_s ?? b.start_s), 1e-6);
+      const start = spans.length ? Math.min(...spans.map((b) => b.start_s)) : 0;
       const span = Math.max(end - start, 1e-6);
       const sx = (t) => LABEL + ((t - start) / span) * PLOT;
       const height = 24 + agents.length * ROW;
@@ -376,6 +434,17 @@ function ganttPart(ctx) {
         if (x2 - x1 > 40) g.appendChild(s("text", { class: "sb-bar-text", x: x1 + 3, y: 20 + i * ROW + 11 }, clip(b.task, Math.floor((x2 - x1) / 6.5))));
         svg.appendChild(g);
       }
+      // time a human agent waited for a person: a hatched span of its own over the call
+      for (const w of waits) {
+        const i = agents.indexOf(w.agent);
+        const x1 = sx(w.start_s);
+        const x2 = sx(w.end_s ?? end);
+        const outcome = ["waiting", "answered", "deadline", "interrupted"].includes(w.outcome) ? w.outcome : "waiting";
+        const g = s("g", { class: `sb-wait sb-wait-${outcome}`, "data-agent": w.agent, "data-task": w.task });
+        g.appendChild(s("title", {}, `${w.agent}: ${w.task} waited for a person — ${outcome}${w.duration_s != null ? ` after ${w.duration_s.toFixed(3)}s` : ""}`));
+        g.appendChild(s("rect", { x: x1, y: 20 + i * ROW + 3, width: Math.max(2, x2 - x1), height: ROW - 12, rx: 2 }));
+        svg.appendChild(g);
+      }
       body.replaceChildren(svg);
     },
   };
@@ -398,7 +467,7 @@ function tickLabel(t, span) {
 }
 
 const METRIC_COLUMNS = [
-  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"],
+  ["agent", "agent"], ["tasks", "tasks"], ["succeeded", "ok"], ["failed", "failed"], ["retries", "retries"], ["reviews", "reviews"], ["waited_s", "waited s"],
   ["mean_s", "mean s"], ["p95_s", "p95 s"], ["messages_in", "msgs in"], ["messages_out", "msgs out"],
   ["tokens_in", "tokens in"], ["tokens_out", "tokens out"], ["cost_usd", "cost $"],
 ];
@@ -469,26 +538,105 @@ function logPart(ctx) {
       table.replaceChildren(
         h("thead", {}, h("tr", {}, ["#", "t (s)", "kind", "who", "what"].map((c) => h("th", {}, c)))),
         h("tbody", {}, shown.map((r) => {
-          const tr = h("tr", { class: `sb-log-row sb-log-${safeToken(r.kind)}${ui.selected === r.seq ? " sb-selected" : ""}`, "data-seq": r.seq },
+          const tr = h("tr", { class: `sb-log-row sb-log-${safeToken(r.kind)}${isSelected(ui, r) ? " sb-selected" : ""}`, "data-seq": r.seq },
             h("td", { class: "sb-num" }, r.seq), h("td", { class: "sb-num" }, fmt(r.t, 3)), h("td", {}, r.kind), h("td", {}, r.who), h("td", { class: "sb-log-text" }, r.text));
-          tr.addEventListener("click", () => selectSeq(ctx, r.seq));
+          tr.addEventListener("click", () => selectSeq(ctx, r.seq, r.run));
           return tr;
         })),
       );
       let text_ = model.get("detail") || "";
-      if (model.get("static") && ui.selected >= 0) text_ = (model.get("details") || {})[String(ui.selected)] || "(not included in this export)";
+      if (model.get("static") && ui.selected >= 0) text_ = (model.get("details") || {})[detailKey(ui.selected, ui.selectedRun)] || "(not included in this export)";
       detail.textContent = text_ || "Click an arrow or a log row to see the whole event.";
       if (atBottom && model.get("following")) scroller.scrollTop = scroller.scrollHeight;
     },
   };
 }
 
-const PARTS = { header: headerPart, controls: controlsPart, flow: flowPart, plan: planPart, gantt: ganttPart, metrics: metricsPart, log: logPart };
+// A human agent's open questions, answered with buttons: approve/reject with a comment,
+// one button per option, or free text. Cards are kept by question id across pushes, so
+// a comment being typed survives the live updates; the answer goes to the kernel as one
+// comm message and the outcome comes back in the answer_note trait.
+function questionsPart(ctx) {
+  const { model } = ctx;
+  const list = h("div", { class: "sb-questions-list" });
+  const note = h("div", { class: "sb-answer-note sb-muted" });
+  const root = h("div", { class: "sb-questions" }, h("div", { class: "sb-part-title" }, "Questions for people"), list, note);
+  const cards = new Map();
+  let seq = 0;
+  const send = (q, card, fields) => {
+    if (model.get("static")) return;
+    seq += 1;
+    for (const b of card.querySelectorAll("button, textarea, input")) b.disabled = true;
+    card.classList.add("sb-sent");
+    model.send({ type: "answer", seq, run_id: q.run_id, task_id: q.task_id, question_id: q.question_id, ...fields });
+  };
+  const makeCard = (q) => {
+    const comment = h("textarea", { class: "sb-answer-comment", rows: 2, placeholder: q.mode === "text" ? "your answer…" : "comment (optional)…" });
+    const context = Object.entries(q.context || {});
+    const card = h("div", { class: `sb-question sb-mode-${safeToken(q.mode)}`, "data-task": q.task_id, "data-question": q.question_id, "data-mode": q.mode },
+      h("div", { class: "sb-question-who" }, h("b", {}, q.agent), ` asks ${q.person} · task ${q.task_id}`,
+        q.deadline_s != null ? h("span", { class: "sb-muted" }, ` · deadline ${fmt(q.deadline_s, 1)} s${q.default ? `, then ${q.default}` : ""}`) : null),
+      h("pre", { class: "sb-question-text" }, q.text),
+      context.length ? h("div", { class: "sb-question-context" }, context.map(([k, v]) => h("div", { class: "sb-line" }, h("b", {}, `${k} `), v))) : null,
+      comment,
+    );
+    const buttons = h("div", { class: "sb-question-buttons" });
+    const button = (cls, label, fields) => {
+      const b = h("button", { class: `sb-btn ${cls}`, type: "button" }, label);
+      b.addEventListener("click", () => send(q, card, { comment: q.mode === "text" ? "" : comment.value, ...fields() }));
+      buttons.appendChild(b);
+      return b;
+    };
+    if (q.mode === "approve") {
+      button("sb-approve", "✔ approve", () => ({ approve: true }));
+      button("sb-reject", "✖ reject", () => ({ approve: false }));
+    } else if (q.mode === "choose") {
+      for (const option of q.options || []) {
+        const b = button("sb-choice", option, () => ({ choice: option }));
+        b.setAttribute("data-choice", option);
+      }
+    } else {
+      button("sb-send-text", "send", () => ({ text: comment.value }));
+    }
+    card.appendChild(buttons);
+    return card;
+  };
+  return {
+    root,
+    deps: ["snapshot", "answer_note", "static"],
+    update() {
+      const questions = (model.get("snapshot") || {}).questions || [];
+      const isStatic = Boolean(model.get("static"));
+      const open = new Set(questions.map((q) => q.question_id));
+      for (const [id, card] of cards) if (!open.has(id)) { card.remove(); cards.delete(id); }
+      for (const q of questions) {
+        if (!cards.has(q.question_id)) {
+          const card = makeCard(q);
+          cards.set(q.question_id, card);
+          list.appendChild(card);
+        }
+        const card = cards.get(q.question_id);
+        if (isStatic) for (const b of card.querySelectorAll("button, textarea")) b.disabled = true;
+      }
+      const answered = model.get("answer_note") || {};
+      if (answered.question_id && !answered.ok && cards.has(answered.question_id)) {
+        const card = cards.get(answered.question_id);
+        card.classList.remove("sb-sent");
+        for (const b of card.querySelectorAll("button, textarea")) b.disabled = isStatic;
+      }
+      note.textContent = answered.message || (isStatic && questions.length ? "static export: answer from a live view, the TUI or `switchboard answer`" : "");
+      note.classList.toggle("sb-error-text", answered.ok === false);
+      root.style.display = questions.length || answered.message ? "" : "none";
+    },
+  };
+}
+
+const PARTS = { header: headerPart, questions: questionsPart, controls: controlsPart, flow: flowPart, plan: planPart, gantt: ganttPart, metrics: metricsPart, log: logPart };
 
 // -- mounting --------------------------------------------------------------------
 
 function render({ model, el }) {
-  const ui = { selected: model.get("selected") ?? -1, filter: { ...(model.get("log_filter") || { text: "", kind: "" }) } };
+  const ui = { selected: model.get("selected") ?? -1, selectedRun: model.get("selected_run") || "", filter: { ...(model.get("log_filter") || { text: "", kind: "" }) } };
   const title = model.get("title") || "";
   const root = h("div", { class: "sb-dashboard", "data-title": title });
   el.classList.add("sb-root");
@@ -515,13 +663,13 @@ function render({ model, el }) {
     for (const n of names) pending.add(n);
     if (frame === null) frame = (window.requestAnimationFrame || ((f) => setTimeout(f, 16)))(flush);
   };
-  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static"];
+  const watched = ["snapshot", "arrows_head", "arrows_tail", "log_head", "log_tail", "totals", "cursor", "total", "following", "playing", "detail", "title", "height", "static", "answer_note", "team"];
   const handlers = watched.map((name) => {
     const handler = () => ctx.schedule([name]);
     model.on(`change:${name}`, handler);
     return [name, handler];
   });
-  model.on("change:selected", () => { ui.selected = model.get("selected"); ctx.schedule(["selection"]); });
+  model.on("change:selected", () => { ui.selected = model.get("selected"); ui.selectedRun = model.get("selected_run") || ""; ctx.schedule(["selection"]); });
   pending.add("*");
   flush();
   return () => {
@@ -529,14 +677,23 @@ function render({ model, el }) {
   };
 }
 
-// A model stand-in over the exported data, for the static HTML page (no kernel).
+// A model stand-in over the exported data, for the static HTML page (no kernel). Setting
+// ``team`` shows that team's exported view (``team_views``), as the kernel would send it.
 function staticModel(data) {
   const listeners = new Map();
+  const fire = (name) => { for (const fn of listeners.get(`change:${name}`) || []) fn(); };
   return {
     get: (name) => data[name],
     set(name, value) {
       data[name] = value;
-      for (const fn of listeners.get(`change:${name}`) || []) fn();
+      const view = name === "team" && data.team_views ? data.team_views[value] : null;
+      if (view) {
+        for (const [key, part] of Object.entries(view)) {
+          data[key] = part;
+          fire(key);
+        }
+      }
+      fire(name);
     },
     save_changes() {},
     send() {},
