@@ -45,7 +45,13 @@ class LocalModel:
 
 @pytest.fixture(scope="session")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
-    """One llama-server for the session (two threads, one slot, replies capped at 256 tokens)."""
+    """One llama-server for the session (one thread, one slot, replies capped at 256 tokens).
+
+    One thread, not two: ggml's threads wait for each other spinning, so on a loaded
+    machine (the suite's own processes, or CI's neighbours) two threads sharing two busy
+    cores fell to 1.3-1.7 tokens/s, where one thread kept 21 (measured beside two
+    ``yes`` hogs; 72 and ~45 on a quiet machine).
+    """
     reason = missing()
     if reason:
         pytest.skip(reason)
@@ -54,7 +60,7 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("llama") / "llama-server.log"
-    argv = local.server_argv(binary, model, port, threads=2, context=4096, max_tokens=256)
+    argv = local.server_argv(binary, model, port, threads=1, context=4096, max_tokens=256)
     with Service(argv, lambda: local.healthy(root), name="llama-server", log=log) as service:
         yield LocalModel(f"{root}/v1", local.MODEL_NAME, service, log)
 
