@@ -10,24 +10,12 @@ from typing import Any
 
 import anyio
 
+from tests.core.test_team import Hang
 from toolkit.agents import Agent, Directive, FailureSpec, MockAgent
 from toolkit.metrics import agent_metrics, team_metrics
 from toolkit.orchestrator import Orchestrator
 from toolkit.plan import Plan, Task
 from toolkit.team import TeamAgent
-
-
-class Hang(Agent):
-    """Never answers; says when it has been called."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.called = anyio.Event()
-
-    async def run(self, directive: Directive) -> str:
-        self.called.set()
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
 
 
 class FirstCallFails(Agent):
