@@ -290,6 +290,25 @@ FIRST_CODE_CELL_RAN = FIRST_CELL_RAN.replace("'.jp-InputPrompt'", "'.jp-CodeCell
 """The same for a notebook whose first cell is markdown (a workshop chapter)."""
 
 
+def _other(jupyter: dict[str, Any], notebook: str) -> str:
+    """The page of another notebook of the server, alone: JupyterLab's workspace is reset,
+    so the tabs of the last test are not opened beside it."""
+    reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
+    return str(jupyter["page"]).replace("dashboard.ipynb", notebook) + reset
+
+
+def _open_and_run(page: Any, url: str) -> None:
+    """Open a notebook page, wait until its cells and the run-all command are there, and
+    run every cell."""
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+        timeout=60_000,
+    )
+    _run_all_cells(page)
+
+
 def _run_all_cells(page: Any, ran: str = FIRST_CELL_RAN) -> None:
     """Run every cell of the current notebook.
 
@@ -358,13 +377,7 @@ def test_dashboard_renders_live_in_the_notebook(
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     passed = False
     try:
-        page.goto(jupyter["page"])
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-            timeout=60_000,
-        )
-        _run_all_cells(page)
+        _open_and_run(page, jupyter["page"])
         view = lambda title: page.locator(f".sb-dashboard[data-title='{title}']")  # noqa: E731
         # live while the cell runs: a mid-run push shows a running task before the run ends,
         # both in the kernel's own loop (await) and from run_sync's thread
@@ -756,15 +769,7 @@ def test_a_teams_lane_expands_in_the_kernel_on_click(
     page = browser.new_page(viewport={"width": 1300, "height": 1400})
     passed = False
     try:
-        # reset: JupyterLab opens this notebook alone, not the tabs of the last test
-        reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
-        page.goto(jupyter["page"].replace("dashboard.ipynb", "teams.ipynb") + reset)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-            timeout=60_000,
-        )
-        _run_all_cells(page)
+        _open_and_run(page, _other(jupyter, "teams.ipynb"))
         view = page.locator(".sb-dashboard[data-title='teams']")
         view.locator(".sb-badge[data-status='succeeded']").wait_for(timeout=60_000)
         lanes = view.locator(".sb-lane")
@@ -828,15 +833,7 @@ def test_a_person_answers_with_the_widgets_buttons(
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     passed = False
     try:
-        # reset: JupyterLab opens this notebook alone, not the tabs of the last test
-        reset = "&reset" if jupyter["name"] == "jupyterlab4" else ""
-        page.goto(jupyter["page"].replace("dashboard.ipynb", "human.ipynb") + reset)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-            timeout=60_000,
-        )
-        _run_all_cells(page)
+        _open_and_run(page, _other(jupyter, "human.ipynb"))
         view = page.locator(".sb-dashboard[data-title='asks']")
         questions = view.locator(".sb-question")
         expect(questions).to_have_count(3, timeout=60_000)
